@@ -1,0 +1,103 @@
+"""Command line: parses arguments and calls the library. The single error boundary.
+
+`credproc process` is dispatched before argparse is even imported: it is the credential_process
+hot path and hand-parses its few arguments (see credproc.commands.process).
+"""
+import os
+import sys
+
+from credproc.errors import EXIT_CODE_TABLE, CredprocError, ExitCode, format_error_line
+
+# Each module exposes register(subparsers): it adds its sub-commands and sets `func(args) -> int`.
+COMMAND_MODULES = (
+    "credproc.commands.env",
+    "credproc.commands.process",
+    "credproc.commands.issuer",
+    "credproc.commands.profile",
+    "credproc.commands.run",
+    "credproc.commands.doctor",
+    "credproc.commands.cache",
+    "credproc.commands.login",
+    "credproc.commands.demo",
+)
+
+HOT_COMMANDS = {"process": "credproc.commands.process"}
+
+
+def _epilog() -> str:
+    lines = ["exit codes:"]
+    lines += [f"  {code:<4} {meaning}" for code, meaning in EXIT_CODE_TABLE]
+    lines.append("")
+    lines.append("errors are one line on stderr: `credproc: MESSAGE (hint: ...)`;")
+    lines.append("environment diagnostics print as `ORG/ENV:LINE:COL: SUMMARY`.")
+    lines.append("CREDPROC_DEBUG=1 adds tracebacks for internal errors.")
+    return "\n".join(lines)
+
+
+def build_parser():
+    import argparse
+    import importlib
+    import importlib.util
+
+    from credproc import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="credproc",
+        description="Short-lived AWS credentials from ESC-language environments.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"credproc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:  # not built yet
+            continue
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def _dispatch(argv: list) -> int:
+    if argv and argv[0] in HOT_COMMANDS:
+        import importlib
+
+        return importlib.import_module(HOT_COMMANDS[argv[0]]).main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    return int(func(args) or 0)
+
+
+def main(argv: "list | None" = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _dispatch(argv)
+    except CredprocError as err:
+        if os.environ.get("CREDPROC_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(format_error_line(err) + "\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("credproc: interrupted\n")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.INTERNAL
+    except SystemExit as exc:  # argparse: keep its code (2 for usage errors)
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+    except Exception as exc:  # a bug: one line, no message text (it could hold a secret)
+        if os.environ.get("CREDPROC_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(
+            f"credproc: internal error ({type(exc).__name__}); rerun with CREDPROC_DEBUG=1 for a traceback\n"
+        )
+        return ExitCode.INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Errors that leave credproc, and the exit codes they map to.
+
+Stdlib only: imported on the credential_process hot path.
+
+The tree::
+
+    CredprocError                 exit 1  unexpected internal failure (a bug; message still one line)
+    ├── UsageError                exit 2  bad arguments, bad environment name, bad input file
+    ├── ConfigError               exit 2  configuration problem: missing environment, insecure cache dir,
+    │   │                                 environment with error diagnostics, issuer not set up, ...
+    │   └── DiagnosticsError      exit 2  an environment evaluated with error diagnostics
+    ├── LoginRequired             exit 3  an interactive login is needed and the caller is not interactive
+    ├── TokenError                exit 4  the OIDC token could not be obtained or failed validation
+    ├── StsRefused                exit 5  STS refused the exchange (AccessDenied, InvalidIdentityToken, ...)
+    ├── TransientError            exit 6  network, throttling or 5xx after retries
+    ├── LockTimeout               exit 7  another credproc held the refresh lock for too long
+    └── RecursionDetected         exit 8  credproc was started by itself for the same environment
+
+Every message is one line, names what is wrong and, where one helps, carries a ``hint``
+(printed after the message). No message may contain a secret.
+"""
+
+
+class ExitCode:
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2  # also configuration errors and environments with error diagnostics
+    LOGIN_REQUIRED = 3
+    TOKEN = 4
+    STS_REFUSED = 5
+    TRANSIENT = 6
+    LOCK_TIMEOUT = 7
+    RECURSION = 8
+    INTERRUPTED = 130
+
+
+EXIT_CODE_TABLE = (
+    (ExitCode.OK, "success"),
+    (ExitCode.INTERNAL, "unexpected internal error (please report it)"),
+    (ExitCode.USAGE, "usage or configuration error, or the environment has error diagnostics"),
+    (ExitCode.LOGIN_REQUIRED, "login required: run `credproc login ORG/ENV`"),
+    (ExitCode.TOKEN, "the OIDC token could not be obtained or failed validation"),
+    (ExitCode.STS_REFUSED, "STS refused the token or the role (AccessDenied, InvalidIdentityToken, ...)"),
+    (ExitCode.TRANSIENT, "network, throttling or server error after retries"),
+    (ExitCode.LOCK_TIMEOUT, "timed out waiting for another credproc's refresh lock"),
+    (ExitCode.RECURSION, "credproc was invoked recursively for the same environment"),
+    (ExitCode.INTERRUPTED, "interrupted"),
+)
+
+
+class CredprocError(Exception):
+    """Base of every error credproc reports; ``str()`` is the one-line message."""
+
+    exit_code = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, hint: "str | None" = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(CredprocError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(CredprocError):
+    exit_code = ExitCode.USAGE
+
+
+class DiagnosticsError(ConfigError):
+    """An environment has error diagnostics; ``diagnostics`` holds the formatted lines."""
+
+    def __init__(self, message: str, diagnostics: "list[str] | None" = None, *, hint: "str | None" = None):
+        super().__init__(message, hint=hint)
+        self.diagnostics = list(diagnostics or [])
+
+
+class LoginRequired(CredprocError):
+    exit_code = ExitCode.LOGIN_REQUIRED
+
+
+class TokenError(CredprocError):
+    exit_code = ExitCode.TOKEN
+
+
+class StsRefused(CredprocError):
+    exit_code = ExitCode.STS_REFUSED
+
+
+class TransientError(CredprocError):
+    exit_code = ExitCode.TRANSIENT
+
+
+class LockTimeout(CredprocError):
+    exit_code = ExitCode.LOCK_TIMEOUT
+
+
+class RecursionDetected(CredprocError):
+    exit_code = ExitCode.RECURSION
+
+
+def format_error_line(err: CredprocError) -> str:
+    """The first stderr line for an error: ``credproc: MESSAGE (hint: ...)``, newlines folded."""
+    text = err.message if not err.hint else f"{err.message} (hint: {err.hint})"
+    return "credproc: " + " ".join(text.split("\n"))

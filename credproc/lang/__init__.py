@@ -1,0 +1,38 @@
+"""The ESC environment language. Knows nothing of AWS, the store or the command line.
+
+Pipeline (each stage knows nothing of the ones after it):
+    syntax  (YAML bytes -> node tree with file/line/column and document path)
+ -> ast     (nodes -> expressions: literals, interpolations, symbols, builtins)
+ -> eval    (expressions -> Values with secret/unknown flags, diagnostics)
+ -> providers (fn::open / fn::rotate, through an injected Mapping)
+
+Public API (the contract the rest of credproc codes against):
+
+    load(name: str, source: bytes) -> (EnvironmentDecl | None, list[Diagnostic])
+        Parse one environment definition. None only when the YAML itself failed
+        (syntax error, alias, non-string key, over the size/depth limits).
+
+    evaluate(name, decl, *, loader, providers, rotators, context=None, mode="eval",
+             show_secrets=False, decrypter=None) -> (Value | None, list[Diagnostic])
+        name:       the name the root is evaluated under ("<yaml>" = anonymous root).
+        decl:       from load(); diagnostics of load() are NOT repeated, callers concatenate.
+        loader:     callable(name: str) -> bytes for imports and ${environments.P.E};
+                    raise EnvironmentNotFound(message) for a missing one (message becomes the summary).
+        providers:  Mapping[str, Provider]; rotators: Mapping[str, Rotator].
+        context:    caller execution context (plain JSON dict); currentEnvironment/rootEnvironment are added.
+        mode:       "eval" (providers called, ciphertext decrypted) or "check" (static: providers
+                    not called -> unknown with their output schema; ciphertext unknown unless show_secrets).
+        decrypter:  callable(ciphertext: bytes) -> bytes, or None (then ciphertext fails to decrypt).
+        Returns the environment's properties (an object Value), or None when there is nothing to
+        evaluate (empty definition) or the YAML failed.
+
+    Diagnostic: .severity ("error" | "warning"), .summary, .environment, .line, .column (1-based or
+        None), .path (YAML document path such as 'values.a["fn::join"][1]'), .cause (the exception a
+        provider raised, else None); .format() -> "ENV:LINE:COL: SUMMARY" (or "ENV: SUMMARY").
+
+    Value (credproc.lang.values): .value is None | bool | Number | str | list[Value] | dict[str, Value];
+        .secret, .unknown flags. Helpers in credproc.lang.values:
+        to_plain(value, redact: bool) -> plain Python (Number kept; "[secret]"/"[unknown]" markers),
+        string_form(value) -> str (ESC string form), go_json(plain, indent=None) -> str (Go json.Marshal /
+        MarshalIndent semantics: sorted keys, HTML escaping, numbers verbatim).
+"""

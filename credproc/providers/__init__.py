@@ -1,0 +1,53 @@
+"""Provider registry: name -> "module:Class", imported only when a provider is first used."""
+import importlib
+from collections.abc import Mapping
+
+BUILTIN_PROVIDERS = {
+    "aws-login": "credproc.providers.aws_login:AwsLoginProvider",
+}
+
+# Registered only when CREDPROC_CONFORMANCE=1 (see shared/conformance/esc-eval/README.md, item 6).
+CONFORMANCE_PROVIDERS = {
+    "test": "credproc.providers.conformance:TestProvider",
+    "error": "credproc.providers.conformance:ErrorProvider",
+    "secret-wrapper": "credproc.providers.conformance:SecretWrapperProvider",
+    "bench": "credproc.providers.conformance:BenchProvider",
+    "schema": "credproc.providers.conformance:SchemaProvider",
+}
+CONFORMANCE_ROTATORS = {
+    "swap": "credproc.providers.conformance:SwapRotator",
+    "echo": "credproc.providers.conformance:EchoRotator",
+}
+
+
+class LazyRegistry(Mapping):
+    """A read-only mapping name -> instance; each class is imported and built on first access."""
+
+    def __init__(self, specs: dict, **kwargs):
+        self._specs = dict(specs)
+        self._kwargs = kwargs  # passed to every constructor that accepts them (e.g. options)
+        self._built = {}
+
+    def __getitem__(self, name):
+        if name not in self._built:
+            module, _, attr = self._specs[name].partition(":")
+            cls = getattr(importlib.import_module(module), attr)
+            self._built[name] = cls(**self._kwargs) if self._kwargs else cls()
+        return self._built[name]
+
+    def __iter__(self):
+        return iter(sorted(self._specs))
+
+    def __len__(self):
+        return len(self._specs)
+
+
+def providers(conformance: bool = False, **options) -> Mapping:
+    specs = dict(BUILTIN_PROVIDERS)
+    if conformance:
+        specs.update(CONFORMANCE_PROVIDERS)
+    return LazyRegistry(specs, **options)
+
+
+def rotators(conformance: bool = False) -> Mapping:
+    return LazyRegistry(CONFORMANCE_ROTATORS if conformance else {})
