@@ -36,3 +36,25 @@ Public API (the contract the rest of credproc codes against):
         string_form(value) -> str (ESC string form), go_json(plain, indent=None) -> str (Go json.Marshal /
         MarshalIndent semantics: sorted keys, HTML escaping, numbers verbatim).
 """
+
+from credproc.lang.diagnostics import Diagnostic, EnvironmentNotFound, has_errors, sort_diagnostics
+
+__all__ = ["Diagnostic", "EnvironmentNotFound", "has_errors", "sort_diagnostics", "load", "evaluate"]
+
+
+def load(name: str, source: bytes):
+    """Parse one environment definition: (EnvironmentDecl | None, list[Diagnostic])."""
+    from credproc.lang.ast import load_environment  # YAML is imported only when a definition is parsed
+
+    return load_environment(name, source)
+
+
+def evaluate(name, decl, *, loader, providers, rotators=None, context=None, mode="eval",
+             show_secrets=False, decrypter=None):
+    """Evaluate a definition from load(): (Value | None, list[Diagnostic]). See the module docstring."""
+    from credproc.lang.eval import evaluate_environment
+
+    return evaluate_environment(
+        name, decl, loader=loader, providers=providers, rotators=rotators or {}, context=context,
+        mode=mode, show_secrets=show_secrets, decrypter=decrypter,
+    )
