@@ -10,8 +10,9 @@ APP = "credproc"
 
 
 def _xdg(var: str, default: str) -> str:
-    value = os.environ.get(var, "").strip()
-    return value if value else os.path.expanduser(default)
+    # platformdirs' rule (and the XDG spec): a relative or empty value is ignored, an absolute one used verbatim.
+    value = os.environ.get(var, "")
+    return value if os.path.isabs(value) else os.path.expanduser(default)
 
 
 def user_cache_dir() -> str:

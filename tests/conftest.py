@@ -1,0 +1,96 @@
+"""Shared fixtures for every credproc test. Other test packages rely on these: keep them stable.
+
+isolated_env (autouse)
+    Every test runs with HOME, XDG_CONFIG_HOME, XDG_CACHE_HOME, XDG_DATA_HOME, XDG_STATE_HOME,
+    XDG_RUNTIME_DIR, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, CREDPROC_CACHE_DIR,
+    CREDPROC_CONFIG_DIR and CREDPROC_ENV_DIR pointing into the test's tmp_path (none of them is
+    created, except HOME; credproc must create what it needs with the right modes). Ambient AWS
+    credentials and settings that would change what credproc or botocore does are unset:
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_SECURITY_TOKEN,
+    AWS_CREDENTIAL_EXPIRATION, AWS_PROFILE, AWS_DEFAULT_PROFILE, AWS_ROLE_ARN,
+    AWS_ROLE_SESSION_NAME, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_*, AWS_ENDPOINT_URL*,
+    AWS_REGION, AWS_DEFAULT_REGION, AWS_CA_BUNDLE, the CREDPROC_* knobs (CREDPROC_CHAIN,
+    CREDPROC_REFRESH_MARGIN, CREDPROC_DEBUG, CREDPROC_CONFORMANCE) and the proxy variables.
+    AWS_EC2_METADATA_DISABLED=true and AWS_PAGER="" are set. The fixture yields a namespace with the
+    paths: .home, .config_file (AWS_CONFIG_FILE), .credentials_file, .cache_dir, .config_dir, .env_dir.
+
+moto_server (session)
+    moto's ThreadedMotoServer on 127.0.0.1, port 0 (a free port); yields its endpoint URL
+    "http://127.0.0.1:PORT". State is shared by the whole session: reset what you need
+    (POST {url}/moto-api/reset). Its recorder writes to a session temp file (MOTO_RECORDER_FILEPATH),
+    so /moto-api/recorder/{reset,start,stop,download}-recording work (see tests/creds/motohelp.py).
+"""
+import os
+import types
+
+import pytest
+
+_UNSET = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CA_BUNDLE",
+    "AWS_STS_REGIONAL_ENDPOINTS", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "CREDPROC_CHAIN", "CREDPROC_REFRESH_MARGIN", "CREDPROC_DEBUG", "CREDPROC_CONFORMANCE", "CREDPROC_ENV",
+    "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    aws = home / ".aws"
+    ns = types.SimpleNamespace(
+        home=home,
+        config_file=aws / "config",
+        credentials_file=aws / "credentials",
+        cache_dir=tmp_path / "credproc-cache",
+        config_dir=tmp_path / "credproc-config",
+        env_dir=tmp_path / "credproc-config" / "environments",
+    )
+    for name in list(os.environ):
+        if name in _UNSET or name.startswith("AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    for xdg, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
+                     ("XDG_DATA_HOME", ".local/share"), ("XDG_STATE_HOME", ".local/state"),
+                     ("XDG_RUNTIME_DIR", "run")):
+        monkeypatch.setenv(xdg, str(home / sub))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(ns.config_file))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(ns.credentials_file))
+    monkeypatch.setenv("CREDPROC_CACHE_DIR", str(ns.cache_dir))
+    monkeypatch.setenv("CREDPROC_CONFIG_DIR", str(ns.config_dir))
+    monkeypatch.setenv("CREDPROC_ENV_DIR", str(ns.env_dir))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_PAGER", "")
+    yield ns
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory):
+    recording = tmp_path_factory.mktemp("moto") / "recording.jsonl"
+    os.environ["MOTO_RECORDER_FILEPATH"] = str(recording)  # read when moto's recorder is created
+    from moto.server import ThreadedMotoServer
+
+    _point_recorder_at(recording)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def _point_recorder_at(path) -> None:
+    # If moto was imported before this fixture ran, its recorder already chose its file.
+    try:
+        from moto.moto_api import recorder
+    except ImportError:
+        return
+    if hasattr(recorder, "_location"):
+        recorder._location = str(path)
