@@ -1,0 +1,83 @@
+"""`credproc run ORG/ENV [-i] [--nested] -- COMMAND [ARGS...]`: run a command inside an environment."""
+import sys
+
+from credproc.errors import ExitCode, UsageError
+
+DESCRIPTION = """\
+Run COMMAND with the environment's `environmentVariables` and `files` (each file written to a
+0600 temporary file in a private directory, removed afterwards; its variable holds the path),
+appended over the inherited environment, with ${path} in the ARGS replaced by the string form of
+the value at that path (missing -> empty, $$ -> $), as `esc run` does.
+
+When the environment provides AWS credentials, AWS_PROFILE, AWS_DEFAULT_PROFILE and stale AWS
+keys/role variables are removed, and AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION
+are set when known. CREDPROC_RUN=ORG/ENV is set in the child.
+
+Secret values (3 characters or longer) are replaced by [secret] in the command's stdout and
+stderr when they are not terminals, unless -i. stdin is passed through; SIGINT, SIGTERM and
+SIGHUP are forwarded to the command."""
+
+EPILOG = """\
+exit status: the command's own; 128+N when it died of signal N. credproc's own failures:
+  2  bad arguments, nested run without --nested, environment with error diagnostics (printed
+     as ORG/ENV:LINE:COL: SUMMARY; the command is not run), or `resolving command: ...` when
+     COMMAND is not an executable on PATH
+  3-7  opening the environment failed (see `credproc --help`)"""
+
+_OWN_OPTIONS = {"-i": "interactive", "--interactive": "interactive", "--nested": "nested"}
+
+
+def register(subparsers) -> None:
+    import argparse
+
+    parser = subparsers.add_parser(
+        "run",
+        help="run a command with the environment's variables and files, secrets masked",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-i", "--interactive", action="store_true",
+                        help="do not filter the command's output (for interactive programs)")
+    parser.add_argument("--nested", action="store_true",
+                        help="allow running inside another `credproc run`")
+    parser.add_argument("environment", metavar="ORG/ENV")
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    parser.set_defaults(func=run_command)
+
+
+def split_command(args) -> list:
+    """The command after ORG/ENV. Options may also come after ORG/ENV, before `--` or the command:
+    argparse's REMAINDER keeps them (and keeps or drops the `--` depending on the Python version)."""
+    rest = list(args.command)
+    while rest:
+        token = rest[0]
+        if token == "--":
+            return rest[1:]
+        if token in _OWN_OPTIONS:
+            setattr(args, _OWN_OPTIONS[token], True)
+            rest.pop(0)
+            continue
+        if token.startswith("-") and token != "-":
+            raise UsageError(f"unknown option {token!r} for run", hint="put the command after `--`")
+        return rest
+    return rest
+
+
+def run_command(args) -> int:
+    from credproc import runner
+    from credproc.environments import open_environment
+
+    command = split_command(args)
+    if not command:
+        raise UsageError("no command specified", hint=f"credproc run {args.environment} -- COMMAND [ARGS...]")
+    import os
+
+    runner.refuse_nesting(os.environ, args.environment, args.nested)  # before any STS call
+    opened = open_environment(args.environment, mode="eval")
+    if opened.has_errors:
+        for line in opened.error_lines():
+            sys.stderr.write(line + "\n")
+        return ExitCode.USAGE
+    return runner.run(args.environment, opened.value, command,
+                      interactive=args.interactive, nested=args.nested)

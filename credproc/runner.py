@@ -1,0 +1,495 @@
+"""`credproc run`: project an opened environment onto a child process and supervise it.
+
+Stages, each a small piece the command module strings together:
+
+    project(value)                -> Projection: environmentVariables and files (ESC §9) + secrets
+    interpolate_arguments(args)   -> arguments with ${path} replaced (as `esc run`), + secrets used
+    TempFiles                     -> the `files` entries as 0600 files in a private 0700 directory
+    child_environment(...)        -> the inherited environment, conflicting AWS_* cleared, projections
+    SecretMasker                  -> replaces secrets by [secret] in a byte stream, chunk by chunk
+    supervise(...)                -> runs the child, pumps/filters its output, forwards signals
+
+Nothing here prints a secret or puts one into the child's argv: only the user's own `${...}`
+arguments can do that.
+"""
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+
+from credproc.errors import ConfigError, UsageError
+
+MIN_SECRET_LENGTH = 3  # as esc: shorter secrets would mask too much ordinary output
+SECRET_MARK = b"[secret]"
+
+# Variables that would make an AWS SDK use other credentials (or mix them with ours) when the
+# environment provides its own keys (credential-helpers.md §5.(b) item 25).
+CONFLICTING_AWS_VARIABLES = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+)
+RUN_MARKER = "CREDPROC_RUN"  # set in the child to ORG/ENV; its presence means "already inside run"
+FORWARDED_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+# --- projections -------------------------------------------------------------------------------
+
+@dataclass
+class Projection:
+    variables: dict = field(default_factory=dict)  # name -> string form
+    files: dict = field(default_factory=dict)      # name -> content (string form)
+    secrets: set = field(default_factory=set)      # secret strings to mask in the output
+
+
+def project(value) -> Projection:
+    """environmentVariables and files of an opened environment (ESC rules §9): scalar entries only,
+    null -> "", arrays and objects skipped silently. Secret entries join the mask list."""
+    result = Projection()
+    for section, target in (("environmentVariables", result.variables), ("files", result.files)):
+        for name, entry in sorted(_members(_member(value, section)).items()):
+            if not _is_scalar(entry):
+                continue
+            text = _string_form(entry)
+            target[name] = text
+            if entry.secret:
+                result.secrets.add(text)
+    return result
+
+
+def _member(value, name):
+    members = _members(value)
+    return members.get(name)
+
+
+def _members(value) -> dict:
+    if value is None or value.unknown or not isinstance(value.value, dict):
+        return {}
+    return value.value
+
+
+def _is_scalar(value) -> bool:
+    return value.unknown or not isinstance(value.value, (list, dict))
+
+
+def _string_form(value) -> str:
+    from credproc.lang.values import string_form
+
+    return string_form(value)
+
+
+def secret_strings(value) -> set:
+    """String forms of every secret node in ``value`` (the node itself and its members), so that an
+    argument built from an object with a secret member still masks that member."""
+    found = set()
+    if value is None:
+        return found
+    if value.secret:
+        found.add(_string_form(value))
+    children = value.value.values() if isinstance(value.value, dict) else (
+        value.value if isinstance(value.value, list) else ())
+    for child in children:
+        found |= secret_strings(child)
+    return found
+
+
+# --- argument interpolation (esc env run, step 4) ----------------------------------------------
+
+def interpolate_arguments(arguments, value):
+    """-> (arguments, secrets): each `${path}` replaced by the string form of the value at that path
+    (missing -> ""), `$$` -> `$`; an argument whose interpolation does not parse is kept unchanged."""
+    from credproc.lang import interpolate  # the language's own parser: one grammar, one place
+
+    out, secrets = [], set()
+    for argument in arguments:
+        try:
+            parts = interpolate.parse_parts(argument)
+        except interpolate.InterpolationError:
+            out.append(argument)
+            continue
+        pieces = []
+        for part in parts:
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            target = lookup(value, part)
+            if target is not None:
+                pieces.append(_string_form(target))
+                secrets |= secret_strings(target)
+        out.append("".join(pieces))
+    return out, secrets
+
+
+def lookup(value, accessors):
+    """The Value at ``accessors`` (a list of str keys and int indexes), or None when missing."""
+    current = value
+    for accessor in accessors:
+        if current is None or current.unknown:
+            return None
+        container = current.value
+        if isinstance(accessor, int) and not isinstance(accessor, bool):
+            if not isinstance(container, list) or not 0 <= accessor < len(container):
+                return None
+            current = container[accessor]
+        elif isinstance(container, dict):
+            current = container.get(accessor)
+        else:
+            return None
+    return current
+
+
+# --- the child's environment --------------------------------------------------------------------
+
+@dataclass
+class AwsContext:
+    expiration: "str | None" = None  # UTC "YYYY-MM-DDTHH:MM:SSZ" of the credentials the env provides
+    region: "str | None" = None
+
+
+def provides_aws_credentials(variables: dict) -> bool:
+    return bool(variables.get("AWS_ACCESS_KEY_ID")) and bool(variables.get("AWS_SECRET_ACCESS_KEY"))
+
+
+def aws_context(variables: dict) -> AwsContext:
+    """Expiration and region of the credentials in ``variables``, from the aws-login provider's
+    record of what it opened in this process (no import: if it was never loaded, it opened nothing)."""
+    context = AwsContext(region=variables.get("AWS_REGION") or variables.get("AWS_DEFAULT_REGION") or None)
+    provider = sys.modules.get("credproc.providers.aws_login")
+    key_id = variables.get("AWS_ACCESS_KEY_ID")
+    for record in getattr(provider, "opened", None) or ():
+        if isinstance(record, dict) and key_id and record.get("access_key_id") == key_id:
+            context.expiration = record.get("expiration") or None
+            context.region = context.region or record.get("region") or None
+    return context
+
+
+def child_environment(inherited: dict, projection: Projection, file_paths: dict, ref: str) -> dict:
+    """The inherited environment, minus conflicting AWS variables when the environment brings its
+    own credentials, then the projections (later wins, as esc appends them)."""
+    env = dict(inherited)
+    variables = dict(projection.variables)
+    if provides_aws_credentials(variables):
+        for name in CONFLICTING_AWS_VARIABLES:
+            env.pop(name, None)
+        context = aws_context(variables)
+        if context.expiration and "AWS_CREDENTIAL_EXPIRATION" not in variables:
+            variables["AWS_CREDENTIAL_EXPIRATION"] = context.expiration
+        if context.region:
+            variables.setdefault("AWS_REGION", context.region)
+            variables.setdefault("AWS_DEFAULT_REGION", context.region)
+    env.update(variables)
+    env.update(file_paths)
+    env[RUN_MARKER] = ref
+    return env
+
+
+def refuse_nesting(inherited: dict, ref: str, nested: bool) -> None:
+    outer = inherited.get(RUN_MARKER)
+    if outer and not nested:
+        raise UsageError(
+            f"already inside `credproc run {outer}`; running {ref} inside it would mix two environments",
+            hint="pass --nested to do it anyway",
+        )
+
+
+def resolve_command(command: str, env: dict) -> str:
+    """The executable the child will run, looked up on the child's PATH (as exec would)."""
+    import shutil
+
+    if os.sep in command or (os.altsep and os.altsep in command):
+        if os.path.isfile(command) and os.access(command, os.X_OK):
+            return command
+        raise UsageError(f"resolving command: {command} is not an executable file")
+    found = shutil.which(command, path=env.get("PATH", os.defpath))
+    if not found:
+        raise UsageError(f"resolving command: {command!r} not found on PATH")
+    return found
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+class TempFiles:
+    """A private directory (0700) of 0600 files, removed with everything in it on close()."""
+
+    def __init__(self):
+        self.directory = None
+
+    def write_all(self, files: dict) -> dict:
+        """name -> content written to files; returns name -> path."""
+        return {name: self.write(name, content) for name, content in files.items()}
+
+    def write(self, name: str, content: str) -> str:
+        import tempfile
+
+        if self.directory is None:
+            self.directory = tempfile.mkdtemp(prefix="credproc-run-")  # mode 0700
+        fd, path = tempfile.mkstemp(prefix="file-", dir=self.directory)  # O_EXCL, mode 0600
+        try:
+            _write_fully(fd, content.encode("utf-8"))
+        finally:
+            os.close(fd)
+        return path
+
+    def close(self) -> None:
+        if self.directory is not None:
+            import shutil
+
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _write_fully(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+# --- masking ------------------------------------------------------------------------------------
+
+class SecretMasker:
+    """Replaces every occurrence of any secret (>= 3 characters) with [secret] in a byte stream.
+
+    Occurrences are found for every secret, overlapping ones included, and overlapping spans are
+    merged, so no byte of any secret leaks even when two secrets overlap (the longest match at a
+    position always wins). Output is released as soon as it cannot be the start of a secret: a
+    tail that is a proper prefix of some secret is held back until more data (or the end) decides,
+    so a secret split across reads is still masked, yet prompts without a newline still appear.
+    """
+
+    def __init__(self, secrets):
+        encoded = {s.encode("utf-8") for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
+        self.secrets = sorted(encoded, key=len, reverse=True)
+        self.pending = b""
+
+    def feed(self, data: bytes) -> bytes:
+        buffer = self.pending + data
+        spans = self._spans(buffer)
+        cut = self._safe_cut(buffer, spans)
+        self.pending = buffer[cut:]
+        return self._mask(buffer, [s for s in spans if s[1] <= cut], cut)
+
+    def finish(self) -> bytes:
+        buffer, self.pending = self.pending, b""
+        return self._mask(buffer, self._spans(buffer), len(buffer))
+
+    def _spans(self, buffer: bytes) -> list:
+        spans = []
+        for secret in self.secrets:
+            start = buffer.find(secret)
+            while start >= 0:
+                spans.append((start, start + len(secret)))
+                start = buffer.find(secret, start + 1)
+        return _merge(spans)
+
+    def _safe_cut(self, buffer: bytes, spans: list) -> int:
+        cut = len(buffer) - self._longest_open_prefix(buffer)
+        for start, end in spans:  # never cut through a masked span: hold the whole span back
+            if start < cut < end:
+                cut = start
+        return cut
+
+    def _longest_open_prefix(self, buffer: bytes) -> int:
+        """Length of the longest tail of ``buffer`` that is a proper prefix of some secret."""
+        if not buffer:
+            return 0
+        last, best = buffer[-1:], 0
+        for secret in self.secrets:
+            position = secret.find(last, 0, len(secret) - 1)
+            while position >= 0:
+                length = position + 1
+                if length > best and length <= len(buffer) and buffer.endswith(secret[:length]):
+                    best = length
+                position = secret.find(last, position + 1, len(secret) - 1)
+        return best
+
+    @staticmethod
+    def _mask(buffer: bytes, spans: list, cut: int) -> bytes:
+        out, position = [], 0
+        for start, end in spans:
+            out.append(buffer[position:start])
+            out.append(SECRET_MARK)
+            position = end
+        out.append(buffer[position:cut])
+        return b"".join(out)
+
+
+def _merge(spans: list) -> list:
+    merged = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+# --- supervision --------------------------------------------------------------------------------
+
+def exit_status(returncode: int) -> int:
+    """The child's exit code; a child killed by signal N (returncode -N) gives 128+N, as shells do."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+class SignalForwarder:
+    """While installed, SIGINT/SIGTERM/SIGHUP go to the child instead of ending credproc.
+
+    A signal that arrives before the child exists is remembered: the caller then does not start
+    it (and cleans up). SIGINT from a terminal already reached the child, which shares our
+    foreground process group: forwarding it too would make it a double Ctrl-C (terraform, for one,
+    treats a second interrupt as "abort now"), so it is forwarded only when we are not the
+    terminal's foreground group (e.g. `kill -INT` from elsewhere, or no terminal at all).
+    """
+
+    def __init__(self):
+        self.child = None
+        self.pending = []
+        self._previous = {}
+
+    def install(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may set handlers (tests calling from threads)
+        for signum in FORWARDED_SIGNALS:
+            if signal.getsignal(signum) is signal.SIG_IGN:
+                continue  # ignored by whoever started us (nohup): the child inherits that, keep it
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def restore(self):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def attach(self, child):
+        self.child = child
+        for signum in self.pending:
+            self._send(signum)
+
+    def _handle(self, signum, frame):
+        if self.child is None:
+            self.pending.append(signum)
+        elif not (signum == signal.SIGINT and _terminal_delivered_sigint()):
+            self._send(signum)
+
+    def _send(self, signum):
+        if self.child is not None and self.child.returncode is None:
+            try:
+                self.child.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+
+def _terminal_delivered_sigint() -> bool:
+    if not hasattr(os, "tcgetpgrp"):
+        return False
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _same_file(fd_a: int, fd_b: int) -> bool:
+    try:
+        a, b = os.fstat(fd_a), os.fstat(fd_b)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _filtered(fd: int, masking: bool) -> bool:
+    """Output to a terminal is passed through untouched (as esc and item 25): masking it would break
+    interactive programs, and the user is looking at their own terminal."""
+    if not masking:
+        return False
+    try:
+        return not os.isatty(fd)
+    except OSError:
+        return True
+
+
+def _pump(source, destination_fd: int, masker: SecretMasker) -> None:
+    """Copy the child's output to ``destination_fd`` through ``masker`` until EOF. If our own output
+    is gone (EPIPE), close the pipe so the child sees the broken pipe too, as it would without us."""
+    fd = source.fileno()
+    try:
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                _write_fully(destination_fd, masker.finish())
+                return
+            _write_fully(destination_fd, masker.feed(chunk))
+    except OSError:  # BrokenPipeError on our side, or the pipe itself failed
+        return
+    finally:
+        source.close()
+
+
+def supervise(argv: list, executable: str, env: dict, *, secrets, mask: bool, forwarder: SignalForwarder) -> int:
+    """Run the child to completion and return credproc's exit status for it."""
+    import subprocess
+
+    out_filtered = _filtered(1, mask and bool(secrets))
+    err_filtered = _filtered(2, mask and bool(secrets))
+    # One pipe when stdout and stderr are the same file (2>&1): keeps the child's interleaving.
+    merged = out_filtered and err_filtered and _same_file(1, 2)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    child = subprocess.Popen(
+        argv,
+        executable=executable,
+        env=env,
+        stdout=subprocess.PIPE if out_filtered else None,
+        stderr=subprocess.STDOUT if merged else (subprocess.PIPE if err_filtered else None),
+        close_fds=True,
+        restore_signals=True,
+    )
+    forwarder.attach(child)
+    pumps = []
+    for source, fd in ((child.stdout, 1), (child.stderr, 2)):
+        if source is not None:
+            thread = threading.Thread(target=_pump, args=(source, fd, SecretMasker(secrets)), daemon=True)
+            thread.start()
+            pumps.append(thread)
+    returncode = child.wait()
+    for thread in pumps:
+        thread.join()
+    return exit_status(returncode)
+
+
+# --- the whole run ------------------------------------------------------------------------------
+
+def run(ref: str, value, command: list, *, interactive: bool = False, nested: bool = False,
+        inherited: "dict | None" = None) -> int:
+    """Project ``value`` (an opened environment) onto ``command`` and run it; returns the exit status."""
+    inherited = dict(os.environ if inherited is None else inherited)
+    refuse_nesting(inherited, ref, nested)
+    if not command:
+        raise UsageError("no command specified", hint=f"credproc run {ref} -- COMMAND [ARGS...]")
+    projection = project(value)
+    arguments, argument_secrets = interpolate_arguments(command[1:], value)
+    secrets = projection.secrets | argument_secrets
+    forwarder = SignalForwarder().install()
+    try:
+        with TempFiles() as files:
+            paths = files.write_all(projection.files)
+            env = child_environment(inherited, projection, paths, ref)
+            executable = resolve_command(command[0], env)
+            if forwarder.pending:  # interrupted before the child started: do not start it
+                return exit_status(-forwarder.pending[0])
+            return supervise([command[0]] + arguments, executable, env, secrets=secrets,
+                             mask=not interactive, forwarder=forwarder)
+    except OSError as err:
+        raise ConfigError(f"could not run {command[0]}: {err.strerror or type(err).__name__}") from None
+    finally:
+        forwarder.restore()
