@@ -29,3 +29,257 @@ class Value:
     schema: Any = None
     # Where the value was defined and what it was merged over; owned by the evaluator.
     trace: Any = field(default=None, repr=False, compare=False)
+
+
+SECRET_MARKER = "[secret]"
+UNKNOWN_MARKER = "[unknown]"
+
+
+# --- Go number formatting -------------------------------------------------------------------------
+
+def format_go_float(f: float) -> str:
+    """Go ``strconv.FormatFloat(f, 'g', -1, 64)``.
+
+    Shortest digits that round-trip (Python's repr gives the same digits); with the value written
+    d.ddd x 10^e, plain notation when -4 <= e < 6, else ``d.ddde±XX`` (at least two exponent digits).
+    Go's shortest %g always uses 6 as the exponent threshold.
+    """
+    import math
+
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    if f == 0:
+        return "-0" if math.copysign(1.0, f) < 0 else "0"
+    mantissa, _, exp_text = repr(abs(f)).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    all_digits = int_part + frac_part
+    significant = all_digits.lstrip("0")
+    # decimal point position relative to the first significant digit
+    point = len(int_part) - (len(all_digits) - len(significant)) + (int(exp_text) if exp_text else 0)
+    digits = significant.rstrip("0") or "0"
+    sign = "-" if f < 0 else ""
+    exp10 = point - 1
+    if exp10 < -4 or exp10 >= 6:
+        rest = digits[1:]
+        body = digits[0] + ("." + rest if rest else "")
+        return f"{sign}{body}e{'+' if exp10 >= 0 else '-'}{abs(exp10):02d}"
+    if point <= 0:
+        return f"{sign}0.{'0' * (-point)}{digits}"
+    if point >= len(digits):
+        return f"{sign}{digits}{'0' * (point - len(digits))}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+# --- Go strconv.Quote -----------------------------------------------------------------------------
+
+_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                  "\v": "\\v", "\\": "\\\\", '"': '\\"'}
+
+
+def _go_is_print(ch: str) -> bool:
+    import unicodedata
+
+    if ch == " ":
+        return True
+    return unicodedata.category(ch)[0] in "LMNPS"
+
+
+def go_quote(s: str) -> str:
+    """Go ``strconv.Quote``. Lone surrogates U+DC80..U+DCFF stand for invalid UTF-8 bytes
+    (Python's surrogateescape) and are written ``\\xNN`` like Go writes the raw byte."""
+    out = ['"']
+    for ch in s:
+        code = ord(ch)
+        if ch in _QUOTE_ESCAPES:
+            out.append(_QUOTE_ESCAPES[ch])
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\ufffd")
+        elif _go_is_print(ch):
+            out.append(ch)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+# --- Go encoding/json ------------------------------------------------------------------------------
+
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b",
+                 "\f": "\\f", "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def go_json_string(s: str) -> str:
+    """A JSON string as Go's json.Marshal writes it (HTML-safe; invalid UTF-8 -> U+FFFD)."""
+    out = ['"']
+    for ch in s:
+        esc = _JSON_ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+            continue
+        code = ord(ch)
+        if code < 0x20:
+            out.append(f"\\u{code:04x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def go_json(plain, indent=None) -> str:
+    """Go ``json.Marshal`` (indent None) or ``json.MarshalIndent(v, "", " " * indent)`` of a plain value.
+
+    plain: None | bool | Number | int | float | str | list | dict. Keys sorted bytewise, numbers
+    verbatim (Number text), HTML characters escaped, non-ASCII written raw. No trailing newline.
+    """
+    parts = []
+    _json_into(plain, parts, None if indent is None else " " * indent, 0)
+    return "".join(parts)
+
+
+def _json_into(v, out, unit, depth):
+    if v is None:
+        out.append("null")
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif isinstance(v, Number):
+        out.append(str.__str__(v))
+    elif isinstance(v, str):
+        out.append(go_json_string(v))
+    elif isinstance(v, int):
+        out.append(str(v))
+    elif isinstance(v, float):
+        out.append(format_go_float(v))
+    elif isinstance(v, dict):
+        if not v:
+            out.append("{}")
+            return
+        out.append("{")
+        for i, k in enumerate(sorted(v, key=_utf8_key)):
+            if i:
+                out.append(",")
+            if unit is not None:
+                out.append("\n" + unit * (depth + 1))
+            out.append(go_json_string(k))
+            out.append(": " if unit is not None else ":")
+            _json_into(v[k], out, unit, depth + 1)
+        if unit is not None:
+            out.append("\n" + unit * depth)
+        out.append("}")
+    elif isinstance(v, (list, tuple)):
+        if not v:
+            out.append("[]")
+            return
+        out.append("[")
+        for i, item in enumerate(v):
+            if i:
+                out.append(",")
+            if unit is not None:
+                out.append("\n" + unit * (depth + 1))
+            _json_into(item, out, unit, depth + 1)
+        if unit is not None:
+            out.append("\n" + unit * depth)
+        out.append("]")
+    else:
+        raise TypeError(f"cannot encode {type(v).__name__} as JSON")
+
+
+def _utf8_key(k: str):
+    # Go sorts map keys as byte strings; for valid UTF-8 that is code point order, which is also
+    # Python's str order, except for surrogate escapes (invalid bytes), hence the explicit encoding.
+    return k.encode("utf-8", "surrogateescape")
+
+
+# --- renderings of a Value -------------------------------------------------------------------------
+
+def to_plain(value: "Value", redact: bool = False):
+    """ESC ``ToJSON(redact)``: secret and redact -> "[secret]" (whole node); unknown -> "[unknown]";
+    else the plain value (Number kept, dict keys sorted)."""
+    if value is None:
+        return None
+    if value.secret and redact:
+        return SECRET_MARKER
+    if value.unknown:
+        return UNKNOWN_MARKER
+    v = value.value
+    if isinstance(v, dict):
+        return {k: to_plain(v[k], redact) for k in sorted(v, key=_utf8_key)}
+    if isinstance(v, list):
+        return [to_plain(item, redact) for item in v]
+    return v
+
+
+def scalar_string(v) -> str:
+    """String form of a known scalar: null -> "", bools lower-case, numbers as their text."""
+    if v is None:
+        return ""
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    return str.__str__(v) if isinstance(v, str) else str(v)
+
+
+def string_form(value: "Value") -> str:
+    """ESC string form of a value (`--format string`, env vars): "[unknown]" for unknown; arrays as
+    Go-quoted element strings joined by ","; objects as sorted "k"="v" pairs. All keys are used
+    (the evaluator's own-keys-only variant lives in credproc.lang.eval)."""
+    if value.unknown:
+        return UNKNOWN_MARKER
+    v = value.value
+    if isinstance(v, list):
+        return ",".join(go_quote(string_form(item)) for item in v)
+    if isinstance(v, dict):
+        return ",".join(f"{go_quote(k)}={go_quote(string_form(v[k]))}" for k in sorted(v, key=_utf8_key))
+    return scalar_string(v)
+
+
+def contains_secret(value: "Value") -> bool:
+    if value.secret:
+        return True
+    v = value.value
+    if isinstance(v, dict):
+        return any(contains_secret(item) for item in v.values())
+    if isinstance(v, list):
+        return any(contains_secret(item) for item in v)
+    return False
+
+
+def contains_unknown(value: "Value") -> bool:
+    if value.unknown:
+        return True
+    v = value.value
+    if isinstance(v, dict):
+        return any(contains_unknown(item) for item in v.values())
+    if isinstance(v, list):
+        return any(contains_unknown(item) for item in v)
+    return False
+
+
+def from_plain(plain, secret: bool = False) -> "Value":
+    """A Value tree from plain JSON-like data (ints/floats become Numbers); every node secret if asked."""
+    if isinstance(plain, dict):
+        return Value({str(k): from_plain(v, secret) for k, v in plain.items()}, secret=secret)
+    if isinstance(plain, (list, tuple)):
+        return Value([from_plain(v, secret) for v in plain], secret=secret)
+    if isinstance(plain, bool) or plain is None or isinstance(plain, Number):
+        return Value(plain, secret=secret)
+    if isinstance(plain, int):
+        return Value(Number(str(plain)), secret=secret)
+    if isinstance(plain, float):
+        return Value(Number(format_go_float(plain)), secret=secret)
+    return Value(str(plain), secret=secret)
