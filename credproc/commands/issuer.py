@@ -1,0 +1,96 @@
+"""`credproc issuer init|show|trust-policy`: the local OIDC issuer (credproc.issuer)."""
+import json
+import sys
+
+from credproc.errors import UsageError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "issuer", help="credproc's local OIDC issuer (the default token source)",
+        description="Set up and publish credproc's local OIDC issuer, and print IAM trust policies for it.",
+    )
+    commands = parser.add_subparsers(dest="issuer_command", metavar="SUBCOMMAND")
+    parser.set_defaults(func=lambda args: _usage(parser))
+
+    init = commands.add_parser("init", help="create the signing key (once)")
+    init.add_argument("--url", required=True, help="the HTTPS URL where the discovery document and JWKS are published")
+    init.add_argument("--audience", help="the default `aud` of minted tokens (default: sts.amazonaws.com)")
+    init.add_argument("--force", action="store_true", help="replace an existing key (the old public key stays in the JWKS)")
+    init.set_defaults(func=run_init)
+
+    show = commands.add_parser("show", help="print the discovery document and JWKS to publish")
+    which = show.add_mutually_exclusive_group()
+    which.add_argument("--jwks-only", action="store_true", help="print only the JWKS (publish at jwks_uri)")
+    which.add_argument("--discovery-only", action="store_true",
+                       help="print only the discovery document (publish at URL/.well-known/openid-configuration)")
+    show.set_defaults(func=run_show)
+
+    trust = commands.add_parser("trust-policy", help="print an IAM trust policy admitting exactly one environment")
+    trust.add_argument("environment", metavar="ORG/ENV", help="the environment that holds the fn::open::aws-login")
+    trust.add_argument("--account", required=True, help="the AWS account id (12 digits) of the IAM OIDC provider")
+    trust.add_argument("--audience", help="the token audience (default: the issuer's)")
+    trust.add_argument("--subject-attribute", action="append", default=[], metavar="NAME=VALUE",
+                       help="a subjectAttributes entry and its value, in the order of oidc.subjectAttributes")
+    trust.add_argument("--partition", default="aws", help="the AWS partition (default aws)")
+    trust.set_defaults(func=run_trust_policy)
+
+
+def _usage(parser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _print_json(document) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def run_init(args) -> int:
+    from credproc import issuer
+
+    local = issuer.init(args.url, audience=args.audience, force=args.force)
+    sys.stderr.write(
+        f"credproc: issuer {local.url} set up in {issuer.issuer_dir()} (key id {local.kid}).\n"
+        f"Publish `credproc issuer show --discovery-only` at {local.url}/.well-known/openid-configuration\n"
+        f"and `credproc issuer show --jwks-only` at {local.jwks_uri()}, then create an IAM OIDC provider\n"
+        f"for {local.url} with audience {local.audience}.\n"
+    )
+    return 0
+
+
+def run_show(args) -> int:
+    from credproc import issuer
+
+    local = issuer.load()
+    if args.jwks_only:
+        _print_json(local.jwks())
+    elif args.discovery_only:
+        _print_json(local.discovery())
+    else:
+        _print_json({
+            "issuer": local.url,
+            "discovery_url": f"{local.url}/.well-known/openid-configuration",
+            "discovery": local.discovery(),
+            "jwks_uri": local.jwks_uri(),
+            "jwks": local.jwks(),
+        })
+    return 0
+
+
+def run_trust_policy(args) -> int:
+    from credproc import issuer
+
+    account = args.account.strip()
+    if len(account) != 12 or not account.isdigit():
+        raise UsageError(f"--account must be a 12-digit AWS account id, got {args.account!r}")
+    org, environment = issuer.split_environment(args.environment)
+    attributes = []
+    for item in args.subject_attribute:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise UsageError(f"--subject-attribute must be NAME=VALUE, got {item!r}")
+        attributes.append((name, value))
+    local = issuer.load()
+    sub = issuer.subject(org, environment, attributes)
+    _print_json(local.trust_policy(account, sub, audience=args.audience, partition=args.partition))
+    return 0

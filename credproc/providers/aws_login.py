@@ -1,0 +1,368 @@
+"""`fn::open::aws-login`: temporary AWS credentials from an OIDC token (or static keys).
+
+Inputs (ESC's, plus credproc's optional `token`, `region` and `audience`)::
+
+    oidc:
+      roleArn: arn:aws:iam::123456789012:role/name     # required
+      sessionName: name                                # required
+      duration: 1h                                     # default 1h; at least 30m, at most 12h
+      policyArns: [arn:aws:iam::aws:policy/...]        # session policies
+      subjectAttributes: [pulumi.user.login, ...]      # appended to the local issuer's `sub`
+      token: {file: PATH} | {env: VAR} | {command: [ARGV...]} | {githubActions: {...}}
+                                                       # default: the local issuer (credproc.tokens)
+      region: eu-west-1                                # STS region (default AWS_REGION, ..., us-east-1)
+      audience: sts.amazonaws.com                      # token audience (local issuer / githubActions)
+    static: {accessKeyId, secretAccessKey, sessionToken?}
+
+Outputs: accessKeyId, secretAccessKey (secret), sessionToken (secret), expiration (UTC
+"YYYY-MM-DDTHH:MM:SSZ", from STS; absent for static keys and for static keys without a token,
+sessionToken is absent too).
+
+OIDC results are cached (credproc.cache, kind "creds") under a key covering everything that changes
+the result, refreshed under a per-key lock, and served stale with a back-off when STS or the token
+source fails while the cached keys still have more than 10 minutes left.
+
+Each result is appended to `self.opened` (path, environment, cache_key, access_key_id, expiration,
+account_id): `credproc process` matches the credentials it prints to it.
+"""
+import re
+import time
+
+from credproc import cache
+from credproc.errors import ConfigError, CredprocError, LockTimeout
+from credproc.lang.provider import Provider
+from credproc.lang.values import Value
+
+MIN_DURATION_SECONDS = 30 * 60  # anything shorter would be inside the 20-minute refresh margin at once
+MAX_DURATION_SECONDS = 12 * 3600  # STS's limit
+DEFAULT_DURATION = "1h"
+CACHE_KIND = "creds"
+
+_DURATION = re.compile(r"^(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$")
+_ARN = {"type": "string", "minLength": 20, "maxLength": 2048}
+
+TOKEN_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "file": {"type": "string", "minLength": 1},
+        "env": {"type": "string", "minLength": 1},
+        "command": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "githubActions": {
+            "type": "object",
+            "properties": {"audience": {"type": "string", "minLength": 1}},
+            "additionalProperties": False,
+        },
+        "login": {"type": "object"},  # reserved: interactive login (issue 5)
+        "issuer": {"type": "string", "minLength": 1},
+        "audience": {"type": "string", "minLength": 1},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+    },
+}
+
+OIDC_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "roleArn": _ARN,
+        "sessionName": {"type": "string", "minLength": 2, "maxLength": 64, "pattern": "^[A-Za-z0-9_+=,.@-]+$"},
+        "duration": {"type": "string", "minLength": 2, "pattern": "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"},
+        "policyArns": {"type": "array", "items": _ARN},
+        "subjectAttributes": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "token": TOKEN_SCHEMA,
+        "region": {"type": "string", "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]+$"},
+        "audience": {"type": "string", "minLength": 1},
+    },
+    "required": ["roleArn", "sessionName"],
+    "additionalProperties": False,
+}
+
+STATIC_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "accessKeyId": {"type": "string", "minLength": 16, "maxLength": 128},
+        "secretAccessKey": {"type": "string", "minLength": 1},
+        "sessionToken": {"type": "string", "minLength": 1},
+    },
+    "required": ["accessKeyId", "secretAccessKey"],
+    "additionalProperties": False,
+}
+
+INPUT_SCHEMA = {
+    "type": "object",
+    "properties": {"oidc": OIDC_SCHEMA, "static": STATIC_SCHEMA},
+    "additionalProperties": False,
+    "oneOf": [{"required": ["oidc"]}, {"required": ["static"]}],
+}
+
+OUTPUT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "accessKeyId": {"type": "string"},
+        "secretAccessKey": {"type": "string"},
+        "sessionToken": {"type": "string"},
+        "expiration": {"type": "string"},
+    },
+    "required": ["accessKeyId", "secretAccessKey"],
+}
+
+
+def to_plain(value):
+    """Value (or plain) -> plain Python, secrets revealed (they are needed to call STS)."""
+    if isinstance(value, Value):
+        value = value.value
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def parse_duration(text) -> int:
+    """'1h30m' -> 5400 seconds, within [30m, 12h]."""
+    match = _DURATION.match(text) if isinstance(text, str) and text else None
+    if not match or not any(match.groups()):
+        raise ConfigError(f"oidc.duration must look like 1h, 90m or 1h30m, got {text!r}")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total < MIN_DURATION_SECONDS:
+        raise ConfigError(
+            f"oidc.duration {text} is below the minimum of 30m: credentials are refreshed 20 minutes "
+            "before they expire, so shorter ones would be refreshed on every use"
+        )
+    if total > MAX_DURATION_SECONDS:
+        raise ConfigError(f"oidc.duration {text} is above STS's maximum of 12h")
+    return total
+
+
+class AwsLoginProvider(Provider):
+    input_schema = INPUT_SCHEMA
+    output_schema = OUTPUT_SCHEMA
+
+    def __init__(self, sts_client_factory=None, now=None, **_options):
+        self.opened = []
+        self._sts_client_factory = sts_client_factory  # tests inject a fake STS client
+        self._now = now or time.time
+
+    def open(self, inputs, ctx):
+        plain = to_plain(inputs)
+        if not isinstance(plain, dict) or ("oidc" in plain) == ("static" in plain):
+            raise ConfigError("aws-login needs exactly one of `oidc` or `static`")
+        if "static" in plain:
+            return self._open_static(plain["static"], ctx)
+        return self._open_oidc(plain["oidc"], ctx)
+
+    # --- static -------------------------------------------------------------------------------
+
+    def _open_static(self, static, ctx):
+        if not isinstance(static, dict):
+            raise ConfigError("aws-login `static` must be an object")
+        key_id, secret, token = static.get("accessKeyId"), static.get("secretAccessKey"), static.get("sessionToken")
+        if not isinstance(key_id, str) or not isinstance(secret, str) or not key_id or not secret:
+            raise ConfigError("aws-login `static` needs string `accessKeyId` and `secretAccessKey`")
+        if token is not None and not isinstance(token, str):
+            raise ConfigError("aws-login `static.sessionToken` must be a string")
+        self._record(ctx, None, key_id, None, None)
+        result = {"accessKeyId": Value(key_id), "secretAccessKey": Value(secret, secret=True)}
+        if token:
+            result["sessionToken"] = Value(token, secret=True)
+        return Value(result)
+
+    # --- oidc ---------------------------------------------------------------------------------
+
+    def _open_oidc(self, oidc, ctx):
+        request = OidcRequest.parse(oidc, ctx)
+        entry = self._cached_or_refreshed(request)
+        self._record(ctx, request.cache_key, entry["credentials"]["AccessKeyId"], entry["expiration"],
+                     entry.get("account_id"))
+        return _output(entry)
+
+    def _cached_or_refreshed(self, request: "OidcRequest") -> dict:
+        from credproc import lock
+
+        margin = cache.refresh_margin_seconds()
+        entry = _usable(cache.read_entry(CACHE_KIND, request.cache_key))
+        if entry and self._servable_without_refresh(entry, margin):
+            return entry
+        try:
+            with lock.refresh_lock(request.cache_key, environment=request.display_name):
+                entry = _usable(cache.read_entry(CACHE_KIND, request.cache_key))  # someone may have refreshed
+                if entry and self._servable_without_refresh(entry, margin):
+                    return entry
+                return self._refresh(request, entry)
+        except LockTimeout:
+            if entry and cache.can_serve_stale(entry, self._now()):
+                return entry  # the holder is slow; what we have is still good for > 10 minutes
+            raise
+
+    def _servable_without_refresh(self, entry: dict, margin: float) -> bool:
+        now = self._now()
+        if cache.is_fresh(entry, margin, now):
+            return True
+        # A recent refresh failed: do not hammer STS while the old keys still have > 10 minutes.
+        return cache.in_backoff(entry, now) and cache.can_serve_stale(entry, now)
+
+    def _refresh(self, request: "OidcRequest", previous: "dict | None") -> dict:
+        try:
+            entry = request.exchange(self._sts_client_factory, self._now())
+        except CredprocError:
+            if previous and cache.can_serve_stale(previous, self._now()):
+                stale = cache.with_backoff(previous, self._now())
+                cache.write_entry(CACHE_KIND, request.cache_key, stale)
+                return stale
+            raise
+        cache.write_entry(CACHE_KIND, request.cache_key, entry)
+        return entry
+
+    def _record(self, ctx, cache_key, access_key_id, expiration, account_id):
+        self.opened.append({
+            "path": ctx.path, "environment": ctx.environment, "cache_key": cache_key,
+            "access_key_id": access_key_id, "expiration": expiration, "account_id": account_id,
+        })
+
+
+def _usable(entry: "dict | None") -> "dict | None":
+    """A cache entry with everything _output needs, else None (treated as a miss)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("expiration"), str):
+        return None
+    creds = entry.get("credentials")
+    if not isinstance(creds, dict):
+        return None
+    if not all(isinstance(creds.get(k), str) for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")):
+        return None
+    return entry
+
+
+def _output(entry: dict) -> Value:
+    creds = entry["credentials"]
+    return Value({
+        "accessKeyId": Value(creds["AccessKeyId"]),
+        "secretAccessKey": Value(creds["SecretAccessKey"], secret=True),
+        "sessionToken": Value(creds["SessionToken"], secret=True),
+        "expiration": Value(entry["expiration"]),
+    })
+
+
+class OidcRequest:
+    """The parsed `oidc` block, its token source and its cache key."""
+
+    def __init__(self, oidc: dict, ctx):
+        from credproc import issuer, sts, tokens
+
+        self.role_arn = _string(oidc, "roleArn")
+        self.session_name = _string(oidc, "sessionName")
+        self.duration = parse_duration(oidc.get("duration", DEFAULT_DURATION))
+        self.policy_arns = sorted(_string_list(oidc, "policyArns"))
+        self.region = sts.resolve_region(_optional_string(oidc, "region"))
+        self.org = _organization(ctx)
+        self.environment = issuer.qualify_environment(ctx.environment)
+        self.root_environment = issuer.qualify_environment(ctx.root_environment)
+        self.display_name = f"{self.org}/{ctx.root_environment}"
+        self.subject_attributes = tuple(
+            (name, _subject_attribute(name, ctx)) for name in _string_list(oidc, "subjectAttributes")
+        )
+        token_context = tokens.TokenContext(
+            org=self.org, environment=ctx.environment, root_environment=ctx.root_environment,
+            subject_attributes=self.subject_attributes, audience=_optional_string(oidc, "audience"),
+        )
+        self.source = tokens.resolve(oidc.get("token"), token_context)
+        self.material = {
+            "provider": "aws-login",
+            "org": self.org,
+            "environment": self.environment,
+            "root_environment": self.root_environment,
+            "role": self.role_arn,
+            "session_name": self.session_name,
+            "duration": self.duration,
+            "policy_arns": self.policy_arns,
+            "subject_attributes": [list(pair) for pair in self.subject_attributes],
+            "sts": sts.endpoint_identity(self.region),
+            "token_source": self.source.identity(),
+        }
+        self.cache_key = cache.make_key(self.material)
+
+    @classmethod
+    def parse(cls, oidc, ctx) -> "OidcRequest":
+        if not isinstance(oidc, dict):
+            raise ConfigError("aws-login `oidc` must be an object")
+        return cls(oidc, ctx)
+
+    def exchange(self, client_factory, now: float) -> dict:
+        """Token -> STS -> a cache entry (expiration from STS's answer, never now + duration)."""
+        from credproc import sts
+
+        token = self.source.fetch()
+        result = sts.assume_role_with_web_identity(
+            role_arn=self.role_arn, session_name=self.session_name, token=token,
+            duration_seconds=self.duration, region=self.region, policy_arns=self.policy_arns,
+            claims=getattr(self.source, "claims", None), client_factory=client_factory,
+        )
+        return {
+            "credentials": {
+                "AccessKeyId": result["access_key_id"],
+                "SecretAccessKey": result["secret_access_key"],
+                "SessionToken": result["session_token"],
+            },
+            "expiration": result["expiration"],
+            "account_id": result["account_id"],
+            "role_arn": self.role_arn,
+            "assumed_role_arn": result["assumed_role_arn"],
+            "created": cache.format_expiration(now),
+            "material": self.material,
+        }
+
+
+# --- input helpers --------------------------------------------------------------------------------
+
+
+def _string(oidc: dict, name: str) -> str:
+    value = oidc.get(name)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"aws-login `oidc.{name}` is required and must be a string")
+    return value
+
+
+def _optional_string(oidc: dict, name: str) -> "str | None":
+    value = oidc.get(name)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigError(f"aws-login `oidc.{name}` must be a non-empty string")
+    return value
+
+
+def _string_list(oidc: dict, name: str) -> list:
+    value = oidc.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"aws-login `oidc.{name}` must be a list of strings")
+    return list(value)
+
+
+def _organization(ctx) -> str:
+    pulumi = (ctx.exec_context or {}).get("pulumi") or {}
+    org = (pulumi.get("organization") or {}).get("login") if isinstance(pulumi, dict) else None
+    if not isinstance(org, str) or not org:
+        raise ConfigError("aws-login needs the organization (context pulumi.organization.login); open the "
+                          "environment by its ORG/ENV name")
+    return org
+
+
+_SPECIAL_ATTRIBUTES = {
+    "currentEnvironment.name": lambda ctx: ctx.environment,
+    "rootEnvironment.name": lambda ctx: ctx.root_environment,
+}
+
+
+def _subject_attribute(name: str, ctx) -> str:
+    """An attribute's value: the environment names, else a dotted path in the execution context
+    (e.g. pulumi.user.login, pulumi.organization.login)."""
+    from credproc import issuer
+
+    if name in _SPECIAL_ATTRIBUTES:
+        return issuer.qualify_environment(_SPECIAL_ATTRIBUTES[name](ctx))
+    node = ctx.exec_context or {}
+    for part in name.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, Value):
+        node = to_plain(node)
+    if isinstance(node, bool) or not isinstance(node, (str, int, float)) or node == "":
+        known = ", ".join(sorted(_SPECIAL_ATTRIBUTES) + ["pulumi.user.login", "pulumi.organization.login"])
+        raise ConfigError(f"aws-login subject attribute {name!r} has no value in the execution context "
+                          f"(known: {known})")
+    return str(node)

@@ -1,0 +1,207 @@
+"""AssumeRoleWithWebIdentity through boto3: unsigned, regional, with botocore's standard retries.
+
+* Unsigned (botocore.UNSIGNED): no credentials are resolved at all, so no ambient keys are used and
+  no `credential_process` (possibly credproc itself) is ever started from here.
+* The botocore session is pinned to the `default` profile: AWS_PROFILE may name the very profile
+  whose credential_process runs credproc, and a profile that does not exist would fail the client.
+  Environment settings still apply as botocore reads them natively: AWS_ENDPOINT_URL_STS,
+  AWS_ENDPOINT_URL, AWS_CA_BUNDLE, HTTPS_PROXY/NO_PROXY.
+* Region: `oidc.region`, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1; always the
+  regional endpoint (sts.REGION.amazonaws.com).
+* Errors become credproc.errors subclasses whose one-line messages name the role and say what to
+  check: StsRefused (exit 5) for refusals, TransientError (exit 6) after retries.
+
+The client factory is injectable (`client_factory(region) -> client`) for tests.
+"""
+import os
+
+from credproc.errors import StsRefused, TransientError
+
+DEFAULT_REGION = "us-east-1"
+MAX_ATTEMPTS = 3
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 5
+
+
+def resolve_region(explicit: "str | None" = None) -> str:
+    return explicit or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def endpoint_identity(region: str) -> dict:
+    """What decides where the call goes, for the cache key (an endpoint override changes the result)."""
+    return {
+        "region": region,
+        "endpoint": os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL") or None,
+    }
+
+
+def make_client(region: str):
+    """An unsigned STS client for `region` (boto3 imported here: only on a cache miss)."""
+    import botocore.session
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    session = botocore.session.Session()
+    session.set_config_variable("profile", "default")
+    session.set_config_variable("sts_regional_endpoints", "regional")
+    config = Config(
+        signature_version=UNSIGNED,
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        user_agent_extra="credproc",
+    )
+    return session.create_client("sts", region_name=region, config=config)
+
+
+class Claims:
+    """The token's non-secret claims, to explain refusals (a trust policy matches aud and sub)."""
+
+    def __init__(self, payload: "dict | None"):
+        payload = payload or {}
+        self.iss, self.aud, self.sub = payload.get("iss"), payload.get("aud"), payload.get("sub")
+
+    def text(self) -> str:
+        return f"iss={self.iss!r}, aud={self.aud!r}, sub={self.sub!r}"
+
+
+def assume_role_with_web_identity(
+    *,
+    role_arn: str,
+    session_name: str,
+    token: str,
+    duration_seconds: int,
+    region: str,
+    policy_arns: "list | None" = None,
+    claims: "dict | None" = None,
+    client_factory=None,
+) -> dict:
+    """Call STS; return {access_key_id, secret_access_key, session_token, expiration (UTC
+    "YYYY-MM-DDTHH:MM:SSZ" from STS's answer), assumed_role_arn, account_id}."""
+    client = (client_factory or make_client)(region)
+    request = {
+        "RoleArn": role_arn,
+        "RoleSessionName": session_name,
+        "WebIdentityToken": token,
+        "DurationSeconds": int(duration_seconds),
+    }
+    if policy_arns:
+        request["PolicyArns"] = [{"arn": arn} for arn in policy_arns]
+    try:
+        response = client.assume_role_with_web_identity(**request)
+    except Exception as err:  # noqa: BLE001 - every botocore failure is mapped below
+        raise map_error(err, role_arn, Claims(claims), region, duration_seconds) from None
+    return _result(response, role_arn)
+
+
+def _result(response: dict, role_arn: str) -> dict:
+    import datetime
+
+    creds = response["Credentials"]
+    expiration = creds["Expiration"]
+    if isinstance(expiration, datetime.datetime):
+        if expiration.tzinfo is not None:
+            expiration = expiration.astimezone(datetime.timezone.utc)
+        expiration = expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assumed_arn = (response.get("AssumedRoleUser") or {}).get("Arn")
+    return {
+        "access_key_id": creds["AccessKeyId"],
+        "secret_access_key": creds["SecretAccessKey"],
+        "session_token": creds["SessionToken"],
+        "expiration": expiration,
+        "assumed_role_arn": assumed_arn,
+        "account_id": account_from_arn(assumed_arn) or account_from_arn(role_arn),
+    }
+
+
+def account_from_arn(arn: "str | None") -> "str | None":
+    """arn:PARTITION:sts::ACCOUNT:assumed-role/... -> ACCOUNT (12 digits), else None."""
+    parts = (arn or "").split(":")
+    if len(parts) >= 6 and parts[0] == "arn" and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    return None
+
+
+# --- error mapping -----------------------------------------------------------------------------
+
+_TRANSIENT_CODES = {
+    "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+    "ServiceUnavailable", "InternalFailure", "InternalError", "RequestTimeout", "IDPCommunicationError",
+}
+
+
+def map_error(err: Exception, role_arn: str, claims: Claims, region: str, duration: int) -> Exception:
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionError as BotoConnectionError,
+        HTTPClientError,
+        ParamValidationError,
+    )
+
+    if isinstance(err, ClientError):
+        return _map_client_error(err, role_arn, claims, duration)
+    if isinstance(err, ParamValidationError):
+        # botocore checks lengths client-side (e.g. RoleArn >= 20, token >= 4): a config problem
+        return StsRefused(f"STS request for role {role_arn} is invalid: {_first_line(str(err))}")
+    if isinstance(err, (BotoConnectionError, HTTPClientError)):
+        return TransientError(
+            f"cannot reach STS in {region} for role {role_arn} after {MAX_ATTEMPTS} attempts ({type(err).__name__})",
+            hint="check the network, proxy settings (HTTPS_PROXY) and AWS_ENDPOINT_URL_STS",
+        )
+    if isinstance(err, BotoCoreError):
+        return TransientError(f"STS call for role {role_arn} failed: {type(err).__name__}")
+    return err
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def _map_client_error(err, role_arn: str, claims: Claims, duration: int) -> Exception:
+    error = err.response.get("Error") or {}
+    code = error.get("Code") or "Unknown"
+    message = _first_line(error.get("Message") or "")
+    status = (err.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
+    if code in _TRANSIENT_CODES or status >= 500:
+        what = "could not reach the identity provider" if code == "IDPCommunicationError" else "failed"
+        return TransientError(
+            f"STS {what} for role {role_arn} after {MAX_ATTEMPTS} attempts ({code})",
+            hint="retry later" if code != "IDPCommunicationError" else
+            "STS must be able to fetch the issuer's discovery document and JWKS over HTTPS",
+        )
+    if code == "AccessDenied" or code == "AccessDeniedException":
+        return StsRefused(
+            f"STS denied assuming role {role_arn} (AccessDenied): the role's trust policy must allow "
+            f"sts:AssumeRoleWithWebIdentity for the token's issuer and match its claims ({claims.text()})",
+            hint=f"compare the trust policy's :aud and :sub conditions with aud={claims.aud!r} sub={claims.sub!r}",
+        )
+    if code == "InvalidIdentityToken":
+        return StsRefused(
+            f"STS rejected the token for role {role_arn} (InvalidIdentityToken: {message}); token claims: "
+            f"{claims.text()}",
+            hint="the IAM OIDC provider for the issuer must exist and the published JWKS must hold the signing key",
+        )
+    if code == "ExpiredTokenException":
+        return StsRefused(
+            f"STS says the token for role {role_arn} has expired (ExpiredTokenException); token claims: {claims.text()}",
+            hint="check the clock of this machine and of the token's issuer",
+        )
+    if code == "IDPRejectedClaim":
+        return StsRefused(
+            f"the identity provider's claims were rejected for role {role_arn} (IDPRejectedClaim: {message}); "
+            f"token claims: {claims.text()}",
+            hint="the IAM OIDC provider's audience (client ID) list must include the token's aud",
+        )
+    if code == "ValidationError" and ("DurationSeconds" in message or "MaxSessionDuration" in message
+                                      or "session duration" in message.lower()):
+        return StsRefused(
+            f"the requested duration {duration}s exceeds the maximum session duration of role {role_arn} "
+            f"(ValidationError: {message})",
+            hint="lower oidc.duration (e.g. 1h), or raise the role's MaxSessionDuration "
+            f"(aws iam update-role --role-name {role_arn.rsplit('/', 1)[-1]} --max-session-duration {duration})",
+        )
+    if code == "PackedPolicyTooLarge" or code == "MalformedPolicyDocument":
+        return StsRefused(f"STS refused the session policies for role {role_arn} ({code}: {message})",
+                          hint="check oidc.policyArns")
+    return StsRefused(f"STS refused assuming role {role_arn} ({code}: {message})")

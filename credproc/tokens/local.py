@@ -1,0 +1,30 @@
+"""The default token source: credproc's local OIDC issuer (credproc.issuer) mints a 5-minute token
+whose `sub` names the organization and environment (format in credproc.issuer)."""
+from credproc import issuer
+from credproc.tokens.base import TokenSource
+
+
+class LocalIssuerTokenSource(TokenSource):
+    kind = "local"
+
+    def __init__(self, ctx):
+        super().__init__(None, {}, ctx)
+        self.settings = issuer.load_settings()  # json only: no key, no cryptography, until a token is minted
+        self.audience = ctx.audience or self.settings["audience"]
+        self.expected_issuer = self.settings["url"]
+        self.expected_audience = self.audience
+        self.subject = issuer.subject(ctx.org, ctx.environment, list(ctx.subject_attributes))
+
+    def describe(self) -> str:
+        return f"the local issuer {self.settings['url']}"
+
+    def _identity(self) -> dict:
+        return {"url": self.settings["url"], "sub": self.subject, "kid": self.settings["kid"]}
+
+    def _obtain(self) -> str:
+        extra = {
+            "org": self.ctx.org,
+            "current_env": issuer.qualify_environment(self.ctx.environment),
+            "root_env": issuer.qualify_environment(self.ctx.root_environment),
+        }
+        return issuer.load().mint(self.subject, audience=self.audience, extra=extra)
