@@ -1,0 +1,811 @@
+"""ESC's JSON-Schema subset: validation with ESC's exact messages (spec §13), access into
+unknown values by schema (spec §5), and the `rotateOnly` marker.
+
+Schemas are plain Python, as providers declare them: ``True``/``None`` (anything), ``False``
+(nothing), or a dict with the keywords below. A dict holding only metadata (``{}``,
+``{"description": ...}``) also accepts anything.
+
+Two modes of validation, as in ESC (``eval/eval_validate.go``):
+
+* a **known** value is checked keyword by keyword (``$ref``, ``anyOf``, ``oneOf``, ``const``, ``enum``,
+  ``type`` then the type's own keywords) and every failing keyword reports;
+* an **unknown** value (check mode, or a provider that was not called) is checked by comparing its
+  schema with the accepted one: only types, array items and object properties/required are
+  compared. Errors below the unknown node are located at the unknown node and their message is
+  prefixed with the relative path (``bar: missing required property``).
+
+A ``False`` schema rejects without a message (ESC's ``never``); the result of ``validate`` is then
+an empty list that is nevertheless *falsy-invalid*: use ``result.ok`` (or ``bool(result)``, which is
+True whenever validation failed) rather than ``len(result)``.
+"""
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation, localcontext
+from urllib.parse import unquote
+
+from credproc.lang.values import Number, Value
+
+__all__ = [
+    "SchemaError",
+    "ValidationResult",
+    "InvalidSchema",
+    "validate",
+    "access_schema",
+    "type_name",
+    "rotate_only_properties",
+    "go_json",
+    "number_text",
+]
+
+# Keys that say nothing about which values are accepted.
+_METADATA_KEYS = frozenset({
+    "$defs", "$schema", "$id", "$comment", "title", "description", "default", "examples",
+    "deprecated", "secret", "rotateOnly",
+})
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    """One validation message. ``path`` is relative to the validated value: str keys and int
+    indices leading to the node to blame."""
+
+    path: tuple
+    message: str
+
+    def __str__(self):
+        return self.message
+
+
+class ValidationResult(list):
+    """The list of SchemaError, plus ``ok``: False when the value does not validate, even when
+    no message explains why (a ``false`` schema). ``bool(result)`` is True when invalid, so
+    ``if validate(v, s): reject`` works for both cases."""
+
+    def __init__(self, errors=(), ok=True):
+        super().__init__(errors)
+        self.ok = ok and not errors
+
+    def __bool__(self):
+        return not self.ok
+
+
+class InvalidSchema(ValueError):
+    """The schema itself is malformed (unknown $ref, bad pattern, bad number)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers on values and schemas
+
+
+def type_name(value) -> str:
+    """ESC's name for the JSON type of a Value (or of a plain Python value)."""
+    v = value.value if isinstance(value, Value) else value
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (Number, int, float, Decimal)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, (list, tuple)):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    raise TypeError(f"not a JSON value: {type(v).__name__}")
+
+
+def _is_always(s) -> bool:
+    return s is None or s is True or (isinstance(s, dict) and _METADATA_KEYS.issuperset(s))
+
+
+def _is_never(s) -> bool:
+    return s is False
+
+
+def _check_schema(s):
+    if not (s is None or isinstance(s, (bool, dict))):
+        raise InvalidSchema(f"a schema must be a boolean or an object, not {type(s).__name__}")
+
+
+def _push_defs(scope: tuple, s) -> tuple:
+    """$refs resolve against the enclosing schemas' $defs, innermost first."""
+    if isinstance(s, dict) and isinstance(s.get("$defs"), dict):
+        return scope + (s["$defs"],)
+    return scope
+
+
+def _resolve_ref(ref: str, scope: tuple):
+    prefix = "#/$defs/"
+    name = ref[len(prefix):] if isinstance(ref, str) and ref.startswith(prefix) else None
+    if name is None or "/" in name:
+        raise InvalidSchema("only fragment references of the form #/$defs/ref are supported")
+    name = unquote(name)
+    for defs in reversed(scope):
+        if name in defs:
+            return defs[name]
+    raise InvalidSchema(f"unknown subschema {ref}")
+
+
+def _decimal(n) -> Decimal:
+    """A number from a Value (Number text) or from a schema (int, float, Decimal, numeric str)."""
+    if isinstance(n, bool):
+        raise InvalidSchema(f"expected a number, got {n!r}")
+    if isinstance(n, float):
+        return Decimal(repr(n))
+    try:
+        return Decimal(n) if isinstance(n, (int, Decimal)) else Decimal(str(n).strip())
+    except InvalidOperation:
+        raise InvalidSchema(f"invalid number {n!r}") from None
+
+
+def _count(n) -> int:
+    """minLength & co.: non-negative integers (Go parses them with ParseUint)."""
+    d = _decimal(n)
+    if d != d.to_integral_value() or d < 0:
+        raise InvalidSchema(f"invalid count {n!r}")
+    return int(d)
+
+
+def _go_float(f: float) -> str:
+    """Go's encoding/json text for a float64 (shortest digits; exponent form outside [1e-6, 1e21))."""
+    if f != f or f in (float("inf"), float("-inf")):
+        raise InvalidSchema(f"unsupported value: {f!r}")
+    if f == 0:
+        return "-0" if str(f).startswith("-") else "0"
+    d = Decimal(repr(f)).normalize()
+    if abs(f) < 1e-6 or abs(f) >= 1e21:
+        sign, digits, exp = d.as_tuple()
+        mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+        e = exp + len(digits) - 1
+        # strconv writes at least two exponent digits; encoding/json then trims e-07 to e-7.
+        return ("-" if sign else "") + mantissa + (f"e-{-e}" if e < 0 else f"e+{e:02d}")
+    return format(d, "f")
+
+
+def number_text(n) -> str:
+    """How Go prints a schema number: json.Number text as written, ints in decimal, floats as json."""
+    if isinstance(n, float):
+        return _go_float(n)
+    if isinstance(n, Decimal):
+        return format(n, "f") if n == n.to_integral_value() and abs(n) < Decimal("1e21") else str(n)
+    return str(n)
+
+
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                 "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _go_json_string(s: str) -> str:
+    """Go's json string encoding: HTML-safe, other control characters as \\u00XX, invalid UTF-8 as U+FFFD."""
+    out = ['"']
+    for c in s:
+        if c in _JSON_ESCAPES:
+            out.append(_JSON_ESCAPES[c])
+        elif c < " ":
+            out.append(f"\\u{ord(c):04x}")
+        elif "\ud800" <= c <= "\udfff":
+            out.append("\ufffd")
+        else:
+            out.append(c)
+    out.append('"')
+    return "".join(out)
+
+
+def go_json(v) -> str:
+    """Compact Go json.Marshal of a plain Python value (or Value tree): sorted keys, HTML escaping,
+    numbers as their text."""
+    if isinstance(v, Value):
+        v = v.value
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, (Number, int, float, Decimal)):
+        return number_text(v)
+    if isinstance(v, str):
+        return _go_json_string(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(go_json(x) for x in v) + "]"
+    if isinstance(v, dict):
+        keys = sorted(v, key=lambda k: k.encode("utf-8"))
+        return "{" + ",".join(_go_json_string(k) + ":" + go_json(v[k]) for k in keys) + "}"
+    raise TypeError(f"not a JSON value: {type(v).__name__}")
+
+
+def _go_quote(s: str) -> str:
+    """Go strconv.Quote (used for the pattern in `string must match the pattern "..."`)."""
+    out = ['"']
+    named = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
+             '"': '\\"', "\\": "\\\\"}
+    for c in s:
+        if c in named:
+            out.append(named[c])
+        elif c.isprintable():  # Python's printable set is Go's unicode.IsPrint (L, M, N, P, S, ' ')
+            out.append(c)
+        elif ord(c) < 0x20 or ord(c) == 0x7F:
+            out.append(f"\\x{ord(c):02x}")
+        elif ord(c) < 0x10000:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(f"\\U{ord(c):08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _join_key(root: str, key: str) -> str:
+    """ESC's util.JoinKey: `a.b`, or `a["with-hyphen"]` for keys that are not identifiers."""
+    if key == "":
+        return root
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        return key if root == "" else root + "." + key
+    return root + '["' + key.replace('"', '\\"') + '"]'
+
+
+# ---------------------------------------------------------------------------------------------
+# Go RE2 patterns -> Python re
+
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
+    "punct": "!-/:-@\\[-`{-~", "space": "\\t\\n\\v\\f\\r ", "upper": "A-Z", "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+# RE2's Perl classes are ASCII-only (\s excludes \v); Python's are Unicode: spell them out.
+_PERL_CLASSES = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r "}
+_WORD = "[0-9A-Za-z_]"
+_WORD_BOUNDARY = f"(?:(?<={_WORD})(?!{_WORD})|(?<!{_WORD})(?={_WORD}))"
+_NOT_WORD_BOUNDARY = f"(?:(?<={_WORD})(?={_WORD})|(?<!{_WORD})(?!{_WORD}))"
+_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
+_FLAGS = re.compile(r"\(\?([imsU]*)(?:-([imsU]*))?([:)])")
+_pattern_cache: dict = {}
+
+
+def _char_escape(p: str, i: int):
+    """A character escape at p[i] == '\\' that means one literal code point. Returns (text, next)."""
+    c = p[i + 1]
+    if c == "x":
+        if p.startswith("{", i + 2):
+            end = p.find("}", i + 3)
+            if end < 0:
+                raise InvalidSchema(f"invalid escape sequence in pattern {p!r}")
+            return re.escape(chr(int(p[i + 3:end], 16))), end + 1
+        return re.escape(chr(int(p[i + 2:i + 4], 16))), i + 4
+    if c in "01234567":
+        m = re.match(r"[0-7]{1,3}", p[i + 1:])
+        if c != "0" and len(m.group()) == 1:
+            raise InvalidSchema(f"invalid escape sequence: backreferences are not supported in {p!r}")
+        return re.escape(chr(int(m.group(), 8))), i + 1 + len(m.group())
+    if c in "afnrtv":
+        return "\\" + c, i + 2
+    if c.isalnum():
+        raise InvalidSchema(f"invalid escape sequence \\{c} in pattern {p!r}")
+    return re.escape(c), i + 2
+
+
+def _translate_class(p: str, i: int):
+    """A bracketed class starting at p[i] == '['. Returns (python text, next index)."""
+    out = ["["]
+    i += 1
+    if p.startswith("^", i):
+        out.append("^")
+        i += 1
+    first = True
+    while True:
+        if i >= len(p):
+            raise InvalidSchema(f"missing closing ] in pattern {p!r}")
+        c = p[i]
+        if c == "]" and not first:
+            out.append("]")
+            return "".join(out), i + 1
+        first = False
+        if c == "[" and p.startswith("[:", i):
+            end = p.find(":]", i + 2)
+            name = p[i + 2:end] if end > 0 else None
+            if name not in _POSIX_CLASSES:
+                raise InvalidSchema(f"invalid character class range in pattern {p!r}")
+            out.append(_POSIX_CLASSES[name])
+            i = end + 2
+        elif c == "\\":
+            if i + 1 >= len(p):
+                raise InvalidSchema(f"trailing backslash at end of pattern {p!r}")
+            e = p[i + 1]
+            if e in _PERL_CLASSES:
+                out.append(_PERL_CLASSES[e])
+                i += 2
+            elif e in "DWS":
+                out.append("\\" + e)  # negated class inside a class: Python's Unicode meaning (close enough)
+                i += 2
+            elif e in "pP":
+                raise InvalidSchema(f"Unicode classes (\\{e}) are not supported in pattern {p!r}")
+            else:
+                text, i = _char_escape(p, i)
+                out.append(text)
+        elif c in "[&~|":
+            out.append("\\" + c)  # literal in RE2; Python warns about (future) set operations
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+
+
+def _translate_pattern(p: str) -> str:
+    """Translate a Go RE2 pattern into an equivalent Python pattern.
+
+    Handles what differs: `$` (end of text unless (?m)), `\\z`, ASCII-only \\d \\w \\s \\b, POSIX
+    classes, `\\x{...}`, `\\Q...\\E`, `(?<name>`, literal `{` that is not a repeat, and inline flags
+    anywhere (Python accepts global flags only at the start: they become scoped groups). Rejects
+    what RE2 rejects that Python would accept (lookaround, backreferences)."""
+    out = []
+    multiline = [False]  # per open group; (?m) changes the innermost
+    closers = [0]        # extra ')' to emit when the current group closes (for mid-pattern (?flags))
+    i = 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            if i + 1 >= len(p):
+                raise InvalidSchema(f"trailing backslash at end of pattern {p!r}")
+            e = p[i + 1]
+            if e in "dws":
+                out.append(f"[{_PERL_CLASSES[e]}]")
+                i += 2
+            elif e in "DWS":
+                out.append(f"[^{_PERL_CLASSES[e.lower()]}]")
+                i += 2
+            elif e == "b":
+                out.append(_WORD_BOUNDARY)
+                i += 2
+            elif e == "B":
+                out.append(_NOT_WORD_BOUNDARY)
+                i += 2
+            elif e == "A":
+                out.append("\\A")
+                i += 2
+            elif e == "z":
+                out.append("\\Z")
+                i += 2
+            elif e == "C":
+                out.append("(?s:.)")
+                i += 2
+            elif e == "Q":
+                end = p.find("\\E", i + 2)
+                end = len(p) if end < 0 else end
+                out.append(re.escape(p[i + 2:end]))
+                i = end + 2
+            elif e in "pP":
+                raise InvalidSchema(f"Unicode classes (\\{e}) are not supported in pattern {p!r}")
+            else:
+                text, i = _char_escape(p, i)
+                out.append(text)
+        elif c == "[":
+            text, i = _translate_class(p, i)
+            out.append(text)
+        elif c == "$":
+            out.append("$" if multiline[-1] else "\\Z")  # RE2's $ is end of text, not before a final \n
+            i += 1
+        elif c == "{":
+            m = _REPEAT.match(p, i)
+            if m and out:
+                out.append(m.group())
+                i = m.end()
+            else:
+                out.append("\\{")
+                i += 1
+        elif c == "(":
+            i = _translate_group(p, i, out, multiline, closers)
+        elif c == ")":
+            if len(multiline) == 1:
+                raise InvalidSchema(f"unexpected ) in pattern {p!r}")
+            out.append(")" * (closers.pop() + 1))
+            multiline.pop()
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    if len(multiline) > 1:
+        raise InvalidSchema(f"missing closing ) in pattern {p!r}")
+    out.append(")" * closers[0])
+    return "".join(out)
+
+
+def _translate_group(p, i, out, multiline, closers) -> int:
+    if not p.startswith("(?", i):
+        out.append("(")
+        multiline.append(multiline[-1])
+        closers.append(0)
+        return i + 1
+    for prefix in ("(?P<", "(?<"):
+        if p.startswith(prefix, i) and not p.startswith("(?<=", i) and not p.startswith("(?<!", i):
+            out.append("(?P<")
+            multiline.append(multiline[-1])
+            closers.append(0)
+            return i + len(prefix)
+    m = _FLAGS.match(p, i)
+    if not m or not (m.group(1) or m.group(2)) and m.group(3) == ")":
+        raise InvalidSchema(f"invalid or unsupported Perl syntax in pattern {p!r}")
+    on, off = m.group(1), m.group(2) or ""
+    if "U" in on or "U" in off:
+        raise InvalidSchema(f"the U (ungreedy) flag is not supported in pattern {p!r}")
+    mline = ("m" in on) or (multiline[-1] and "m" not in off)
+    flags = f"(?{on}" + (f"-{off}" if off else "") + ":"
+    if flags == "(?:":
+        flags = "(?:"
+    out.append(flags)
+    if m.group(3) == ":":
+        multiline.append(mline)
+        closers.append(0)
+    else:
+        # (?flags) applies to the rest of the current group: open a scoped group closed with it.
+        multiline[-1] = mline
+        closers[-1] += 1
+    return m.end()
+
+
+def _compile_pattern(p: str):
+    if p not in _pattern_cache:
+        try:
+            _pattern_cache[p] = re.compile(_translate_pattern(p))
+        except InvalidSchema:
+            raise
+        except (ValueError, IndexError) as e:
+            raise InvalidSchema(f"invalid pattern {p!r}: {e}") from None
+        except re.error as e:
+            raise InvalidSchema(f"invalid pattern {p!r}: {e}") from None
+    return _pattern_cache[p]
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def _equals_const(v, c) -> bool:
+    """Whether the JSON value of v (a Value, or a plain value) equals the schema constant c."""
+    x = v.value if isinstance(v, Value) else v
+    if c is None:
+        return x is None
+    if isinstance(c, bool):
+        return isinstance(x, bool) and x == c
+    if isinstance(c, (int, float, Decimal, Number)):
+        if isinstance(x, bool) or not isinstance(x, (Number, int, float, Decimal)):
+            return False
+        return _decimal(x) == _decimal(c)
+    if isinstance(c, str):
+        return isinstance(x, str) and not isinstance(x, Number) and x == c
+    if isinstance(c, (list, tuple)):
+        return isinstance(x, list) and len(x) == len(c) and all(_equals_const(a, b) for a, b in zip(x, c))
+    if isinstance(c, dict):
+        return (isinstance(x, dict) and len(x) == len(c)
+                and all(k in x and _equals_const(x[k], cv) for k, cv in c.items()))
+    return False
+
+
+class _Validator:
+    def __init__(self):
+        self.errors = []
+
+    def error(self, path, message, rel=None):
+        if rel is not None:
+            message = f"{rel}: {message}"
+        self.errors.append(SchemaError(tuple(path), message))
+        return False
+
+    def _alternatives(self, alts, check, path, rel, summary):
+        """anyOf-style: some alternative must pass; on failure every alternative's errors, then summary."""
+        matched, collected = False, []
+        for alt in alts:
+            sub = _Validator()
+            if check(sub, alt):
+                matched = True
+            collected.extend(sub.errors)
+        if not matched:
+            self.errors.extend(collected)
+            return self.error(path, summary, rel)
+        return True
+
+    # -- known values ------------------------------------------------------------------------
+
+    def element(self, v, accept, scope, path) -> bool:
+        _check_schema(accept)
+        if _is_always(accept):
+            return True
+        if _is_never(accept):
+            return False
+        scope = _push_defs(scope, accept)
+        if isinstance(v, Value) and v.unknown:
+            return self.schema_type(v.schema, (), accept, scope, path, None)
+
+        ok = True
+        if "$ref" in accept:
+            ok &= self.element(v, _resolve_ref(accept["$ref"], scope), scope, path)
+        if accept.get("anyOf"):
+            ok &= self._alternatives(accept["anyOf"], lambda sub, a: sub.element(v, a, scope, path),
+                                     path, None, "at least one subschema must match")
+        if accept.get("oneOf"):
+            ok &= self.one_of(v, accept["oneOf"], scope, path)
+        if "const" in accept and not _equals_const(v, accept["const"]):
+            ok = self.error(path, f"expected {go_json(accept['const'])}")
+        if accept.get("enum"):
+            ok &= self.enum(v, accept["enum"], path)
+        ok &= self.typed(v, accept, scope, path)
+        return ok
+
+    def one_of(self, v, alts, scope, path) -> bool:
+        matched, collected = False, []
+        for alt in alts:
+            sub = _Validator()
+            if sub.element(v, alt, scope, path):
+                if matched:
+                    return self.error(path, "exactly one subschema may match")
+                matched = True
+            collected.extend(sub.errors)
+        if not matched:
+            self.errors.extend(collected)
+            return self.error(path, "exactly one subschema must match")
+        return True
+
+    def enum(self, v, values, path) -> bool:
+        if any(_equals_const(v, c) for c in values):
+            return True
+        if len(values) == 1:
+            return self.error(path, f"expected {go_json(values[0])}")
+        return self.error(path, f"expected one of {go_json(list(values))}")
+
+    def typed(self, v, accept, scope, path) -> bool:
+        actual = type_name(v)
+        expected = accept.get("type")
+        if expected and expected != actual:
+            return self.error(path, f"expected {expected}, got {actual}")
+        x = v.value if isinstance(v, Value) else v
+        if actual == "number":
+            return self.number(x, accept, path)
+        if actual == "string":
+            return self.string(x, accept, path)
+        if actual == "array":
+            return self.array(x, accept, scope, path)
+        if actual == "object":
+            return self.object(x, accept, scope, path)
+        return True
+
+    def number(self, x, accept, path) -> bool:
+        n, ok = _decimal(x), True
+        if "multipleOf" in accept:
+            m = _decimal(accept["multipleOf"])
+            with localcontext() as ctx:
+                ctx.prec = 200
+                multiple = m != 0 and (n / m) == (n / m).to_integral_value()
+            if not multiple:
+                ok = self.error(path, f"expected a multiple of {number_text(accept['multipleOf'])}")
+        bounds = (
+            ("minimum", lambda b: n < b, "expected a number greater than or equal to "),
+            ("exclusiveMinimum", lambda b: n <= b, "expected a number greater than "),
+            ("maximum", lambda b: n > b, "expected a number less than or equal to"),  # sic: no space
+            ("exclusiveMaximum", lambda b: n >= b, "expected a number less than "),
+        )
+        for key, fails, text in bounds:
+            if key in accept and fails(_decimal(accept[key])):
+                ok = self.error(path, text + number_text(accept[key]))
+        return ok
+
+    def string(self, x, accept, path) -> bool:
+        ok, size = True, len(x.encode("utf-8", "surrogatepass"))  # lengths are in bytes
+        if "minLength" in accept and size < _count(accept["minLength"]):
+            ok = self.error(path, f"expected a string of at least length {number_text(accept['minLength'])}")
+        if "maxLength" in accept and size > _count(accept["maxLength"]):
+            ok = self.error(path, f"expected a string of at most length {number_text(accept['maxLength'])}")
+        pattern = accept.get("pattern")
+        if pattern and not _compile_pattern(pattern).search(x):
+            ok = self.error(path, f"string must match the pattern {_go_quote(pattern)}")
+        return ok
+
+    def array(self, items, accept, scope, path) -> bool:
+        ok = True
+        if "minItems" in accept and len(items) < _count(accept["minItems"]):
+            ok = self.error(path, f"expected an array with at least {number_text(accept['minItems'])} items")
+        if "maxItems" in accept and len(items) > _count(accept["maxItems"]):
+            ok = self.error(path, f"expected an array with at most {number_text(accept['maxItems'])} items")
+        prefix = accept.get("prefixItems") or []
+        for i, item in enumerate(items):
+            sub = prefix[i] if i < len(prefix) else accept.get("items")
+            ok &= self.element(item, sub, scope, path + (i,))
+        return ok
+
+    def object(self, members, accept, scope, path) -> bool:
+        ok = True
+        if "minProperties" in accept and len(members) < _count(accept["minProperties"]):
+            ok = self.error(path, f"expected an object with at least {number_text(accept['minProperties'])} properties")
+        if "maxProperties" in accept and len(members) > _count(accept["maxProperties"]):
+            ok = self.error(path, f"expected an object with at most {number_text(accept['maxProperties'])} properties")
+        properties = accept.get("properties") or {}
+        for key in sorted(members):
+            sub = properties[key] if key in properties else accept.get("additionalProperties")
+            ok &= self.element(members[key], sub, scope, path + (key,))
+        missing = [k for k in accept.get("required") or () if k not in members]
+        for key, needs in (accept.get("dependentRequired") or {}).items():
+            if key in members:
+                missing.extend(k for k in needs if k not in members)
+        if missing:
+            ok = self.error(path, "missing required properties: " + ", ".join(missing))
+        return ok
+
+    # -- unknown values: schema against schema -----------------------------------------------
+
+    def schema_type(self, x, xscope, accept, scope, path, rel) -> bool:
+        """Whether every value of schema x is accepted (ESC validateSchemaType). Errors are blamed on
+        `path` (the unknown node) with `rel` (the path below it, None at the node) as a prefix."""
+        _check_schema(x)
+        _check_schema(accept)
+        if _is_always(accept):
+            return True
+        if _is_never(accept):
+            return False
+        if _is_always(x):
+            return True
+        if _is_never(x):
+            return False
+        scope, xscope = _push_defs(scope, accept), _push_defs(xscope, x)
+
+        def against(sub_x, sub_accept, sub_rel=rel, v=None):
+            return (v or self).schema_type(sub_x, xscope, sub_accept, scope, path, sub_rel)
+
+        ok = True
+        if "$ref" in accept:
+            ok &= against(x, _resolve_ref(accept["$ref"], scope))
+        if "$ref" in x:
+            ok &= against(_resolve_ref(x["$ref"], xscope), accept)
+        summary = "at least one subschema must match"  # oneOf is treated like anyOf between schemas
+        for key in ("anyOf", "oneOf"):
+            if x.get(key):
+                ok &= self._alternatives(x[key], lambda sub, alt: against(alt, accept, v=sub), path, rel, summary)
+        xtype = x.get("type")
+        if xtype and accept.get("type") and xtype != accept["type"]:
+            ok = self.error(path, f"expected {accept['type']}, got {xtype}", rel)
+        for key in ("anyOf", "oneOf"):
+            if accept.get(key):
+                ok &= self._alternatives(accept[key], lambda sub, alt: against(x, alt, v=sub), path, rel, summary)
+        if xtype == "array":
+            ok &= self.schema_array(x, accept, against, rel)
+        elif xtype == "object":
+            ok &= self.schema_object(x, accept, against, path, rel)
+        return ok
+
+    def schema_array(self, x, accept, against, rel) -> bool:
+        ok = True
+        xprefix, aprefix = x.get("prefixItems") or [], accept.get("prefixItems") or []
+        common = min(len(xprefix), len(aprefix))
+        for i in range(common):
+            ok &= against(xprefix[i], aprefix[i], _index(rel, i))
+        for i in range(common, len(xprefix)):
+            ok &= against(xprefix[i], accept.get("items"), _index(rel, i))
+        if len(xprefix) <= common:
+            for i in range(common, len(aprefix)):
+                ok &= against(x.get("items"), aprefix[i], _index(rel, i))
+        xitems = x.get("items")
+        if xitems is not None and not _is_never(xitems):
+            ok &= against(xitems, accept.get("items"))
+        return ok
+
+    def schema_object(self, x, accept, against, path, rel) -> bool:
+        ok = True
+        aprops = accept.get("properties") or {}
+        for name, px in sorted((x.get("properties") or {}).items()):
+            pa = aprops[name] if name in aprops else accept.get("additionalProperties")
+            ok &= against(px, pa, _prop(rel, name))
+        xadditional = x.get("additionalProperties")
+        if "additionalProperties" not in x:
+            # x lists all its properties: whatever accept requires must be required by x.
+            guaranteed = set(x.get("required") or ())
+            needed = list(accept.get("required") or ())
+            for name, needs in (accept.get("dependentRequired") or {}).items():
+                if name in guaranteed:
+                    needed.extend(needs)
+            for name in needed:
+                if name not in guaranteed:
+                    ok = self.error(path, "missing required property", _prop(rel, name))
+        elif not _is_never(xadditional):
+            ok &= against(xadditional, accept.get("additionalProperties"))
+        return ok
+
+
+def _index(rel, i) -> str:
+    return f"{rel or ''}[{i}]"
+
+
+def _prop(rel, name) -> str:
+    return _join_key(rel or "", name)
+
+
+def validate(value, schema) -> ValidationResult:
+    """Validate a Value against a schema; returns the errors (see ValidationResult for `.ok`).
+
+    Raises InvalidSchema when the schema itself is malformed (unknown $ref, bad pattern)."""
+    v = _Validator()
+    ok = v.element(value, schema, (), ())
+    return ValidationResult(v.errors, ok)
+
+
+# ---------------------------------------------------------------------------------------------
+# Access into unknown values
+
+
+def _union(alternatives):
+    alts = [a for a in alternatives if not _is_never(a)]
+    if not alts:
+        return False
+    if len(alts) == 1:
+        return alts[0]
+    return {"oneOf": alts}
+
+
+def _item(s, index: int):
+    # As ESC: alternatives that are not dicts (true/false) contribute nothing (never).
+    alts = [_item(a, index) for a in (s.get("anyOf") or []) + (s.get("oneOf") or []) if isinstance(a, dict)]
+    if s.get("type") != "array":
+        own = False
+    else:
+        prefix = s.get("prefixItems") or []
+        # No `items` means any item (JSON Schema); ESC never builds such an array schema.
+        own = prefix[index] if index < len(prefix) else s.get("items", True)
+    return _union(alts + [own])
+
+
+def _property(s, name: str):
+    alts = [_property(a, name) for a in (s.get("anyOf") or []) + (s.get("oneOf") or []) if isinstance(a, dict)]
+    if s.get("type") != "object":
+        own = False
+    else:
+        properties = s.get("properties") or {}
+        # As ESC: a property that is not listed and no additionalProperties -> never.
+        own = properties[name] if name in properties else s.get("additionalProperties", False)
+    return _union(alts + [own])
+
+
+def _with_defs(sub, scope: tuple):
+    """Make a sub-schema self-contained: its $refs still resolve once it is used on its own."""
+    if not scope or not isinstance(sub, dict) or _is_always(sub) and "$defs" not in sub:
+        return sub
+    defs = {}
+    for d in scope:
+        defs.update(d)
+    defs.update(sub.get("$defs") or {})
+    return {**sub, "$defs": defs}
+
+
+def access_schema(schema, accessor):
+    """What accessing `accessor` (a property name or an array index) of an unknown value with this
+    schema yields: (sub_schema, None), or (None, error message). A sub-schema None means anything."""
+    _check_schema(schema)
+    if _is_always(schema):
+        return None, None
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if kind == "array":
+        if isinstance(accessor, str):
+            return None, "cannot access an array element using a property name"
+        if accessor < 0:
+            return None, "array indices must not be negative"
+        if _is_never(schema.get("items", True)):
+            length = len(schema.get("prefixItems") or [])
+            if accessor >= length:
+                return None, f"array index {accessor} out-of-bounds for array of length {length}"
+        sub = _item(schema, accessor)
+    elif kind == "object":
+        if not isinstance(accessor, str):
+            return None, "cannot access an object property using an integer index"
+        sub = _property(schema, accessor)
+    else:
+        return None, "receiver must be an array or an object"
+    if _is_always(sub) and not isinstance(sub, dict):
+        return None, None
+    return _with_defs(sub, _push_defs((), schema)), None
+
+
+def rotate_only_properties(schema) -> set:
+    """Names of the top-level input properties a rotator marks `rotateOnly`."""
+    if not isinstance(schema, dict):
+        return set()
+    scope = _push_defs((), schema)
+    if "$ref" in schema:
+        schema = _resolve_ref(schema["$ref"], scope)
+    properties = schema.get("properties") or {} if isinstance(schema, dict) else {}
+    return {name for name, sub in properties.items() if isinstance(sub, dict) and sub.get("rotateOnly")}
