@@ -101,26 +101,33 @@ def secret_strings(value) -> set:
 def interpolate_arguments(arguments, value):
     """-> (arguments, secrets): each `${path}` replaced by the string form of the value at that path
     (missing -> ""), `$$` -> `$`; an argument whose interpolation does not parse is kept unchanged."""
-    from credproc.lang import interpolate  # the language's own parser: one grammar, one place
-
     out, secrets = [], set()
     for argument in arguments:
-        try:
-            parts = interpolate.parse_parts(argument)
-        except interpolate.InterpolationError:
+        parts = _parse_argument(argument)
+        if parts is None:
             out.append(argument)
             continue
         pieces = []
-        for part in parts:
-            if isinstance(part, str):
-                pieces.append(part)
-                continue
-            target = lookup(value, part)
+        for text, accessors in parts:
+            pieces.append(text)
+            target = None if accessors is None else lookup(value, accessors)
             if target is not None:
                 pieces.append(_string_form(target))
                 secrets |= secret_strings(target)
         out.append("".join(pieces))
     return out, secrets
+
+
+def _parse_argument(argument: str):
+    """Adapter over the language's own parser (one grammar, one place): [(text, accessors|None)]
+    with accessors as str keys and int indexes, or None when the argument has syntax errors."""
+    from credproc.lang.interpolate import parse_interpolation
+
+    parsed = parse_interpolation(argument)
+    if parsed.errors:
+        return None
+    return [(part.text, None if part.access is None else [a.value for a in part.access])
+            for part in parsed.parts]
 
 
 def lookup(value, accessors):
@@ -153,20 +160,36 @@ def provides_aws_credentials(variables: dict) -> bool:
     return bool(variables.get("AWS_ACCESS_KEY_ID")) and bool(variables.get("AWS_SECRET_ACCESS_KEY"))
 
 
-def aws_context(variables: dict) -> AwsContext:
+def aws_context(variables: dict, records=()) -> AwsContext:
     """Expiration and region of the credentials in ``variables``, from the aws-login provider's
-    record of what it opened in this process (no import: if it was never loaded, it opened nothing)."""
+    records of what it opened (its `opened` list: access_key_id, expiration, cache_key, ...). The
+    region is the one STS was called in, kept in the cache entry's key material; a region the
+    environment sets itself wins."""
     context = AwsContext(region=variables.get("AWS_REGION") or variables.get("AWS_DEFAULT_REGION") or None)
-    provider = sys.modules.get("credproc.providers.aws_login")
     key_id = variables.get("AWS_ACCESS_KEY_ID")
-    for record in getattr(provider, "opened", None) or ():
+    for record in records:
         if isinstance(record, dict) and key_id and record.get("access_key_id") == key_id:
-            context.expiration = record.get("expiration") or None
-            context.region = context.region or record.get("region") or None
+            context.expiration = record.get("expiration") or context.expiration
+            context.region = context.region or record.get("region") or _sts_region(record.get("cache_key"))
     return context
 
 
-def child_environment(inherited: dict, projection: Projection, file_paths: dict, ref: str) -> dict:
+def _sts_region(cache_key) -> "str | None":
+    if not isinstance(cache_key, str):
+        return None
+    from credproc import cache
+
+    try:
+        entry = cache.read_entry("creds", cache_key) or {}
+    except (ValueError, OSError):
+        return None
+    sts = (entry.get("material") or {}).get("sts") if isinstance(entry.get("material"), dict) else None
+    region = sts.get("region") if isinstance(sts, dict) else None
+    return region if isinstance(region, str) and region else None
+
+
+def child_environment(inherited: dict, projection: Projection, file_paths: dict, ref: str,
+                      aws_records=()) -> dict:
     """The inherited environment, minus conflicting AWS variables when the environment brings its
     own credentials, then the projections (later wins, as esc appends them)."""
     env = dict(inherited)
@@ -174,7 +197,7 @@ def child_environment(inherited: dict, projection: Projection, file_paths: dict,
     if provides_aws_credentials(variables):
         for name in CONFLICTING_AWS_VARIABLES:
             env.pop(name, None)
-        context = aws_context(variables)
+        context = aws_context(variables, aws_records)
         if context.expiration and "AWS_CREDENTIAL_EXPIRATION" not in variables:
             variables["AWS_CREDENTIAL_EXPIRATION"] = context.expiration
         if context.region:
@@ -470,8 +493,9 @@ def supervise(argv: list, executable: str, env: dict, *, secrets, mask: bool, fo
 # --- the whole run ------------------------------------------------------------------------------
 
 def run(ref: str, value, command: list, *, interactive: bool = False, nested: bool = False,
-        inherited: "dict | None" = None) -> int:
-    """Project ``value`` (an opened environment) onto ``command`` and run it; returns the exit status."""
+        inherited: "dict | None" = None, aws_records=()) -> int:
+    """Project ``value`` (an opened environment) onto ``command`` and run it; returns the exit status.
+    aws_records: the aws-login provider's `opened` records from opening ``value``."""
     inherited = dict(os.environ if inherited is None else inherited)
     refuse_nesting(inherited, ref, nested)
     if not command:
@@ -483,7 +507,7 @@ def run(ref: str, value, command: list, *, interactive: bool = False, nested: bo
     try:
         with TempFiles() as files:
             paths = files.write_all(projection.files)
-            env = child_environment(inherited, projection, paths, ref)
+            env = child_environment(inherited, projection, paths, ref, aws_records)
             executable = resolve_command(command[0], env)
             if forwarder.pending:  # interrupted before the child started: do not start it
                 return exit_status(-forwarder.pending[0])

@@ -1,5 +1,6 @@
 """`credproc run ORG/ENV [-i] [--nested] -- COMMAND [ARGS...]`: run a command inside an environment."""
 import sys
+from collections.abc import Mapping
 
 from credproc.errors import ExitCode, UsageError
 
@@ -74,10 +75,37 @@ def run_command(args) -> int:
     import os
 
     runner.refuse_nesting(os.environ, args.environment, args.nested)  # before any STS call
-    opened = open_environment(args.environment, mode="eval")
+    providers = RecordingProviders()
+    opened = open_environment(args.environment, mode="eval", providers=providers)
     if opened.has_errors:
         for line in opened.error_lines():
             sys.stderr.write(line + "\n")
         return ExitCode.USAGE
-    return runner.run(args.environment, opened.value, command,
-                      interactive=args.interactive, nested=args.nested)
+    return runner.run(args.environment, opened.value, command, interactive=args.interactive,
+                      nested=args.nested, aws_records=providers.opened_records("aws-login"))
+
+
+class RecordingProviders(Mapping):
+    """The default provider registry, remembering which providers evaluation used, so that the
+    aws-login provider's `opened` records (expiration of the keys it returned) can be read back."""
+
+    def __init__(self):
+        from credproc import providers
+        from credproc.environments import conformance_enabled
+
+        self._inner = providers.providers(conformance=conformance_enabled())
+        self._used = {}
+
+    def __getitem__(self, name):
+        provider = self._inner[name]
+        self._used[name] = provider
+        return provider
+
+    def __iter__(self):
+        return iter(self._inner)
+
+    def __len__(self):
+        return len(self._inner)
+
+    def opened_records(self, name: str) -> list:
+        return list(getattr(self._used.get(name), "opened", None) or ())

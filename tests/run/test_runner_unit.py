@@ -152,20 +152,28 @@ def test_aws_variables_kept_when_the_environment_has_no_keys():
     assert env["GREETING"] == "hi" and env["CERT"] == "/tmp/x"
 
 
-def test_expiration_and_region_from_the_aws_login_record(monkeypatch):
-    import sys
-    import types
+def test_expiration_and_region_from_the_aws_login_records():
+    from credproc import cache
 
-    fake = types.ModuleType("credproc.providers.aws_login")
-    fake.opened = [
-        {"access_key_id": "ASIAOTHER", "expiration": "2030-01-01T00:00:00Z"},
-        {"access_key_id": "ASIAMINE", "expiration": "2031-02-03T04:05:06Z", "region": "ap-south-1"},
+    key = cache.make_key({"test": "run"})
+    cache.write_entry("creds", key, {"expiration": "2031-02-03T04:05:06Z",
+                                     "material": {"sts": {"region": "ap-south-1", "endpoint": None}}})
+    records = [
+        {"access_key_id": "ASIAOTHER", "expiration": "2030-01-01T00:00:00Z", "cache_key": None},
+        {"access_key_id": "ASIAMINE", "expiration": "2031-02-03T04:05:06Z", "cache_key": key},
     ]
-    monkeypatch.setitem(sys.modules, "credproc.providers.aws_login", fake)
     projection = runner.Projection(variables={"AWS_ACCESS_KEY_ID": "ASIAMINE", "AWS_SECRET_ACCESS_KEY": "x"})
-    env = runner.child_environment({}, projection, {}, "acme/dev")
+    env = runner.child_environment({"AWS_REGION": "us-west-2"}, projection, {}, "acme/dev", records)
     assert env["AWS_CREDENTIAL_EXPIRATION"] == "2031-02-03T04:05:06Z"
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "ap-south-1"
+
+
+def test_region_the_environment_sets_wins():
+    projection = runner.Projection(variables={"AWS_ACCESS_KEY_ID": "ASIAMINE", "AWS_SECRET_ACCESS_KEY": "x",
+                                              "AWS_REGION": "eu-north-1"})
+    records = [{"access_key_id": "ASIAMINE", "expiration": "2031-02-03T04:05:06Z", "region": "ap-south-1"}]
+    env = runner.child_environment({}, projection, {}, "acme/dev", records)
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-north-1"
 
 
 def test_nesting_refused_unless_asked():

@@ -1,0 +1,248 @@
+"""`credproc cache ls [--json]` and `credproc cache clear [ORG/ENV]`: inspect and empty the cache.
+
+Nothing secret is ever shown: entries are described by kind, environment (or role), role ARN,
+expiry and a key prefix; the stored credentials and answers are never read out.
+"""
+import os
+import sys
+import time
+
+# "creds": STS results of the aws-login provider; "env": the per-environment index of `credproc process`.
+KINDS = ("creds", "env")
+KEY_PREFIX_LENGTH = 12
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("cache", help="show or clear cached credentials (no secrets shown)",
+                                   description="Show or clear credproc's credential cache.")
+    sub = parser.add_subparsers(dest="cache_command", metavar="ls|clear")
+    ls = sub.add_parser("ls", help="list cached entries with time left",
+                        description="List cached entries: kind, environment (or role), role ARN, "
+                                    "expiry (UTC), time left and key prefix. No secrets are shown.")
+    ls.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    ls.set_defaults(func=list_command)
+    clear = sub.add_parser("clear", help="remove cached entries (all, or one environment's)",
+                           description="Remove every cached entry, or only those of ORG/ENV "
+                                       "(and their lock files); prints how many were removed.")
+    clear.add_argument("environment", nargs="?", metavar="ORG/ENV")
+    clear.set_defaults(func=clear_command)
+    parser.set_defaults(func=lambda args: _missing_subcommand(parser))
+
+
+def _missing_subcommand(parser) -> int:
+    parser.print_usage(sys.stderr)
+    sys.stderr.write("credproc: cache needs a sub-command: ls or clear\n")
+    return 2
+
+
+# --- describing entries -------------------------------------------------------------------------
+
+def describe(kind: str, key: str, entry: dict, now: float) -> dict:
+    """One row: only names, ARNs, times and the key prefix (never credentials)."""
+    from credproc import cache
+
+    left = cache.seconds_left(entry, now)
+    role = entry.get("role_arn") if isinstance(entry.get("role_arn"), str) else None
+    return {
+        "kind": kind,
+        "environment": entry_environment(entry),
+        "role_arn": role,
+        "expiration": entry.get("expiration") if isinstance(entry.get("expiration"), str) else None,
+        "seconds_left": None if left is None else int(left),
+        "key": key[:KEY_PREFIX_LENGTH],
+    }
+
+
+def entry_environment(entry: dict) -> "str | None":
+    """The ORG/ENV (or ORG/PROJECT/ENV) an entry was made for: the root environment that was opened.
+
+    aws-login entries keep it in their key material (org + root_environment, the latter qualified
+    with the `default` project); other kinds may name it at the top level."""
+    material = entry.get("material") if isinstance(entry.get("material"), dict) else {}
+    org = material.get("org")
+    root = material.get("root_environment") or material.get("environment")
+    if isinstance(org, str) and isinstance(root, str):
+        return f"{org}/{root[len('default/'):] if root.startswith('default/') else root}"
+    for field in ("environment", "ref"):
+        if isinstance(entry.get(field), str) and "/" in entry[field]:
+            return entry[field]
+    return None
+
+
+def _same_environment(a: "str | None", b: str) -> bool:
+    """ORG/ENV and ORG/default/ENV are one environment to the issuer (same `sub`)."""
+    return a is not None and _qualified(a) == _qualified(b)
+
+
+def _qualified(name: str) -> str:
+    parts = name.split("/")
+    return "/".join([parts[0], "default", parts[1]]) if len(parts) == 2 else name
+
+
+def collect(now: float) -> list:
+    from credproc import cache
+
+    rows = []
+    for kind in KINDS:
+        for key, entry in cache.list_entries(kind):
+            rows.append(describe(kind, key, entry, now))
+    return rows
+
+
+def format_left(seconds: "int | None") -> str:
+    if seconds is None:
+        return "never expires"
+    if seconds <= 0:
+        return "expired"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def format_table(rows: list) -> str:
+    header = ("KIND", "ENVIRONMENT/ROLE", "ROLE ARN", "EXPIRES (UTC)", "LEFT", "KEY")
+    lines = [header]
+    for row in rows:
+        who = row["environment"] or _role_name(row["role_arn"]) or "-"
+        expires = (row["expiration"] or "-").replace("T", " ").replace("Z", "")
+        lines.append((row["kind"], who, row["role_arn"] or "-", expires, format_left(row["seconds_left"]),
+                      row["key"]))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+
+
+def _role_name(arn: "str | None") -> "str | None":
+    return arn.rsplit("/", 1)[-1] if arn else None
+
+
+def list_command(args) -> int:
+    rows = collect(time.time())
+    if args.json:
+        import json
+
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif not rows:
+        sys.stdout.write("the cache is empty\n")
+    else:
+        sys.stdout.write(format_table(rows) + "\n")
+    return 0
+
+
+# --- clearing -----------------------------------------------------------------------------------
+
+def clear_command(args) -> int:
+    from credproc import cache
+
+    wanted = None
+    if args.environment:
+        from credproc.store import parse_name
+
+        wanted = parse_name(args.environment).full  # a bad name is a usage error, not "0 removed"
+    removed = 0
+    for kind in KINDS:
+        for key, entry in _matching(kind, wanted):
+            if cache.remove_entry(kind, key):
+                removed += 1
+                _remove_lock(key)
+    if wanted is None:
+        _remove_orphan_files()
+    what = f"for {wanted}" if wanted else "in total"
+    sys.stdout.write(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} {what}\n")
+    return 0
+
+
+def _matching(kind: str, wanted: "str | None") -> list:
+    from credproc import cache
+
+    entries = cache.list_entries(kind)
+    if wanted is None:
+        return entries
+    return [(key, entry) for key, entry in entries
+            if _same_environment(entry_environment(entry), wanted) or _index_of(kind, key, entry, wanted)]
+
+
+def _index_of(kind: str, key: str, entry: dict, wanted: str) -> bool:
+    """Does this `process` index entry (which does not name its environment) belong to ``wanted``?
+
+    When the process command says how it keys its index (index_key(ref)), that decides. Otherwise
+    the entry belongs to every environment whose definition file it was built from: clearing
+    too much only costs a re-evaluation; clearing too little would keep serving stale answers."""
+    if kind != "env":
+        return False
+    key_for = _index_key_function()
+    if key_for is not None:
+        try:
+            return key == key_for(wanted)
+        except Exception:  # another signature than expected: fall back to the files
+            pass
+    files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
+    return _definition_path(wanted) in files
+
+
+def _index_key_function():
+    try:
+        from credproc.commands import process
+    except ImportError:
+        return None
+    return getattr(process, "index_key", None)
+
+
+def _definition_path(wanted: str) -> "str | None":
+    from credproc.store import Store, parse_name
+
+    try:
+        return Store().path_of(parse_name(wanted))
+    except Exception:  # a name the store cannot map: nothing matches by file
+        return None
+
+
+def _remove_lock(key: str) -> None:
+    """Remove the key's lock file unless a refresh holds it right now. (A refresher that opened the
+    file but has not locked it yet may lock the removed inode: the worst case is one extra STS call,
+    never a torn entry, because entries are replaced atomically.)"""
+    from credproc import cache
+
+    path = os.path.join(cache.cache_root(), "locks", key + ".lock")
+    if os.path.lexists(path) and not _is_held(path):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _remove_orphan_files() -> None:
+    """`clear` with no name empties everything: unreadable entries and leftover temp/lock files too
+    (lock files are safe to remove when nobody holds them; a held one is skipped)."""
+    from credproc import cache
+
+    for kind in KINDS:
+        cache.clear_kind(kind)
+    locks = os.path.join(cache.cache_root(), "locks")
+    try:
+        names = os.listdir(locks)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith(".lock") and not _is_held(os.path.join(locks, name)):
+            try:
+                os.unlink(os.path.join(locks, name))
+            except OSError:
+                pass
+
+
+def _is_held(path: str) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: leave lock files alone
+        return True
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases our probe lock
+    return False
