@@ -45,7 +45,7 @@ def describe(kind: str, key: str, entry: dict, now: float) -> dict:
     role = entry.get("role_arn") if isinstance(entry.get("role_arn"), str) else None
     return {
         "kind": kind,
-        "environment": entry_environment(entry),
+        "environment": entry_environment(entry) or _environments_of_files(entry),
         "role_arn": role,
         "expiration": entry.get("expiration") if isinstance(entry.get("expiration"), str) else None,
         "seconds_left": None if left is None else int(left),
@@ -67,6 +67,20 @@ def entry_environment(entry: dict) -> "str | None":
         if isinstance(entry.get(field), str) and "/" in entry[field]:
             return entry[field]
     return None
+
+
+def _environments_of_files(entry: dict) -> "str | None":
+    """For a `process` index entry: the store environments it was built from (root and imports)."""
+    files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
+    from credproc import paths
+
+    root = os.path.abspath(paths.env_dir())
+    names = sorted(
+        os.path.relpath(path, root)[: -len(".yaml")].replace(os.sep, "/")
+        for path in files
+        if isinstance(path, str) and path.endswith(".yaml") and path.startswith(root + os.sep)
+    )
+    return ",".join(names) or None
 
 
 def _same_environment(a: "str | None", b: str) -> bool:

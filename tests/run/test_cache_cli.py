@@ -91,6 +91,8 @@ def test_ls_json(populated):
     assert dev["expiration"].endswith("Z")
     assert by_key[populated["prod"][:12]]["seconds_left"] < 0
     assert {row["kind"] for row in rows} == {"creds", "env"} and len(rows) == 4
+    assert by_key[populated["dev_index"][:12]]["environment"] == "acme/dev"  # from its definition file
+    assert by_key[populated["prod_index"][:12]]["role_arn"] is None
     assert SECRET_KEY not in result.stdout and SESSION_TOKEN not in result.stdout
 
 
