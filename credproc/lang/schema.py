@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from urllib.parse import unquote
 
-from credproc.lang.values import Number, Value
+from credproc.lang.values import Number, Value, go_json_string, go_quote
 
 __all__ = [
     "SchemaError",
@@ -33,7 +33,7 @@ __all__ = [
     "access_schema",
     "type_name",
     "rotate_only_properties",
-    "go_json",
+    "const_json",
     "number_text",
 ]
 
@@ -172,29 +172,9 @@ def number_text(n) -> str:
     return str(n)
 
 
-_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-                 "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def _go_json_string(s: str) -> str:
-    """Go's json string encoding: HTML-safe, other control characters as \\u00XX, invalid UTF-8 as U+FFFD."""
-    out = ['"']
-    for c in s:
-        if c in _JSON_ESCAPES:
-            out.append(_JSON_ESCAPES[c])
-        elif c < " ":
-            out.append(f"\\u{ord(c):04x}")
-        elif "\ud800" <= c <= "\udfff":
-            out.append("\ufffd")
-        else:
-            out.append(c)
-    out.append('"')
-    return "".join(out)
-
-
-def go_json(v) -> str:
-    """Compact Go json.Marshal of a plain Python value (or Value tree): sorted keys, HTML escaping,
-    numbers as their text."""
+def const_json(v) -> str:
+    """Compact Go json.Marshal of a schema constant (plain Python, or a Value tree): sorted keys,
+    HTML escaping, numbers as their text, floats as Go's json writes a float64."""
     if isinstance(v, Value):
         v = v.value
     if v is None:
@@ -206,33 +186,13 @@ def go_json(v) -> str:
     if isinstance(v, (Number, int, float, Decimal)):
         return number_text(v)
     if isinstance(v, str):
-        return _go_json_string(v)
+        return go_json_string(v)
     if isinstance(v, (list, tuple)):
-        return "[" + ",".join(go_json(x) for x in v) + "]"
+        return "[" + ",".join(const_json(x) for x in v) + "]"
     if isinstance(v, dict):
         keys = sorted(v, key=lambda k: k.encode("utf-8"))
-        return "{" + ",".join(_go_json_string(k) + ":" + go_json(v[k]) for k in keys) + "}"
+        return "{" + ",".join(go_json_string(k) + ":" + const_json(v[k]) for k in keys) + "}"
     raise TypeError(f"not a JSON value: {type(v).__name__}")
-
-
-def _go_quote(s: str) -> str:
-    """Go strconv.Quote (used for the pattern in `string must match the pattern "..."`)."""
-    out = ['"']
-    named = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
-             '"': '\\"', "\\": "\\\\"}
-    for c in s:
-        if c in named:
-            out.append(named[c])
-        elif c.isprintable():  # Python's printable set is Go's unicode.IsPrint (L, M, N, P, S, ' ')
-            out.append(c)
-        elif ord(c) < 0x20 or ord(c) == 0x7F:
-            out.append(f"\\x{ord(c):02x}")
-        elif ord(c) < 0x10000:
-            out.append(f"\\u{ord(c):04x}")
-        else:
-            out.append(f"\\U{ord(c):08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _join_key(root: str, key: str) -> str:
@@ -525,7 +485,7 @@ class _Validator:
         if accept.get("oneOf"):
             ok &= self.one_of(v, accept["oneOf"], scope, path)
         if "const" in accept and not _equals_const(v, accept["const"]):
-            ok = self.error(path, f"expected {go_json(accept['const'])}")
+            ok = self.error(path, f"expected {const_json(accept['const'])}")
         if accept.get("enum"):
             ok &= self.enum(v, accept["enum"], path)
         ok &= self.typed(v, accept, scope, path)
@@ -549,8 +509,8 @@ class _Validator:
         if any(_equals_const(v, c) for c in values):
             return True
         if len(values) == 1:
-            return self.error(path, f"expected {go_json(values[0])}")
-        return self.error(path, f"expected one of {go_json(list(values))}")
+            return self.error(path, f"expected {const_json(values[0])}")
+        return self.error(path, f"expected one of {const_json(list(values))}")
 
     def typed(self, v, accept, scope, path) -> bool:
         actual = type_name(v)
@@ -596,7 +556,7 @@ class _Validator:
             ok = self.error(path, f"expected a string of at most length {number_text(accept['maxLength'])}")
         pattern = accept.get("pattern")
         if pattern and not _compile_pattern(pattern).search(x):
-            ok = self.error(path, f"string must match the pattern {_go_quote(pattern)}")
+            ok = self.error(path, f"string must match the pattern {go_quote(pattern)}")
         return ok
 
     def array(self, items, accept, scope, path) -> bool:
