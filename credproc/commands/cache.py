@@ -178,27 +178,21 @@ def _matching(kind: str, wanted: "str | None") -> list:
 def _index_of(kind: str, key: str, entry: dict, wanted: str) -> bool:
     """Does this `process` index entry (which does not name its environment) belong to ``wanted``?
 
-    When the process command says how it keys its index (index_key(ref)), that decides. Otherwise
-    the entry belongs to every environment whose definition file it was built from: clearing
-    too much only costs a re-evaluation; clearing too little would keep serving stale answers."""
+    Its key is process.index_key(ref, path, environ) -- but other --path values and environment
+    settings give other keys -- so the definition files it was built from decide as well: the entry
+    belongs to every environment whose file it read. Clearing too much only costs a re-evaluation;
+    clearing too little would keep serving an answer the user wanted gone."""
     if kind != "env":
         return False
-    key_for = _index_key_function()
-    if key_for is not None:
-        try:
-            return key == key_for(wanted)
-        except Exception:  # another signature than expected: fall back to the files
-            pass
+    try:
+        from credproc.commands.process import index_key
+
+        if key == index_key(wanted, None):
+            return True
+    except Exception:  # not built, or another signature: the files still decide
+        pass
     files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
     return _definition_path(wanted) in files
-
-
-def _index_key_function():
-    try:
-        from credproc.commands import process
-    except ImportError:
-        return None
-    return getattr(process, "index_key", None)
 
 
 def _definition_path(wanted: str) -> "str | None":

@@ -23,7 +23,8 @@ exit status: the command's own; 128+N when it died of signal N. credproc's own f
   2  bad arguments, nested run without --nested, environment with error diagnostics (printed
      as ORG/ENV:LINE:COL: SUMMARY; the command is not run), or `resolving command: ...` when
      COMMAND is not an executable on PATH
-  3-7  opening the environment failed (see `credproc --help`)"""
+  3-7  a provider failed while opening the environment (login required, token, STS refused,
+     transient, lock timeout: see `credproc --help`); its diagnostics are printed as above"""
 
 _OWN_OPTIONS = {"-i": "interactive", "--interactive": "interactive", "--nested": "nested"}
 
@@ -78,11 +79,26 @@ def run_command(args) -> int:
     providers = RecordingProviders()
     opened = open_environment(args.environment, mode="eval", providers=providers)
     if opened.has_errors:
-        for line in opened.error_lines():
+        lines = opened.error_lines()
+        for line in lines:
             sys.stderr.write(line + "\n")
-        return ExitCode.USAGE
+        sys.stderr.write(f"credproc: {args.environment} has {len(lines)} error(s); {command[0]} was not run\n")
+        return diagnostics_exit_code(opened)
     return runner.run(args.environment, opened.value, command, interactive=args.interactive,
                       nested=args.nested, aws_records=providers.opened_records("aws-login"))
+
+
+def diagnostics_exit_code(opened) -> int:
+    """2 for an environment with errors, unless a provider failed with one of credproc's own errors
+    (login required 3, token 4, STS refused 5, transient 6, lock timeout 7): then that code, as
+    `credproc process` does, so scripts can tell "fix the definition" from "log in" or "retry"."""
+    from credproc.errors import CredprocError
+
+    for diagnostic in opened.diagnostics:
+        cause = getattr(diagnostic, "cause", None)
+        if getattr(diagnostic, "severity", "error") == "error" and isinstance(cause, CredprocError):
+            return cause.exit_code
+    return ExitCode.USAGE
 
 
 class RecordingProviders(Mapping):
