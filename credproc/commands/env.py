@@ -1,0 +1,449 @@
+"""`credproc env ...`: manage and evaluate the environments of the local store (ESC semantics).
+
+    env init ORG/ENV                 a commented template (refuses to overwrite)
+    env ls [ORG]                     the environments of the store (of one organization)
+    env rm ORG/ENV [--yes]           remove (asks on a terminal; without one --yes is required)
+    env open [ORG/ENV] [PATH] [--format F] [--show-secrets] [--partial] [--file FILE] [--org ORG]
+                                     evaluate, calling providers (secrets shown, as `esc env open`)
+    env get ORG/ENV [PATH] [--value F] [--show-secrets]
+                                     static check: providers not called, secrets redacted
+    env check ORG/ENV | --file FILE  diagnostics only
+    env set ORG/ENV PATH VALUE [--secret] [--string]
+                                     set values.PATH; VALUE "-" reads it from stdin
+    env edit ORG/ENV                 $VISUAL / $EDITOR on a private copy; written only when valid
+
+Diagnostics print on stderr as `ORG/ENV:LINE:COL: SUMMARY`, sorted like ESC, warnings with
+`warning: ` before the summary; any error diagnostic makes the command exit 2 and print nothing
+on stdout (with `--partial`, `env open` still prints what did evaluate, unknowns as "[unknown]").
+
+`env open --file FILE` evaluates a definition that is not in the store as the anonymous root
+"<yaml>"; its imports come from the store, in the organization given by --org, else by a
+first argument ORG/ENV (then the file is evaluated under that name), else the store's only
+organization.
+"""
+import os
+import sys
+
+from credproc.errors import ConfigError, DiagnosticsError, UsageError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "env", help="manage and evaluate environments (ESC language)",
+        description="Manage and evaluate the environments of the local store "
+                    "($CREDPROC_ENV_DIR, else <config dir>/environments).",
+    )
+    sub = parser.add_subparsers(dest="env_command", metavar="COMMAND")
+    _add_init(sub)
+    _add_ls(sub)
+    _add_rm(sub)
+    _add_open(sub)
+    _add_get(sub)
+    _add_check(sub)
+    _add_set(sub)
+    _add_edit(sub)
+    parser.set_defaults(func=lambda args: _missing_subcommand(parser))
+
+
+def _missing_subcommand(parser) -> int:
+    parser.print_usage(sys.stderr)
+    sys.stderr.write("credproc: env needs a sub-command: init, ls, rm, open, get, check, set or edit\n")
+    return 2
+
+
+# --- argument parsers ------------------------------------------------------------------------------
+
+def _add_init(sub) -> None:
+    p = sub.add_parser("init", help="create an environment from a commented template",
+                       description="Create ORG/ENV from a commented template showing fn::open::aws-login and "
+                                   "environmentVariables. Refuses to overwrite an existing environment.")
+    p.add_argument("name", metavar="ORG/ENV")
+    p.set_defaults(func=init_command)
+
+
+def _add_ls(sub) -> None:
+    p = sub.add_parser("ls", help="list environments", description="List the environments of the store.")
+    p.add_argument("org", nargs="?", metavar="ORG")
+    p.set_defaults(func=ls_command)
+
+
+def _add_rm(sub) -> None:
+    p = sub.add_parser("rm", help="remove an environment",
+                       description="Remove ORG/ENV. Asks on a terminal; elsewhere --yes is required.")
+    p.add_argument("name", metavar="ORG/ENV")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p.set_defaults(func=rm_command)
+
+
+def _add_open(sub) -> None:
+    from credproc.render import FORMATS
+
+    p = sub.add_parser(
+        "open", help="evaluate an environment (providers are called)",
+        description="Evaluate ORG/ENV, calling providers, and print it (secrets shown, as `esc env open`). "
+                    "With any error diagnostic: diagnostics on stderr, nothing on stdout, exit 2.",
+    )
+    p.add_argument("args", nargs="*", metavar="ORG/ENV [PATH]",
+                   help="environment, then an optional property path such as a.b[0][\"c.d\"]")
+    p.add_argument("--format", "-f", default="json", choices=FORMATS, metavar="FORMAT",
+                   help=f"output format: {', '.join(FORMATS)} (default json)")
+    p.add_argument("--show-secrets", action="store_true", help="accepted for ESC compatibility (open always shows)")
+    p.add_argument("--partial", action="store_true",
+                   help="with errors, still print what evaluated (unknowns as \"[unknown]\"); exit 2")
+    p.add_argument("--file", metavar="FILE", help="evaluate this definition instead of one from the store")
+    p.add_argument("--org", metavar="ORG", help="with --file: the organization its imports come from")
+    p.set_defaults(func=open_command)
+
+
+def _add_get(sub) -> None:
+    p = sub.add_parser(
+        "get", help="show an environment without calling providers",
+        description="Statically check ORG/ENV (providers are not called: their results are \"[unknown]\") "
+                    "and print it; secrets are redacted as \"[secret]\" unless --show-secrets.",
+    )
+    p.add_argument("name", metavar="ORG/ENV")
+    p.add_argument("path", nargs="?", metavar="PATH")
+    p.add_argument("--value", default="json", choices=("json", "string", "dotenv", "shell", "detailed", "yaml"),
+                   metavar="FORMAT", help="json (default), yaml, string, dotenv, shell or detailed")
+    p.add_argument("--show-secrets", action="store_true", help="show secret values")
+    p.set_defaults(func=get_command)
+
+
+def _add_check(sub) -> None:
+    p = sub.add_parser("check", help="print an environment's diagnostics",
+                       description="Check ORG/ENV statically; print its diagnostics. Exit 0 when there is no "
+                                   "error (warnings allowed), 2 otherwise.")
+    p.add_argument("name", nargs="?", metavar="ORG/ENV")
+    p.add_argument("--file", metavar="FILE", help="check this definition instead of one from the store")
+    p.add_argument("--org", metavar="ORG", help="with --file: the organization its imports come from")
+    p.set_defaults(func=check_command)
+
+
+def _add_set(sub) -> None:
+    p = sub.add_parser(
+        "set", help="set one value",
+        description="Set values.PATH of ORG/ENV to VALUE (a YAML scalar, e.g. 42, true, text). The rest of "
+                    "the file, comments included, is kept as it was; the result is checked before it is "
+                    "written. VALUE \"-\" reads the value from stdin (keeps secrets out of the process list).",
+    )
+    p.add_argument("name", metavar="ORG/ENV")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("value", metavar="VALUE")
+    p.add_argument("--secret", action="store_true", help="store as fn::secret (a string)")
+    p.add_argument("--string", action="store_true", help="store VALUE as a string, not as YAML")
+    p.set_defaults(func=set_command)
+
+
+def _add_edit(sub) -> None:
+    p = sub.add_parser(
+        "edit", help="edit an environment in $VISUAL / $EDITOR",
+        description="Open a private copy of ORG/ENV in $VISUAL or $EDITOR; write it back only when it "
+                    "changed and has no error diagnostics (on a terminal you may re-edit).",
+    )
+    p.add_argument("name", metavar="ORG/ENV")
+    p.set_defaults(func=edit_command)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _store():
+    from credproc.store import Store
+
+    return Store()
+
+
+def _print_diagnostics(opened) -> None:
+    for line in opened.lines():
+        sys.stderr.write(line + "\n")
+
+
+def _fail_with_errors(opened, what: str = "has"):
+    count = sum(1 for d in opened.diagnostics if d.severity == "error")
+    plural = "s" if count != 1 else ""
+    return DiagnosticsError(f"environment {opened.name} {what} {count} error{plural}", opened.error_lines())
+
+
+def _write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdin.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _ask(question: str, default: bool) -> bool:
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not answer:
+        return False
+    answer = answer.strip().lower()
+    if not answer:
+        return default
+    return answer in ("y", "yes")
+
+
+# --- init, ls, rm ------------------------------------------------------------------------------------
+
+def template_text(name: str) -> str:
+    from importlib import resources
+
+    text = resources.files("credproc").joinpath("templates/env.yaml").read_text(encoding="utf-8")
+    return text.replace("@@NAME@@", name)
+
+
+def init_command(args) -> int:
+    from credproc.store import parse_name
+
+    name = parse_name(args.name)
+    store = _store()
+    path = store.create(name, template_text(name.full).encode("utf-8"))
+    sys.stderr.write(f"created {name.full} ({path}); edit roleArn, then `credproc env check {name.full}`\n")
+    return 0
+
+
+def ls_command(args) -> int:
+    for name in _store().list(args.org):
+        _write_stdout(name + "\n")
+    return 0
+
+
+def rm_command(args) -> int:
+    from credproc.store import parse_name
+
+    name = parse_name(args.name)
+    store = _store()
+    if not store.exists(name):
+        raise ConfigError(f"environment {name.full} not found", hint="see `credproc env ls`")
+    if not args.yes:
+        if not _interactive():
+            raise UsageError(f"not removing {name.full} without confirmation: pass --yes")
+        if not _ask(f"remove environment {name.full}? [y/N] ", default=False):
+            sys.stderr.write("not removed\n")
+            return 0
+    store.remove(name)
+    sys.stderr.write(f"removed {name.full}\n")
+    return 0
+
+
+# --- open, get, check ----------------------------------------------------------------------------------
+
+def _open_target(args) -> "tuple[str | None, str | None]":
+    """(ref, property path) from the positional arguments of `env open`."""
+    from credproc.store import parse_name
+
+    positional = list(args.args)
+    if len(positional) > 2:
+        raise UsageError("too many arguments: expected [ORG/ENV] [PATH]")
+    if args.file is None:
+        if not positional:
+            raise UsageError("no environment name given (expected ORG/ENV or ORG/PROJECT/ENV)")
+        return positional[0], (positional[1] if len(positional) > 1 else None)
+    if len(positional) == 2:
+        return positional[0], positional[1]
+    if len(positional) == 1 and "/" in positional[0]:
+        try:
+            parse_name(positional[0])
+            return positional[0], None
+        except UsageError:
+            pass
+    return None, (positional[0] if positional else None)
+
+
+def open_command(args) -> int:
+    from credproc.environments import open_environment
+    from credproc.render import check_format, parse_property_path, render
+
+    ref, path_text = _open_target(args)
+    path = parse_property_path(path_text) if path_text is not None else []
+    check_format(args.format, path)
+    if ref is not None and args.org is not None:
+        raise UsageError("--org goes with --file alone (ORG/ENV already names the organization)")
+    opened = open_environment(ref, mode="eval", show_secrets=True, file=args.file, org=args.org)
+    _print_diagnostics(opened)
+    if opened.has_errors and not args.partial:
+        raise _fail_with_errors(opened)
+    _write_stdout(render(opened.value, args.format, redact=False, path=path, write_files=True))
+    if opened.has_errors:
+        raise _fail_with_errors(opened)
+    return 0
+
+
+def get_command(args) -> int:
+    from credproc.environments import open_environment
+    from credproc.render import check_format, parse_property_path, render
+
+    path = parse_property_path(args.path) if args.path is not None else []
+    check_format(args.value, path)
+    opened = open_environment(args.name, mode="check", show_secrets=args.show_secrets)
+    _print_diagnostics(opened)
+    if opened.has_errors:
+        raise _fail_with_errors(opened)
+    _write_stdout(render(opened.value, args.value, redact=not args.show_secrets, path=path, write_files=False))
+    return 0
+
+
+def check_command(args) -> int:
+    from credproc.environments import open_environment
+
+    if args.name is None and args.file is None:
+        raise UsageError("no environment name given (expected ORG/ENV, or --file FILE)")
+    opened = open_environment(args.name, mode="check", file=args.file, org=args.org)
+    _print_diagnostics(opened)
+    if opened.has_errors:
+        raise _fail_with_errors(opened)
+    return 0
+
+
+# --- set, edit -----------------------------------------------------------------------------------------
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot edit {name}: the file is not valid UTF-8; fix it with `credproc env edit`") from None
+
+
+def _new_errors(before, after) -> list:
+    """Error diagnostics of ``after`` that ``before`` did not have (compared by environment and summary:
+    positions move when lines are added)."""
+    from collections import Counter
+
+    old = Counter((d.environment, d.summary) for d in (before.diagnostics if before else []) if d.severity == "error")
+    fresh = []
+    for d in after.diagnostics:
+        key = (d.environment, d.summary)
+        if d.severity != "error":
+            continue
+        if old[key]:
+            old[key] -= 1
+        else:
+            fresh.append(d)
+    return fresh
+
+
+def _read_value(args) -> str:
+    if args.value != "-":
+        return args.value
+    text = sys.stdin.read()
+    return text[:-1] if text.endswith("\n") else text
+
+
+def set_command(args) -> int:
+    from credproc import yamledit
+    from credproc.environments import open_environment
+    from credproc.render import parse_property_path
+    from credproc.store import NotInStore, parse_name, sha256_hex
+
+    name = parse_name(args.name)
+    path = parse_property_path(args.path)
+    if not path:
+        raise UsageError("PATH is empty: name the value to set, e.g. aws.region")
+    store = _store()
+    try:
+        old_bytes, _ = store.read(name)
+        before = open_environment(name.full, mode="check", store=store)
+    except NotInStore:
+        old_bytes, before = None, None
+    value = _read_value(args)
+    text = yamledit.scalar_text(value, as_string=args.string or args.secret)
+    new_text = yamledit.set_value(_decode(old_bytes or b"", name.full), path, text, secret=args.secret)
+    new_bytes = new_text.encode("utf-8")
+    after = open_environment(name.full, mode="check", source=new_bytes, store=store)
+    fresh = _new_errors(before, after)
+    if fresh:
+        for d in fresh:
+            sys.stderr.write(after.format(d) + "\n")
+        raise DiagnosticsError(f"not written: the change would give {name.full} new errors",
+                               [after.format(d) for d in fresh])
+    _write_checked(store, name, old_bytes, new_bytes, sha256_hex)
+    sys.stderr.write(f"set {yamledit.format_path(path)} in {name.full}\n")
+    return 0
+
+
+def _write_checked(store, name, old_bytes, new_bytes, sha256_hex) -> None:
+    """Write unless the file changed since it was read (a concurrent edit is never overwritten)."""
+    from credproc.store import NotInStore
+
+    try:
+        current, _ = store.read(name)
+    except NotInStore:
+        current = None
+    if (current is None) != (old_bytes is None) or (current is not None and sha256_hex(current) != sha256_hex(old_bytes)):
+        raise ConfigError(f"{name.full} changed while it was being edited; nothing written")
+    store.write(name, new_bytes)
+
+
+def _editor_argv() -> list:
+    import shlex
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        argv = shlex.split(editor)
+    except ValueError as err:
+        raise UsageError(f"cannot parse $VISUAL/$EDITOR: {err}") from None
+    if not argv:
+        raise UsageError("$VISUAL/$EDITOR is empty")
+    return argv
+
+
+def _run_editor(argv: list, path: str) -> None:
+    import subprocess
+
+    try:
+        code = subprocess.call(argv + [path])
+    except FileNotFoundError:
+        raise UsageError(f"editor {argv[0]!r} not found (set $VISUAL or $EDITOR)") from None
+    if code != 0:
+        raise UsageError(f"the editor exited with status {code}; nothing written")
+
+
+def edit_command(args) -> int:
+    import shutil
+    import tempfile
+
+    from credproc.store import NotInStore, parse_name, sha256_hex
+
+    name = parse_name(args.name)
+    store = _store()
+    try:
+        original, _ = store.read(name)
+    except NotInStore:
+        raise ConfigError(f"environment {name.full} not found", hint=f"create it: credproc env init {name.full}") from None
+    argv = _editor_argv()
+    workdir = tempfile.mkdtemp(prefix="credproc-edit-")  # mode 0700
+    try:
+        copy = os.path.join(workdir, name.env + ".yaml")
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(original)
+        edited = _edit_until_valid(name, store, argv, copy, original)
+        if edited is None or edited == original:
+            sys.stderr.write(f"no changes to {name.full}\n")
+            return 0
+        _write_checked(store, name, original, edited, sha256_hex)
+        sys.stderr.write(f"saved {name.full}\n")
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _edit_until_valid(name, store, argv: list, copy: str, original: bytes) -> "bytes | None":
+    from credproc.environments import open_environment
+
+    while True:
+        _run_editor(argv, copy)
+        with open(copy, "rb") as handle:
+            edited = handle.read()
+        if edited == original:
+            return None
+        opened = open_environment(name.full, mode="check", source=edited, store=store)
+        if not opened.has_errors:
+            return edited
+        _print_diagnostics(opened)
+        if not _interactive() or not _ask("re-edit? [Y/n] ", default=True):
+            raise _fail_with_errors(opened, "would have")

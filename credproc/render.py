@@ -1,0 +1,324 @@
+"""Output renderers of `credproc env open` / `env get`, as `esc env open` / `esc env get` print.
+
+Formats (see docs/esc-language.md §17 and §9):
+    json      Go json.Encoder with a 2-space indent: sorted keys, HTML escaping, trailing newline.
+    yaml      the plain value as YAML, in yaml.v3's style (indent 3, sequences indented under
+              their key, strings quoted only where needed, double quotes for look-alike scalars).
+    string    the string form of the value, a newline appended unless it already ends with one.
+    dotenv    KEY="value" lines: environmentVariables (sorted), then files (sorted), values
+              quoted with Go strconv.Quote; a file entry's value is the path of a temp file
+              (mode 0600) holding its content (kept after exit, like ESC).
+    shell     the dotenv lines prefixed with `export `.
+    detailed  the value tree with its flags: {"value": ..., "secret": true, "unknown": true}
+              (no source traces).
+
+Redaction: with ``redact`` a secret node prints as "[secret]" (the whole node); an unknown node
+prints as "[unknown]".
+"""
+import json
+import os
+import tempfile
+
+from credproc.errors import UsageError
+
+FORMATS = ("json", "yaml", "string", "dotenv", "shell", "detailed")
+PROCESS_FORMATS = ("dotenv", "shell")
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+
+
+# --- property paths: a.b[0]["c.d"] ----------------------------------------------------------------
+
+def parse_property_path(text: str) -> list:
+    """Pulumi property path syntax: names separated by '.', [N] indices, ["key"] quoted keys."""
+    elements, i, n = [], 0, len(text)
+    if text == "":
+        return []
+    while i < n:
+        if text[i] == "[":
+            i = _parse_subscript(text, i, elements)
+        else:
+            j = i
+            while j < n and text[j] not in ".[":
+                j += 1
+            if j == i:
+                raise _bad_path(text, "empty name")
+            elements.append(text[i:j])
+            i = j
+        if i < n and text[i] == ".":
+            i += 1
+            if i == n:
+                raise _bad_path(text, "ends with '.'")
+    return elements
+
+
+def _parse_subscript(text: str, i: int, elements: list) -> int:
+    n = len(text)
+    if i + 1 < n and text[i + 1] == '"':
+        j, key = i + 2, []
+        while j < n and text[j] != '"':
+            if text[j] == "\\" and j + 1 < n:
+                j += 1
+            key.append(text[j])
+            j += 1
+        if j + 1 >= n or text[j + 1] != "]":
+            raise _bad_path(text, "missing closing '\"]'")
+        elements.append("".join(key))
+        return j + 2
+    end = text.find("]", i)
+    if end < 0:
+        raise _bad_path(text, "missing closing ']'")
+    digits = text[i + 1:end]
+    if not digits.isascii() or not digits.isdigit():
+        raise _bad_path(text, f"invalid index {digits!r}")
+    elements.append(int(digits))
+    return end + 1
+
+
+def _bad_path(text: str, why: str) -> UsageError:
+    return UsageError(f"invalid property path {text!r}: {why}")
+
+
+def select(value, path: list):
+    """The Value at ``path`` (ESC getEnvValue), or None when it does not exist."""
+    for element in path:
+        if value is None or value.unknown:
+            return None
+        inner = value.value
+        if isinstance(inner, list) and isinstance(element, int) and 0 <= element < len(inner):
+            value = inner[element]
+        elif isinstance(inner, dict) and isinstance(element, str) and element in inner:
+            value = inner[element]
+        else:
+            return None
+    return value
+
+
+# --- values -> plain -----------------------------------------------------------------------------
+
+def redacted_copy(value):
+    """The Value tree with every secret node replaced by the string "[secret]"."""
+    from credproc.lang.values import Value
+
+    if value is None:
+        return None
+    if value.secret:
+        return Value(SECRET)
+    inner = value.value
+    if isinstance(inner, list):
+        return Value([redacted_copy(v) for v in inner], unknown=value.unknown)
+    if isinstance(inner, dict):
+        return Value({k: redacted_copy(v) for k, v in inner.items()}, unknown=value.unknown)
+    return Value(inner, unknown=value.unknown, schema=value.schema)
+
+
+def plain(value, redact: bool):
+    from credproc.lang.values import to_plain
+
+    return None if value is None else to_plain(value, redact)
+
+
+def string_of(value, redact: bool) -> str:
+    """ESC Value.ToString(redact)."""
+    from credproc.lang.values import string_form
+
+    if value is None:
+        return ""
+    return string_form(redacted_copy(value) if redact else value)
+
+
+def go_quote(text: str) -> str:
+    """Go strconv.Quote (the language's implementation)."""
+    from credproc.lang.values import go_quote as quote
+
+    return quote(text)
+
+
+# --- formats -------------------------------------------------------------------------------------
+
+def check_format(fmt: str, path: list) -> None:
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    if fmt in PROCESS_FORMATS and path:
+        raise UsageError(f"output format '{fmt}' may not be used with a property path")
+
+
+def render(root, fmt: str, *, redact: bool, path: "list | None" = None, write_files: bool = True) -> str:
+    """The text to print for the environment value ``root`` (None: nothing evaluated)."""
+    path = path or []
+    check_format(fmt, path)
+    if root is None:
+        return ""  # ESC prints nothing for an environment without values
+    if fmt in PROCESS_FORMATS:
+        lines = process_lines(root, redact=redact, write_files=write_files)
+        prefix = "export " if fmt == "shell" else ""
+        return "".join(f"{prefix}{line}\n" for line in lines)
+    value = select(root, path) if path else root
+    if fmt == "json":
+        return to_json(value, redact)
+    if fmt == "yaml":
+        return to_yaml(plain(value, redact))
+    if fmt == "detailed":
+        return json.dumps(_detailed(value), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    text = string_of(value, redact)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def to_json(value, redact: bool) -> str:
+    from credproc.lang.values import go_json
+
+    return go_json(plain(value, redact), indent=2) + "\n"
+
+
+def _detailed(value):
+    if value is None:
+        return {}
+    out = {}
+    inner = value.value
+    if isinstance(inner, list):
+        out["value"] = [_detailed(v) for v in inner]
+    elif isinstance(inner, dict):
+        out["value"] = {k: _detailed(v) for k, v in inner.items()}
+    elif inner is not None:
+        out["value"] = _number_or(inner)
+    if value.secret:
+        out["secret"] = True
+    if value.unknown:
+        out["unknown"] = True
+    return out
+
+
+def _number_or(inner):
+    from credproc.lang.values import Number
+
+    if isinstance(inner, Number):
+        text = str(inner)
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return text
+    return inner
+
+
+# --- environmentVariables and files --------------------------------------------------------------
+
+def projections(root, *, redact: bool) -> "tuple[list, list]":
+    """([(NAME, string, secret)] of environmentVariables, [(NAME, content, secret)] of files), sorted.
+
+    Only scalar entries count (arrays and objects are skipped, as ESC does)."""
+    return _scalar_entries(root, "environmentVariables", redact), _scalar_entries(root, "files", redact)
+
+
+def _scalar_entries(root, key: str, redact: bool) -> list:
+    if root is None or not isinstance(root.value, dict) or key not in root.value:
+        return []
+    group = root.value[key]
+    if group.unknown or not isinstance(group.value, dict):
+        return []
+    out = []
+    for name in sorted(group.value):
+        entry = group.value[name]
+        if not entry.unknown and isinstance(entry.value, (list, dict)):
+            continue
+        secret = entry.secret or group.secret
+        text = SECRET if (redact and secret) else string_of(entry, False)
+        out.append((name, text, secret))
+    return out
+
+
+def process_lines(root, *, redact: bool, write_files: bool) -> list:
+    """`KEY="value"` lines (dotenv) for the environment variables then the files."""
+    variables, files = projections(root, redact=redact)
+    lines = [f"{name}={go_quote(text)}" for name, text, _ in variables]
+    for name, content, secret in files:
+        if write_files and not (redact and secret):
+            shown = write_temp_file(content)
+        else:
+            shown = UNKNOWN
+        lines.append(f"{name}={go_quote(shown)}")
+    return lines
+
+
+def write_temp_file(content: str) -> str:
+    """A private (0600) temporary file holding ``content``; the caller owns it."""
+    fd, path = tempfile.mkstemp(prefix="credproc-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content.encode("utf-8", "surrogateescape"))
+    return path
+
+
+# --- YAML in yaml.v3's style ---------------------------------------------------------------------
+
+_OLD_BOOLS = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
+              "off", "Off", "OFF", "true", "True", "TRUE", "false", "False", "FALSE"}
+
+
+def _resolves_to_non_string(text: str) -> bool:
+    """Would yaml.v3 read this plain scalar as something other than a string (or an old bool)?"""
+    import re
+
+    if text in _OLD_BOOLS or text in ("", "~", "null", "Null", "NULL"):
+        return True
+    if re.fullmatch(r"[-+]?(\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN", text):
+        return True
+    cleaned = text.replace("_", "")
+    if re.fullmatch(r"[-+]?(0b[01]+|0o?[0-7]+|0x[0-9a-fA-F]+|[0-9]+)", cleaned):
+        return True
+    if re.fullmatch(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?", cleaned):
+        return True
+    # base-60 floats (yaml.v3 isBase60Float) are quoted too
+    return bool(re.fullmatch(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?", text))
+
+
+def _go_float_text(text: str) -> str:
+    """yaml.v3's rendering of a json.Number: an int64 as is, else Go's %g of the float."""
+    try:
+        return str(int(text))
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number != number:
+        return ".nan"
+    if number in (float("inf"), float("-inf")):
+        return ".inf" if number > 0 else "-.inf"
+    return _go_g(number)
+
+
+def _go_g(number: float) -> str:
+    from credproc.lang.values import format_go_float
+
+    return format_go_float(number)
+
+
+def to_yaml(data) -> str:
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
+        def increase_indent(self, flow=False, indentless=False):
+            return super().increase_indent(flow, False)  # yaml.v3 indents sequences under keys
+
+    def represent_str(dumper, text):
+        if "\n" in text:
+            style = "|"
+        elif _resolves_to_non_string(text):
+            style = '"'
+        else:
+            style = None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+    def represent_number(dumper, number):
+        return dumper.represent_scalar("tag:yaml.org,2002:float", _go_float_text(str(number)))
+
+    from credproc.lang.values import Number
+
+    _Dumper.add_representer(str, represent_str)
+    _Dumper.add_representer(Number, represent_number)
+    _Dumper.add_representer(type(None), lambda d, _: d.represent_scalar("tag:yaml.org,2002:null", "null"))
+    return yaml.dump(data, Dumper=_Dumper, indent=3, width=float("inf"), allow_unicode=True,
+                     sort_keys=True, default_flow_style=False)
