@@ -51,9 +51,11 @@ def isolated_env(tmp_path, monkeypatch):
         config_dir=tmp_path / "credproc-config",
         env_dir=tmp_path / "credproc-config" / "environments",
     )
-    for name in list(os.environ):
-        if name in _UNSET or name.startswith("AWS_ENDPOINT_URL"):
-            monkeypatch.delenv(name, raising=False)
+    # setenv first: delenv alone does not record an absent name, and then whatever a test (or
+    # credproc run in-process, e.g. CREDPROC_CHAIN) sets would leak into the next test.
+    for name in set(_UNSET) | {n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")}:
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("USERPROFILE", str(home))
     for xdg, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),

@@ -1,0 +1,387 @@
+"""`credproc process ORG/ENV` (AWS credential_process) and `credproc export ORG/ENV --format F`.
+
+Every AWS call made through a credproc profile starts `credproc process` as a new process, so its
+cache hit is the hot path: it imports only the standard library (no yaml, boto3, botocore, filelock,
+platformdirs or argparse) and does no YAML work:
+
+    index key  = sha256 of (ref, store dir, config dir, --path, and every environment variable that
+                 changes the result: endpoints, region, CA bundle, proxies, CREDPROC_CONFORMANCE)
+    index      = <cache>/env/<key>.idx: sha256 of every definition file that produced the answer,
+                 the answer's expiry, and the credential_process JSON exactly as printed
+    hit        = index readable, every recorded file still hashes the same, and the credentials
+                 have at least the refresh margin left (CREDPROC_REFRESH_MARGIN, default 20 min)
+
+On a miss: recursion guard (CREDPROC_CHAIN), the refresh lock for the index key, a second look at
+the index (another process may have refreshed it while we waited), then the environment is opened
+with the providers (the aws-login provider keeps its own STS cache under its own lock) and the
+answer is printed and indexed.
+
+stdout carries exactly one JSON object, written once, and only on success. Errors are one line on
+stderr through the cli boundary (`credproc: MESSAGE (hint: ...)`) with the exit codes of
+credproc.errors. It never prompts and never reads stdin.
+"""
+import os
+import sys
+import time
+
+from credproc import cache, paths
+from credproc.errors import ConfigError, UsageError
+
+USAGE = "credproc process ORG/ENV [--path PATH]"
+INDEX_KIND = "env"
+CHAIN_VARIABLE = "CREDPROC_CHAIN"
+MAX_CHAIN_DEPTH = 3
+LOCK_TIMEOUT_VARIABLE = "CREDPROC_LOCK_TIMEOUT"
+
+# Environment variables that change what evaluation yields (where STS is, how it is reached,
+# which providers exist). Anything else a provider reads is covered by its own cache key.
+KEY_VARIABLES = (
+    "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE",
+    "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
+    "CREDPROC_CONFORMANCE",
+)
+
+EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell", "windows-cmd", "fish", "dotenv", "json")
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+def main(argv: list) -> int:
+    if "-h" in argv or "--help" in argv:
+        return _print_help()
+    ref, path = parse_arguments(argv)
+    _write_stdout(credential_answer(ref, path))
+    return 0
+
+
+def parse_arguments(argv: list) -> "tuple[str, str | None]":
+    """Hand-parsed `ORG/ENV [--path PATH]` (argparse costs ~12 ms on every AWS call)."""
+    ref = path = None
+    positional_only = False
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if not positional_only and arg == "--":
+            positional_only = True
+        elif not positional_only and arg == "--path":
+            if not args:
+                raise UsageError("--path needs a value", hint=f"usage: {USAGE}")
+            path = args.pop(0)
+        elif not positional_only and arg.startswith("--path="):
+            path = arg[len("--path="):]
+        elif not positional_only and arg.startswith("-") and arg != "-":
+            raise UsageError(f"unknown option {_shown(arg)} for credproc process", hint=f"usage: {USAGE}")
+        elif ref is None:
+            ref = arg
+        else:
+            raise UsageError(f"unexpected argument {_shown(arg)} for credproc process", hint=f"usage: {USAGE}")
+    if ref is None:
+        raise UsageError("credproc process needs an environment name", hint=f"usage: {USAGE}")
+    if path is not None and not path.strip():
+        raise UsageError("--path is empty", hint=f"usage: {USAGE}")
+    return ref, path
+
+
+def _shown(arg: str) -> str:
+    return repr(arg if len(arg) <= 40 else arg[:37] + "...")
+
+
+def _print_help() -> int:
+    from credproc.cli import build_parser
+
+    build_parser().parse_args(["process", "--help"])  # prints and exits 0 (SystemExit, kept by the cli)
+    return 0
+
+
+def _write_stdout(answer: bytes) -> None:
+    # One write of the complete answer, after all work is done: a reader never sees half of it.
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:
+        sys.stdout.write(answer.decode("utf-8"))
+    else:
+        out.write(answer)
+    sys.stdout.flush()
+
+
+# --- hit or miss ---------------------------------------------------------------------------------
+
+def credential_answer(ref: str, path: "str | None" = None) -> bytes:
+    """The credential_process JSON (bytes, newline-terminated) for ``ref``: from the index or fresh."""
+    margin = cache.refresh_margin_seconds()
+    key = index_key(ref, path)
+    answer = cached_answer(key, margin)
+    if answer is not None:
+        return answer
+    return _refresh(ref, path, key, margin)
+
+
+def index_key(ref: str, path: "str | None", environ=None) -> str:
+    """sha256 over everything that changes the answer. NUL-separated (no JSON on the hot path):
+    NUL cannot occur in arguments or environment values, so the encoding is unambiguous."""
+    environ = os.environ if environ is None else environ
+    parts = ["credproc-index-key", str(cache.SCHEMA_VERSION), ref, path if path is not None else "\1",
+             os.path.abspath(paths.env_dir()), os.path.abspath(paths.config_dir())]
+    for name in KEY_VARIABLES:
+        value = environ.get(name)
+        parts.append(name + ("\1" if value is None else "=" + value))
+    return _sha256("\0".join(parts).encode("utf-8", "surrogateescape"))
+
+
+def cached_answer(key: str, margin: float, now: "float | None" = None) -> "bytes | None":
+    entry = cache.read_index(INDEX_KIND, key)
+    if entry is None or not entry.files:
+        return None
+    now = time.time() if now is None else now
+    if entry.expires is not None and entry.expires - now < margin:
+        return None
+    for file_path, digest in entry.files.items():
+        if _file_sha256(file_path) != digest:
+            return None
+    return entry.answer
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_sha256(path: str) -> "str | None":
+    try:
+        with open(path, "rb") as f:
+            return _sha256(f.read())
+    except OSError:
+        return None
+
+
+# --- the miss ------------------------------------------------------------------------------------
+
+def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
+    from credproc import store
+    from credproc.lock import refresh_lock
+
+    store.parse_name(ref)  # a bad name is a usage error before anything else happens
+    previous_chain = os.environ.get(CHAIN_VARIABLE)
+    enter_chain(ref)
+    try:
+        with refresh_lock(key, timeout=lock_timeout(), environment=ref):
+            answer = cached_answer(key, margin)  # refreshed by another process while we waited?
+            if answer is not None:
+                return answer
+            return _evaluate(ref, path, key, margin)
+    finally:  # in-process callers (export, run) get their environment back
+        if previous_chain is None:
+            os.environ.pop(CHAIN_VARIABLE, None)
+        else:
+            os.environ[CHAIN_VARIABLE] = previous_chain
+
+
+def enter_chain(ref: str, environ=None) -> None:
+    """Refuse a credproc started (through some token source or profile) by itself for the same
+    environment, or nested too deep; then record ``ref`` for any child we start."""
+    from credproc.errors import RecursionDetected
+
+    environ = os.environ if environ is None else environ
+    chain = [r for r in environ.get(CHAIN_VARIABLE, "").split(",") if r]
+    shown = " -> ".join(chain + [ref])
+    if ref in chain:
+        raise RecursionDetected(
+            f"credproc process {ref} was started by itself (chain: {shown})",
+            hint="a token source or command of this environment uses an AWS profile whose credential_process "
+                 "is credproc for the same environment; give it other credentials",
+        )
+    if len(chain) + 1 > MAX_CHAIN_DEPTH:
+        raise RecursionDetected(
+            f"credproc processes nested more than {MAX_CHAIN_DEPTH} deep (chain: {shown})",
+            hint="environments whose token sources call credproc again form a chain; shorten it",
+        )
+    environ[CHAIN_VARIABLE] = ",".join(chain + [ref])
+
+
+def lock_timeout() -> float:
+    raw = os.environ.get(LOCK_TIMEOUT_VARIABLE, "").strip()
+    if not raw:
+        from credproc.lock import DEFAULT_TIMEOUT
+
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise ConfigError(f"{LOCK_TIMEOUT_VARIABLE} must be a number of seconds between 0 and 3600",
+                          hint=f"unset {LOCK_TIMEOUT_VARIABLE} for the default of 30")
+    return value
+
+
+def open_credentials(ref: str, path: "str | None"):
+    """Open the environment and pick its AWS credentials -> (AwsCredentials, Opened, registry)."""
+    from credproc import awscreds
+    from credproc.environments import open_environment
+    from credproc.providers import providers
+
+    registry = providers(conformance=os.environ.get("CREDPROC_CONFORMANCE") == "1")
+    opened = open_environment(ref, providers=registry)
+    if opened.has_errors:
+        raise diagnostics_error(ref, opened)
+    creds = awscreds.extract(ref, opened.value, path=path, records=awscreds.provider_records(registry))
+    return creds, opened, registry
+
+
+def diagnostics_error(ref: str, opened):
+    """The error for an environment with error diagnostics: a provider's own CredprocError (it has
+    the right exit code: token 4, STS 5, transient 6, ...), else DiagnosticsError (exit 2)."""
+    from credproc.errors import CredprocError, DiagnosticsError
+
+    errors = [d for d in opened.diagnostics if getattr(d, "severity", "error") == "error"]
+    for diagnostic in errors:
+        cause = getattr(diagnostic, "cause", None)
+        if isinstance(cause, CredprocError):
+            return cause
+    lines = list(opened.error_lines())
+    first = lines[0] if lines else f"{ref}: the environment has errors"
+    more = f"{len(lines) - 1} more error(s); " if len(lines) > 1 else ""
+    return DiagnosticsError(first, lines, hint=f"{more}see `credproc env open {ref}`")
+
+
+def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
+    creds, opened, registry = open_credentials(ref, path)
+    answer = creds.process_json().encode("utf-8")
+    expires = None
+    if creds.expiration:
+        expires = cache.parse_expiration(creds.expiration)
+        left = expires - time.time()
+        if left < margin:
+            if creds.stale and left > cache.SERVE_STALE_MIN_SECONDS:
+                return answer  # a refresh failed; the provider chose to serve these (not indexed)
+            raise too_short_error(ref, creds, left, margin)
+    if _cacheable(opened, registry):
+        entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer)
+        try:
+            cache.write_index(INDEX_KIND, key, entry)
+        except (OSError, ValueError) as exc:  # the answer is still good; only the next call is slower
+            sys.stderr.write(f"credproc: warning: could not write the cache index ({type(exc).__name__})\n")
+    return answer
+
+
+def too_short_error(ref: str, creds, left: float, margin: float):
+    minutes = int(left // 60)
+    when = "have already expired" if left <= 0 else f"expire in {minutes} minute(s)"
+    return ConfigError(
+        f"{ref}: the credentials from {creds.source or 'the environment'} {when}, less than the "
+        f"{int(margin // 60)}-minute refresh margin (the aws-login provider should have refreshed them)",
+        hint="request a longer oidc.duration (1h or more), or lower CREDPROC_REFRESH_MARGIN (minimum 16)",
+    )
+
+
+def _cacheable(opened, registry) -> bool:
+    """Index only answers that depend on nothing but the recorded files (and the aws-login STS cache,
+    whose expiry the index carries): any other provider could return something new at each open."""
+    if not getattr(opened, "files", None):
+        return False
+    built = getattr(registry, "_built", None)
+    if isinstance(built, dict) and set(built) - {"aws-login"}:
+        return False
+    return True
+
+
+# --- export --------------------------------------------------------------------------------------
+
+def export_variables(answer: bytes) -> list:
+    """[(name, value)] as `aws configure export-credentials` prints them."""
+    import json
+
+    doc = json.loads(answer.decode("utf-8"))
+    variables = [("AWS_ACCESS_KEY_ID", doc["AccessKeyId"]), ("AWS_SECRET_ACCESS_KEY", doc["SecretAccessKey"])]
+    if doc.get("SessionToken"):
+        variables.append(("AWS_SESSION_TOKEN", doc["SessionToken"]))
+    if doc.get("Expiration"):
+        variables.append(("AWS_CREDENTIAL_EXPIRATION", doc["Expiration"]))
+    return variables
+
+
+def _posix_single_quoted(value: str) -> str:
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def _powershell_single_quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _fish_single_quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _dotenv_double_quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def _windows_cmd(name: str, value: str) -> str:
+    # cmd.exe has no escape inside `set "NAME=VALUE"` for % and "; AWS keys never contain them.
+    if any(ch in value for ch in '%"^!'):
+        raise ConfigError(f"{name} holds a character that cmd.exe cannot take safely in `set`",
+                          hint="use --format powershell or env instead")
+    return f'set "{name}={value}"'
+
+
+def format_export(answer: bytes, fmt: str) -> str:
+    if fmt == "process":
+        return answer.decode("utf-8")
+    variables = export_variables(answer)
+    for name, value in variables:
+        if any(ord(ch) < 32 for ch in value):
+            raise ConfigError(f"{name} holds a control character and cannot be exported")
+    if fmt == "json":
+        import json
+
+        return json.dumps(dict(variables), indent=2) + "\n"
+    render = {
+        "env": lambda n, v: f"export {n}={_posix_single_quoted(v)}",
+        "env-no-export": lambda n, v: f"{n}={_posix_single_quoted(v)}",
+        "powershell": lambda n, v: f"$Env:{n}={_powershell_single_quoted(v)}",
+        "windows-cmd": _windows_cmd,
+        "fish": lambda n, v: f"set -gx {n} {_fish_single_quoted(v)}",
+        "dotenv": lambda n, v: f"{n}={_dotenv_double_quoted(v)}",
+    }[fmt]
+    return "".join(render(name, value) + "\n" for name, value in variables)
+
+
+# --- argparse registration (for `credproc --help` and `credproc export`) -------------------------
+
+def register(subparsers) -> None:
+    process = subparsers.add_parser(
+        "process",
+        help="print AWS credential_process JSON for ORG/ENV (from the cache, or a fresh STS call)",
+        description="Print the credentials of ORG/ENV as AWS credential_process JSON (Version 1). "
+                    "Meant for `credential_process = /abs/path/credproc process ORG/ENV` in ~/.aws/config. "
+                    "Never prompts, never reads stdin; errors are one line on stderr.",
+    )
+    process.add_argument("ref", metavar="ORG/ENV")
+    process.add_argument("--path", help="property path of the credentials to use, e.g. aws.login "
+                                        "(default: environmentVariables AWS_*, else the one aws-login value)")
+    process.set_defaults(func=_run_process)
+
+    export = subparsers.add_parser(
+        "export",
+        help="print the credentials of ORG/ENV as shell variables or JSON",
+        description="Print the same credentials as `credproc process`, like `aws configure export-credentials`: "
+                    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION.",
+    )
+    export.add_argument("ref", metavar="ORG/ENV")
+    export.add_argument("--path", help="property path of the credentials to use, e.g. aws.login")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="process",
+                        help="output format (default: process, byte-identical to `credproc process`)")
+    export.set_defaults(func=_run_export)
+
+
+def _run_process(args) -> int:
+    _write_stdout(credential_answer(args.ref, args.path))
+    return 0
+
+
+def _run_export(args) -> int:
+    text = format_export(credential_answer(args.ref, args.path), args.format)
+    _write_stdout(text.encode("utf-8"))
+    return 0
