@@ -1,0 +1,611 @@
+"""`credproc doctor`: check a profile or an environment end to end and say how to fix each problem.
+
+Each check gives a row (check, status, detail, fix). OK and WARN pass, FAIL does not. Offline by
+default: the environment is evaluated with a probe in place of `fn::open::aws-login` that builds the
+STS request and obtains a token from the token source, but never calls STS. `--online` adds one real
+AssumeRoleWithWebIdentity through the real path (the profile's own `credential_process` command, into
+a throw-away cache so that a cached answer cannot hide a broken STS set-up) and compares the clock
+with STS's `Date` header.
+
+Nothing secret is ever shown: no token, no secret key, no session token; access key ids are masked.
+"""
+import configparser
+import os
+import shlex
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from credproc import paths
+from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
+
+OK, WARN, FAIL = "OK", "WARN", "FAIL"
+
+# Settings that botocore resolves *before* credential_process for the same profile (assume-role,
+# web identity, SSO), or that make the profile something other than a credproc profile.
+PRECEDING_PROFILE_KEYS = ("role_arn", "source_profile", "credential_source", "web_identity_token_file",
+                          "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "login_session")
+STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+# Environment variables that change which credentials an SDK uses.
+ENV_KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+ENV_WEB_IDENTITY_VARS = ("AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
+CLOCK_WARN_SECONDS = 60
+CLOCK_FAIL_SECONDS = 300  # STS rejects signatures and tokens beyond about 5 minutes of skew
+ONLINE_TIMEOUT_SECONDS = 60
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+# --- AWS config files -----------------------------------------------------------------------------
+
+
+def config_file() -> str:
+    return os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+
+
+def credentials_file() -> str:
+    return os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")
+
+
+def read_ini(path: str) -> "configparser.RawConfigParser | None":
+    """The file parsed the way botocore reads it closely enough for these checks; None if absent."""
+    if not os.path.exists(path):
+        return None
+    parser = configparser.RawConfigParser(strict=False, default_section="\0none")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (OSError, UnicodeDecodeError, configparser.Error) as err:
+        raise ConfigError(f"{path} cannot be read: {type(err).__name__}") from None
+    return parser
+
+
+def profile_sections(parser) -> dict:
+    """profile name -> {key: value} of an AWS config file (`[default]` and `[profile NAME]`)."""
+    result = {}
+    for section in parser.sections() if parser else []:
+        name = section.strip()
+        if name.startswith("profile ") or name.startswith("profile\t"):
+            name = name[len("profile"):].strip()
+        elif name != "default":
+            continue  # [sso-session x], [services x], ...
+        result[name] = {k.strip(): v.strip() for k, v in parser.items(section)}
+    return result
+
+
+@dataclass
+class ProcessLine:
+    """A `credential_process` line that runs credproc, taken apart."""
+
+    raw: str
+    argv: list
+    ref: "str | None"
+    profile_flag: "str | None"
+
+    @property
+    def executable(self) -> str:
+        return self.argv[0] if self.argv else ""
+
+
+def parse_process_line(raw: str) -> "ProcessLine | None":
+    """The line split as botocore splits it on POSIX; None unless it runs `credproc ... process`."""
+    try:
+        argv = shlex.split(raw)
+    except ValueError:
+        return None
+    if "process" not in argv or not argv:
+        return None
+    looks_like_credproc = "credproc" in os.path.basename(argv[0]) or "credproc" in argv[1:argv.index("process")]
+    if not looks_like_credproc:
+        return None
+    rest = argv[argv.index("process") + 1:]
+    ref = profile_flag = None
+    index = 0
+    while index < len(rest):
+        arg = rest[index]
+        if arg.startswith("--profile="):
+            profile_flag = arg.split("=", 1)[1]
+        elif arg in ("--profile", "--path") and index + 1 < len(rest):
+            if arg == "--profile":
+                profile_flag = rest[index + 1]
+            index += 1
+        elif not arg.startswith("-") and ref is None:
+            ref = arg
+        index += 1
+    return ProcessLine(raw, argv, ref, profile_flag)
+
+
+def credproc_profiles(profiles: dict) -> dict:
+    """name -> ProcessLine for every profile whose credential_process runs credproc."""
+    found = {}
+    for name, keys in profiles.items():
+        line = parse_process_line(keys.get("credential_process", ""))
+        if line is not None:
+            found[name] = line
+    return found
+
+
+# --- what to check --------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    profile: "str | None" = None
+    line: "ProcessLine | None" = None
+    keys: "dict | None" = None
+    ref: "str | None" = None
+
+
+def resolve_target(arg: "str | None", profiles: dict) -> "tuple[Target, list]":
+    """Which profile and environment to check, from PROFILE, ORG/ENV or nothing (then AWS_PROFILE or
+    the only credproc profile). Returns the target and rows about how it was chosen."""
+    ours = credproc_profiles(profiles)
+    rows = []
+    if arg and "/" in arg:
+        matching = sorted(name for name, line in ours.items() if line.ref == arg)
+        if not matching:
+            rows.append(Check("profile", WARN, f"no profile in {config_file()} runs `credproc process {arg}`",
+                              f"credproc install-profile {arg}"))
+            return Target(ref=arg), rows
+        name = matching[0]
+        if len(matching) > 1:
+            rows.append(Check("profile", OK, f"{len(matching)} profiles use {arg}: {', '.join(matching)}; "
+                                             f"checking {name}"))
+        return Target(name, ours[name], profiles[name], arg), rows
+    name = arg or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+    if not name:
+        if len(ours) == 1:
+            name = next(iter(ours))
+        elif not ours:
+            rows.append(Check("profile", WARN, f"no profile in {config_file()} runs credproc",
+                              "credproc install-profile ORG/ENV"))
+            return Target(), rows
+        else:
+            raise UsageError(f"several credproc profiles ({', '.join(sorted(ours))}); name one: credproc doctor PROFILE")
+    if name not in profiles:
+        rows.append(Check("profile", FAIL, f"profile {name!r} is not in {config_file()}",
+                          "credproc install-profile ORG/ENV --profile " + name))
+        return Target(profile=name), rows
+    line = ours.get(name)
+    if line is None:
+        rows.append(Check("profile", FAIL, f"profile {name!r} has no credential_process that runs credproc",
+                          f"credproc install-profile ORG/ENV --profile {name} --force"))
+        return Target(profile=name, keys=profiles[name]), rows
+    return Target(name, line, profiles[name], line.ref), rows
+
+
+# --- the profile's wiring -------------------------------------------------------------------------
+
+
+def _shim_reason(path: str) -> "str | None":
+    """Why this executable is not a direct start of credproc, or None."""
+    if "shims" in path.split(os.sep):
+        return "it is a version-manager shim (over 100 ms on every AWS call)"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None  # a binary, or a console script launcher
+    shebang = head.splitlines()[0].decode("utf-8", "replace")
+    if "/shims/" in shebang:
+        return f"its interpreter is a version-manager shim ({shebang[2:].strip()})"
+    if any(marker in head for marker in (b"pyenv exec", b"asdf exec", b"mise exec", b"rtx exec", b"rbenv exec")):
+        return "it is a version-manager shim script (over 100 ms on every AWS call)"
+    if shebang.split()[0].endswith("/env"):
+        return f"its interpreter is looked up on PATH at run time ({shebang[2:].strip()}), possibly through a shim"
+    return None
+
+
+def check_wiring(target: Target) -> list:
+    line = target.line
+    if line is None:
+        return []
+    fix = f"credproc install-profile {line.ref or 'ORG/ENV'} --profile {target.profile} --force"
+    rows = []
+    exe = line.executable
+    if not os.path.isabs(exe):
+        rows.append(Check("profile wiring", FAIL, f"credential_process starts {exe!r}, not an absolute path "
+                                                  "(found on PATH at run time)", fix))
+    elif not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+        rows.append(Check("profile wiring", FAIL, f"credential_process starts {exe}, which does not exist or "
+                                                  "is not executable", fix))
+    elif line.ref is None:
+        rows.append(Check("profile wiring", FAIL, "credential_process names no ORG/ENV after `process`", fix))
+    else:
+        reason = _shim_reason(exe)
+        if reason:
+            rows.append(Check("profile wiring", WARN, f"credential_process starts {exe}: {reason}", fix))
+        else:
+            rows.append(Check("profile wiring", OK, f"[profile {target.profile}] runs {exe} process {line.ref}"))
+    if line.profile_flag is not None and line.profile_flag != target.profile:
+        rows.append(Check("profile name", FAIL, f"the command line says --profile {line.profile_flag} but sits in "
+                                                f"[profile {target.profile}]", fix))
+    else:
+        rows.append(Check("profile name", OK, f"{target.profile}"))
+    keys = target.keys or {}
+    preceding = [k for k in PRECEDING_PROFILE_KEYS if k in keys]
+    static = [k for k in STATIC_KEYS if k in keys]
+    if preceding:
+        rows.append(Check("profile conflicts", FAIL, f"the profile also has {', '.join(preceding)}, which AWS "
+                                                     "SDKs use before credential_process",
+                          f"remove {', '.join(preceding)} from [profile {target.profile}] in {config_file()}"))
+    elif static:
+        rows.append(Check("profile conflicts", WARN, f"the profile also has {', '.join(static)} (unused while "
+                                                     "credential_process is set, but confusing)",
+                          f"remove {', '.join(static)} from [profile {target.profile}] in {config_file()}"))
+    else:
+        rows.append(Check("profile conflicts", OK, "no other credential settings in the profile"))
+    return rows
+
+
+def check_credentials_file(target: Target) -> list:
+    if target.profile is None:
+        return []
+    path = credentials_file()
+    try:
+        parser = read_ini(path)
+    except ConfigError as err:
+        return [Check("credentials file", FAIL, str(err), f"fix or move {path}")]
+    if parser is None or not parser.has_section(target.profile):
+        return [Check("credentials file", OK, f"no [{target.profile}] section in {path}")]
+    keys = [k for k, _ in parser.items(target.profile) if k.strip() in STATIC_KEYS + PRECEDING_PROFILE_KEYS]
+    if not keys:
+        return [Check("credentials file", WARN, f"{path} has an empty [{target.profile}] section",
+                      f"remove [{target.profile}] from {path}")]
+    return [Check("credentials file", FAIL, f"[{target.profile}] in {path} has {', '.join(sorted(keys))}: AWS "
+                                            "SDKs use it instead of credproc (it shadows the profile)",
+                  f"remove the [{target.profile}] section from {path}")]
+
+
+def check_environment_variables(target: Target) -> list:
+    rows = []
+    set_keys = [name for name in ENV_KEY_VARS if os.environ.get(name)]
+    web = [name for name in ENV_WEB_IDENTITY_VARS if os.environ.get(name)]
+    selected = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+    if web:
+        rows.append(Check("environment variables", FAIL, f"{' and '.join(web)} set: SDKs assume that role from the "
+                                                         "token file before trying the profile",
+                          "unset " + " ".join(web)))
+    if set_keys:
+        rows.append(Check("environment variables", WARN, f"{', '.join(set_keys)} set: they win over AWS_PROFILE "
+                                                         "(an explicit --profile still works)",
+                          "unset " + " ".join(set_keys)))
+    if selected and target.profile and selected != target.profile:
+        rows.append(Check("environment variables", WARN, f"AWS_PROFILE={selected}: commands without --profile "
+                                                         f"use that, not {target.profile}",
+                          f"export AWS_PROFILE={target.profile}"))
+    if not rows:
+        where = f"AWS_PROFILE={selected}" if selected else "no AWS_PROFILE"
+        rows.append(Check("environment variables", OK, f"no AWS_* variable overrides the profile ({where})"))
+    return rows
+
+
+# --- the cache directory --------------------------------------------------------------------------
+
+
+def check_cache_dir() -> list:
+    path = paths.cache_dir()
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return [Check("cache directory", OK, f"{path} (created 0700 on first use)")]
+    except OSError as err:
+        return [Check("cache directory", FAIL, f"{path}: {err.strerror}", "set CREDPROC_CACHE_DIR to a private directory")]
+    problem, fix = _private_dir_problem(path, st)
+    if problem:
+        return [Check("cache directory", FAIL, problem, fix)]
+    loose = _loose_files(path)
+    if loose:
+        return [Check("cache directory", WARN, f"{len(loose)} file(s) readable by others, e.g. {loose[0]} "
+                                               "(credproc ignores them)", f"credproc cache clear; chmod 600 {loose[0]}")]
+    return [Check("cache directory", OK, f"{path} is private (mode {stat.S_IMODE(st.st_mode):o})")]
+
+
+def _private_dir_problem(path: str, st) -> "tuple[str, str]":
+    """The same rule credproc applies before every cache use (credproc.cache), as (problem, fix)."""
+    try:
+        from credproc import cache
+
+        cache._check_private(path, st)  # noqa: SLF001 (one rule, one place)
+        return "", ""
+    except ImportError:
+        pass
+    except ConfigError as err:
+        return str(err), err.hint or f"chmod 700 {path}"
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        return f"{path} is not a real directory", f"remove {path}"
+    if os.name == "posix" and st.st_mode & 0o077:
+        return f"{path} is accessible by group or others (mode {stat.S_IMODE(st.st_mode):o})", f"chmod 700 {path}"
+    return "", ""
+
+
+def _loose_files(root: str) -> list:
+    loose = []
+    if os.name != "posix":
+        return loose
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            full = os.path.join(dirpath, name)
+            try:
+                if os.lstat(full).st_mode & 0o077:
+                    loose.append(full)
+            except OSError:
+                continue
+    return loose
+
+
+# --- the environment, its token source and the issuer ---------------------------------------------
+
+
+class _ProbeRegistry(Mapping):
+    """The default providers, with `aws-login` replaced by the probe."""
+
+    def __init__(self, probe):
+        from credproc import providers
+
+        self._base = providers.providers()
+        self._probe = probe
+
+    def __getitem__(self, name):
+        return self._probe if name == "aws-login" else self._base[name]
+
+    def __iter__(self):
+        return iter(self._base)
+
+    def __len__(self):
+        return len(self._base)
+
+
+def _make_probe():
+    """An aws-login provider that does everything but call STS (built lazily: imports the provider)."""
+    from credproc import issuer
+    from credproc.lang.values import Value
+    from credproc.providers.aws_login import AwsLoginProvider, OidcRequest
+
+    class ProbeAwsLogin(AwsLoginProvider):
+        def __init__(self):
+            super().__init__()
+            self.probes = []
+
+        def _open_oidc(self, oidc, ctx):
+            probe = {"path": ctx.path, "local": isinstance(oidc, dict) and oidc.get("token") is None}
+            self.probes.append(probe)
+            if probe["local"]:
+                try:
+                    issuer.load_settings()
+                except ConfigError as err:  # a token-source problem, reported on its own row
+                    probe["error"] = err
+                    return _unknown_outputs()
+            request = OidcRequest.parse(oidc, ctx)  # bad inputs: an environment diagnostic
+            probe.update(source=request.source.describe(), role=request.role_arn, region=request.region,
+                         duration=request.duration)
+            try:
+                request.source.fetch()  # the token itself is dropped at once
+                claims = getattr(request.source, "claims", {}) or {}
+                probe["claims"] = {k: claims.get(k) for k in ("iss", "aud", "sub", "exp")}
+            except CredprocError as err:
+                probe["error"] = err
+            return _unknown_outputs()
+
+    def _unknown_outputs():
+        return Value({name: Value(None, unknown=True, secret=name != "accessKeyId")
+                      for name in ("accessKeyId", "secretAccessKey", "sessionToken", "expiration")})
+
+    return ProbeAwsLogin()
+
+
+def check_environment(ref: "str | None") -> "tuple[list, list]":
+    """Rows for the environment and its token source(s), and the probes (for the issuer check)."""
+    if ref is None:
+        return [Check("environment", WARN, "no environment to check", "credproc doctor ORG/ENV")], []
+    from credproc.environments import open_environment
+
+    probe = _make_probe()
+    try:
+        opened = open_environment(ref, providers=_ProbeRegistry(probe))
+    except CredprocError as err:
+        return [Check("environment", FAIL, f"{ref}: {err}", err.hint or f"credproc env init {ref}")], probe.probes
+    errors = opened.error_lines()
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        rows = [Check("environment", FAIL, errors[0] + more, f"credproc env check {ref}; credproc env edit {ref}")]
+    else:
+        warnings = [line for line in opened.lines() if line not in errors]
+        status, detail = (WARN, warnings[0]) if warnings else (OK, f"{ref} evaluates without errors")
+        rows = [Check("environment", status, detail, f"credproc env check {ref}" if warnings else "")]
+    rows += _token_rows(ref, probe.probes, has_env_errors=bool(errors))
+    return rows, probe.probes
+
+
+def _token_rows(ref: str, probes: list, has_env_errors: bool) -> list:
+    if not probes:
+        if has_env_errors:
+            return []
+        return [Check("token source", OK, "no fn::open::aws-login with oidc in the environment (nothing to fetch)")]
+    rows = []
+    for probe in probes:
+        where = f"{probe['path']}: " if len(probes) > 1 else ""
+        err = probe.get("error")
+        if err is not None:
+            rows.append(Check("token source", FAIL, f"{where}{probe.get('source', 'token source')}: {err}",
+                              err.hint or "see the token source's settings in the environment"))
+        elif "claims" in probe:
+            claims = probe["claims"]
+            left = int(claims["exp"] - time.time()) if isinstance(claims.get("exp"), (int, float)) else None
+            life = f", expires in {left} s" if left is not None else ""
+            rows.append(Check("token source", OK, f"{where}{probe['source']} gave a token: iss={claims.get('iss')} "
+                                                  f"aud={claims.get('aud')} sub={claims.get('sub')}{life}"))
+    return rows
+
+
+def check_issuer(probes: list) -> list:
+    """The local issuer's files, when an environment uses it (or when none is being checked)."""
+    from credproc import issuer
+
+    uses_local = any(p.get("local") for p in probes)
+    directory = issuer.issuer_dir()
+    if not os.path.exists(directory):
+        if uses_local:
+            return [Check("local issuer", FAIL, f"not set up ({directory} is missing)", issuer.SETUP_HINT)]
+        return [Check("local issuer", OK, "not set up (not used by this environment)")]
+    try:
+        settings = issuer.load_settings()
+        issuer.load()  # checks the directory and key modes, and that the key loads
+    except CredprocError as err:
+        return [Check("local issuer", FAIL if uses_local else WARN, str(err), err.hint or issuer.SETUP_HINT)]
+    used = "used by this environment" if uses_local else "not used by this environment"
+    return [Check("local issuer", OK, f"{settings['url']} (aud {settings['audience']}, key id {settings['kid']}; "
+                                      f"{used}); publish `credproc issuer show` at that URL")]
+
+
+# --- clock and STS --------------------------------------------------------------------------------
+
+
+def _utc(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def sts_endpoint(region: str) -> str:
+    return (os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL")
+            or f"https://sts.{region}.amazonaws.com")
+
+
+def check_clock(online: bool, region: str) -> list:
+    now = time.time()
+    if not online:
+        return [Check("clock", OK, f"UTC now {_utc(now)} (--online compares it with STS)")]
+    import email.utils
+    import urllib.error
+    import urllib.request
+
+    endpoint = sts_endpoint(region)
+    try:
+        try:
+            with urllib.request.urlopen(endpoint, timeout=10) as response:
+                date = response.headers.get("Date")
+        except urllib.error.HTTPError as err:  # STS answers a bare GET with an error; its Date still counts
+            date = err.headers.get("Date")
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", None) or type(err).__name__
+        return [Check("clock", WARN, f"UTC now {_utc(now)}; could not reach {endpoint} ({reason})",
+                      "check the network or proxy settings")]
+    if not date:
+        return [Check("clock", WARN, f"UTC now {_utc(now)}; {endpoint} sent no Date header", "")]
+    remote = email.utils.parsedate_to_datetime(date).timestamp()
+    skew = now - remote
+    detail = f"UTC now {_utc(now)}, STS says {_utc(remote)} (skew {skew:+.0f} s)"
+    if abs(skew) >= CLOCK_FAIL_SECONDS:
+        return [Check("clock", FAIL, detail, "synchronise the clock (e.g. timedatectl set-ntp true)")]
+    if abs(skew) >= CLOCK_WARN_SECONDS:
+        return [Check("clock", WARN, detail, "synchronise the clock (e.g. timedatectl set-ntp true)")]
+    return [Check("clock", OK, detail)]
+
+
+def _process_argv(target: Target) -> list:
+    """The real path: the profile's own credential_process command, else this credproc."""
+    if target.line is not None and os.path.isabs(target.line.executable):
+        return list(target.line.argv)
+    return [sys.executable, "-m", "credproc", "process", target.ref]
+
+
+def check_sts(target: Target) -> list:
+    """One AssumeRoleWithWebIdentity through `credproc process`, into a throw-away cache directory (a
+    cached answer would prove nothing about STS, and the user's cache is left as it was)."""
+    import json
+    import tempfile
+
+    if target.ref is None:
+        return [Check("STS", WARN, "no environment to exchange a token for", "credproc doctor ORG/ENV --online")]
+    with tempfile.TemporaryDirectory(prefix="credproc-doctor-") as scratch:
+        env = dict(os.environ, CREDPROC_CACHE_DIR=os.path.join(scratch, "cache"))
+        try:
+            result = subprocess.run(_process_argv(target), env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                    text=True, timeout=ONLINE_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            return [Check("STS", FAIL, f"`credproc process {target.ref}` took over {ONLINE_TIMEOUT_SECONDS} s",
+                          "check the network, proxy and AWS_ENDPOINT_URL* settings")]
+        except OSError as err:
+            return [Check("STS", FAIL, f"could not start credproc: {err.strerror}",
+                          f"credproc install-profile {target.ref} --force")]
+    if result.returncode != 0:
+        first = (result.stderr.strip().splitlines() or ["(no message)"])[0]  # credproc's lines hold no secret
+        return [Check("STS", FAIL, f"`credproc process {target.ref}` exited {result.returncode}: {first}",
+                      "see the message; `credproc issuer trust-policy` shows what the role must trust")]
+    try:
+        answer = json.loads(result.stdout)
+        key_id, expiration = answer["AccessKeyId"], answer.get("Expiration")
+    except (ValueError, KeyError, TypeError):
+        return [Check("STS", FAIL, "`credproc process` printed something that is not credential_process JSON",
+                      "report this as a bug")]
+    masked = f"{key_id[:4]}…{key_id[-4:]}" if isinstance(key_id, str) and len(key_id) > 8 else "(short key id)"
+    account = f", account {answer['AccountId']}" if answer.get("AccountId") else ""
+    until = f", expires {expiration}" if expiration else " (static keys, no expiration)"
+    return [Check("STS", OK, f"credentials for {target.ref}: key {masked}{account}{until}")]
+
+
+# --- all of it --------------------------------------------------------------------------------------
+
+
+def run_checks(arg: "str | None", online: bool = False) -> list:
+    rows = []
+    try:
+        profiles = profile_sections(read_ini(config_file()))
+        rows.append(Check("AWS config", OK, f"{config_file()} ({len(profiles)} profiles)"
+                                            if os.path.exists(config_file()) else f"{config_file()} (absent)"))
+    except ConfigError as err:
+        profiles = {}
+        rows.append(Check("AWS config", FAIL, str(err), f"fix the syntax of {config_file()}"))
+    target, chosen = resolve_target(arg, profiles)
+    rows += chosen
+    rows += check_wiring(target)
+    rows += check_credentials_file(target)
+    rows += check_environment_variables(target)
+    rows += check_cache_dir()
+    env_rows, probes = check_environment(target.ref)
+    rows += env_rows
+    rows += check_issuer(probes)
+    region = next((p["region"] for p in probes if p.get("region")), None) or _profile_region(target)
+    rows += check_clock(online, region)
+    if online:
+        rows += check_sts(target)
+    return rows
+
+
+def _profile_region(target: Target) -> str:
+    from credproc import sts
+
+    return (target.keys or {}).get("region") or sts.resolve_region()
+
+
+def render(rows: list) -> str:
+    headers = ("CHECK", "STATUS", "DETAIL", "FIX")
+    table = [headers] + [(r.name, r.status, r.detail, r.fix or "-") for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    lines = []
+    for row in table:
+        cells = [row[i].ljust(widths[i]) for i in range(3)] + [row[3]]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def exit_status(rows: list) -> int:
+    return ExitCode.USAGE if any(r.status == FAIL for r in rows) else ExitCode.OK
+
+
+def summary(rows: list) -> str:
+    failed = sum(r.status == FAIL for r in rows)
+    warned = sum(r.status == WARN for r in rows)
+    if failed:
+        return f"{failed} check(s) failed, {warned} warning(s): see FIX"
+    return f"all checks passed ({warned} warning(s))" if warned else "all checks passed"
