@@ -206,7 +206,18 @@ def child_environment(inherited: dict, projection: Projection, file_paths: dict,
     env.update(variables)
     env.update(file_paths)
     env[RUN_MARKER] = ref
+    for name in list(variables) + list(file_paths):
+        _check_variable(name, env[name])
     return env
+
+
+def _check_variable(name: str, value: str) -> None:
+    """exec cannot pass these; say which entry is wrong (never its value) instead of failing later."""
+    if not name or "=" in name or "\0" in name:
+        raise ConfigError(f"environmentVariables/files key {name!r} cannot be an environment variable name",
+                          hint="rename the key")
+    if "\0" in value:
+        raise ConfigError(f"the value of {name} contains a NUL character, which cannot be passed to a program")
 
 
 def refuse_nesting(inherited: dict, ref: str, nested: bool) -> None:
@@ -289,8 +300,8 @@ class SecretMasker:
     """
 
     def __init__(self, secrets):
-        encoded = {s.encode("utf-8") for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
-        self.secrets = sorted(encoded, key=len, reverse=True)
+        variants = {v for s in secrets if isinstance(s, str) for v in mask_variants(s)}
+        self.secrets = sorted((v.encode("utf-8") for v in variants), key=len, reverse=True)
         self.pending = b""
 
     def feed(self, data: bytes) -> bytes:
@@ -343,6 +354,17 @@ class SecretMasker:
             position = end
         out.append(buffer[position:cut])
         return b"".join(out)
+
+
+def mask_variants(secret: str) -> set:
+    """The strings masked for one secret: the secret itself, and -- because a program rarely prints
+    a multi-line value byte for byte (`$(cat f)` drops the final newline, tools re-indent or turn
+    \n into \r\n) -- the secret without surrounding whitespace and each of its lines, stripped.
+    Only strings of at least MIN_SECRET_LENGTH characters are masked (as esc)."""
+    candidates = {secret, secret.strip()}
+    if "\n" in secret or "\r" in secret:
+        candidates.update(line.strip() for line in secret.splitlines())
+    return {c for c in candidates if len(c) >= MIN_SECRET_LENGTH}
 
 
 def _merge(spans: list) -> list:

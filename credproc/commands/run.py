@@ -82,7 +82,9 @@ def run_command(args) -> int:
         lines = opened.error_lines()
         for line in lines:
             sys.stderr.write(line + "\n")
-        sys.stderr.write(f"credproc: {args.environment} has {len(lines)} error(s); {command[0]} was not run\n")
+        plural = "s" if len(lines) != 1 else ""
+        sys.stderr.write(f"credproc: environment {args.environment} has {len(lines)} error{plural}; "
+                         f"{command[0]} was not run\n")
         return diagnostics_exit_code(opened)
     return runner.run(args.environment, opened.value, command, interactive=args.interactive,
                       nested=args.nested, aws_records=providers.opened_records("aws-login"))

@@ -330,7 +330,7 @@ def test_environment_with_diagnostics_is_not_run(environments, tmp_path):
     assert result.returncode == 2
     lines = result.stderr.decode().splitlines()
     assert lines[0].startswith("acme/bad:2:") and "nope" in lines[0]
-    assert lines[-1].startswith("credproc: acme/bad has ")
+    assert lines[-1].startswith("credproc: environment acme/bad has ")
     assert not marker.exists()
 
 

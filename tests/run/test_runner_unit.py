@@ -66,6 +66,15 @@ def test_output_that_cannot_start_a_secret_is_released_at_once():
     assert masker.feed(b"gry\n") == b"hungry\n"
 
 
+def test_variants_of_a_multiline_secret_are_masked():
+    secret = "line-one\nline-two\n"
+    # printed without its final newline, re-indented, with CRLF line ends
+    assert mask_all([secret], [b"a line-one\nline-two b"]) == b"a [secret] b"
+    assert mask_all([secret], [b"  line-one\r\n  line-two\r\n"]) == b"  [secret]\r\n  [secret]\r\n"
+    assert runner.mask_variants("ab\nlong-line\n") == {"ab\nlong-line\n", "ab\nlong-line", "long-line"}
+    assert runner.mask_variants(" pad ") == {" pad ", "pad"}
+
+
 def test_unicode_secret():
     assert mask_all(["pässwörd"], ["x pässwörd y".encode()]) == b"x [secret] y"
 
@@ -174,6 +183,15 @@ def test_region_the_environment_sets_wins():
     records = [{"access_key_id": "ASIAMINE", "expiration": "2031-02-03T04:05:06Z", "region": "ap-south-1"}]
     env = runner.child_environment({}, projection, {}, "acme/dev", records)
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-north-1"
+
+
+@pytest.mark.parametrize("name,value", [("A=B", "x"), ("", "x"), ("OK", "nul\0inside")])
+def test_variables_exec_cannot_pass_are_refused(name, value):
+    from credproc.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        runner.child_environment({}, runner.Projection(variables={name: value}), {}, "acme/dev")
+    assert "nul\0inside" not in caught.value.message
 
 
 def test_nesting_refused_unless_asked():
