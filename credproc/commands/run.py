@@ -15,8 +15,9 @@ keys/role variables are removed, and AWS_CREDENTIAL_EXPIRATION, AWS_REGION and A
 are set when known. CREDPROC_RUN=ORG/ENV is set in the child.
 
 Secret values (3 characters or longer) are replaced by [secret] in the command's stdout and
-stderr when they are not terminals, unless -i. stdin is passed through; SIGINT, SIGTERM and
-SIGHUP are forwarded to the command."""
+stderr when they are not terminals, unless -i. stdin is passed through. SIGINT, SIGTERM and
+SIGHUP sent to credproc are forwarded to the command (a terminal's Ctrl-C reaches it directly,
+and only once)."""
 
 EPILOG = """\
 exit status: the command's own; 128+N when it died of signal N. credproc's own failures:
