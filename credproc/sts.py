@@ -2,8 +2,9 @@
 
 * Unsigned (botocore.UNSIGNED): no credentials are resolved at all, so no ambient keys are used and
   no `credential_process` (possibly credproc itself) is ever started from here.
-* The botocore session is pinned to the `default` profile: AWS_PROFILE may name the very profile
-  whose credential_process runs credproc, and a profile that does not exist would fail the client.
+* The botocore session ignores AWS_PROFILE/AWS_DEFAULT_PROFILE (it uses the `default` profile, which
+  may be absent): AWS_PROFILE may name the very profile whose credential_process runs credproc, and
+  a profile that does not exist would fail the client.
   Environment settings still apply as botocore reads them natively: AWS_ENDPOINT_URL_STS,
   AWS_ENDPOINT_URL, AWS_CA_BUNDLE, HTTPS_PROXY/NO_PROXY.
 * Region: `oidc.region`, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1; always the
@@ -41,12 +42,12 @@ def make_client(region: str):
     from botocore import UNSIGNED
     from botocore.config import Config
 
-    session = botocore.session.Session()
-    session.set_config_variable("profile", "default")
+    # No AWS_PROFILE/AWS_DEFAULT_PROFILE: the profile is "default", tolerated when absent.
+    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     session.set_config_variable("sts_regional_endpoints", "regional")
     config = Config(
         signature_version=UNSIGNED,
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
         user_agent_extra="credproc",
