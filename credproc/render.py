@@ -313,7 +313,9 @@ def to_yaml(data) -> str:
         return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
     def represent_number(dumper, number):
-        return dumper.represent_scalar("tag:yaml.org,2002:float", _go_float_text(str(number)))
+        text = _go_float_text(str(number))
+        # Tag it as whatever the plain text resolves to, so that the emitter writes it unquoted.
+        return dumper.represent_scalar(dumper.resolve(yaml.ScalarNode, text, (True, False)), text)
 
     from credproc.lang.values import Number
 

@@ -126,9 +126,9 @@ def parse_name(ref: str) -> EnvName:
 
 def parse_org(org: str) -> str:
     """Validate an organization name alone."""
-    if not isinstance(org, str) or "/" in org:
-        raise UsageError(f"invalid organization name {_shown(str(org))}")
-    _check_segments(org, [org])
+    problem = "contains '/'" if "/" in org or "\\" in org else _bad_segment(org)
+    if problem:
+        raise UsageError(f"invalid organization name {_shown(org)}: {problem}")
     return org
 
 
