@@ -30,6 +30,7 @@ __all__ = [
     "ValidationResult",
     "InvalidSchema",
     "validate",
+    "check_schema",
     "access_schema",
     "type_name",
     "rotate_only_properties",
@@ -442,8 +443,16 @@ def _equals_const(v, c) -> bool:
 
 
 class _Validator:
-    def __init__(self):
+    def __init__(self, explain_never=False):
         self.errors = []
+        self.explain_never = explain_never
+
+    def sub(self):
+        return _Validator(self.explain_never)
+
+    def never(self, path, message, rel=None):
+        """A `false` schema rejects silently in ESC; credproc's own callers may ask for a message."""
+        return self.error(path, message, rel) if self.explain_never else False
 
     def error(self, path, message, rel=None):
         if rel is not None:
@@ -455,7 +464,7 @@ class _Validator:
         """anyOf-style: some alternative must pass; on failure every alternative's errors, then summary."""
         matched, collected = False, []
         for alt in alts:
-            sub = _Validator()
+            sub = self.sub()
             if check(sub, alt):
                 matched = True
             collected.extend(sub.errors)
@@ -471,7 +480,7 @@ class _Validator:
         if _is_always(accept):
             return True
         if _is_never(accept):
-            return False
+            return self.never(path, "no value is allowed here")
         scope = _push_defs(scope, accept)
         if isinstance(v, Value) and v.unknown:
             return self.schema_type(v.schema, (), accept, scope, path, None)
@@ -494,7 +503,7 @@ class _Validator:
     def one_of(self, v, alts, scope, path) -> bool:
         matched, collected = False, []
         for alt in alts:
-            sub = _Validator()
+            sub = self.sub()
             if sub.element(v, alt, scope, path):
                 if matched:
                     return self.error(path, "exactly one subschema may match")
@@ -568,7 +577,10 @@ class _Validator:
         prefix = accept.get("prefixItems") or []
         for i, item in enumerate(items):
             sub = prefix[i] if i < len(prefix) else accept.get("items")
-            ok &= self.element(item, sub, scope, path + (i,))
+            if _is_never(sub) and self.explain_never:
+                ok = self.never(path + (i,), f"unexpected array item at index {i}")
+            else:
+                ok &= self.element(item, sub, scope, path + (i,))
         return ok
 
     def object(self, members, accept, scope, path) -> bool:
@@ -580,7 +592,10 @@ class _Validator:
         properties = accept.get("properties") or {}
         for key in sorted(members):
             sub = properties[key] if key in properties else accept.get("additionalProperties")
-            ok &= self.element(members[key], sub, scope, path + (key,))
+            if _is_never(sub) and self.explain_never:
+                ok = self.never(path + (key,), f"unexpected property {go_quote(key)}")
+            else:
+                ok &= self.element(members[key], sub, scope, path + (key,))
         missing = [k for k in accept.get("required") or () if k not in members]
         for key, needs in (accept.get("dependentRequired") or {}).items():
             if key in members:
@@ -599,7 +614,7 @@ class _Validator:
         if _is_always(accept):
             return True
         if _is_never(accept):
-            return False
+            return self.never(path, "no value is allowed here", rel)
         if _is_always(x):
             return True
         if _is_never(x):
@@ -676,13 +691,60 @@ def _prop(rel, name) -> str:
     return _join_key(rel or "", name)
 
 
-def validate(value, schema) -> ValidationResult:
+def validate(value, schema, *, explain_never: bool = False) -> ValidationResult:
     """Validate a Value against a schema; returns the errors (see ValidationResult for `.ok`).
 
-    Raises InvalidSchema when the schema itself is malformed (unknown $ref, bad pattern)."""
-    v = _Validator()
-    ok = v.element(value, schema, (), ())
+    explain_never: ESC rejects a value that meets a `false` schema (e.g. `additionalProperties:
+    false`, `items: false`) without any message; True adds one (`unexpected property "k"`,
+    `unexpected array item at index N`, `no value is allowed here`). Leave it False for ESC
+    conformance. A malformed schema gives the single error `internal error: invalid schema: ...`."""
+    v = _Validator(explain_never)
+    try:
+        ok = v.element(value, schema, (), ())
+    except InvalidSchema as err:
+        return ValidationResult([SchemaError((), f"internal error: invalid schema: {err}")], False)
     return ValidationResult(v.errors, ok)
+
+
+def check_schema(schema) -> None:
+    """Raise InvalidSchema when `schema` is malformed: not a boolean/object, a `$ref` that does not
+    resolve, a `pattern` that does not compile (or that RE2 would reject), a bad number or count."""
+    _check_tree(schema, _push_defs((), schema))
+
+
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "prefixItems")
+_SUBSCHEMAS = ("items", "additionalProperties")
+_SUBSCHEMA_MAPS = ("properties", "$defs")
+_NUMBERS = ("multipleOf", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+_COUNTS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties")
+
+
+def _check_tree(s, scope):
+    _check_schema(s)
+    if not isinstance(s, dict):
+        return
+    scope = _push_defs(scope, s)
+    if "$ref" in s:
+        _resolve_ref(s["$ref"], scope)
+    if "type" in s and not isinstance(s["type"], str):
+        raise InvalidSchema("type must be a string")
+    if s.get("pattern"):
+        _compile_pattern(s["pattern"])
+    for key in _NUMBERS:
+        if key in s:
+            _decimal(s[key])
+    for key in _COUNTS:
+        if key in s:
+            _count(s[key])
+    for key in _SUBSCHEMA_LISTS:
+        for sub in s.get(key) or ():
+            _check_tree(sub, scope)
+    for key in _SUBSCHEMAS:
+        if key in s:
+            _check_tree(s[key], scope)
+    for key in _SUBSCHEMA_MAPS:
+        for sub in (s.get(key) or {}).values():
+            _check_tree(sub, scope)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -735,7 +797,10 @@ def _with_defs(sub, scope: tuple):
 def access_schema(schema, accessor):
     """What accessing `accessor` (a property name or an array index) of an unknown value with this
     schema yields: (sub_schema, None), or (None, error message). A sub-schema None means anything."""
-    _check_schema(schema)
+    try:
+        _check_schema(schema)
+    except InvalidSchema as err:
+        return None, f"internal error: invalid schema: {err}"
     if _is_always(schema):
         return None, None
     kind = schema.get("type") if isinstance(schema, dict) else None

@@ -5,7 +5,7 @@ import zlib
 
 import pytest
 
-from credproc.lang.crypt import CiphertextError, decode_envelope, encode_envelope, rot128
+from credproc.lang.crypt import CiphertextError, decode_envelope, encode_envelope, go_base64_error_offset, rot128
 
 CORPUS_HUNTER2 = "ZXNjeAAAAAHo9e705fKyKo30VQ=="
 
@@ -97,3 +97,14 @@ def test_checks_run_in_esc_order():
 
 def test_error_is_a_value_error():
     assert issubclass(CiphertextError, ValueError)
+
+
+@pytest.mark.parametrize("text,offset", [
+    (b"", None), (b"QQ==", None), (b"QUJD", None), (b"QU\r\nJD\n", None), (b"QQ==\n\n", None),
+    (b"Q", 0), (b"QQ", 0), (b"QUJDQ", 4), (b"QQ=\n=", None), (b"QQ=\n", 4), (b"QQ==QQ==", 4), (b"a b", 1),
+])
+def test_go_base64_error_offset(text, offset):
+    # Shared with fn::fromBase64 (`decoding base64 string: illegal base64 data at input byte N`).
+    assert go_base64_error_offset(text) == offset
+    if offset is None:
+        assert base64.b64decode(text.replace(b"\r", b"").replace(b"\n", b"")) is not None

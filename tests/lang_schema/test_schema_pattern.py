@@ -1,7 +1,7 @@
 """`pattern` follows Go's RE2 (unanchored search), translated to Python's re where they differ."""
 import pytest
 
-from credproc.lang.schema import InvalidSchema, validate
+from credproc.lang.schema import InvalidSchema, check_schema, validate
 from credproc.lang.values import Value
 
 
@@ -79,4 +79,7 @@ def test_re2_semantics(pattern, text, expected):
 ])
 def test_unsupported_or_invalid_patterns(pattern):
     with pytest.raises(InvalidSchema):
-        matches(pattern, "a")
+        check_schema({"type": "string", "pattern": pattern})
+    result = validate(Value("a"), {"pattern": pattern})
+    assert not result.ok and len(result) == 1
+    assert result[0].message.startswith("internal error: invalid schema: ")

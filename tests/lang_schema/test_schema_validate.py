@@ -1,7 +1,7 @@
 """credproc.lang.schema.validate: every keyword of ESC's subset, with ESC's exact messages."""
 import pytest
 
-from credproc.lang.schema import InvalidSchema, SchemaError, type_name, validate
+from credproc.lang.schema import InvalidSchema, SchemaError, check_schema, type_name, validate
 from credproc.lang.values import Number, Value
 
 
@@ -176,8 +176,10 @@ def test_ref_with_escaped_name():
 
 @pytest.mark.parametrize("ref", ["#/$defs/missing", "#/definitions/x", "other.json#/$defs/x", "#/$defs/a/b"])
 def test_bad_ref_is_an_invalid_schema(ref):
+    schema = {"$defs": {"a": True}, "$ref": ref}
     with pytest.raises(InvalidSchema):
-        validate(V(1), {"$defs": {"a": True}, "$ref": ref})
+        check_schema(schema)
+    assert errors(V(1), schema)[0][1].startswith("internal error: invalid schema: ")
 
 
 # --- arrays ---------------------------------------------------------------------------------------------
@@ -315,8 +317,8 @@ def test_pattern_message_is_go_quoted():
 
 
 def test_pattern_that_does_not_compile_is_an_invalid_schema():
-    with pytest.raises(InvalidSchema):
-        validate(V("x"), {"pattern": "(unclosed"})
+    assert errors(V("x"), {"pattern": "(unclosed"}) == [
+        ((), "internal error: invalid schema: missing closing ) in pattern '(unclosed'")]
 
 
 # --- flags ------------------------------------------------------------------------------------------------
@@ -339,8 +341,48 @@ def test_plain_python_values_are_accepted_too():
         "expected string, got number"]
 
 
-def test_malformed_schema():
+@pytest.mark.parametrize("schema", [
+    "string", {"minLength": -1}, {"maxItems": 1.5}, {"minimum": "x"}, {"multipleOf": True}, {"type": ["string"]},
+    {"properties": {"a": {"items": 3}}}, {"anyOf": [{"$ref": "#/$defs/nope"}]},
+    {"$defs": {"a": {"pattern": "("}}},
+])
+def test_malformed_schema(schema):
     with pytest.raises(InvalidSchema):
-        validate(V(1), "string")
-    with pytest.raises(InvalidSchema):
-        validate(V("x"), {"minLength": -1})
+        check_schema(schema)
+
+
+@pytest.mark.parametrize("schema", [
+    True, False, {}, {"$defs": {"a": {"type": "string"}}, "properties": {"x": {"$ref": "#/$defs/a"}}},
+    {"anyOf": [{"minLength": 1, "pattern": "^a"}, {"multipleOf": 0.5, "maximum": Number("10")}]},
+])
+def test_well_formed_schema(schema):
+    check_schema(schema)
+
+
+def test_malformed_schema_is_reported_not_raised():
+    result = validate(V(1), "string")
+    assert not result.ok
+    assert [e.message for e in result] == ["internal error: invalid schema: a schema must be a boolean or an object, not str"]
+
+
+# --- explain_never (credproc's own providers) ------------------------------------------------------------
+
+def test_explain_never():
+    schema = {"type": "object", "properties": {"a": {"type": "array", "prefixItems": [True], "items": False},
+                                               "never": False},
+              "additionalProperties": False}
+    value = V({"a": [1, 2], "never": 1, "typo": 1})
+    assert list(validate(value, schema)) == [] and not validate(value, schema).ok  # ESC: silent
+    assert errors(value, schema) == []
+    assert [(e.path, e.message) for e in validate(value, schema, explain_never=True)] == [
+        (("a", 1), "unexpected array item at index 1"), (("never",), 'unexpected property "never"'),
+        (("typo",), 'unexpected property "typo"')]
+    assert [e.message for e in validate(V(1), False, explain_never=True)] == ["no value is allowed here"]
+    assert [e.message for e in validate(Value(unknown=True, schema={"type": "string"}), False,
+                                        explain_never=True)] == ["no value is allowed here"]
+
+
+def test_explain_never_inside_alternatives():
+    schema = {"oneOf": [{"type": "object", "additionalProperties": False}, {"type": "string"}]}
+    assert [e.message for e in validate(V({"x": 1}), schema, explain_never=True)] == [
+        'unexpected property "x"', "expected string, got object", "exactly one subschema must match"]
