@@ -1,0 +1,255 @@
+"""Pure helpers behind the fn:: builtins, matching the Go library calls ESC makes.
+
+* go_json_decode: ``json.NewDecoder(...).UseNumber().Decode`` — the first JSON value only, numbers
+  kept as their text, Go's error messages (``invalid character 'x' looking for beginning of value``,
+  ``unexpected EOF``, ``EOF``).
+* go_base64_decode: ``base64.StdEncoding.DecodeString`` (CR/LF ignored, padding required).
+* go_split: ``strings.Split``.
+"""
+import binascii
+
+from credproc.lang.crypt import go_base64_error_offset
+from credproc.lang.values import Number
+
+MAX_JSON_DEPTH = 500  # Go allows 10000; Python recursion makes us stop earlier, with Go's message
+
+
+class GoError(ValueError):
+    """str(err) is the Go error text."""
+
+
+# --- base64 / split ----------------------------------------------------------------------------------
+
+def go_base64_decode(text: str) -> bytes:
+    src = text.encode("utf-8", "surrogateescape")
+    offset = go_base64_error_offset(src)
+    if offset is not None:
+        raise GoError(f"illegal base64 data at input byte {offset}")
+    return binascii.a2b_base64(bytes(c for c in src if c not in (10, 13)))
+
+
+def go_split(s: str, sep: str) -> list:
+    if sep == "":
+        return list(s)  # one element per character (rune); "" splits into []
+    return s.split(sep)
+
+
+# --- JSON --------------------------------------------------------------------------------------------
+
+def _quote_char(c: str) -> str:
+    # encoding/json quoteChar
+    if c == "'":
+        return "'\\''"
+    if c == '"':
+        return "'\"'"
+    from credproc.lang.values import go_quote
+
+    return "'" + go_quote(c)[1:-1] + "'"
+
+
+_WS = " \t\r\n"
+
+
+class _JsonDecoder:
+    def __init__(self, text):
+        self.s, self.i = text, 0
+
+    def error(self, context):
+        if self.i >= len(self.s):
+            raise GoError("unexpected EOF")
+        raise GoError(f"invalid character {_quote_char(self.s[self.i])} {context}")
+
+    def skip_ws(self):
+        s, i = self.s, self.i
+        while i < len(s) and s[i] in _WS:
+            i += 1
+        self.i = i
+
+    def value(self, depth):
+        if depth > MAX_JSON_DEPTH:
+            raise GoError("exceeded max depth")
+        self.skip_ws()
+        if self.i >= len(self.s):
+            raise GoError("unexpected EOF")
+        c = self.s[self.i]
+        if c == "{":
+            return self.object(depth)
+        if c == "[":
+            return self.array(depth)
+        if c == '"':
+            return self.string()
+        if c == "-" or "0" <= c <= "9":
+            return self.number()
+        for word, result in (("true", True), ("false", False), ("null", None)):
+            if c == word[0]:
+                return self.literal(word, result)
+        self.error("looking for beginning of value")
+
+    def literal(self, word, result):
+        for expected in word[1:]:
+            self.i += 1
+            if self.i >= len(self.s):
+                raise GoError("unexpected EOF")
+            if self.s[self.i] != expected:
+                self.error(f"in literal {word} (expecting {_quote_char(expected)})")
+        self.i += 1
+        return result
+
+    def number(self):
+        s, start = self.s, self.i
+        i = start
+        if s[i] == "-":
+            i += 1
+            if i >= len(s):
+                raise GoError("unexpected EOF")
+            if not ("0" <= s[i] <= "9"):
+                self.i = i
+                self.error("in numeric literal")
+        if s[i] == "0":
+            i += 1
+        else:
+            while i < len(s) and "0" <= s[i] <= "9":
+                i += 1
+        if i < len(s) and s[i] == ".":
+            i += 1
+            if i >= len(s):
+                raise GoError("unexpected EOF")
+            if not ("0" <= s[i] <= "9"):
+                self.i = i
+                self.error("after decimal point in numeric literal")
+            while i < len(s) and "0" <= s[i] <= "9":
+                i += 1
+        if i < len(s) and s[i] in "eE":
+            i += 1
+            if i < len(s) and s[i] in "+-":
+                i += 1
+            if i >= len(s):
+                raise GoError("unexpected EOF")
+            if not ("0" <= s[i] <= "9"):
+                self.i = i
+                self.error("in exponent of numeric literal")
+            while i < len(s) and "0" <= s[i] <= "9":
+                i += 1
+        self.i = i
+        return Number(s[start:i])
+
+    def string(self):
+        s = self.s
+        self.i += 1
+        out = []
+        while True:
+            j = self.i
+            while j < len(s) and s[j] not in '"\\' and ord(s[j]) >= 0x20:
+                j += 1
+            out.append(s[self.i:j])
+            self.i = j
+            if j >= len(s):
+                raise GoError("unexpected EOF")
+            c = s[j]
+            if c == '"':
+                self.i += 1
+                return "".join(out).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            if c != "\\":
+                self.error("in string literal")
+            self.i += 1
+            if self.i >= len(s):
+                raise GoError("unexpected EOF")
+            e = s[self.i]
+            simple = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+            if e in simple:
+                out.append(simple[e])
+                self.i += 1
+            elif e == "u":
+                out.append(self.unicode_escape())
+            else:
+                self.error("in string escape code")
+
+    def hex4(self):
+        s = self.s
+        value = 0
+        for _ in range(4):
+            self.i += 1
+            if self.i >= len(s):
+                raise GoError("unexpected EOF")
+            c = s[self.i]
+            if c not in "0123456789abcdefABCDEF":
+                self.error("in \\u hexadecimal character escape")
+            value = value * 16 + int(c, 16)
+        self.i += 1
+        return value
+
+    def unicode_escape(self):
+        first = self.hex4()
+        if 0xD800 <= first < 0xDC00 and self.s.startswith("\\u", self.i):
+            save = self.i
+            self.i += 1
+            second = self.hex4()
+            if 0xDC00 <= second < 0xE000:
+                return chr(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+            self.i = save
+        if 0xD800 <= first < 0xE000:
+            return "\ufffd"
+        return chr(first)
+
+    def array(self, depth):
+        self.i += 1
+        items = []
+        self.skip_ws()
+        if self.i < len(self.s) and self.s[self.i] == "]":
+            self.i += 1
+            return items
+        while True:
+            items.append(self.value(depth + 1))
+            self.skip_ws()
+            if self.i >= len(self.s):
+                raise GoError("unexpected EOF")
+            c = self.s[self.i]
+            if c == ",":
+                self.i += 1
+            elif c == "]":
+                self.i += 1
+                return items
+            else:
+                self.error("after array element")
+
+    def object(self, depth):
+        self.i += 1
+        result = {}
+        self.skip_ws()
+        if self.i < len(self.s) and self.s[self.i] == "}":
+            self.i += 1
+            return result
+        while True:
+            self.skip_ws()
+            if self.i >= len(self.s):
+                raise GoError("unexpected EOF")
+            if self.s[self.i] != '"':
+                self.error("looking for beginning of object key string")
+            key = self.string()
+            self.skip_ws()
+            if self.i >= len(self.s):
+                raise GoError("unexpected EOF")
+            if self.s[self.i] != ":":
+                self.error("after object key")
+            self.i += 1
+            result[key] = self.value(depth + 1)  # Go: the last duplicate wins
+            self.skip_ws()
+            if self.i >= len(self.s):
+                raise GoError("unexpected EOF")
+            c = self.s[self.i]
+            if c == ",":
+                self.i += 1
+            elif c == "}":
+                self.i += 1
+                return result
+            else:
+                self.error("after object key:value pair")
+
+
+def go_json_decode(text: str):
+    """The first JSON value of `text` (trailing text ignored), numbers as Number; GoError on failure."""
+    decoder = _JsonDecoder(text)
+    decoder.skip_ws()
+    if decoder.i >= len(text):
+        raise GoError("EOF")
+    return decoder.value(0)

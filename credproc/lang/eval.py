@@ -1,0 +1,668 @@
+"""Stage 3: expressions -> values (ESC `eval/`).
+
+The model follows ESC's evaluator:
+
+* every expression is *declared* once with the value its imports define at the same path (its
+  "base"), then evaluated on demand, memoised, with an "evaluating" state that detects cycles
+  (`cyclic reference to a.p` at the expression that is re-entered);
+* objects evaluate their properties in sorted key order, so cycle messages are deterministic;
+* property access walks object and array *literals* without evaluating them as a whole (so
+  `c.a[2]` may refer to `c.a[0]`), and values after that;
+* errors never stop evaluation: they are diagnostics, and the failing expression is unknown.
+
+Values inside the evaluator are immutable `_V` nodes, shared freely; merging builds new nodes.
+An object remembers the keys of its own top layer (`own`) because ESC's string form of an object
+shows only those (keys inherited from an import are left out).
+
+Guards against hostile input (each a diagnostic, never an exception): reference chains deeper than
+MAX_EVAL_DEPTH, strings longer than MAX_STRING_CHARS, arrays longer than MAX_ARRAY_ITEMS, results
+with more than MAX_EXPORT_NODES nodes (shared sub-values are counted each time they appear).
+"""
+import base64
+import sys
+
+from credproc.lang import ast as A
+from credproc.lang.builtins import GoError, go_base64_decode, go_json_decode, go_split
+from credproc.lang.diagnostics import Diagnostic, EnvironmentNotFound, did_you_mean, has_errors
+from credproc.lang.provider import OpenContext
+from credproc.lang.syntax import join_index, join_key
+from credproc.lang.values import (
+    UNKNOWN_MARKER, Number, Value, go_json, go_quote, scalar_string,
+)
+
+MAX_EVAL_DEPTH = 1500
+MAX_STRING_CHARS = 8 * 1024 * 1024
+MAX_ARRAY_ITEMS = 1_000_000
+MAX_EXPORT_NODES = 2_000_000
+_RECURSION_LIMIT = 30_000
+
+_STRING_SCHEMA = {"type": "string"}
+_ARRAY_SCHEMA = {"type": "array"}
+_STRING_ARRAY_SCHEMA = {"type": "array", "items": {"type": "string"}}
+_RESERVED_TOP_LEVEL = ("imports", "context", "environments")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+# --- values ------------------------------------------------------------------------------------------
+
+class _V:
+    """An evaluated value. repr: None | bool | Number | str | list[_V] | dict[str, _V].
+
+    own: for objects, the keys of the top layer (None = all keys); base_unknown: the object was
+    merged over an unknown value, so a missing key is unknown rather than an error; tolerated: an
+    unknown that stands for a rotate-only input that is deliberately not evaluated.
+    """
+
+    __slots__ = ("repr", "secret", "unknown", "schema", "final", "own", "base_unknown", "tolerated",
+                 "_deep_unknown", "_deep_secret")
+
+    def __init__(self, repr=None, secret=False, unknown=False, schema=None, own=None):
+        self.repr, self.secret, self.unknown, self.schema, self.own = repr, secret, unknown, schema, own
+        self.final = self.base_unknown = self.tolerated = False
+        self._deep_unknown = self._deep_secret = None
+
+    def copy(self, **changes):
+        v = _V(self.repr, self.secret, self.unknown, self.schema, self.own)
+        v.final, v.base_unknown, v.tolerated = self.final, self.base_unknown, self.tolerated
+        for k, val in changes.items():
+            setattr(v, k, val)
+        return v
+
+    def children(self):
+        r = self.repr
+        if isinstance(r, dict):
+            return r.values()
+        if isinstance(r, list):
+            return r
+        return ()
+
+    def has_unknown(self, tolerate=False) -> bool:
+        """Deep; cached (values are immutable). With tolerate, rotate-only unknowns do not count."""
+        if tolerate:
+            if self.unknown:
+                return not self.tolerated
+            return any(c.has_unknown(True) for c in self.children())
+        if self._deep_unknown is None:
+            self._deep_unknown = self.unknown or any(c.has_unknown() for c in self.children())
+        return self._deep_unknown
+
+    def has_secret(self) -> bool:
+        if self._deep_secret is None:
+            self._deep_secret = self.secret or any(c.has_secret() for c in self.children())
+        return self._deep_secret
+
+    def own_keys(self):
+        if not isinstance(self.repr, dict):
+            return ()
+        return self.repr.keys() if self.own is None else self.own
+
+
+def _unknown(schema=None, secret=False):
+    return _V(None, secret=secret, unknown=True, schema=schema)
+
+
+def _from_value(value: Value, secret=False) -> _V:
+    """A provider's result (a credproc.lang.values.Value) as an evaluator value."""
+    secret = secret or value.secret
+    if value.unknown:
+        return _V(None, secret=secret, unknown=True, schema=value.schema)
+    r = value.value
+    if isinstance(r, dict):
+        return _V({str(k): _from_value(v, secret) for k, v in r.items()}, secret=secret)
+    if isinstance(r, (list, tuple)):
+        return _V([_from_value(v, secret) for v in r], secret=secret)
+    return _V(_plain_scalar(r), secret=secret)
+
+
+def _plain_scalar(r):
+    if r is None or isinstance(r, (bool, Number)):
+        return r
+    if isinstance(r, int):
+        return Number(str(r))
+    if isinstance(r, float):
+        from credproc.lang.values import format_go_float
+
+        return Number(format_go_float(r))
+    return str(r)
+
+
+def _from_plain(plain, secret=False) -> _V:
+    if isinstance(plain, dict):
+        return _V({k: _from_plain(v, secret) for k, v in plain.items()}, secret=secret)
+    if isinstance(plain, list):
+        return _V([_from_plain(v, secret) for v in plain], secret=secret)
+    return _V(_plain_scalar(plain), secret=secret)
+
+
+class _Exporter:
+    """_V -> Value / plain, with a node budget (shared sub-values are expanded each time)."""
+
+    def __init__(self, budget=MAX_EXPORT_NODES):
+        self.budget = budget
+
+    def spend(self):
+        self.budget -= 1
+        if self.budget < 0:
+            raise _TooLarge()
+
+    def value(self, v: _V) -> Value:
+        self.spend()
+        if v.unknown:
+            return Value(None, secret=v.secret, unknown=True, schema=v.schema)
+        r = v.repr
+        if isinstance(r, dict):
+            r = {k: self.value(r[k]) for k in sorted(r)}
+        elif isinstance(r, list):
+            r = [self.value(item) for item in r]
+        return Value(r, secret=v.secret)
+
+    def plain(self, v: _V):
+        """Secrets revealed, unknowns as "[unknown]" (fn::toJSON is only called without unknowns)."""
+        self.spend()
+        if v.unknown:
+            return UNKNOWN_MARKER
+        r = v.repr
+        if isinstance(r, dict):
+            return {k: self.plain(item) for k, item in r.items()}
+        if isinstance(r, list):
+            return [self.plain(item) for item in r]
+        return r
+
+    def string(self, v: _V) -> str:
+        """ESC string form during evaluation: objects show only their own keys."""
+        self.spend()
+        r = v.repr
+        if v.unknown:
+            return UNKNOWN_MARKER
+        if isinstance(r, list):
+            return ",".join(go_quote(self.string(item)) for item in r)
+        if isinstance(r, dict):
+            return ",".join(f"{go_quote(k)}={go_quote(self.string(r[k]))}" for k in sorted(v.own_keys()))
+        return scalar_string(r)
+
+
+# --- runtime expressions ---------------------------------------------------------------------------------
+
+_PENDING, _EVALUATING, _DONE = 0, 1, 2
+
+
+class _X:
+    """A declared expression: the AST node, its property path, its base value and its memo."""
+
+    __slots__ = ("ast", "path", "base", "state", "value", "props", "elements", "args")
+
+    def __init__(self, ast, path, base):
+        self.ast, self.path, self.base = ast, path, base
+        self.state, self.value = _PENDING, None
+        self.props = self.elements = self.args = None
+
+
+def _base_property(base, key):
+    if base is None:
+        return None
+    if base.unknown:
+        return _unknown()
+    if isinstance(base.repr, dict):
+        return base.repr.get(key)
+    return None
+
+
+# --- the evaluation ---------------------------------------------------------------------------------------
+
+class _Imported:
+    __slots__ = ("evaluating", "value")
+
+    def __init__(self):
+        self.evaluating, self.value = True, None
+
+
+class Evaluation:
+    """State shared by the root and every environment it imports."""
+
+    def __init__(self, *, loader, providers, rotators, context, mode, show_secrets, decrypter, root_name):
+        self.loader, self.providers, self.rotators = loader, providers, rotators or {}
+        self.context = context or {}
+        self.mode, self.show_secrets, self.decrypter = mode, show_secrets, decrypter
+        self.root_name = root_name
+        self.imports = {}
+        self.diags = []
+        self.depth = 0
+
+    @property
+    def checking(self):
+        return self.mode == "check"
+
+
+class _Env:
+    """Evaluation of one environment definition (ESC's evalContext)."""
+
+    def __init__(self, ev: Evaluation, name, decl, root_name, is_root):
+        self.ev, self.name, self.decl = ev, name, decl
+        self.root_name, self.is_root = root_name, is_root
+        self.base = None
+        self.imports_value = _V({})
+        self.context_value = None
+        self.root = None
+
+    # diagnostics
+
+    def diag(self, node, summary, *, line=None, column=None, severity="error", cause=None):
+        if node is None:
+            self.ev.diags.append(Diagnostic(severity, summary, self.name, None, None, "", cause))
+            return
+        self.ev.diags.append(Diagnostic(
+            severity, summary, self.name,
+            node.line if line is None else line, node.column if column is None else column,
+            node.path, cause,
+        ))
+
+    def accessor_error(self, x, accessor, summary):
+        line, column = x.ast.node.position_of(accessor.start) if hasattr(x.ast.node, "position_of") else (None, None)
+        self.diag(x.ast.node, summary, line=line, column=column)
+
+    # driver
+
+    def evaluate(self):
+        self.context_value = self.make_context()
+        self.evaluate_imports()
+        self.root = self.declare_root()
+        return self.evaluate_x(self.root)
+
+    def make_context(self):
+        plain = dict(self.ev.context)
+        plain["currentEnvironment"] = {"name": self.name}
+        plain["rootEnvironment"] = {"name": self.root_name}
+        return _from_plain(plain)
+
+    def evaluate_imports(self):
+        mine = _Imported()
+        self.ev.imports[self.name] = mine
+        my_imports = {}
+        try:
+            for decl in self.decl.imports:
+                value = self.load_environment(decl.name, decl.node)
+                if value is None:
+                    continue
+                my_imports[decl.name] = value
+                if decl.merge:
+                    self.base = merge(self, self.base, value, None)
+        finally:
+            mine.evaluating = False
+        self.imports_value = _V(my_imports)
+
+    def load_environment(self, name, at_node):
+        """The merged value of environment `name` (import or inline reference), or None."""
+        known = self.ev.imports.get(name)
+        if known is not None:
+            if known.evaluating:
+                self.diag(at_node, f"cyclic import of {name}")
+                return None
+            return known.value
+        try:
+            source = self.ev.loader(name)
+        except EnvironmentNotFound as err:
+            self.diag(at_node, str(err), cause=err)
+            return None
+        except Exception as err:  # a loader failure must not stop the evaluation
+            self.diag(at_node, str(err) or type(err).__name__, cause=err)
+            return None
+        from credproc.lang.ast import load_environment
+
+        decl, diags = load_environment(name, source)
+        self.ev.diags.extend(diags)
+        record = _Imported()
+        self.ev.imports[name] = record
+        try:
+            if decl is None or has_errors(diags) or decl.is_empty:
+                return None
+            root_name = name if self.root_name == "<yaml>" else self.root_name
+            child = _Env(self.ev, name, decl, root_name, is_root=False)
+            record.value = child.evaluate()
+            return record.value
+        finally:
+            record.evaluating = False
+
+    # declaration
+
+    def declare_root(self):
+        values = self.decl.values
+        root = _X(values if values is not None else A.Object(self.decl.node, []), "", self.base)
+        root.props = {}
+        for entry in (values.entries if values is not None else ()):
+            key = entry.key
+            if key in _RESERVED_TOP_LEVEL:
+                self.diag(entry.key_node, f'"{key}" is a reserved key')
+            elif key in root.props:
+                self.diag(entry.key_node, f'duplicate key "{key}"')
+            else:
+                root.props[key] = self.declare(entry.value, join_key("", key), _base_property(self.base, key))
+        return root
+
+    def declare(self, node, path, base):
+        x = _X(node, path, base)
+        if isinstance(node, A.Object):
+            x.props = {}
+            for entry in node.entries:
+                if entry.key in x.props:
+                    self.diag(entry.key_node, f'duplicate key "{entry.key}"')
+                else:
+                    x.props[entry.key] = self.declare(entry.value, join_key(path, entry.key),
+                                                      _base_property(base, entry.key))
+        elif isinstance(node, A.Array):
+            x.elements = [self.declare(e, join_index(path, i), None) for i, e in enumerate(node.elements)]
+        elif isinstance(node, A.Builtin):
+            x.args = {name: self.declare(arg, "", None) for name, arg in _builtin_args(node)}
+        return x
+
+    # evaluation of expressions
+
+    def evaluate_x(self, x: _X) -> _V:
+        if x.state == _DONE:
+            return x.value
+        if x.state == _EVALUATING:
+            self.diag(x.ast.node, f"cyclic reference to {x.path}")
+            return _unknown()
+        if self.ev.depth >= MAX_EVAL_DEPTH:
+            self.diag(x.ast.node, f"references are nested more than {MAX_EVAL_DEPTH} levels deep")
+            return _unknown()
+        x.state = _EVALUATING
+        self.ev.depth += 1
+        try:
+            v = self.evaluate_impl(x)
+            if x.base is not None:
+                v = merge(self, x.base, v, x.ast.node, shallow=isinstance(x.ast, A.Object))
+        except _TooLarge:
+            self.diag(x.ast.node, "value is too large")
+            v = _unknown()
+        finally:
+            self.ev.depth -= 1
+        x.value, x.state = v, _DONE
+        return v
+
+    def evaluate_impl(self, x: _X) -> _V:
+        node = x.ast
+        if isinstance(node, A.Literal):
+            return _V(node.value)
+        if isinstance(node, A.Object):
+            props = {k: self.evaluate_x(x.props[k]) for k in sorted(x.props)}
+            return _V(props, own=None)
+        if isinstance(node, A.Array):
+            return _V([self.evaluate_x(e) for e in x.elements])
+        if isinstance(node, A.Symbol):
+            return self.evaluate_access(x, node.accessors)
+        if isinstance(node, A.Interpolate):
+            return self.evaluate_interpolate(x, node)
+        from credproc.lang.evalbuiltins import evaluate_builtin
+
+        return evaluate_builtin(self, x)
+
+    def evaluate_interpolate(self, x, node):
+        pieces, unknown, secret = [], False, False
+        size = 0
+        for part in node.parts:
+            pieces.append(part.text)
+            size += len(part.text)
+            if part.access is None:
+                continue
+            v = self.evaluate_access(x, part.access)
+            unknown = unknown or v.has_unknown()
+            secret = secret or v.has_secret()
+            if not unknown:
+                text = _Exporter().string(v)
+                size += len(text)
+                if size > MAX_STRING_CHARS:
+                    raise _TooLarge()
+                pieces.append(text)
+        if unknown:
+            return _unknown(secret=secret)
+        return _V("".join(pieces), secret=secret)
+
+    # property access
+
+    def evaluate_access(self, x, accessors) -> _V:
+        first = accessors[0]
+        if first.kind != "index":
+            if first.value == "imports":
+                return self.value_access(x, self.imports_value, accessors[1:])
+            if first.value == "context":
+                return self.value_access(x, self.context_value, accessors[1:])
+            if first.value == "environments":
+                return self.environment_access(x, accessors)
+        receiver = self.root
+        for i, accessor in enumerate(accessors):
+            node = receiver.ast
+            if receiver.elements is not None:
+                index = self.array_index(x, accessor, len(receiver.elements))
+                if index is None:
+                    return _unknown()
+                receiver = receiver.elements[index]
+            elif receiver.props is not None and not isinstance(node, A.Builtin):
+                key = self.object_key(x, accessor)
+                if key is None:
+                    return _unknown()
+                prop = receiver.props.get(key)
+                if prop is None:
+                    base = receiver.base
+                    if base is not None and (base.unknown or isinstance(base.repr, dict)):
+                        return self.value_access(x, base, accessors[i:])
+                    self.accessor_error(x, accessor, f'unknown property "{key}"'
+                                        + did_you_mean(key, sorted(receiver.props)))
+                    return _unknown()
+                receiver = prop
+            else:
+                return self.value_access(x, self.evaluate_x(receiver), accessors[i:])
+        return self.evaluate_x(receiver)
+
+    def value_access(self, x, v: _V, accessors) -> _V:
+        for i, accessor in enumerate(accessors):
+            if v.unknown:
+                return self.unknown_access(x, v, accessors[i:])
+            r = v.repr
+            if isinstance(r, list):
+                index = self.array_index(x, accessor, len(r))
+                if index is None:
+                    return _unknown()
+                v = r[index]
+            elif isinstance(r, dict):
+                key = self.object_key(x, accessor)
+                if key is None:
+                    return _unknown()
+                child = r.get(key)
+                if child is None:
+                    if v.base_unknown:
+                        return _unknown()
+                    self.accessor_error(x, accessor, f'unknown property "{key}"' + did_you_mean(key, sorted(r)))
+                    return _unknown()
+                v = child
+            else:
+                self.accessor_error(x, accessor, "receiver must be an array or an object")
+                return _unknown()
+        return v
+
+    def unknown_access(self, x, v, accessors):
+        schema = v.schema
+        for accessor in accessors:
+            if schema is None:
+                break
+            from credproc.lang.schema import access_schema
+
+            try:
+                schema, error = access_schema(schema, accessor.value)
+            except Exception:  # a provider's malformed schema: no checking
+                schema, error = None, None
+            if error:
+                self.accessor_error(x, accessor, error)
+                return _unknown()
+        return _unknown(schema=schema, secret=v.secret)
+
+    def environment_access(self, x, accessors):
+        if len(accessors) < 3:
+            return _unknown()
+        project, env = self.object_key(x, accessors[1]), self.object_key(x, accessors[2])
+        if project is None or env is None:
+            return _unknown()
+        value = self.load_environment(f"{project}/{env}", x.ast.node)
+        if value is None:
+            return _unknown()
+        return self.value_access(x, value, accessors[3:])
+
+    def array_index(self, x, accessor, length):
+        if accessor.kind != "index":
+            self.accessor_error(x, accessor, "cannot access an array element using a property name")
+            return None
+        if accessor.value < 0:
+            self.accessor_error(x, accessor, "array indices must not be negative")
+            return None
+        if accessor.value >= length:
+            self.accessor_error(x, accessor,
+                                f"array index {accessor.value} out-of-bounds for array of length {length}")
+            return None
+        return accessor.value
+
+    def object_key(self, x, accessor):
+        if accessor.kind == "index":
+            self.accessor_error(x, accessor, "cannot access an object property using an integer index")
+            return None
+        return accessor.value
+
+    # typed arguments and schema validation
+
+    def validate(self, x: _X, v: _V, schema) -> bool:
+        """Validate v (the value of x) against schema; report each error at the literal node it
+        names, or at the nearest enclosing expression that produced it. Returns ok."""
+        from credproc.lang import schema as S
+
+        try:
+            result = S.validate(_Exporter().value(v), schema)
+        except S.InvalidSchema as err:
+            self.diag(x.ast.node, f"invalid schema: {err}")
+            return False
+        for error in result:
+            target = _locate(x, error.path)
+            self.diag(target.ast.node, error.message)
+        return result.ok
+
+    def typed(self, x: _X, schema):
+        v = self.evaluate_x(x)
+        if v.unknown and v.schema is None:
+            return v, True
+        if not v.unknown and _simple_type_ok(v, schema):
+            return v, True
+        return v, self.validate(x, v, schema)
+
+    def open_context(self, x):
+        return OpenContext(environment=self.name, root_environment=self.root_name, path=x.path,
+                           exec_context=dict(self.ev.context))
+
+
+def _simple_type_ok(v, schema):
+    # Fast path for the builtins' own argument schemas: a known value of the right shape.
+    r = v.repr
+    if schema is _STRING_SCHEMA:
+        return isinstance(r, str) and not isinstance(r, Number)
+    if schema is _ARRAY_SCHEMA:
+        return isinstance(r, list)
+    if schema is _STRING_ARRAY_SCHEMA:
+        return isinstance(r, list) and all(
+            not c.unknown and isinstance(c.repr, str) and not isinstance(c.repr, Number) for c in r)
+    return False
+
+
+def _locate(x: _X, path):
+    for step in path:
+        if isinstance(step, int) and x.elements is not None and 0 <= step < len(x.elements):
+            x = x.elements[step]
+        elif isinstance(step, str) and x.props is not None and not isinstance(x.ast, A.Builtin) \
+                and step in x.props:
+            x = x.props[step]
+        else:
+            break
+    return x
+
+
+def _builtin_args(node):
+    if isinstance(node, A.Open):
+        return [("inputs", node.inputs)]
+    if isinstance(node, A.Rotate):
+        args = [("inputs", node.inputs)]
+        if node.state is not None:
+            args.append(("state", node.state))
+        return args
+    if isinstance(node, A.Unary):
+        return [("arg", node.arg)]
+    if isinstance(node, A.Binary):
+        return [("first", node.first), ("second", node.second)]
+    if isinstance(node, A.Concat):
+        return [(i, arg) for i, arg in enumerate(node.arrays)]
+    if isinstance(node, A.Validate):
+        return [("schema", node.schema), ("value", node.value)]
+    return []
+
+
+# --- merging ---------------------------------------------------------------------------------------------
+
+def merge(env, base: "_V | None", top: _V, where, shallow=False) -> _V:
+    """`top` laid over `base` (JSON merge patch without deletion; fn::final bases win with a warning).
+
+    shallow: top is an object literal whose members were already merged with their own bases.
+    """
+    if base is None:
+        return top
+    if base.final:
+        if where is not None:
+            env.diag(where, "cannot override final value", severity="warning")
+        return base
+    if top.unknown or not isinstance(top.repr, dict):
+        return top
+    if base.unknown:
+        return top.copy(base_unknown=True, own=top.own if top.own is not None else tuple(top.repr))
+    if not isinstance(base.repr, dict):
+        return top
+    merged = dict(base.repr)
+    for k, tv in top.repr.items():
+        bv = merged.get(k)
+        merged[k] = tv if (shallow or bv is None) else merge(env, bv, tv, where)
+    result = _V(merged, secret=top.secret, own=top.own if top.own is not None else tuple(top.repr))
+    result.base_unknown = top.base_unknown or base.base_unknown
+    return result
+
+
+# --- entry point -------------------------------------------------------------------------------------------
+
+def evaluate_environment(name, decl, *, loader, providers, rotators, context=None, mode="eval",
+                         show_secrets=False, decrypter=None):
+    """See credproc.lang.evaluate."""
+    if mode not in ("eval", "check"):
+        raise ValueError(f"unknown evaluation mode {mode!r}")
+    context = dict(context or {})
+    for reserved in ("currentEnvironment", "rootEnvironment"):
+        if reserved in context:
+            return None, [Diagnostic("error", f'reserved context key: "{reserved}"', name)]
+    if decl is None or decl.is_empty:
+        return None, []
+    ev = Evaluation(loader=loader, providers=providers, rotators=rotators, context=context, mode=mode,
+                    show_secrets=show_secrets, decrypter=decrypter, root_name=name)
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
+    try:
+        env = _Env(ev, name, decl, name, is_root=True)
+        v = env.evaluate()
+        try:
+            value = _Exporter().value(v)
+        except _TooLarge:
+            env.diag(None, f"the environment's value has more than {MAX_EXPORT_NODES} nodes")
+            value = Value(None, unknown=True)
+    finally:
+        sys.setrecursionlimit(old_limit)
+    return value, ev.diags
+
+
+def base64_encode(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
+
+
+__all__ = ["evaluate_environment", "merge", "GoError", "go_base64_decode", "go_json_decode", "go_split",
+           "go_json", "base64_encode"]

@@ -1,0 +1,300 @@
+"""Evaluation of each fn:: builtin (ESC `evaluateBuiltin*`), one small function per builtin.
+
+Common rules: typed arguments are validated (``expected string, got number``); a failed check or
+an unknown input makes the result unknown; a secret input makes the result secret.
+"""
+from credproc.lang import ast as A
+from credproc.lang.builtins import GoError, go_base64_decode, go_json_decode, go_split
+from credproc.lang.diagnostics import did_you_mean
+from credproc.lang.eval import (
+    MAX_ARRAY_ITEMS, MAX_STRING_CHARS, _ARRAY_SCHEMA, _STRING_ARRAY_SCHEMA, _STRING_SCHEMA, _Exporter,
+    _TooLarge, _V, _from_plain, _from_value, _unknown, base64_encode,
+)
+from credproc.lang.values import go_json
+
+
+def evaluate_builtin(env, x):
+    return _EVALUATORS[type(x.ast)](env, x)
+
+
+def _invalid(env, x):
+    for arg in (x.args or {}).values():
+        env.evaluate_x(arg)
+    return _unknown()
+
+
+def _combine(*values):
+    """(unknown, secret) over the inputs, deep."""
+    return any(v.has_unknown() for v in values), any(v.has_secret() for v in values)
+
+
+def _string_result(text, secret):
+    if len(text) > MAX_STRING_CHARS:
+        raise _TooLarge()
+    return _V(text, secret=secret)
+
+
+# --- providers -----------------------------------------------------------------------------------------
+
+def _lookup(env, x, registry, kind, name):
+    try:
+        if name in registry:
+            return registry[name]
+    except Exception as err:  # a provider module that fails to import
+        env.diag(x.ast.node, f"loading {kind} {name!r}: {err}", cause=err)
+        return None
+    env.diag(x.ast.node, f'unknown {kind} "{name}"' + did_you_mean(name, list(registry)))
+    return None
+
+
+def _schemas(env, x, obj, count):
+    try:
+        schemas = obj.schema()
+    except Exception as err:
+        env.diag(x.ast.node, f"internal error: invalid schema ({err})", cause=err)
+        return None
+    return schemas if len(schemas) == count else None
+
+
+def _call(env, x, fn, *args):
+    try:
+        result = fn(*args)
+    except Exception as err:  # the provider's message is the summary; the exception is kept
+        env.diag(x.ast.node, str(err), cause=err)
+        return None
+    if result is None:
+        return _V(None)
+    return _from_value(result)
+
+
+def _open(env, x):
+    node = x.ast
+    provider = _lookup(env, x, env.ev.providers, "provider", node.provider)
+    inputs_x = x.args["inputs"]
+    schemas = _schemas(env, x, provider, 2) if provider is not None else None
+    if schemas is None:
+        env.evaluate_x(inputs_x)
+        return _unknown()
+    input_schema, output_schema = schemas
+    inputs = env.evaluate_x(inputs_x)
+    ok = env.validate(inputs_x, inputs, input_schema)
+    if not ok or inputs.has_unknown() or env.ev.checking:
+        return _unknown(schema=output_schema)
+    result = _call(env, x, provider.open, _Exporter().value(inputs), env.open_context(x))
+    return result if result is not None else _unknown(schema=output_schema)
+
+
+def _rotate(env, x):
+    node = x.ast
+    rotator = _lookup(env, x, env.ev.rotators, "rotator", node.provider)
+    schemas = _schemas(env, x, rotator, 3) if rotator is not None else None
+    if schemas is None:
+        _invalid(env, x)
+        return _unknown()
+    input_schema, state_schema, output_schema = schemas
+    inputs_x = x.args["inputs"]
+    inputs = _rotate_inputs(env, inputs_x, input_schema)
+    inputs_ok = env.validate(inputs_x, inputs, input_schema)
+    state_x = x.args.get("state")
+    state = env.evaluate_x(state_x) if state_x is not None else _V(None)
+    state_ok = env.validate(state_x, state, {"oneOf": [state_schema, {"type": "null"}]}) \
+        if state_x is not None else True
+    if not (inputs_ok and state_ok) or inputs.has_unknown(tolerate=True) or state.has_unknown() \
+            or env.ev.checking:
+        return _unknown(schema=output_schema)
+    exporter = _Exporter()
+    state_value = exporter.value(state) if state.repr is not None else None
+    result = _call(env, x, rotator.open, exporter.value(inputs), state_value, env.open_context(x))
+    return result if result is not None else _unknown(schema=output_schema)
+
+
+def _rotate_inputs(env, inputs_x, input_schema):
+    """Rotate-only inputs are evaluated only when the root is checked (or rotated); otherwise they
+    are unknown but do not stop the call (the caller may not be allowed to read them)."""
+    from credproc.lang.schema import rotate_only_properties
+
+    evaluate_all = env.is_root and env.ev.checking
+    skip = set() if evaluate_all or inputs_x.props is None else rotate_only_properties(input_schema)
+    if not skip:
+        return env.evaluate_x(inputs_x)
+    members = {}
+    for key in sorted(inputs_x.props):
+        if key in skip:
+            tolerated = _unknown()
+            tolerated.tolerated = True
+            members[key] = tolerated
+        else:
+            members[key] = env.evaluate_x(inputs_x.props[key])
+    return _V(members)
+
+
+# --- secrets ---------------------------------------------------------------------------------------------
+
+def _secret(env, x):
+    node = x.ast
+    if node.ciphertext is None:
+        return _V(node.plaintext, secret=True)
+    from credproc.lang.crypt import decode_envelope
+
+    try:
+        ciphertext = decode_envelope(node.ciphertext)
+    except ValueError as err:
+        env.diag(x.ast.node, str(err))
+        return _unknown(secret=True)
+    if env.ev.checking and not env.ev.show_secrets:
+        return _unknown(secret=True)
+    decrypter = env.ev.decrypter
+    try:
+        if decrypter is None:
+            raise ValueError("no decryption key is configured")
+        plaintext = decrypter(ciphertext)
+    except Exception as err:
+        env.diag(x.ast.node, f"decrypting: {err}", cause=err)
+        return _unknown(secret=True)
+    return _V(bytes(plaintext).decode("utf-8", "surrogateescape"), secret=True)
+
+
+# --- strings and arrays --------------------------------------------------------------------------------------
+
+def _join(env, x):
+    delimiter, delimiter_ok = env.typed(x.args["first"], _STRING_SCHEMA)
+    values, values_ok = env.typed(x.args["second"], _STRING_ARRAY_SCHEMA)
+    if not (delimiter_ok and values_ok):
+        return _unknown()
+    unknown, secret = _combine(delimiter, values)
+    if unknown:
+        return _unknown(secret=secret)
+    return _string_result(delimiter.repr.join(v.repr for v in values.repr), secret)
+
+
+def _split(env, x):
+    delimiter, delimiter_ok = env.typed(x.args["first"], _STRING_SCHEMA)
+    string, string_ok = env.typed(x.args["second"], _STRING_SCHEMA)
+    if not (delimiter_ok and string_ok):
+        return _unknown()
+    unknown, secret = _combine(delimiter, string)
+    if unknown:
+        return _unknown(secret=secret)
+    parts = go_split(string.repr, delimiter.repr)
+    if len(parts) > MAX_ARRAY_ITEMS:
+        raise _TooLarge()
+    # Upstream leaves the elements of a secret's split unmarked; a credential tool keeps them secret.
+    return _V([_V(p, secret=secret) for p in parts], secret=secret)
+
+
+def _concat(env, x):
+    arrays, ok = [], True
+    for i in range(len(x.args)):
+        value, value_ok = env.typed(x.args[i], _ARRAY_SCHEMA)
+        arrays.append(value)
+        ok = ok and value_ok
+    if not ok:
+        return _unknown()
+    if any(a.unknown for a in arrays):
+        return _unknown(secret=any(a.secret for a in arrays))
+    items = []
+    for a in arrays:
+        items.extend(a.repr)
+        if len(items) > MAX_ARRAY_ITEMS:
+            raise _TooLarge()
+    return _V(items, secret=any(a.secret for a in arrays))
+
+
+def _to_base64(env, x):
+    value, ok = env.typed(x.args["arg"], _STRING_SCHEMA)
+    if not ok:
+        return _unknown()
+    unknown, secret = _combine(value)
+    if unknown:
+        return _unknown(secret=secret)
+    return _string_result(base64_encode(value.repr), secret)
+
+
+def _from_base64(env, x):
+    value, ok = env.typed(x.args["arg"], _STRING_SCHEMA)
+    if not ok:
+        return _unknown()
+    unknown, secret = _combine(value)
+    if unknown:
+        return _unknown(secret=secret)
+    try:
+        data = go_base64_decode(value.repr)
+    except GoError as err:
+        env.diag(x.ast.node, f"decoding base64 string: {err}")
+        return _unknown(secret=secret)
+    return _V(data.decode("utf-8", "surrogateescape"), secret=secret)
+
+
+def _to_json(env, x):
+    value = env.evaluate_x(x.args["arg"])
+    unknown, secret = _combine(value)
+    if unknown:
+        return _unknown(secret=secret)
+    return _string_result(go_json(_Exporter().plain(value)), secret)
+
+
+def _from_json(env, x):
+    value, ok = env.typed(x.args["arg"], _STRING_SCHEMA)
+    if not ok:
+        return _unknown()
+    unknown, secret = _combine(value)
+    if unknown:
+        return _unknown(secret=secret)
+    try:
+        plain = go_json_decode(value.repr)
+    except GoError as err:
+        env.diag(x.ast.node, f"decoding JSON string: {err}")
+        return _unknown(secret=secret)
+    return _from_plain(plain, secret)
+
+
+def _to_string(env, x):
+    value = env.evaluate_x(x.args["arg"])
+    unknown, secret = _combine(value)
+    if unknown:
+        return _unknown(secret=secret)
+    return _string_result(_Exporter().string(value), secret)
+
+
+def _final(env, x):
+    value = env.evaluate_x(x.args["arg"])
+    return value.copy(final=True)
+
+
+def _unary(env, x):
+    return _UNARY[x.ast.name](env, x)
+
+
+def _binary(env, x):
+    return _join(env, x) if x.ast.name == "fn::join" else _split(env, x)
+
+
+def _validate(env, x):
+    schema_value = env.evaluate_x(x.args["schema"])
+    value = env.evaluate_x(x.args["value"])
+    if schema_value.has_unknown():
+        return value
+    schema = _Exporter().plain(schema_value)
+    env.validate(x.args["value"], value, schema)
+    return value
+
+
+_UNARY = {
+    "fn::toBase64": _to_base64,
+    "fn::fromBase64": _from_base64,
+    "fn::toJSON": _to_json,
+    "fn::fromJSON": _from_json,
+    "fn::toString": _to_string,
+    "fn::final": _final,
+}
+
+_EVALUATORS = {
+    A.Open: _open,
+    A.Rotate: _rotate,
+    A.Secret: _secret,
+    A.Unary: _unary,
+    A.Binary: _binary,
+    A.Concat: _concat,
+    A.Validate: _validate,
+    A.Invalid: _invalid,
+}
