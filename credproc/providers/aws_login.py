@@ -23,7 +23,7 @@ the result, refreshed under a per-key lock, and served stale with a back-off whe
 source fails while the cached keys still have more than 10 minutes left.
 
 Each result is appended to `self.opened` (path, environment, cache_key, access_key_id, expiration,
-account_id): `credproc process` matches the credentials it prints to it.
+account_id, region, stale): `credproc process` matches the credentials it prints to it.
 """
 import re
 import time
@@ -38,6 +38,8 @@ MAX_DURATION_SECONDS = 12 * 3600  # STS's limit
 DEFAULT_DURATION = "1h"
 CACHE_KIND = "creds"
 
+# Unknown keys are refused in open() rather than with `additionalProperties: false`, which ESC's
+# validator rejects without any message: a typo deserves a sentence naming it.
 _DURATION = re.compile(r"^(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$")
 _ARN = {"type": "string", "minLength": 20, "maxLength": 2048}
 
@@ -50,7 +52,6 @@ TOKEN_SCHEMA = {
         "githubActions": {
             "type": "object",
             "properties": {"audience": {"type": "string", "minLength": 1}},
-            "additionalProperties": False,
         },
         "login": {"type": "object"},  # reserved: interactive login (issue 5)
         "issuer": {"type": "string", "minLength": 1},
@@ -72,7 +73,6 @@ OIDC_SCHEMA = {
         "audience": {"type": "string", "minLength": 1},
     },
     "required": ["roleArn", "sessionName"],
-    "additionalProperties": False,
 }
 
 STATIC_SCHEMA = {
@@ -83,13 +83,11 @@ STATIC_SCHEMA = {
         "sessionToken": {"type": "string", "minLength": 1},
     },
     "required": ["accessKeyId", "secretAccessKey"],
-    "additionalProperties": False,
 }
 
 INPUT_SCHEMA = {
     "type": "object",
     "properties": {"oidc": OIDC_SCHEMA, "static": STATIC_SCHEMA},
-    "additionalProperties": False,
     "oneOf": [{"required": ["oidc"]}, {"required": ["static"]}],
 }
 
@@ -146,6 +144,7 @@ class AwsLoginProvider(Provider):
         plain = to_plain(inputs)
         if not isinstance(plain, dict) or ("oidc" in plain) == ("static" in plain):
             raise ConfigError("aws-login needs exactly one of `oidc` or `static`")
+        _refuse_unknown_keys(plain, INPUT_SCHEMA, "aws-login")
         if "static" in plain:
             return self._open_static(plain["static"], ctx)
         return self._open_oidc(plain["oidc"], ctx)
@@ -155,6 +154,7 @@ class AwsLoginProvider(Provider):
     def _open_static(self, static, ctx):
         if not isinstance(static, dict):
             raise ConfigError("aws-login `static` must be an object")
+        _refuse_unknown_keys(static, STATIC_SCHEMA, "aws-login static")
         key_id, secret, token = static.get("accessKeyId"), static.get("secretAccessKey"), static.get("sessionToken")
         if not isinstance(key_id, str) or not isinstance(secret, str) or not key_id or not secret:
             raise ConfigError("aws-login `static` needs string `accessKeyId` and `secretAccessKey`")
@@ -170,15 +170,16 @@ class AwsLoginProvider(Provider):
 
     def _open_oidc(self, oidc, ctx):
         request = OidcRequest.parse(oidc, ctx)
-        entry = self._cached_or_refreshed(request)
+        margin = cache.refresh_margin_seconds()
+        entry = self._cached_or_refreshed(request, margin)
         self._record(ctx, request.cache_key, entry["credentials"]["AccessKeyId"], entry["expiration"],
-                     entry.get("account_id"))
+                     entry.get("account_id"), region=request.region,
+                     stale=not cache.is_fresh(entry, margin, self._now()))
         return _output(entry)
 
-    def _cached_or_refreshed(self, request: "OidcRequest") -> dict:
+    def _cached_or_refreshed(self, request: "OidcRequest", margin: float) -> dict:
         from credproc import lock
 
-        margin = cache.refresh_margin_seconds()
         entry = _usable(cache.read_entry(CACHE_KIND, request.cache_key))
         if entry and self._servable_without_refresh(entry, margin):
             return entry
@@ -212,10 +213,12 @@ class AwsLoginProvider(Provider):
         cache.write_entry(CACHE_KIND, request.cache_key, entry)
         return entry
 
-    def _record(self, ctx, cache_key, access_key_id, expiration, account_id):
+    def _record(self, ctx, cache_key, access_key_id, expiration, account_id, region=None, stale=False):
+        # stale: served although inside the refresh margin, because a refresh failed (see _refresh)
         self.opened.append({
             "path": ctx.path, "environment": ctx.environment, "cache_key": cache_key,
             "access_key_id": access_key_id, "expiration": expiration, "account_id": account_id,
+            "region": region, "stale": stale,
         })
 
 
@@ -283,6 +286,7 @@ class OidcRequest:
     def parse(cls, oidc, ctx) -> "OidcRequest":
         if not isinstance(oidc, dict):
             raise ConfigError("aws-login `oidc` must be an object")
+        _refuse_unknown_keys(oidc, OIDC_SCHEMA, "aws-login oidc")
         return cls(oidc, ctx)
 
     def exchange(self, client_factory, now: float) -> dict:
@@ -311,6 +315,17 @@ class OidcRequest:
 
 
 # --- input helpers --------------------------------------------------------------------------------
+
+
+def _refuse_unknown_keys(obj: dict, schema: dict, where: str) -> None:
+    known = schema["properties"]
+    unknown = sorted(k for k in obj if k not in known)
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], list(known), n=1)
+        guess = f" (did you mean `{close[0]}`?)" if close else ""
+        raise ConfigError(f"unknown key `{unknown[0]}` in {where}{guess}; known keys: {', '.join(sorted(known))}")
 
 
 def _string(oidc: dict, name: str) -> str:
