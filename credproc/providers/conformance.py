@@ -38,6 +38,12 @@ def _copy(value: "Value | None") -> Value:
     return Value(None) if value is None else dataclasses.replace(value)
 
 
+def _members(inputs: Value) -> Value:
+    """A new Value around the inputs' members, as ESC's esc.NewValue(inputs): the members keep their
+    own flags; the returned object itself is not secret."""
+    return Value(inputs.value)
+
+
 class _Conformance:
     def __init__(self, **_options):
         # The registry may pass options (for example a bench delay); the doubles ignore them.
@@ -52,7 +58,7 @@ class TestProvider(_Conformance, Provider):
     output_schema = True
 
     def open(self, inputs, ctx):
-        return _copy(inputs)
+        return _members(inputs)
 
 
 class ErrorProvider(_Conformance, Provider):
@@ -141,7 +147,7 @@ class SchemaProvider(_Conformance, Provider):
     output_schema = SCHEMA_PROVIDER_SCHEMA
 
     def open(self, inputs, ctx):
-        return _copy(inputs)
+        return _members(inputs)
 
 
 class SwapRotator(_Conformance, Rotator):

@@ -105,6 +105,12 @@ def test_test_provider_returns_inputs_with_member_flags():
     assert TestProvider().schema() == (True, True)
 
 
+def test_test_provider_output_object_is_not_itself_secret():
+    inputs = Value({"a": Value("x", secret=True)}, secret=True)
+    out = TestProvider().open(inputs, CTX)
+    assert not out.secret and out.value["a"].secret
+
+
 def test_error_provider_fails_with_why():
     with pytest.raises(ProviderError) as info:
         ErrorProvider().open(obj(why="testing"), CTX)
