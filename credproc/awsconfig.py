@@ -401,10 +401,11 @@ def _update_section(text, lines, section, name, wanted, force, source, previous)
         replacements[current[1]] = f"{key} = {value}"
         removals.append((key, current[1] + 1, current[2]))
     conflicts = [o for o in section.options if o[0] in conflicting_keys(section.keys())]
-    problems += [f"it sets {key}" for key, _, _ in conflicts]
+    problems += [key for key, _, _ in conflicts]
     if problems and not force:
-        raise ConfigError(f"profile {name} in {source} already exists and {'; '.join(problems)}",
-                          hint="use --force to replace those settings, or choose another --profile NAME")
+        raise ConfigError(f"profile {name} in {source} already has {', '.join(problems)}",
+                          hint="use --force to replace them (comments stay; a backup is kept), "
+                          "or choose another --profile NAME")
     removals += conflicts
     new_text = "".join(_rewrite_section(lines, section, removals, replacements, inserts, newline_of(text)))
     if new_text == text:
@@ -426,9 +427,9 @@ def _merged_record(previous, replacements, inserts) -> dict:
 
 def _describe_value_conflict(key, current_value) -> str:
     if key != "credential_process":
-        return f"it sets {key} = {current_value}"
+        return f"{key} = {current_value}"
     ref = credproc_ref_of(current_value)
-    return f"its credential_process runs credproc for {ref}" if ref else "it has another tool's credential_process"
+    return f"a credential_process that runs credproc for {ref}" if ref else "another tool's credential_process"
 
 
 def _option_value(lines, infos, option) -> str:
