@@ -14,9 +14,11 @@ Two modes of validation, as in ESC (``eval/eval_validate.go``):
   compared. Errors below the unknown node are located at the unknown node and their message is
   prefixed with the relative path (``bar: missing required property``).
 
-A ``False`` schema rejects without a message (ESC's ``never``); the result of ``validate`` is then
-an empty list that is nevertheless *falsy-invalid*: use ``result.ok`` (or ``bool(result)``, which is
-True whenever validation failed) rather than ``len(result)``.
+A ``False`` schema rejects without a message (ESC's ``never``): ``validate`` then returns an empty
+list whose ``ok`` is False. Test ``result.ok`` (or ``bool(result)``, True whenever validation failed),
+never ``len(result)``; ``validate(..., explain_never=True)`` adds messages for credproc's own uses.
+A malformed schema is reported as one error (``internal error: invalid schema: ...``), never raised;
+``check_schema`` raises InvalidSchema for callers that must refuse the schema itself (fn::validate).
 """
 import re
 from dataclasses import dataclass
@@ -540,6 +542,8 @@ class _Validator:
     def number(self, x, accept, path) -> bool:
         n, ok = _decimal(x), True
         if "multipleOf" in accept:
+            # Decimal arithmetic: 0.3 is a multiple of 0.1 (ESC divides 64-bit binary floats and
+            # says it is not; the brief asks for numeric comparison of the number texts).
             m = _decimal(accept["multipleOf"])
             with localcontext() as ctx:
                 ctx.prec = 200
@@ -785,7 +789,7 @@ def _property(s, name: str):
 
 def _with_defs(sub, scope: tuple):
     """Make a sub-schema self-contained: its $refs still resolve once it is used on its own."""
-    if not scope or not isinstance(sub, dict) or _is_always(sub) and "$defs" not in sub:
+    if not scope or not isinstance(sub, dict) or (_is_always(sub) and "$defs" not in sub):
         return sub
     defs = {}
     for d in scope:
@@ -829,8 +833,10 @@ def rotate_only_properties(schema) -> set:
     """Names of the top-level input properties a rotator marks `rotateOnly`."""
     if not isinstance(schema, dict):
         return set()
-    scope = _push_defs((), schema)
     if "$ref" in schema:
-        schema = _resolve_ref(schema["$ref"], scope)
+        try:
+            schema = _resolve_ref(schema["$ref"], _push_defs((), schema))
+        except InvalidSchema:
+            return set()  # validation reports the bad schema
     properties = schema.get("properties") or {} if isinstance(schema, dict) else {}
     return {name for name, sub in properties.items() if isinstance(sub, dict) and sub.get("rotateOnly")}
