@@ -1,0 +1,110 @@
+"""install/install.sh into a temporary HOME: install, install again, --uninstall, all offline.
+
+The package is a wheel built from the checkout with the standard library (wheel_builder) and installed
+with `--no-index --no-deps`: no network, and the venv only needs to start `credproc --version`.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from wheel_builder import build_wheel  # tests/install is on sys.path (rootdir-less test dir)
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(REPO, "install", "install.sh")
+# The interpreter behind this venv (a venv made from a venv's python would nest oddly).
+BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
+PIP_OFFLINE = "--no-index --no-deps"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    return build_wheel(REPO, str(tmp_path_factory.mktemp("wheel")))
+
+
+def snapshot(root):
+    """Every path under root, with the symlink targets: to compare before and after."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            found[os.path.relpath(full, root)] = os.readlink(full) if os.path.islink(full) else None
+    return found
+
+
+def install_sh(home, *args, path="/usr/bin:/bin"):
+    env = {"HOME": str(home), "PATH": path, "LANG": "C.UTF-8"}
+    return subprocess.run(["bash", SCRIPT, *args], env=env, capture_output=True, text=True, timeout=240)
+
+
+def offline(wheel):
+    return ["--no-pipx", "--python", BASE_PYTHON, "--pip-args", PIP_OFFLINE, wheel]
+
+
+@pytest.mark.timeout(300)
+def test_install_twice_then_uninstall_leaves_home_as_it_was(tmp_path, wheel):
+    home = tmp_path / "home"
+    (home / "notes").mkdir(parents=True)
+    (home / "notes" / "keep.txt").write_text("the user's own file\n")
+    before = snapshot(home)
+
+    first = install_sh(home, *offline(wheel))
+    assert first.returncode == 0, first.stdout + first.stderr
+    link = home / ".local" / "bin" / "credproc"
+    venv = home / ".local" / "share" / "credproc" / "venv"
+    assert os.readlink(link) == str(venv / "bin" / "credproc")
+    version = subprocess.run([str(link), "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("credproc "), version.stderr
+    # ~/.local/bin is not on this PATH: the script says how to add it.
+    assert f'export PATH="{home}/.local/bin:$PATH"' in first.stdout
+    installed = snapshot(home)
+
+    second = install_sh(home, *offline(wheel), path=f"{home}/.local/bin:/usr/bin:/bin")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "reusing virtual environment" in second.stdout
+    assert "not on your PATH" not in second.stdout
+    assert snapshot(home).keys() == installed.keys()  # nothing new, nothing lost
+    assert os.readlink(link) == str(venv / "bin" / "credproc")
+
+    gone = install_sh(home, "--uninstall")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert snapshot(home) == before
+    assert (home / "notes" / "keep.txt").read_text() == "the user's own file\n"
+
+    again = install_sh(home, "--uninstall")
+    assert again.returncode == 0 and "nothing to uninstall" in again.stdout
+
+
+@pytest.mark.timeout(120)
+def test_refuses_to_replace_someone_elses_credproc(tmp_path, wheel):
+    home = tmp_path / "home"
+    bin_dir = home / ".local" / "bin"
+    bin_dir.mkdir(parents=True)
+    foreign = bin_dir / "credproc"
+    foreign.write_text("#!/bin/sh\necho not ours\n")
+    before = snapshot(home)
+    result = install_sh(home, *offline(wheel))
+    assert result.returncode != 0
+    assert "was not installed by this script (use --force" in result.stderr
+    assert snapshot(home) == before  # refused before touching anything
+    assert foreign.read_text() == "#!/bin/sh\necho not ours\n"
+
+
+def test_uninstall_keeps_a_link_that_is_no_longer_ours(tmp_path, wheel):
+    """If the user re-pointed ~/.local/bin/credproc after installing, --uninstall leaves it alone."""
+    home = tmp_path / "home"
+    assert install_sh(home, *offline(wheel)).returncode == 0
+    link = home / ".local" / "bin" / "credproc"
+    link.unlink()
+    link.symlink_to("/usr/bin/true")
+    result = install_sh(home, "--uninstall")
+    assert result.returncode == 0, result.stderr
+    assert os.readlink(link) == "/usr/bin/true"
+    assert not (home / ".local" / "share" / "credproc").exists()
+
+
+def test_bad_option_is_one_clear_line(tmp_path):
+    result = install_sh(tmp_path, "--frobnicate")
+    assert result.returncode != 0
+    assert result.stderr.strip() == "credproc-install: error: unknown option --frobnicate (see --help)"
