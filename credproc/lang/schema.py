@@ -17,8 +17,8 @@ Two modes of validation, as in ESC (``eval/eval_validate.go``):
 A ``False`` schema rejects without a message (ESC's ``never``): ``validate`` then returns an empty
 list whose ``ok`` is False. Test ``result.ok`` (or ``bool(result)``, True whenever validation failed),
 never ``len(result)``; ``validate(..., explain_never=True)`` adds messages for credproc's own uses.
-A malformed schema is reported as one error (``internal error: invalid schema: ...``), never raised;
-``check_schema`` raises InvalidSchema for callers that must refuse the schema itself (fn::validate).
+A malformed schema (unknown ``$ref``, bad ``pattern``, bad number) raises InvalidSchema, from
+``validate`` when it meets the bad part, from ``check_schema`` for the whole schema up front.
 """
 import re
 from dataclasses import dataclass
@@ -701,12 +701,9 @@ def validate(value, schema, *, explain_never: bool = False) -> ValidationResult:
     explain_never: ESC rejects a value that meets a `false` schema (e.g. `additionalProperties:
     false`, `items: false`) without any message; True adds one (`unexpected property "k"`,
     `unexpected array item at index N`, `no value is allowed here`). Leave it False for ESC
-    conformance. A malformed schema gives the single error `internal error: invalid schema: ...`."""
+    conformance. Raises InvalidSchema when the schema is malformed where the value leads."""
     v = _Validator(explain_never)
-    try:
-        ok = v.element(value, schema, (), ())
-    except InvalidSchema as err:
-        return ValidationResult([SchemaError((), f"internal error: invalid schema: {err}")], False)
+    ok = v.element(value, schema, (), ())
     return ValidationResult(v.errors, ok)
 
 
