@@ -42,11 +42,34 @@ from credproc.lang.diagnostics import Diagnostic, EnvironmentNotFound, has_error
 __all__ = ["Diagnostic", "EnvironmentNotFound", "has_errors", "sort_diagnostics", "load", "evaluate"]
 
 
+class _GcPaused:
+    """Pause the cyclic garbage collector while building many long-lived objects.
+
+    Loading and evaluation allocate one object per node and keep them all alive; CPython's
+    generational collector then rescans them again and again, which made a 10x larger environment
+    take ~15x longer. The trees built here hold no reference cycles, so nothing is lost by pausing.
+    """
+
+    def __enter__(self):
+        import gc
+
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        import gc
+
+        if self._was_enabled:
+            gc.enable()
+        return False
+
+
 def load(name: str, source: bytes):
     """Parse one environment definition: (EnvironmentDecl | None, list[Diagnostic])."""
     from credproc.lang.ast import load_environment  # YAML is imported only when a definition is parsed
 
-    return load_environment(name, source)
+    with _GcPaused():
+        return load_environment(name, source)
 
 
 def evaluate(name, decl, *, loader, providers, rotators=None, context=None, mode="eval",
@@ -54,7 +77,8 @@ def evaluate(name, decl, *, loader, providers, rotators=None, context=None, mode
     """Evaluate a definition from load(): (Value | None, list[Diagnostic]). See the module docstring."""
     from credproc.lang.eval import evaluate_environment
 
-    return evaluate_environment(
-        name, decl, loader=loader, providers=providers, rotators=rotators or {}, context=context,
-        mode=mode, show_secrets=show_secrets, decrypter=decrypter,
-    )
+    with _GcPaused():
+        return evaluate_environment(
+            name, decl, loader=loader, providers=providers, rotators=rotators or {}, context=context,
+            mode=mode, show_secrets=show_secrets, decrypter=decrypter,
+        )
