@@ -74,3 +74,19 @@ def test_other_shells_parse_their_script(shell):
     result = subprocess.run([exe, *flag, os.path.join(COMPLETIONS, SCRIPTS[shell])], capture_output=True, text=True,
                             timeout=30)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_completes_commands_and_environments(isolated_env):
+    (isolated_env.env_dir / "acme").mkdir(parents=True)
+    (isolated_env.env_dir / "acme" / "dev.yaml").write_text("values: {}\n")
+
+    def complete(line):
+        script = f"source {COMPLETIONS}/credproc.fish; complete -C {line!r}"
+        result = subprocess.run(["fish", "--no-config", "-c", script], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        return {row.split("\t")[0] for row in result.stdout.splitlines()}
+
+    assert set(help_commands()) <= complete("credproc ")
+    assert complete("credproc issuer ") == {"init", "show", "trust-policy"}
+    assert "acme/dev" in complete("credproc process ")
