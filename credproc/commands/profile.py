@@ -5,13 +5,11 @@ into the AWS config file (credproc.awsconfig does the careful line editing), aft
 the environment exists and yields AWS credentials, and refuses to clobber or be shadowed.
 """
 import os
-import re
 import sys
 
 from credproc import awsconfig
-from credproc.errors import ConfigError, DiagnosticsError, UsageError
+from credproc.errors import ConfigError, DiagnosticsError
 
-_REF = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){1,2}")
 # Version managers put bash scripts here that cost 100+ ms per call (test-infra.md §4).
 _SHIM_DIRS = ("shims",)
 _SHIM_MARKERS = (b"pyenv", b"asdf", b"rtx", b"mise", b"exec ")
@@ -144,9 +142,10 @@ def _report_install(edit, name, config, command_line, dry_run, out) -> None:
 
 
 def validate_ref(ref: str) -> str:
-    if not _REF.fullmatch(ref or ""):
-        raise UsageError(f"invalid environment name {ref!r}: expected ORG/ENV or ORG/PROJECT/ENV")
-    return ref
+    """The store's name rules (2 or 3 plain segments), so the name is also a plain shell word."""
+    from credproc.store import parse_name
+
+    return parse_name(ref).full
 
 
 def default_profile_name(ref: str) -> str:
