@@ -184,7 +184,7 @@ class AwsLoginProvider(Provider):
         if entry and self._servable_without_refresh(entry, margin):
             return entry
         try:
-            with lock.refresh_lock(request.cache_key, environment=request.display_name):
+            with lock.refresh_lock(request.cache_key, _lock_timeout(), environment=request.display_name):
                 entry = _usable(cache.read_entry(CACHE_KIND, request.cache_key))  # someone may have refreshed
                 if entry and self._servable_without_refresh(entry, margin):
                     return entry
@@ -220,6 +220,19 @@ class AwsLoginProvider(Provider):
             "access_key_id": access_key_id, "expiration": expiration, "account_id": account_id,
             "region": region, "stale": stale,
         })
+
+
+def _lock_timeout() -> float:
+    """CREDPROC_LOCK_TIMEOUT seconds (as `credproc process`, which reports a bad value), else the default."""
+    import os
+
+    from credproc import lock
+
+    try:
+        seconds = float(os.environ.get("CREDPROC_LOCK_TIMEOUT", ""))
+    except ValueError:
+        return lock.DEFAULT_TIMEOUT
+    return seconds if 0 < seconds <= 3600 else lock.DEFAULT_TIMEOUT
 
 
 def _usable(entry: "dict | None") -> "dict | None":

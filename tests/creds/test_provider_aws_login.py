@@ -235,3 +235,41 @@ def test_local_issuer_subject_attributes_reach_sts(fake_sts):
     assert payload["sub"] == "credproc:org:acme:env:default/dev:pulumi.user.login:alice:rootEnvironment.name:default/dev"
     assert payload["iss"] == "https://oidc.example.com/credproc" and payload["aud"] == "sts.amazonaws.com"
     assert payload["org"] == "acme" and payload["current_env"] == "default/dev"
+
+
+def _hold_lock(key):
+    """A separate process holding the refresh lock (flock) for `key` until killed."""
+    import subprocess
+    import sys
+
+    from credproc import lock
+
+    path = lock.lock_path(key)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "print('held', flush=True); time.sleep(60)"), path], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="flock holder needs POSIX")
+def test_lock_timeout_serves_keys_with_time_left_else_raises(fake_sts, monkeypatch):
+    from credproc.errors import LockTimeout
+
+    provider = AwsLoginProvider()
+    first = plain_out(provider.open(oidc(), CTX))
+    key = provider.opened[-1]["cache_key"]
+    monkeypatch.setenv("CREDPROC_LOCK_TIMEOUT", "0.3")
+    holder = _hold_lock(key)
+    try:
+        _age_entry(key, 15 * 60)  # inside the margin, but > 10 minutes: the slow holder's keys will do
+        assert plain_out(provider.open(oidc(), CTX))["accessKeyId"] == first["accessKeyId"]
+        _age_entry(key, 5 * 60)
+        with pytest.raises(LockTimeout, match="waiting for another credproc to refresh credentials for acme/dev"):
+            provider.open(oidc(), CTX)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(fake_sts.calls()) == 1
+    provider.open(oidc(), CTX)  # holder gone (SIGKILL released the lock): refreshes at once
+    assert len(fake_sts.calls()) == 2
