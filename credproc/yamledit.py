@@ -160,14 +160,14 @@ class _Editor:
                 node = value_node
             elif isinstance(node, yaml.SequenceNode):
                 if not isinstance(key, int) or not 0 <= key < len(node.value):
-                    raise _unsupported(path, depth, "no such list element")
+                    raise _unsupported(path, depth + 1, "no such list element")
                 item = node.value[key]
                 if depth == len(path) - 1:
                     return self.replace_item(node, item)
                 node = item
             else:
                 raise _unsupported(path, depth, "it is not an object")
-        raise _unsupported(path, len(path) - 1, "unexpected shape")  # pragma: no cover
+        raise _unsupported(path, len(path), "unexpected shape")  # pragma: no cover
 
     def replace_entry(self, mapping, key_node, value_node) -> str:
         end = self.value_end(key_node, value_node)
@@ -258,7 +258,8 @@ def _find(mapping, key, *, fold_case: bool):
 
 
 def _unsupported(path: list, depth: int, why: str) -> UsageError:
-    shown = format_path(path[1:depth + 1]) or "values"
+    """``path`` starts with "values"; ``path[:depth]`` leads to the node that is in the way."""
+    shown = format_path(path[1:depth]) or "values"
     return UsageError(f"cannot set {format_path(path[1:])}: {shown}: {why}")
 
 
