@@ -278,19 +278,17 @@ class _Env:
         return _from_plain(plain)
 
     def evaluate_imports(self):
-        mine = _Imported()
-        self.ev.imports[self.name] = mine
+        # The record is "evaluating" until this environment's whole value is known (load_environment
+        # marks it done): an import or inline reference back to it meanwhile is a cycle.
+        self.ev.imports.setdefault(self.name, _Imported())
         my_imports = {}
-        try:
-            for decl in self.decl.imports:
-                value = self.load_environment(decl.name, decl.node)
-                if value is None:
-                    continue
-                my_imports[decl.name] = value
-                if decl.merge:
-                    self.base = merge(self, self.base, value, None)
-        finally:
-            mine.evaluating = False
+        for decl in self.decl.imports:
+            value = self.load_environment(decl.name, decl.node)
+            if value is None:
+                continue
+            my_imports[decl.name] = value
+            if decl.merge:
+                self.base = merge(self, self.base, value, None)
         self.imports_value = _V(my_imports)
 
     def load_environment(self, name, at_node):
