@@ -179,7 +179,7 @@ def redacted_process_output(stdout: str) -> str:
         if key in ("SecretAccessKey", "SessionToken"):
             shown[key] = f"<{len(str(value))} characters, not shown>"
         elif key == "AccessKeyId" and isinstance(value, str):
-            shown[key] = value[:4] + "…" + value[-4:]
+            shown[key] = value[:4] + "..." + value[-4:]
         else:
             shown[key] = value
     return json.dumps(shown, indent=2)
@@ -189,7 +189,7 @@ def redacted_process_output(stdout: str) -> str:
 
 
 class Demo:
-    TOTAL_STEPS = 11
+    TOTAL_STEPS = 12
 
     def __init__(self, out, keep: bool = False):
         self.say = Narrator(out, self.TOTAL_STEPS)
@@ -281,6 +281,13 @@ class Demo:
         self.say.note(f"{self.env['AWS_CONFIG_FILE']} now reads:")
         with open(self.env["AWS_CONFIG_FILE"], encoding="utf-8") as handle:
             self.say.output(handle.read())
+
+    def step_doctor(self) -> None:
+        self.say.step(
+            "Check the set-up with credproc doctor",
+            "wiring, shadowing, cache permissions, the environment and a token from the issuer (no STS call)",
+        )
+        self.credproc_cmd("doctor", PROFILE)
 
     def step_credentials(self) -> None:
         self.say.step(
@@ -410,6 +417,7 @@ class Demo:
             self.step_issuer()
             self.step_environment()
             self.step_profile()
+            self.step_doctor()
             self.step_credentials()
             instance_id = self.step_instance()
             self.step_stop(instance_id)

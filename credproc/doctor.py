@@ -443,9 +443,9 @@ def _token_rows(ref: str, probes: list, has_env_errors: bool) -> list:
         elif "claims" in probe:
             claims = probe["claims"]
             left = int(claims["exp"] - time.time()) if isinstance(claims.get("exp"), (int, float)) else None
-            life = f", expires in {left} s" if left is not None else ""
-            rows.append(Check("token source", OK, f"{where}{probe['source']} gave a token: iss={claims.get('iss')} "
-                                                  f"aud={claims.get('aud')} sub={claims.get('sub')}{life}"))
+            life = f", {left} s left" if left is not None else ""
+            rows.append(Check("token source", OK, f"{where}{probe['source']} gave a token (sub {claims.get('sub')}, "
+                                                  f"aud {claims.get('aud')}{life})"))
     return rows
 
 
@@ -465,8 +465,7 @@ def check_issuer(probes: list) -> list:
     except CredprocError as err:
         return [Check("local issuer", FAIL if uses_local else WARN, str(err), err.hint or issuer.SETUP_HINT)]
     used = "used by this environment" if uses_local else "not used by this environment"
-    return [Check("local issuer", OK, f"{settings['url']} (aud {settings['audience']}, key id {settings['kid']}; "
-                                      f"{used}); publish `credproc issuer show` at that URL")]
+    return [Check("local issuer", OK, f"{settings['url']}, key {settings['kid']}, {used}")]
 
 
 # --- clock and STS --------------------------------------------------------------------------------
@@ -548,7 +547,7 @@ def check_sts(target: Target) -> list:
     except (ValueError, KeyError, TypeError):
         return [Check("STS", FAIL, "`credproc process` printed something that is not credential_process JSON",
                       "report this as a bug")]
-    masked = f"{key_id[:4]}…{key_id[-4:]}" if isinstance(key_id, str) and len(key_id) > 8 else "(short key id)"
+    masked = f"{key_id[:4]}...{key_id[-4:]}" if isinstance(key_id, str) and len(key_id) > 8 else "(short key id)"
     account = f", account {answer['AccountId']}" if answer.get("AccountId") else ""
     until = f", expires {expiration}" if expiration else " (static keys, no expiration)"
     return [Check("STS", OK, f"credentials for {target.ref}: key {masked}{account}{until}")]
@@ -588,14 +587,29 @@ def _profile_region(target: Target) -> str:
     return (target.keys or {}).get("region") or sts.resolve_region()
 
 
-def render(rows: list) -> str:
+def render(rows: list, width: "int | None" = None) -> str:
+    """The table. With a width (a terminal), DETAIL and FIX wrap inside their columns; without one
+    (a pipe, a log) every row stays on one line so that it can be grepped."""
+    import textwrap
+
     headers = ("CHECK", "STATUS", "DETAIL", "FIX")
     table = [headers] + [(r.name, r.status, r.detail, r.fix or "-") for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    if width:
+        room = max(40, width - widths[0] - widths[1] - 6)
+        widths[3] = min(widths[3], max(16, room * 2 // 5))
+        widths[2] = min(widths[2], max(24, room - widths[3]))
     lines = []
     for row in table:
-        cells = [row[i].ljust(widths[i]) for i in range(3)] + [row[3]]
-        lines.append("  ".join(cells).rstrip())
+        if width:
+            detail = textwrap.wrap(row[2], widths[2], break_on_hyphens=False) or [""]
+            fix = textwrap.wrap(row[3], widths[3], break_on_hyphens=False) or [""]
+        else:
+            detail, fix = [row[2]], [row[3]]
+        for i in range(max(len(detail), len(fix))):
+            cells = (row[0] if i == 0 else "", row[1] if i == 0 else "",
+                     detail[i] if i < len(detail) else "", fix[i] if i < len(fix) else "")
+            lines.append("  ".join(cell.ljust(widths[n]) for n, cell in enumerate(cells)).rstrip())
     return "\n".join(lines)
 
 

@@ -23,10 +23,14 @@ def register(subparsers) -> None:
 
 
 def _doctor(args) -> int:
+    import shutil
+    import sys
+
     from credproc import doctor
 
     rows = doctor.run_checks(args.target, online=args.online)
-    print(doctor.render(rows))
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    print(doctor.render(rows, width))
     print()
     print(doctor.summary(rows))
     return doctor.exit_status(rows)
