@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credproc.errors import ConfigError, UsageError
-from credproc.store import EnvName, NotInStore, Store, parse_name, parse_org, resolve_short, sha256_hex
+from credproc.store import (EnvName, NotInStore, Store, TooLarge, parse_name, parse_org, read_limited,
+                            resolve_short, sha256_hex)
 
 ANONYMOUS = "<yaml>"
 CONFORMANCE_VAR = "CREDPROC_CONFORMANCE"
@@ -108,7 +109,7 @@ class _StoreLoader:
         try:
             name = resolve_short(self.org, short)
             data, path = self.store.read(name)
-        except NotInStore as err:
+        except (NotInStore, TooLarge) as err:
             raise EnvironmentNotFound(str(err)) from None
         except (ConfigError, UsageError) as err:  # escapes the store, unreadable
             raise EnvironmentNotFound(f"environment {short!r} not found: {err.message}") from None
@@ -178,11 +179,11 @@ def _file_org(store: Store, org: "str | None") -> "tuple[str | None, str]":
 
 
 def _read_file(path: str) -> bytes:
-    from credproc.store import max_definition_bytes
-
     try:
         with open(path, "rb") as handle:
-            return handle.read(max_definition_bytes() + 1)
+            return read_limited(handle, path)
+    except TooLarge as err:
+        raise UsageError(str(err)) from None
     except FileNotFoundError:
         raise UsageError(f"cannot read {path}: no such file") from None
     except IsADirectoryError:
@@ -214,6 +215,8 @@ def _root(store: Store, ref, file, org, source, files) -> "tuple[EnvName | None,
             raise ConfigError(
                 f"environment {name.full} not found", hint="see `credproc env ls` or `credproc env init`"
             ) from None
+        except TooLarge as err:
+            raise ConfigError(str(err)) from None
         files[path] = sha256_hex(data)
     return name, lang_name, org_name, data, why
 

@@ -41,15 +41,34 @@ DEFAULT_MAX_DEFINITION_BYTES = 1024 * 1024
 
 def max_definition_bytes() -> int:
     try:
-        from credproc import lang
+        from credproc.lang import syntax
 
-        return int(getattr(lang, "MAX_SOURCE_BYTES", DEFAULT_MAX_DEFINITION_BYTES))
+        return int(getattr(syntax, "MAX_SOURCE_BYTES", DEFAULT_MAX_DEFINITION_BYTES))
     except ImportError:  # pragma: no cover - the language package always exists
         return DEFAULT_MAX_DEFINITION_BYTES
 
 
 class NotInStore(Exception):
     """A well-formed name that has no file (or a short name that is not a valid name)."""
+
+
+class TooLarge(ConfigError):
+    """A definition file over max_definition_bytes(); it is not read."""
+
+    def __init__(self, what: str, size: int, limit: int):
+        super().__init__(f"{what} is too large ({size} bytes; the limit is {limit} bytes)")
+
+
+def read_limited(handle, what: str) -> bytes:
+    """The whole content of an open regular file, refusing files over the limit without reading them."""
+    limit = max_definition_bytes()
+    size = os.fstat(handle.fileno()).st_size
+    if size > limit:
+        raise TooLarge(what, size, limit)
+    data = handle.read(limit + 1)
+    if len(data) > limit:  # grew since fstat
+        raise TooLarge(what, len(data), limit)
+    return data
 
 
 @dataclass(frozen=True)
@@ -174,8 +193,8 @@ class Store:
         return os.path.isfile(self.path_of(name))
 
     def read(self, name: EnvName) -> "tuple[bytes, str]":
-        """(content, path). Reads at most max_definition_bytes()+1 bytes (the language diagnoses
-        an oversized file). Raises NotInStore when there is no such file."""
+        """(content, path). Raises NotInStore when there is no such file, TooLarge for a file over
+        max_definition_bytes() (the language's own limit)."""
         path = self.path_of(name)
         flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
         try:
@@ -191,7 +210,7 @@ class Store:
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 raise NotInStore(f"environment {name.short!r} not found (not a regular file)")
-            return handle.read(max_definition_bytes() + 1), path
+            return read_limited(handle, f"environment {name.full}"), path
 
     def list(self, org: "str | None" = None) -> list:
         """Sorted full names of every environment (of one organization when given)."""
