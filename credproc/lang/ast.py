@@ -6,7 +6,7 @@ unknown) so that evaluation can go on and report everything in one run.
 """
 from dataclasses import dataclass, field
 
-from credproc.lang.diagnostics import Diagnostic, did_you_mean, levenshtein
+from credproc.lang.diagnostics import Diagnostic, levenshtein, suggest
 from credproc.lang.interpolate import parse_interpolation
 from credproc.lang.syntax import MappingNode, ScalarNode, SequenceNode, is_string, parse_yaml
 
@@ -464,12 +464,14 @@ _BUILTIN_PARSERS = {
 
 
 def _builtin_suggestion(name):
-    candidates = list(BUILTIN_NAMES)
-    # `fn::opne::aws-login` is most likely `fn::open::aws-login`
+    # Compare without the shared "fn::" prefix, which would make every name look close.
+    candidates = [b[4:] for b in BUILTIN_NAMES]
     head, sep, tail = name[4:].partition("::")
-    if sep:
-        candidates += [f"fn::open::{tail}", f"fn::rotate::{tail}"]
-    return did_you_mean(name, candidates)
+    if sep:  # `fn::opne::aws-login` is most likely `fn::open::aws-login`
+        candidates += [f"open::{tail}", f"rotate::{tail}"]
+    rest = name[4:]
+    found = rest if rest in candidates else suggest(rest, candidates)  # e.g. `FN::secret`
+    return f'; did you mean "fn::{found}"?' if found is not None else ""
 
 
 def _unknown_field_message(key):
