@@ -44,7 +44,8 @@ def demo_dev(isolated_env, moto_server, monkeypatch):
     monkeypatch.delenv("CREDPROC_RUN", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     env_file = isolated_env.env_dir / "demo" / "dev.yaml"
-    env_file.parent.mkdir(parents=True, mode=0o700)
+    for directory in (isolated_env.config_dir, isolated_env.env_dir, env_file.parent):
+        directory.mkdir(mode=0o700)  # private, as credproc requires of its config directory
     env_file.write_text(DEMO_DEV)
     init = subprocess.run([CREDPROC, "issuer", "init", "--url", "https://issuer.run-test.invalid"],
                           capture_output=True, text=True, timeout=60)
