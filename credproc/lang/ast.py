@@ -470,7 +470,7 @@ def _builtin_suggestion(name):
     if sep:  # `fn::opne::aws-login` is most likely `fn::open::aws-login`
         candidates += [f"open::{tail}", f"rotate::{tail}"]
     rest = name[4:]
-    found = rest if rest in candidates else suggest(rest, candidates)  # e.g. `FN::secret`
+    found = rest if rest in candidates else suggest(rest, candidates, transpositions=True)  # e.g. `FN::secret`
     return f'; did you mean "fn::{found}"?' if found is not None else ""
 
 

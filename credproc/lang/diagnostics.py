@@ -58,18 +58,22 @@ def has_errors(diags) -> bool:
 
 # --- suggestions ---------------------------------------------------------------------------------
 
-def levenshtein(a: str, b: str) -> int:
-    """Edit distance (insert, delete, substitute), O(len(a)*len(b)) time, O(len(b)) memory."""
+def levenshtein(a: str, b: str, transpositions: bool = False) -> int:
+    """Edit distance (insert, delete, substitute; with transpositions, swapping two neighbours
+    also costs 1: optimal string alignment). O(len(a)*len(b)) time."""
     if a == b:
         return 0
     if len(a) < len(b):
         a, b = b, a
-    previous = list(range(len(b) + 1))
+    before, previous = None, list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if transpositions and before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, previous = previous, current
     return previous[-1]
 
 
@@ -83,8 +87,11 @@ _MAX_CANDIDATES = 1000
 _MAX_NAME = 256
 
 
-def suggest(name: str, candidates) -> Optional[str]:
-    """The nearest candidate at distance < ceil(len(name)/2) (bytes, ignoring case and '_'), or None."""
+def suggest(name: str, candidates, transpositions: bool = False) -> Optional[str]:
+    """The nearest candidate at distance < ceil(len(name)/2) (bytes, ignoring case and '_'), or None.
+
+    That is ESC's rule for properties; builtin names also count a swap of two letters as one edit.
+    """
     if len(name) > _MAX_NAME:
         return None
     folded = _fold(name)
@@ -95,7 +102,7 @@ def suggest(name: str, candidates) -> Optional[str]:
             break
         if candidate == name or len(candidate) > _MAX_NAME:
             continue
-        distance = levenshtein(folded.decode("latin-1"), _fold(candidate).decode("latin-1"))
+        distance = levenshtein(folded.decode("latin-1"), _fold(candidate).decode("latin-1"), transpositions)
         if distance < limit and (best_distance is None or distance < best_distance):
             best, best_distance = candidate, distance
     return best
