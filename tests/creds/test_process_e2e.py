@@ -224,3 +224,16 @@ def test_static_credentials_have_no_expiration(isolated_env):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"Version": 1, "AccessKeyId": "AKIASTATIC0000000001",
                                          "SecretAccessKey": "static/secret/key/0000000000000000000000"}
+
+
+def test_editing_an_imported_environment_takes_effect(isolated_env, proxy, tmp_path):
+    token_file = write_token_file(tmp_path, jwt_token())
+    write_environment(isolated_env.env_dir, "acme/base", f"values:\n  role: {ROLE_ARN}\n")
+    text = login_yaml(f"{{file: {token_file}}}", role_arn="${role}").replace("values:\n", "imports:\n  - base\nvalues:\n", 1)
+    write_environment(isolated_env.env_dir, REF, text)
+    first = assert_valid_answer(run(["process", REF]).stdout)
+    assert run(["process", REF]).stdout == json.dumps(first).encode() + b"\n"
+    assert proxy.count(AWRWI) == 1
+    write_environment(isolated_env.env_dir, "acme/base", "values:\n  role: arn:aws:iam::123456789012:role/esc-other\n")
+    second = assert_valid_answer(run(["process", REF]).stdout)
+    assert proxy.count(AWRWI) == 2 and second["AccessKeyId"] != first["AccessKeyId"]
