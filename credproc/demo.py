@@ -81,7 +81,7 @@ def find_tools() -> "tuple[str, list]":
 # --- the throwaway home -------------------------------------------------------------------------
 
 
-def hermetic_environment(home: str, endpoint: str) -> dict:
+def hermetic_environment(home: str, endpoint: "str | None") -> dict:
     """The process environment for every command of the demo: nothing of the user's own set-up leaks in
     (no AWS_* credentials or profile, no CREDPROC_* settings), and every file lives under `home`."""
     keep_debug = os.environ.get("CREDPROC_DEBUG")
@@ -97,15 +97,39 @@ def hermetic_environment(home: str, endpoint: str) -> dict:
         CREDPROC_ENV_DIR=os.path.join(home, ".config", "credproc", "environments"),
         AWS_CONFIG_FILE=os.path.join(home, ".aws", "config"),
         AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, ".aws", "credentials"),
-        AWS_ENDPOINT_URL=endpoint,
         AWS_EC2_METADATA_DISABLED="true",
         AWS_PAGER="",
         # The commands shown as `aws ...` and `credproc ...` resolve to this virtual environment.
         PATH=os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", os.defpath)]),
     )
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
     if keep_debug:
         env["CREDPROC_DEBUG"] = keep_debug
     return env
+
+
+class ProcessEnvironment:
+    """This process's own os.environ, made hermetic for the demo and restored afterwards.
+
+    moto runs in this process and imports its service backends on first use, which builds boto3
+    sessions: with the user's AWS_PROFILE (or AWS_CONFIG_FILE) those would read the user's files,
+    or fail when the profile is not there. The in-process boto3 set-up call needs the same."""
+
+    def __init__(self):
+        self.saved = None
+
+    def use(self, env: dict) -> None:
+        if self.saved is None:
+            self.saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)
+
+    def restore(self) -> None:
+        if self.saved is not None:
+            os.environ.clear()
+            os.environ.update(self.saved)
+            self.saved = None
 
 
 class MotoServer:
@@ -199,6 +223,7 @@ class Demo:
         self.env = None
         self.aws = None
         self.credproc = None
+        self.process_env = ProcessEnvironment()
 
     # one command, shown and run
     def run(self, argv: list, display: str, *, extra_env: "dict | None" = None, show_output: bool = True,
@@ -238,6 +263,7 @@ class Demo:
         self.say.step("A throwaway home", "nothing here touches your own ~/.aws, credproc settings or cache")
         self.home = tempfile.mkdtemp(prefix="credproc-demo-")  # mode 0700
         os.makedirs(os.path.join(self.home, ".aws"), mode=0o700)
+        self.process_env.use(hermetic_environment(self.home, None))
         self.say.note(f"HOME, XDG_*, CREDPROC_*_DIR, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE: all in {self.home}")
 
     def step_moto(self) -> None:
@@ -247,6 +273,7 @@ class Demo:
         except Exception as err:  # moto's own errors vary by version
             raise self.say.fail(f"moto did not start ({type(err).__name__})") from None
         self.env = hermetic_environment(self.home, self.moto.endpoint)
+        self.process_env.use(self.env)
         self.say.note(f"listening on {self.moto.endpoint}; AWS_ENDPOINT_URL points every AWS call there")
         self.say.note("your ambient AWS_* credentials and profile are removed for the demo's commands")
 
@@ -312,13 +339,13 @@ class Demo:
             "Launch an EC2 instance in moto",
             "(setup only: boto3 with throwaway keys, straight at moto; not through credproc)",
         )
-        import boto3
-
-        ec2 = boto3.client(
-            "ec2", region_name=REGION, endpoint_url=self.moto.endpoint,
-            aws_access_key_id="demo-setup", aws_secret_access_key="demo-setup",
-        )
         try:
+            import boto3
+
+            ec2 = boto3.session.Session().client(
+                "ec2", region_name=REGION, endpoint_url=self.moto.endpoint,
+                aws_access_key_id="demo-setup", aws_secret_access_key="demo-setup",
+            )
             images = ec2.describe_images(Filters=[{"Name": "name", "Values": ["amzn2-ami-hvm*"]}])["Images"]
             image = images[0]["ImageId"] if images else ec2.describe_images()["Images"][0]["ImageId"]
             reply = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro")
@@ -394,7 +421,7 @@ class Demo:
         self.home = None
 
     def print_kept(self) -> None:
-        env = hermetic_environment(self.home, "http://127.0.0.1:0")
+        env = hermetic_environment(self.home, None)
         names = ("CREDPROC_CONFIG_DIR", "CREDPROC_CACHE_DIR", "CREDPROC_ENV_DIR", "AWS_CONFIG_FILE",
                  "AWS_SHARED_CREDENTIALS_FILE")
         self.say.note(f"kept {self.home} (--keep):")
@@ -424,8 +451,13 @@ class Demo:
             self.step_sdk()
             self.step_run()
             self.step_cleanup()
+        except CredprocError:
+            raise
+        except (OSError, ValueError, KeyError, RuntimeError, ImportError) as err:  # still one line, naming the step
+            raise self.say.fail(f"{type(err).__name__}: {err}") from None
         finally:
             self.stop_moto()
+            self.process_env.restore()
             if not self.keep:
                 self.remove_home()
         self.say.say("")
