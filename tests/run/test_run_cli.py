@@ -338,3 +338,32 @@ def test_missing_environment():
     result = credproc_run("acme/nothere", "--", PY, "-c", "pass")
     assert result.returncode == 2
     assert result.stderr.decode().startswith("credproc: ") and len(result.stderr.splitlines()) == 1
+
+
+def test_a_terminal_stream_is_passed_through_untouched():
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        code = "import os, sys; print('tty', os.isatty(1), os.environ['PASSWORD']); " \
+               "print('pipe', os.environ['PASSWORD'], file=sys.stderr)"
+        proc = subprocess.run([CREDPROC, "run", "acme/dev", "--", PY, "-c", code], stdout=follower,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60)
+        os.close(follower)
+        follower = None
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO once the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 0
+    assert seen.replace(b"\r\n", b"\n") == f"tty True {SECRET}\n".encode()  # the child wrote to the terminal
+    assert proc.stderr == b"pipe [secret]\n"

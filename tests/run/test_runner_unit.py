@@ -229,3 +229,50 @@ def test_temp_files_removed_on_error():
             directory = files.directory
             raise RuntimeError("boom")
     assert not os.path.exists(directory)
+
+
+# --- signals ------------------------------------------------------------------------------------
+
+class FakeChild:
+    returncode = None
+
+    def __init__(self):
+        self.signals = []
+
+    def send_signal(self, signum):
+        self.signals.append(signum)
+
+
+def test_signal_before_the_child_starts_is_remembered_then_forwarded():
+    import signal
+
+    forwarder = runner.SignalForwarder().install()
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled in the main thread: credproc is not killed
+        assert forwarder.pending == [signal.SIGTERM]
+        child = FakeChild()
+        forwarder.attach(child)
+        assert child.signals == [signal.SIGTERM]
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert child.signals == [signal.SIGTERM, signal.SIGHUP]
+    finally:
+        forwarder.restore()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_run_does_not_start_the_command_after_a_signal(tmp_path, monkeypatch):
+    import signal
+
+    marker = tmp_path / "ran"
+    real_write_all = runner.TempFiles.write_all
+
+    def write_all_then_signal(self, files):
+        paths = real_write_all(self, files)
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while the files are being written
+        return paths
+
+    monkeypatch.setattr(runner.TempFiles, "write_all", write_all_then_signal)
+    value = obj(files=obj(F=Value("content")))
+    status = runner.run("acme/dev", value, ["touch", str(marker)], inherited={"PATH": os.defpath})
+    assert status == 128 + signal.SIGTERM
+    assert not marker.exists()
