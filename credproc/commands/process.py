@@ -27,7 +27,7 @@ import time
 from credproc import cache, paths
 from credproc.errors import ConfigError, UsageError
 
-USAGE = "credproc process ORG/ENV [--path PATH]"
+USAGE = "credproc process ORG/ENV [--path PATH] [--auto-login]"
 INDEX_KIND = "env"
 CHAIN_VARIABLE = "CREDPROC_CHAIN"
 MAX_CHAIN_DEPTH = 3
@@ -51,6 +51,7 @@ EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell", "windows-cmd"
 def main(argv: list) -> int:
     if "-h" in argv or "--help" in argv:
         return _print_help()
+    argv = _take_auto_login(argv)
     ref, path = parse_arguments(argv)
     _write_stdout(credential_answer(ref, path))
     return 0
@@ -82,6 +83,17 @@ def parse_arguments(argv: list) -> "tuple[str, str | None]":
     if path is not None and not path.strip():
         raise UsageError("--path is empty", hint=f"usage: {USAGE}")
     return ref, path
+
+
+def _take_auto_login(argv: list) -> list:
+    """`--auto-login`: an interactive login token source (credproc.tokens.login) may log in, talking
+    to the controlling terminal only. Passed on through the environment (it is read deep inside
+    evaluation); waiters then allow for a person taking minutes, not seconds."""
+    if "--auto-login" not in argv:
+        return argv
+    os.environ["CREDPROC_AUTO_LOGIN"] = "1"
+    os.environ.setdefault(LOCK_TIMEOUT_VARIABLE, "300")
+    return [arg for arg in argv if arg != "--auto-login"]
 
 
 def _shown(arg: str) -> str:
@@ -372,6 +384,9 @@ def register(subparsers) -> None:
     process.add_argument("ref", metavar="ORG/ENV")
     process.add_argument("--path", help="property path of the credentials to use, e.g. aws.login "
                                         "(default: environmentVariables AWS_*, else the one aws-login value)")
+    process.add_argument("--auto-login", action="store_true",
+                         help="if a login token source needs a person to log in and there is a controlling "
+                              "terminal, log in there (/dev/tty) instead of failing with exit code 3")
     process.set_defaults(func=_run_process)
 
     export = subparsers.add_parser(
@@ -388,6 +403,8 @@ def register(subparsers) -> None:
 
 
 def _run_process(args) -> int:
+    if getattr(args, "auto_login", False):
+        _take_auto_login(["--auto-login"])
     _write_stdout(credential_answer(args.ref, args.path))
     return 0
 

@@ -12,8 +12,7 @@
     {command: [ARGV...]}            run without a shell; stdout, stripped, is the token;
                                     `timeout` (seconds, default 30)
     {githubActions: {audience: A}}  the GitHub Actions OIDC endpoint (needs `permissions: id-token: write`)
-    {login: {...}}                  RESERVED for the interactive browser/device login (issue 5): add
-                                    "login": "credproc.tokens.login:LoginTokenSource" to KINDS.
+    {login: {...}}                  a person's browser/device login (credproc.tokens.login)
     issuer: URL                     expected `iss` (optional)
     audience: AUD                   expected `aud` (optional; defaults to `oidc.audience` if set)
 """
@@ -27,11 +26,10 @@ KINDS = {
     "env": "credproc.tokens.env:EnvTokenSource",
     "command": "credproc.tokens.command:CommandTokenSource",
     "githubActions": "credproc.tokens.github_actions:GitHubActionsTokenSource",
+    "login": "credproc.tokens.login:LoginTokenSource",
 }
 #: Kinds known by name but not built yet: a clear message instead of "unknown kind".
-RESERVED_KINDS = {
-    "login": "interactive login (`oidc.token.login`) is not available in this version of credproc",
-}
+RESERVED_KINDS: dict = {}
 #: Keys allowed beside the kind key.
 MODIFIERS = ("issuer", "audience", "timeout")
 
