@@ -311,8 +311,8 @@ class _Parser:
         found = {}
         for key_node, value_node in args_node.entries:
             value = self.expr(value_node)
-            if key_node.value in names and key_node.value not in found:
-                found[key_node.value] = value
+            if key_node.value in names:
+                found[key_node.value] = value  # as ESC: a repeated argument, the last one counts
         return found
 
     def provider_name(self, args_node, provider):
@@ -325,13 +325,11 @@ class _Parser:
         return provider.value
 
     def secret(self, node, name, args_node):
-        if isinstance(args_node, MappingNode) and len(args_node.entries) == 1:
-            key_node, value_node = args_node.entries[0]
-            if key_node.value == "ciphertext":
-                value = self.expr(value_node)
-                if isinstance(value, Literal) and is_string(value.value):
-                    return Secret(node, name, args_node, ciphertext=value.value)
         value = self.expr(args_node)
+        if isinstance(value, Object) and len(value.entries) == 1 and value.entries[0].key == "ciphertext":
+            ciphertext = value.entries[0].value
+            if isinstance(ciphertext, Literal) and is_string(ciphertext.value):
+                return Secret(node, name, args_node, ciphertext=ciphertext.value)
         if isinstance(value, Literal) and is_string(value.value):
             return Secret(node, name, args_node, plaintext=value.value)
         self.error(args_node, "secret values must be string literals")
