@@ -106,7 +106,7 @@ async function main() {
       {
         client_id: CONFIDENTIAL_CLIENT,
         client_secret: CONFIDENTIAL_SECRET,
-        token_endpoint_auth_method: 'client_secret_post',
+        token_endpoint_auth_method: 'client_secret_basic',
         application_type: 'native',
         redirect_uris: ['http://127.0.0.1/callback'],
         grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
