@@ -39,7 +39,7 @@ Public API (the contract the rest of credproc codes against):
 
 from credproc.lang.diagnostics import Diagnostic, EnvironmentNotFound, has_errors, sort_diagnostics
 
-__all__ = ["Diagnostic", "EnvironmentNotFound", "has_errors", "sort_diagnostics", "load", "evaluate"]
+__all__ = ["Diagnostic", "EnvironmentNotFound", "has_errors", "sort_diagnostics", "load", "evaluate", "rotate"]
 
 
 class _GcPaused:
@@ -82,3 +82,19 @@ def evaluate(name, decl, *, loader, providers, rotators=None, context=None, mode
             name, decl, loader=loader, providers=providers, rotators=rotators or {}, context=context,
             mode=mode, show_secrets=show_secrets, decrypter=decrypter,
         )
+
+
+def rotate(name, decl, *, loader, providers, rotators, context=None, decrypter=None, paths=None):
+    """ESC RotateEnvironment (an extension of the contract above): evaluate like evaluate(), but
+    call `rotate` on the root's rotators first (imports are only opened), restricted to the
+    rotators at `paths` (property paths relative to `values`; all when empty).
+
+    Returns (Value | None, patches, diagnostics); each patch has .doc_path (the YAML path of the
+    rotator's `state`, e.g. 'values.db["fn::rotate::swap"].state') and .state (a Value to write
+    there), sorted by doc_path.
+    """
+    from credproc.lang.eval import rotate_environment
+
+    with _GcPaused():
+        return rotate_environment(name, decl, loader=loader, providers=providers, rotators=rotators,
+                                  context=context, decrypter=decrypter, paths=paths)

@@ -222,7 +222,8 @@ class _Imported:
 class Evaluation:
     """State shared by the root and every environment it imports."""
 
-    def __init__(self, *, loader, providers, rotators, context, mode, show_secrets, decrypter, root_name):
+    def __init__(self, *, loader, providers, rotators, context, mode, show_secrets, decrypter, root_name,
+                 rotate_doc_paths=None):
         self.loader, self.providers, self.rotators = loader, providers, rotators or {}
         self.context = context or {}
         self.mode, self.show_secrets, self.decrypter = mode, show_secrets, decrypter
@@ -230,10 +231,20 @@ class Evaluation:
         self.imports = {}
         self.diags = []
         self.depth = 0
+        # rotation: document paths of the root's rotators to rotate (empty = all); patches produced
+        self.rotate_doc_paths = set(rotate_doc_paths or ())
+        self.patches = []
 
     @property
     def checking(self):
         return self.mode == "check"
+
+    @property
+    def rotating(self):
+        return self.mode == "rotate"
+
+    def should_rotate(self, doc_path):
+        return self.rotating and (not self.rotate_doc_paths or doc_path in self.rotate_doc_paths)
 
 
 class _Env:
@@ -535,7 +546,9 @@ class _Env:
 
         try:
             result = S.validate(_Exporter().value(v), schema)
-        except S.InvalidSchema as err:
+        except _TooLarge:
+            raise
+        except Exception as err:  # S.InvalidSchema, or a schema the validator cannot read at all
             self.diag(x.ast.node, f"invalid schema: {err}")
             return False
         for error in result:
@@ -630,19 +643,64 @@ def merge(env, base: "_V | None", top: _V, where, shallow=False) -> _V:
 
 # --- entry point -------------------------------------------------------------------------------------------
 
+class Patch:
+    """New rotation state to write back: `doc_path` is the document path of the rotator's `state`
+    node (e.g. 'values.db["fn::rotate::swap"].state'), `state` a Value."""
+
+    __slots__ = ("doc_path", "state")
+
+    def __init__(self, doc_path, state):
+        self.doc_path, self.state = doc_path, state
+
+    def __repr__(self):
+        return f"Patch({self.doc_path!r}, {self.state!r})"
+
+
+def rotate_environment(name, decl, *, loader, providers, rotators, context=None, decrypter=None, paths=None):
+    """ESC RotateEnvironment: evaluate while calling `rotate` on the root's rotators (only those at
+    the given property paths relative to `values`, e.g. 'db.creds' or 'a["b-c"][0]'; all when
+    empty). Returns (Value | None, patches sorted by doc_path, diagnostics)."""
+    from credproc.lang.interpolate import parse_access_path
+
+    doc_paths, diags = set(), []
+    for path in paths or ():
+        accessors, errors = parse_access_path(path)
+        if errors:
+            diags.append(Diagnostic("error", f"invalid property path {path!r}: {errors[0][1]}", name))
+            continue
+        doc = "values"
+        for a in accessors:
+            doc = join_index(doc, a.value) if a.kind == "index" else join_key(doc, a.value)
+        doc_paths.add(doc)
+    if diags:
+        return None, [], diags
+    value, diags, patches = _evaluate(name, decl, loader=loader, providers=providers, rotators=rotators,
+                                      context=context, mode="rotate", show_secrets=True, decrypter=decrypter,
+                                      rotate_doc_paths=doc_paths)
+    return value, sorted(patches, key=lambda p: p.doc_path), diags
+
+
 def evaluate_environment(name, decl, *, loader, providers, rotators, context=None, mode="eval",
                          show_secrets=False, decrypter=None):
     """See credproc.lang.evaluate."""
     if mode not in ("eval", "check"):
         raise ValueError(f"unknown evaluation mode {mode!r}")
+    value, diags, _ = _evaluate(name, decl, loader=loader, providers=providers, rotators=rotators,
+                                context=context, mode=mode, show_secrets=show_secrets, decrypter=decrypter)
+    return value, diags
+
+
+def _evaluate(name, decl, *, loader, providers, rotators, context, mode, show_secrets, decrypter,
+              rotate_doc_paths=None):
     context = dict(context or {})
     for reserved in ("currentEnvironment", "rootEnvironment"):
         if reserved in context:
-            return None, [Diagnostic("error", f'reserved context key: "{reserved}"', name)]
+            return None, [Diagnostic("error", f'reserved context key: "{reserved}"', name)], []
     if decl is None or decl.is_empty:
-        return None, []
+        return None, [], []
     ev = Evaluation(loader=loader, providers=providers, rotators=rotators, context=context, mode=mode,
-                    show_secrets=show_secrets, decrypter=decrypter, root_name=name)
+                    show_secrets=show_secrets, decrypter=decrypter, root_name=name,
+                    rotate_doc_paths=rotate_doc_paths)
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
     try:
@@ -655,7 +713,7 @@ def evaluate_environment(name, decl, *, loader, providers, rotators, context=Non
             value = Value(None, unknown=True)
     finally:
         sys.setrecursionlimit(old_limit)
-    return value, ev.diags
+    return value, ev.diags, ev.patches
 
 
 def base64_encode(text: str) -> str:

@@ -7,10 +7,11 @@ from credproc.lang import ast as A
 from credproc.lang.builtins import GoError, go_base64_decode, go_json_decode, go_split
 from credproc.lang.diagnostics import did_you_mean
 from credproc.lang.eval import (
-    MAX_ARRAY_ITEMS, MAX_STRING_CHARS, _ARRAY_SCHEMA, _STRING_ARRAY_SCHEMA, _STRING_SCHEMA, _Exporter,
+    Patch, MAX_ARRAY_ITEMS, MAX_STRING_CHARS, _ARRAY_SCHEMA, _STRING_ARRAY_SCHEMA, _STRING_SCHEMA, _Exporter,
     _TooLarge, _V, _from_plain, _from_value, _unknown, base64_encode,
 )
-from credproc.lang.values import go_json
+from credproc.lang.syntax import join_key
+from credproc.lang.values import Value, from_plain, go_json
 
 
 def evaluate_builtin(env, x):
@@ -64,6 +65,12 @@ def _call(env, x, fn, *args):
         return None
     if result is None:
         return _V(None)
+    if not isinstance(result, Value):  # tolerate providers that return plain JSON-like data
+        try:
+            result = from_plain(result)
+        except Exception as err:
+            env.diag(x.ast.node, f"internal error: provider returned {type(result).__name__}", cause=err)
+            return None
     return _from_value(result)
 
 
@@ -103,8 +110,18 @@ def _rotate(env, x):
             or env.ev.checking:
         return _unknown(schema=output_schema)
     exporter = _Exporter()
+    inputs_value = exporter.value(inputs)
     state_value = exporter.value(state) if state.repr is not None else None
-    result = _call(env, x, rotator.open, exporter.value(inputs), state_value, env.open_context(x))
+    doc_path = x.ast.node.path
+    if env.is_root and env.ev.should_rotate(doc_path):
+        try:
+            new_state = rotator.rotate(inputs_value, state_value, env.open_context(x))
+        except Exception as err:
+            env.diag(x.ast.node, f"rotate: {err}", cause=err)
+            return _unknown(schema=output_schema)
+        env.ev.patches.append(Patch(join_key(doc_path, node.name) + ".state", new_state))
+        state_value = new_state  # opened as if it had already been written back
+    result = _call(env, x, rotator.open, inputs_value, state_value, env.open_context(x))
     return result if result is not None else _unknown(schema=output_schema)
 
 
@@ -113,7 +130,7 @@ def _rotate_inputs(env, inputs_x, input_schema):
     are unknown but do not stop the call (the caller may not be allowed to read them)."""
     from credproc.lang.schema import rotate_only_properties
 
-    evaluate_all = env.is_root and env.ev.checking
+    evaluate_all = env.is_root and (env.ev.checking or env.ev.rotating)
     skip = set() if evaluate_all or inputs_x.props is None else rotate_only_properties(input_schema)
     if not skip:
         return env.evaluate_x(inputs_x)

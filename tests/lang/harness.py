@@ -50,6 +50,19 @@ def run_case(case_dir: Path, root_name: str, *, mode="eval", show_secrets=False)
     return load_diags, value, diags
 
 
+def rotate_case(case_dir: Path, root_name: str, paths):
+    """(load diagnostics, Value | None, patches, rotate diagnostics)."""
+    from credproc.lang import rotate
+
+    decl, load_diags = load(root_name, (case_dir / "env.yaml").read_bytes())
+    if decl is None:
+        return load_diags, None, [], []
+    providers, rotators = providers_and_rotators()
+    value, patches, diags = rotate(root_name, decl, loader=make_loader(case_dir), providers=providers,
+                                   rotators=rotators, context=CONTEXT, decrypter=rot128, paths=paths)
+    return load_diags, value, patches, diags
+
+
 def plain(value, redact):
     """JSON-comparable plain value (numbers as Python numbers)."""
     if value is None:

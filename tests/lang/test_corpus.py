@@ -2,13 +2,13 @@
 
 For every case: eval values (secrets shown and redacted) and the load/eval error and warning
 summaries; where the case has checkValues, the check run's values and its error summaries too.
-Rotation runs are not implemented: for rotation cases only the opening (eval/check) is compared.
+Rotation cases also run a rotation (values, errors and state patches).
 """
 from pathlib import Path
 
 import pytest
 
-from tests.lang.harness import _numbers, plain, run_case
+from tests.lang.harness import _numbers, plain, rotate_case, run_case
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "conformance" / "esc-eval"
@@ -75,9 +75,17 @@ def _compare_places(expected, phases, actual):
         assert want in have, f"{want} not in {sorted(have, key=str)}"
 
 
-@pytest.mark.parametrize("case", [c for c in _cases() if (_expected(c).get("overrides") or {}).get("rotate")])
+@pytest.mark.parametrize("case", [c for c in _cases() if _expected(c).get("rotate")]
+                         or [pytest.param("none", marks=pytest.mark.skip(reason="no corpus"))])
 def test_rotate(case):
-    pytest.skip("rotation runs (RotateEnvironment) are not implemented; test_eval covers their opening")
+    expected = _expected(case)
+    want = expected["rotate"]
+    load_diags, value, patches, diags = rotate_case(CORPUS / case, expected["rootName"], want["paths"])
+    assert plain(value, redact=True) == _numbers(want["values"])
+    _compare_summaries(set(want["errors"]), {d.summary for d in load_diags + diags if d.severity == "error"}
+                       - {d.summary for d in load_diags})
+    assert [(p.doc_path, plain(p.state, redact=False)) for p in patches] == \
+        [(p["docPath"], _numbers(p["state"])) for p in want["patches"]]
 
 
 @pytest.mark.parametrize("case", [c for c in _cases() if _expected(c).get("checkValues") is not None]
