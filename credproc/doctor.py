@@ -9,7 +9,6 @@ with STS's `Date` header.
 
 Nothing secret is ever shown: no token, no secret key, no session token; access key ids are masked.
 """
-import configparser
 import os
 import shlex
 import stat
@@ -24,10 +23,8 @@ from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 
-# Settings that botocore resolves *before* credential_process for the same profile (assume-role,
-# web identity, SSO), or that make the profile something other than a credproc profile.
-PRECEDING_PROFILE_KEYS = ("role_arn", "source_profile", "credential_source", "web_identity_token_file",
-                          "sso_session", "sso_start_url", "sso_account_id", "sso_role_name", "login_session")
+# Static keys beside credential_process are unused (botocore tries the process first) but confusing;
+# the other keys install-profile refuses (awsconfig.conflicting_keys) make the SDKs skip credproc.
 STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 # Environment variables that change which credentials an SDK uses.
 ENV_KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -49,36 +46,44 @@ class Check:
 
 
 def config_file() -> str:
-    return os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+    from credproc import awsconfig
+
+    return awsconfig.config_file_path()  # the same path rules as install-profile (and botocore)
 
 
 def credentials_file() -> str:
-    return os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")
+    from credproc import awsconfig
+
+    return awsconfig.credentials_file_path()
 
 
-def read_ini(path: str) -> "configparser.RawConfigParser | None":
-    """The file parsed the way botocore reads it closely enough for these checks; None if absent."""
+def read_text(path: str) -> "str | None":
+    """The file's text (None if absent); undecodable bytes kept as replacement characters."""
     if not os.path.exists(path):
         return None
-    parser = configparser.RawConfigParser(strict=False, default_section="\0none")
     try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except (OSError, UnicodeDecodeError, configparser.Error) as err:
-        raise ConfigError(f"{path} cannot be read: {type(err).__name__}") from None
-    return parser
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            return handle.read()
+    except OSError as err:
+        raise ConfigError(f"{path} cannot be read: {err.strerror}") from None
 
 
-def profile_sections(parser) -> dict:
-    """profile name -> {key: value} of an AWS config file (`[default]` and `[profile NAME]`)."""
+def profile_sections(text: "str | None") -> dict:
+    """profile name -> {key: value} as botocore sees the config file (`[default]`, `[profile NAME]`;
+    a later duplicate wins). ConfigError when botocore could not parse the file at all."""
+    from credproc import awsconfig
+
+    if text is None:
+        return {}
+    problem = awsconfig.botocore_parse_problem(text)
+    if problem:
+        raise ConfigError(f"{config_file()} cannot be parsed by the AWS SDKs: {problem}")
+    parser = awsconfig._raw_parse(text)  # noqa: SLF001 (botocore's own parser settings, kept in one place)
     result = {}
-    for section in parser.sections() if parser else []:
-        name = section.strip()
-        if name.startswith("profile ") or name.startswith("profile\t"):
-            name = name[len("profile"):].strip()
-        elif name != "default":
-            continue  # [sso-session x], [services x], ...
-        result[name] = {k.strip(): v.strip() for k, v in parser.items(section)}
+    for header in parser.sections():
+        name = awsconfig.profile_name_of(header)
+        if name is not None:
+            result.setdefault(name, {}).update({k: parser.get(header, k) for k in parser.options(header)})
     return result
 
 
@@ -207,6 +212,19 @@ def _shim_reason(path: str) -> "str | None":
     return None
 
 
+def _starts(line: ProcessLine) -> "tuple[str, str]":
+    """Run the profile's credproc with --version: (version text, problem or "")."""
+    argv = line.argv[:line.argv.index("process")] + ["--version"]
+    try:
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return "", f"it does not start ({type(err).__name__})"
+    text = result.stdout.strip()
+    if result.returncode != 0 or not text.startswith("credproc "):
+        return "", f"`{' '.join(argv[-2:])}` does not answer like credproc (exit {result.returncode})"
+    return text, ""
+
+
 def check_wiring(target: Target) -> list:
     line = target.line
     if line is None:
@@ -224,18 +242,25 @@ def check_wiring(target: Target) -> list:
         rows.append(Check("profile wiring", FAIL, "credential_process names no ORG/ENV after `process`", fix))
     else:
         reason = _shim_reason(exe)
-        if reason:
+        version, problem = _starts(line)
+        if problem:
+            rows.append(Check("profile wiring", FAIL, f"credential_process starts {exe}, but {problem}", fix))
+        elif reason:
             rows.append(Check("profile wiring", WARN, f"credential_process starts {exe}: {reason}", fix))
         else:
-            rows.append(Check("profile wiring", OK, f"[profile {target.profile}] runs {exe} process {line.ref}"))
+            rows.append(Check("profile wiring", OK, f"[profile {target.profile}] runs {exe} process {line.ref}"
+                                                    f" ({version})"))
     if line.profile_flag is not None and line.profile_flag != target.profile:
         rows.append(Check("profile name", FAIL, f"the command line says --profile {line.profile_flag} but sits in "
                                                 f"[profile {target.profile}]", fix))
     else:
         rows.append(Check("profile name", OK, f"{target.profile}"))
-    keys = target.keys or {}
-    preceding = [k for k in PRECEDING_PROFILE_KEYS if k in keys]
-    static = [k for k in STATIC_KEYS if k in keys]
+    rows += _split_agreement(line, fix)
+    from credproc import awsconfig
+
+    conflicting = awsconfig.conflicting_keys(target.keys or {})  # what install-profile refuses
+    static = [k for k in conflicting if k in STATIC_KEYS or k == "aws_security_token"]
+    preceding = [k for k in conflicting if k not in static]
     if preceding:
         rows.append(Check("profile conflicts", FAIL, f"the profile also has {', '.join(preceding)}, which AWS "
                                                      "SDKs use before credential_process",
@@ -249,21 +274,30 @@ def check_wiring(target: Target) -> list:
     return rows
 
 
+def _split_agreement(line: ProcessLine, fix: str) -> list:
+    """botocore splits the line with shlex on POSIX and with MSVCRT rules on Windows: a line that splits
+    differently works here and breaks when the same config is used on the other system."""
+    from credproc import awsconfig
+
+    if awsconfig.windows_split(line.raw) == line.argv:
+        return []
+    return [Check("profile portability", WARN, "credential_process splits differently on Windows (quoting)", fix)]
+
+
 def check_credentials_file(target: Target) -> list:
+    from credproc import awsconfig
+
     if target.profile is None:
         return []
     path = credentials_file()
     try:
-        parser = read_ini(path)
+        text = read_text(path)
     except ConfigError as err:
         return [Check("credentials file", FAIL, str(err), f"fix or move {path}")]
-    if parser is None or not parser.has_section(target.profile):
-        return [Check("credentials file", OK, f"no [{target.profile}] section in {path}")]
-    keys = [k for k, _ in parser.items(target.profile) if k.strip() in STATIC_KEYS + PRECEDING_PROFILE_KEYS]
+    keys = awsconfig.credentials_file_shadow(text, target.profile) if text is not None else []
     if not keys:
-        return [Check("credentials file", WARN, f"{path} has an empty [{target.profile}] section",
-                      f"remove [{target.profile}] from {path}")]
-    return [Check("credentials file", FAIL, f"[{target.profile}] in {path} has {', '.join(sorted(keys))}: AWS "
+        return [Check("credentials file", OK, f"no [{target.profile}] credentials in {path}")]
+    return [Check("credentials file", FAIL, f"[{target.profile}] in {path} has {', '.join(keys)}: AWS "
                                             "SDKs use it instead of credproc (it shadows the profile)",
                   f"remove the [{target.profile}] section from {path}")]
 
@@ -559,12 +593,13 @@ def check_sts(target: Target) -> list:
 def run_checks(arg: "str | None", online: bool = False) -> list:
     rows = []
     try:
-        profiles = profile_sections(read_ini(config_file()))
+        profiles = profile_sections(read_text(config_file()))
         rows.append(Check("AWS config", OK, f"{config_file()} ({len(profiles)} profiles)"
                                             if os.path.exists(config_file()) else f"{config_file()} (absent)"))
     except ConfigError as err:
         profiles = {}
-        rows.append(Check("AWS config", FAIL, str(err), f"fix the syntax of {config_file()}"))
+        rows.append(Check("AWS config", FAIL, str(err), f"fix {config_file()} (credproc install-profile will not "
+                                                        "edit a file the SDKs cannot read)"))
     target, chosen = resolve_target(arg, profiles)
     rows += chosen
     rows += check_wiring(target)

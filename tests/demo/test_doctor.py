@@ -77,6 +77,7 @@ def test_healthy_setup_passes(healthy):
                  "environment variables", "cache directory", "environment", "token source", "local issuer", "clock"):
         assert statuses(rows).get(name) == ["OK"], (name, result.stdout)
     assert "sub credproc:org:acme:env:default/dev" in rows["token source"][0][1]
+    assert re.search(r"\(credproc \d+\.\d+", rows["profile wiring"][0][1])  # it really started
     assert re.search(r"UTC now \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", rows["clock"][0][1])
     assert result.stdout.rstrip().endswith("all checks passed")
     assert_no_secret(result.stdout + result.stderr)
@@ -152,12 +153,30 @@ def test_wiring_problems(healthy):
     shims = healthy.home / ".pyenv" / "shims"
     shims.mkdir(parents=True)
     shim = shims / "credproc"
-    shim.write_text('#!/usr/bin/env bash\nexec "/usr/bin/pyenv" exec "credproc" "$@"\n')
+    # What a version-manager shim does, minus the 100+ ms of looking up the version: start the real one.
+    shim.write_text(f'#!/usr/bin/env bash\n# stands in for `pyenv exec credproc`\nexec "{exe}" "$@"\n')
     shim.chmod(0o755)
     config.write_text(good.replace(exe, str(shim)))
     result = credproc("doctor", "esc-dev")
     rows = parse_table(result.stdout)
     assert rows["profile wiring"][0][0] == "WARN" and "shim" in rows["profile wiring"][0][1]
+
+    not_credproc = healthy.home / "credproc"
+    not_credproc.write_text("#!/bin/sh\necho hello\n")
+    not_credproc.chmod(0o755)
+    config.write_text(good.replace(exe, str(not_credproc)))
+    rows = parse_table(credproc("doctor", "esc-dev").stdout)
+    assert rows["profile wiring"][0][0] == "FAIL" and "does not answer like credproc" in rows["profile wiring"][0][1]
+
+    config.write_text(good.replace(exe, f"'{exe}'"))  # shlex removes the quotes; Windows' splitter keeps them
+    rows = parse_table(credproc("doctor", "esc-dev").stdout)
+    assert rows["profile wiring"][0][0] == "OK" and rows["profile portability"][0][0] == "WARN"
+
+    config.write_text(good + "[profile esc-dev]\nregion = us-east-1\n")  # botocore refuses duplicate sections
+    result = credproc("doctor", "esc-dev")
+    assert result.returncode == 2
+    status, detail, _ = parse_table(result.stdout)["AWS config"][0]
+    assert status == "FAIL" and "appears twice" in detail
 
     config.write_text(good + "role_arn = arn:aws:iam::123456789012:role/other\n")
     result = credproc("doctor", "esc-dev")
