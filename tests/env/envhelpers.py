@@ -25,3 +25,7 @@ def assert_clean_failure(proc, code: int = 2) -> None:
     assert "Traceback" not in proc.stderr
     assert "internal error" not in proc.stderr
     assert proc.stderr.strip(), "expected a message on stderr"
+
+
+REPO = Path(__file__).resolve().parents[2]
+CREDPROC = REPO / ".venv" / "bin" / "credproc"
