@@ -367,7 +367,9 @@ def _defined_twice(name, sections, lines, source) -> str:
 
 def _append_section(text, lines, name, wanted) -> Edit:
     """A new section at the end, after one blank line; a file without a final newline stays so."""
-    newline = newline_of(text)
+    # The last line's own ending where it has one: in a file with mixed endings, a "\n" after a
+    # final lone "\r" would merge with it into one "\r\n" and eat the separator line.
+    newline = (line_ending(lines[-1]) if lines else "") or newline_of(text)
     new_lines = [f"[{section_header_for(name)}]"] + [f"{k} = {v}" for k, v in wanted]
     lines = list(lines)
     final_newline = not lines or bool(line_ending(lines[-1]))
@@ -435,7 +437,10 @@ def _describe_value_conflict(key, current_value) -> str:
 def _option_value(lines, infos, option) -> str:
     """The option's value as botocore sees it (continuation lines joined with newlines)."""
     key, first, last = option
-    parts = [infos[first].value] + [lines[i].strip() for i in range(first + 1, last)]
+    parts = [infos[first].value]
+    for i in range(first + 1, last):
+        if infos[i].kind != "comment":  # configparser drops comments, keeps blank lines as ""
+            parts.append(lines[i].strip())
     return "\n".join(parts).rstrip()
 
 
@@ -445,6 +450,8 @@ def _rewrite_section(lines, section, removals, replacements, inserts, newline) -
     drop = {i for _, first, last in removals for i in range(first, last)}
     out = []
     insert_after = section.core_end - 1
+    # New lines end like the line they follow (that ending is known not to merge with what comes next).
+    newline = line_ending(lines[insert_after]) or newline
     for i, line in enumerate(lines):
         if i in replacements:
             line = replacements[i] + line_ending(line)
