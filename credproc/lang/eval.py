@@ -22,13 +22,10 @@ import base64
 import sys
 
 from credproc.lang import ast as A
-from credproc.lang.builtins import GoError, go_base64_decode, go_json_decode, go_split
 from credproc.lang.diagnostics import Diagnostic, EnvironmentNotFound, did_you_mean, has_errors
 from credproc.lang.provider import OpenContext
 from credproc.lang.syntax import join_index, join_key
-from credproc.lang.values import (
-    UNKNOWN_MARKER, Number, Value, go_json, go_quote, scalar_string,
-)
+from credproc.lang.values import UNKNOWN_MARKER, Number, Value, go_quote, scalar_string
 
 MAX_EVAL_DEPTH = 1500
 MAX_STRING_CHARS = 8 * 1024 * 1024
@@ -720,5 +717,4 @@ def base64_encode(text: str) -> str:
     return base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
 
 
-__all__ = ["evaluate_environment", "merge", "GoError", "go_base64_decode", "go_json_decode", "go_split",
-           "go_json", "base64_encode"]
+__all__ = ["evaluate_environment", "rotate_environment", "merge", "Patch", "base64_encode"]

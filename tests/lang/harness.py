@@ -4,7 +4,6 @@ A folder holds `env.yaml` (the root definition) and other `NAME.yaml` files, loa
 name (`foo/bar` -> `foo/bar.yaml`). The rot128 test key decrypts ciphertext; the conformance
 providers are used (credproc.providers.conformance).
 """
-import json
 from pathlib import Path
 
 from credproc.lang import EnvironmentNotFound, evaluate, load
@@ -67,8 +66,7 @@ def plain(value, redact):
     """JSON-comparable plain value (numbers as Python numbers)."""
     if value is None:
         return None
-    return json.loads(json.dumps(to_plain(value, redact), default=str), parse_float=float) \
-        if False else _numbers(to_plain(value, redact))
+    return _numbers(to_plain(value, redact))
 
 
 def _numbers(v):

@@ -53,7 +53,6 @@ def _compare_summaries(expected, actual):
     reason=f"conformance corpus not found at {CORPUS}"))])
 def test_eval(case):
     expected = _expected(case)
-    overrides = expected.get("overrides") or {}
     load_diags, value, diags = run_case(CORPUS / case, expected["rootName"], mode="eval")
     all_diags = load_diags + diags
     assert plain(value, redact=False) == _numbers(expected["values"])
