@@ -416,20 +416,26 @@ def edit_command(args) -> int:
         raise ConfigError(f"environment {name.full} not found", hint=f"create it: credproc env init {name.full}") from None
     argv = _editor_argv()
     workdir = tempfile.mkdtemp(prefix="credproc-edit-")  # mode 0700
+    keep = False
     try:
         copy = os.path.join(workdir, name.env + ".yaml")
         fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(original)
         edited = _edit_until_valid(name, store, argv, copy, original)
-        if edited is None or edited == original:
+        if edited is None:
             sys.stderr.write(f"no changes to {name.full}\n")
             return 0
-        _write_checked(store, name, original, edited, sha256_hex)
+        try:
+            _write_checked(store, name, original, edited, sha256_hex)
+        except ConfigError as err:
+            keep = True  # the user's work must not be lost: say where it is
+            raise ConfigError(err.message, hint=f"your version is kept in {copy}") from None
         sys.stderr.write(f"saved {name.full}\n")
         return 0
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _edit_until_valid(name, store, argv: list, copy: str, original: bytes) -> "bytes | None":

@@ -347,3 +347,21 @@ def test_edit_without_change_and_with_a_failing_editor(cli, acme, store, tmp_pat
     nothing = cli("env", "edit", "acme/none", env={"EDITOR": "true"})
     assert_clean_failure(nothing)
     assert first_line(nothing.stderr).startswith("credproc: environment acme/none not found")
+
+
+def test_edit_never_overwrites_a_concurrent_change(cli, acme, store, tmp_path):
+    target = store / "acme" / "dev.yaml"
+    editor = _editor(tmp_path, f"""
+        open({str(target)!r}, "a").write("# changed by someone else\\n")
+        open(path, "a").write("# my change\\n")
+    """)
+    proc = cli("env", "edit", "acme/dev", env={"EDITOR": editor})
+    assert_clean_failure(proc)
+    message, _, kept = first_line(proc.stderr).partition(" (hint: your version is kept in ")
+    assert message == "credproc: acme/dev changed while it was being edited; nothing written"
+    kept = kept.rstrip(")")
+    assert open(kept).read() == DEV + "# my change\n"
+    assert target.read_text() == DEV + "# changed by someone else\n"
+    import shutil
+
+    shutil.rmtree(os.path.dirname(kept))
