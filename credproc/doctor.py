@@ -386,9 +386,9 @@ class _ProbeRegistry(Mapping):
     """The default providers, with `aws-login` replaced by the probe."""
 
     def __init__(self, probe):
-        from credproc import providers
+        from credproc import environments, providers
 
-        self._base = providers.providers()
+        self._base = providers.providers(conformance=environments.conformance_enabled())
         self._probe = probe
 
     def __getitem__(self, name):

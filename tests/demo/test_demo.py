@@ -105,3 +105,29 @@ def test_missing_moto_is_a_clear_error(tmp_path):
         "(hint: pip install 'credproc[demo]' (or ./install/dev-setup.sh in a checkout))"
     ]
     assert result.stdout == ""
+
+
+def test_a_failing_step_is_one_line_naming_it_and_nothing_is_left(tmp_path):
+    """moto that cannot start (a stand-in package on PYTHONPATH): step 2 fails, the home is removed."""
+    shadow = tmp_path / "shadow" / "moto"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    (shadow / "server.py").write_text(
+        "class ThreadedMotoServer:\n"
+        "    def __init__(self, **kwargs):\n"
+        "        pass\n"
+        "    def start(self):\n"
+        "        raise RuntimeError('port in use (simulated)')\n"
+    )
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "shadow"), REPO]), TMPDIR=str(scratch))
+    result = subprocess.run([sys.executable, "-m", "credproc", "demo"], cwd=REPO, capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "credproc: demo step 2 (Start moto, a local stand-in for AWS (STS and EC2)) failed: "
+        "moto did not start (RuntimeError)"
+    ]
+    assert "[1/12] A throwaway home" in result.stdout and "[3/12]" not in result.stdout
+    assert os.listdir(scratch) == []
