@@ -208,29 +208,55 @@ def credproc_argv(*args) -> list:
     return [sys.executable, "-m", "credproc", *args]
 
 
-def start_credproc(*args, env=None) -> subprocess.Popen:
-    return subprocess.Popen(credproc_argv(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, text=True)
+class Running:
+    """A credproc child whose stderr is read line by line in a thread (no buffering surprises)."""
+
+    def __init__(self, *args, env=None):
+        import queue
+        import threading
+
+        self.proc = subprocess.Popen(credproc_argv(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env, text=True)
+        self.lines = []
+        self._queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_line(self, predicate, timeout: float = 20.0) -> str:
+        import queue
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                raise AssertionError(f"no matching stderr line within {timeout}s; read: {self.lines}")
+            if predicate(line):
+                return line
+
+    def finish(self, timeout: float = 30.0) -> "tuple[int, str, str]":
+        """(exit code, stdout, all of stderr)."""
+        out = self.proc.stdout.read()
+        self.proc.wait(timeout)
+        self._reader.join(timeout)
+        return self.proc.returncode, out, "\n".join(self.lines)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
-def read_until(stream, predicate, timeout: float = 20.0) -> "tuple[str, list]":
-    """Lines from ``stream`` until one satisfies ``predicate`` -> (that line, all lines read)."""
-    import selectors
-
-    seen = []
-    selector = selectors.DefaultSelector()
-    selector.register(stream, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-            break
-        line = stream.readline()
-        if not line:
-            break
-        seen.append(line.rstrip("\n"))
-        if predicate(seen[-1]):
-            return seen[-1], seen
-    raise AssertionError(f"no matching line within {timeout}s; read: {seen}")
+def start_credproc(*args, env=None) -> Running:
+    return Running(*args, env=env)
 
 
 def run_credproc(*args, env=None, timeout: float = 60) -> subprocess.CompletedProcess:

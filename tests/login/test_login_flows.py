@@ -9,7 +9,7 @@ import urllib.parse
 import boto3
 import pytest
 
-from loginhelp import (ACCOUNT, SESSION, Person, read_until, run_credproc, start_credproc, write_login_env)
+from loginhelp import ACCOUNT, SESSION, Person, run_credproc, start_credproc, write_login_env
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -19,10 +19,13 @@ REF = "acme/dev"
 def browser_login(ref=REF, person=None, tamper=None, extra_args=()):
     """`credproc login REF --no-browser`, with a person driving the printed URL -> (exit code, stderr)."""
     proc = start_credproc("login", ref, "--no-browser", "--timeout", "30", *extra_args)
-    url, _ = read_until(proc.stderr, lambda line: line.startswith("http"))
-    (person or Person()).authorize(url, tamper=tamper)
-    _out, rest = proc.communicate(timeout=30)
-    return proc.returncode, rest, url
+    try:
+        url = proc.wait_line(lambda line: line.startswith("http"))
+        (person or Person()).authorize(url, tamper=tamper)
+        code, _out, stderr = proc.finish()
+    finally:
+        proc.kill()
+    return code, stderr, url
 
 
 def process_json(ref=REF, *args):
@@ -55,3 +58,210 @@ def test_browser_login_then_process_reaches_sts(oidc_server, login_env, moto_ser
     assert caller_arn(moto_server, answer) == f"arn:aws:sts::{ACCOUNT}:assumed-role/esc-dev/{SESSION}"
     # The cached ID token served STS: no refresh was needed.
     assert len(oidc_server.token_calls(mark)) == 1
+
+
+# --- helpers for "the tokens have expired" ---------------------------------------------------------
+
+def expire_tokens_and_credentials():
+    """As if an hour had passed: the cached ID tokens are past their exp, the STS keys are gone."""
+    from credproc import cache
+    from credproc.tokens import login as login_source
+
+    for key, entry in cache.list_entries(login_source.CACHE_KIND):
+        cache.write_entry(login_source.CACHE_KIND, key, {**entry, "exp": int(time.time()) - 5})
+    cache.clear_kind("creds")
+    cache.clear_kind("env")
+
+
+def saved_login(issuer, client_id="credproc-test"):
+    from credproc import tokenstore
+    from credproc.tokens.login import LoginConfig
+
+    return tokenstore.load(LoginConfig({"issuer": issuer, "clientId": client_id}).identity_key())
+
+
+def grants(calls):
+    return [(c["endpoint"], c["grant_type"], c["status"], c["error"]) for c in calls]
+
+
+def logged_in(oidc_server, ref=REF, **login):
+    write_login_env(ref, oidc_server.issuer, **login)
+    code, stderr, _url = browser_login(ref)
+    assert code == 0, stderr
+    return stderr
+
+
+# --- refresh, revocation, logout ---------------------------------------------------------------------
+
+def test_silent_refresh_rotates_the_refresh_token(oidc_server, login_env, moto_server):
+    logged_in(oidc_server)
+    first = saved_login(oidc_server.issuer)
+    expire_tokens_and_credentials()
+    mark = oidc_server.mark()
+    answer = process_json()
+    assert grants(oidc_server.token_calls(mark)) == [("token", "refresh_token", 200, None)]
+    assert caller_arn(moto_server, answer).endswith(f"assumed-role/esc-dev/{SESSION}")
+    second = saved_login(oidc_server.issuer)
+    assert second["refresh_token"] != first["refresh_token"]  # rotated, and the new one was kept
+    assert second["sub"] == "alice"
+    # The rotated token works for the next refresh too.
+    expire_tokens_and_credentials()
+    process_json()
+    assert grants(oidc_server.token_calls(mark))[-1] == ("token", "refresh_token", 200, None)
+
+
+def test_revoked_refresh_token_means_login_required(oidc_server, login_env):
+    import urllib.request
+
+    logged_in(oidc_server)
+    record = saved_login(oidc_server.issuer)
+    revocation = oidc_server.discovery["revocation_endpoint"]
+    body = urllib.parse.urlencode({"token": record["refresh_token"], "client_id": "credproc-test",
+                                   "token_type_hint": "refresh_token"}).encode()
+    urllib.request.urlopen(urllib.request.Request(revocation, data=body), timeout=5).read()
+    expire_tokens_and_credentials()
+    mark = oidc_server.mark()
+    done = run_credproc("process", REF)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == ""
+    first_line = done.stderr.splitlines()[0]
+    assert first_line == (f"credproc: login required for {REF}: the saved login for {oidc_server.issuer} has "
+                          f"expired or was revoked (hint: credproc login {REF})")
+    assert grants(oidc_server.token_calls(mark)) == [("token", "refresh_token", 400, "invalid_grant")]
+    assert saved_login(oidc_server.issuer) is None  # a dead refresh token is forgotten
+    # ... so the next call fails without asking the server again.
+    again = run_credproc("process", REF)
+    assert again.returncode == 3 and "no saved login" in again.stderr
+    assert len(oidc_server.token_calls(mark)) == 1
+
+
+def test_logout_revokes_at_the_server_and_forgets(oidc_server, login_env):
+    logged_in(oidc_server)
+    process_json()
+    record = saved_login(oidc_server.issuer)
+    mark = oidc_server.mark()
+    done = run_credproc("logout", REF)
+    assert done.returncode == 0, done.stderr
+    assert f"Logged out of {oidc_server.issuer} (credproc-test): saved login revoked at the server and forgotten." \
+        in done.stderr
+    assert grants(oidc_server.token_calls(mark)) == [("revocation", None, 200, None)]
+    assert saved_login(oidc_server.issuer) is None
+    # The revoked token is dead at the server (not merely forgotten here).
+    import urllib.request
+    body = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": record["refresh_token"],
+                                   "client_id": "credproc-test"}).encode()
+    try:
+        urllib.request.urlopen(urllib.request.Request(oidc_server.discovery["token_endpoint"], data=body), timeout=5)
+        raise AssertionError("the revoked refresh token still works")
+    except urllib.error.HTTPError as err:
+        assert json.loads(err.read())["error"] == "invalid_grant"
+    # No cached token or STS keys survive a logout.
+    done = run_credproc("process", REF)
+    assert done.returncode == 3 and f"hint: credproc login {REF}" in done.stderr
+    assert run_credproc("logout", REF).stderr.strip() == f"Not logged in to {oidc_server.issuer} (credproc-test)."
+
+
+def test_logout_all(oidc_server, login_env):
+    logged_in(oidc_server)
+    done = run_credproc("logout", "--all")
+    assert done.returncode == 0, done.stderr
+    assert "revoked at the server and forgotten" in done.stderr
+    assert saved_login(oidc_server.issuer) is None
+    assert run_credproc("process", REF).returncode == 3
+    assert "Not logged in anywhere" in run_credproc("logout", "--all").stderr
+
+
+def test_confidential_client_secret_from_the_environment(oidc_server, login_env, monkeypatch):
+    from loginhelp import CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET
+
+    monkeypatch.setenv("TEST_CLIENT_SECRET", CONFIDENTIAL_SECRET)
+    logged_in(oidc_server, clientId=CONFIDENTIAL_CLIENT, clientSecretEnv="TEST_CLIENT_SECRET")
+    expire_tokens_and_credentials()
+    mark = oidc_server.mark()
+    process_json()
+    assert grants(oidc_server.token_calls(mark)) == [("token", "refresh_token", 200, None)]
+    monkeypatch.setenv("TEST_CLIENT_SECRET", "wrong-secret")
+    expire_tokens_and_credentials()
+    done = run_credproc("process", REF)
+    assert done.returncode == 4, done.stderr
+    assert "invalid_client" in done.stderr and "wrong-secret" not in done.stderr
+
+
+# --- refusals of a tampered login ---------------------------------------------------------------------
+
+def test_state_mismatch_is_refused(oidc_server, login_env):
+    write_login_env(REF, oidc_server.issuer)
+    mark = oidc_server.mark()
+
+    def forge_state(callback):
+        parts = urllib.parse.urlsplit(callback)
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        query["state"] = "forged-" + query["state"]
+        return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+    code, stderr, _ = browser_login(tamper=forge_state)
+    assert code == 4
+    assert "credproc: the login redirect carried the wrong `state`" in stderr
+    assert oidc_server.token_calls(mark) == []  # the code was never redeemed
+    assert saved_login(oidc_server.issuer) is None
+
+
+def test_nonce_mismatch_is_refused(oidc_server, login_env):
+    """The person's browser is made to send another nonce than credproc's: the server then signs an
+    ID token with that nonce, which credproc must refuse."""
+    write_login_env(REF, oidc_server.issuer)
+    proc = start_credproc("login", REF, "--no-browser", "--timeout", "30")
+    url = proc.wait_line(lambda line: line.startswith("http"))
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    query["nonce"] = "substituted-nonce"
+    Person().authorize(urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query))))
+    code, _out, stderr = proc.finish()
+    assert code == 4, stderr
+    assert f"credproc: the ID token from {oidc_server.issuer} has the wrong `nonce`" in stderr
+    assert saved_login(oidc_server.issuer) is None
+
+
+def test_inline_client_secret_is_refused(oidc_server, login_env):
+    write_login_env(REF, oidc_server.issuer, clientSecret="s3cr3t-in-yaml")
+    done = run_credproc("login", REF)
+    assert done.returncode == 2
+    assert "clientSecret must not be written in an environment" in done.stderr
+    assert "s3cr3t-in-yaml" not in done.stderr
+
+
+# --- fast failure without a login -------------------------------------------------------------------
+
+def test_process_without_a_login_fails_fast(oidc_server, login_env):
+    write_login_env(REF, oidc_server.issuer)
+    mark = oidc_server.mark()
+    for args in ((), ("--auto-login",)):  # --auto-login without a terminal cannot log in either
+        started = time.monotonic()
+        done = run_credproc("process", REF, *args)
+        elapsed = time.monotonic() - started
+        assert done.returncode == 3, done.stderr
+        assert done.stdout == ""
+        assert done.stderr.splitlines()[0] == (
+            f"credproc: login required for {REF}: no saved login for {oidc_server.issuer} "
+            f"(hint: credproc login {REF})")
+        assert elapsed < 1.0, f"took {elapsed:.2f}s"
+    assert oidc_server.token_calls(mark) == []
+
+
+def test_process_does_not_wait_for_a_login_in_progress(oidc_server, login_env):
+    """While `credproc login` waits for the person (holding the identity lock), a non-interactive
+    `credproc process` says so at once instead of waiting."""
+    write_login_env(REF, oidc_server.issuer)
+    proc = start_credproc("login", REF, "--no-browser", "--timeout", "30")
+    try:
+        url = proc.wait_line(lambda line: line.startswith("http"))
+        started = time.monotonic()
+        done = run_credproc("process", REF)
+        assert time.monotonic() - started < 1.5
+        assert done.returncode == 3
+        assert "is in progress in another terminal" in done.stderr
+        Person().authorize(url)
+        assert proc.finish()[0] == 0
+        process_json()
+    finally:
+        proc.kill()
