@@ -389,15 +389,16 @@ class _Parser:
             self.values(decl, chosen["values"])
         return decl
 
+    # As ESC: an empty (null) description, imports or values is the wrong shape too.
+
     def description(self, decl, node):
-        if isinstance(node, ScalarNode) and is_string(node.value):
-            decl.description = node.value
-        elif not (isinstance(node, ScalarNode) and node.value is None):
+        value = self.expr(node)
+        if isinstance(value, Literal) and is_string(value.value):
+            decl.description = value.value
+        else:
             self.error(node, "description must be a string")
 
     def imports(self, decl, node):
-        if isinstance(node, ScalarNode) and node.value is None:
-            return
         if not isinstance(node, SequenceNode):
             self.error(node, "imports must be a list")
             return
@@ -418,22 +419,18 @@ class _Parser:
         key_node, meta = entry.entries[0]
         merge = True
         if not isinstance(meta, MappingNode):
-            if not (isinstance(meta, ScalarNode) and meta.value is None):
-                self.error(meta, "import must be an object")
+            self.error(meta, "import must be an object")
+            return None
+        for meta_key, meta_value in meta.entries:
+            if meta_key.value.lower() != "merge":
+                continue  # other keys are ignored, as ESC does
+            if not (isinstance(meta_value, ScalarNode) and isinstance(meta_value.value, bool)):
+                self.error(meta_value, "merge must be a boolean value")
                 return None
-        else:
-            for meta_key, meta_value in meta.entries:
-                if meta_key.value != "merge":
-                    continue  # other keys are ignored, as ESC does
-                if not (isinstance(meta_value, ScalarNode) and isinstance(meta_value.value, bool)):
-                    self.error(meta_value, "merge must be a boolean value")
-                    return None
-                merge = meta_value.value
+            merge = meta_value.value
         return ImportDecl(key_node.value, merge, entry)
 
     def values(self, decl, node):
-        if isinstance(node, ScalarNode) and node.value is None:
-            return
         if not isinstance(node, MappingNode):
             self.error(node, "values must be an object")
             return

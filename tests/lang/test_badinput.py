@@ -124,6 +124,11 @@ def test_yaml_syntax_error_has_no_position_but_names_the_line():
     (b"values: [1]\n", "values must be an object"),
     (b"imports: a\n", "imports must be a list"),
     (b"description: [x]\n", "description must be a string"),
+    (b"description:\n", "description must be a string"),
+    (b"values:\n", "values must be an object"),
+    (b"imports:\n", "imports must be a list"),
+    (b"imports:\n  - a:\n", "import must be an object"),
+    (b"imports:\n  - 12\n", "import must be a string or an object"),
 ])
 def test_document_shape_errors(source, summary):
     decl, diags = load("env", source)
