@@ -35,6 +35,20 @@ Public API (the contract the rest of credproc codes against):
         to_plain(value, redact: bool) -> plain Python (Number kept; "[secret]"/"[unknown]" markers),
         string_form(value) -> str (ESC string form), go_json(plain, indent=None) -> str (Go json.Marshal /
         MarshalIndent semantics: sorted keys, HTML escaping, numbers verbatim).
+
+Extensions of the contract:
+
+    rotate(name, decl, *, loader, providers, rotators, context=None, decrypter=None, paths=None)
+        -> (Value | None, patches, list[Diagnostic])   (ESC RotateEnvironment; see its docstring)
+    EnvironmentNotFound, sort_diagnostics(diags), has_errors(diags).
+
+Limits (hostile input ends in a diagnostic, never an exception or a hang):
+    * a definition over 1 MiB (syntax.MAX_SOURCE_BYTES) is refused unread by the parser;
+    * collections nested deeper than 256 levels (syntax.MAX_DEPTH) are refused;
+    * YAML aliases are refused (never expanded), invalid UTF-8 is refused;
+    * reference chains deeper than 1500 (eval.MAX_EVAL_DEPTH), strings longer than 8 Mi characters,
+      arrays longer than 1 Mi items and results of more than 2 Mi nodes become unknown with an error.
+Importing this package is cheap (no YAML): the heavy stages are imported by load()/evaluate().
 """
 
 from credproc.lang.diagnostics import Diagnostic, EnvironmentNotFound, has_errors, sort_diagnostics
