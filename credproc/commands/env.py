@@ -31,7 +31,12 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "env", help="manage and evaluate environments (ESC language)",
         description="Manage and evaluate the environments of the local store "
-                    "($CREDPROC_ENV_DIR, else <config dir>/environments).",
+                    "($CREDPROC_ENV_DIR, else <config dir>/environments). ORG/ENV is <store>/ORG/ENV.yaml, "
+                    "ORG/PROJECT/ENV is <store>/ORG/PROJECT/ENV.yaml; imports and ${environments.P.E} "
+                    "resolve inside the same organization.",
+        epilog="Diagnostics print on stderr as ORG/ENV:LINE:COL: SUMMARY (warnings as "
+               "ORG/ENV:LINE:COL: warning: SUMMARY), sorted like ESC. Any error diagnostic, bad name or "
+               "bad argument exits 2 with a last line `credproc: MESSAGE`. Definitions over 1 MiB are refused.",
     )
     sub = parser.add_subparsers(dest="env_command", metavar="COMMAND")
     _add_init(sub)
@@ -90,7 +95,11 @@ def _add_open(sub) -> None:
     p.add_argument("--show-secrets", action="store_true", help="accepted for ESC compatibility (open always shows)")
     p.add_argument("--partial", action="store_true",
                    help="with errors, still print what evaluated (unknowns as \"[unknown]\"); exit 2")
-    p.add_argument("--file", metavar="FILE", help="evaluate this definition instead of one from the store")
+    p.add_argument("--file", metavar="FILE",
+                   help="evaluate this definition instead of one from the store: as the anonymous root "
+                        "\"<yaml>\", or under ORG/ENV when a first argument containing '/' names one; its "
+                        "imports come from the store (organization: --org, else ORG of ORG/ENV, else the "
+                        "store's only organization)")
     p.add_argument("--org", metavar="ORG", help="with --file: the organization its imports come from")
     p.set_defaults(func=open_command)
 
