@@ -12,7 +12,7 @@ from credproc.errors import ConfigError, DiagnosticsError
 
 # Version managers put bash scripts here that cost 100+ ms per call (test-infra.md §4).
 _SHIM_DIRS = ("shims",)
-_SHIM_MARKERS = (b"pyenv", b"asdf", b"rtx", b"mise", b"exec ")
+_SHIM_MARKERS = (b"pyenv", b"asdf", b"rtx", b"mise", b"/shims")
 
 
 def register(subparsers) -> None:

@@ -1,0 +1,120 @@
+"""End to end, real components: the real `credproc` CLI with a real environment in a temp store,
+a temp AWS_CONFIG_FILE, then the real AWS CLI (.venv/bin/aws) and botocore's own config loader."""
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from profilehelp import read_bytes, write_bytes  # noqa: E402
+
+from credproc.commands import profile  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+AWS = os.path.join(BIN, "aws")
+CREDPROC = os.path.join(BIN, "credproc")
+
+ENV_WITH_LOGIN = b"""values:
+  aws:
+    login:
+      fn::open::aws-login:
+        oidc:
+          roleArn: arn:aws:iam::123456789012:role/esc-dev
+          sessionName: credproc
+          duration: 1h
+  environmentVariables:
+    AWS_ACCESS_KEY_ID: ${aws.login.accessKeyId}
+    AWS_SECRET_ACCESS_KEY: ${aws.login.secretAccessKey}
+    AWS_SESSION_TOKEN: ${aws.login.sessionToken}
+"""
+ENV_WITHOUT_AWS = b"""values:
+  greeting: hello
+  environmentVariables:
+    GREETING: ${greeting}
+"""
+ENV_WITH_ERRORS = b"""values:
+  a: ${does.not.exist}
+"""
+BEFORE = b"# my settings\r\n[default]\r\nregion = us-east-1\r\n\r\n[profile other]\r\noutput=text"
+
+
+def _open_environment_available() -> bool:
+    try:
+        from credproc.environments import open_environment  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_environments = pytest.mark.skipif(not _open_environment_available(),
+                                        reason="credproc.environments.open_environment is not implemented yet")
+
+
+def run(argv, **kwargs):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kwargs)
+
+
+def aws_get(key, profile_name="esc-dev"):
+    result = run([AWS, "configure", "get", key, "--profile", profile_name])
+    assert result.returncode == 0, result.stderr
+    return result.stdout.rstrip("\n")
+
+
+def store_environment(env_dir, name, data):
+    path = os.path.join(str(env_dir), *name.split("/")) + ".yaml"
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    write_bytes(path, data)
+
+
+@pytest.mark.timeout(120)
+def test_aws_cli_and_botocore_see_the_installed_line(isolated_env):
+    write_bytes(isolated_env.config_file, BEFORE)
+    assert profile.install_profile("acme/dev", check_environment=lambda ref: None) == 0
+    settings = __import__("botocore.session").session.Session(profile="esc-dev").get_scoped_config()
+    line = settings["credential_process"]
+    assert aws_get("credential_process") == line
+    argv = shlex.split(line)
+    assert argv[1:] == ["process", "acme/dev"] and os.path.isabs(argv[0])
+    assert argv[0] == CREDPROC or argv[0] == os.path.join(os.path.realpath(BIN), "credproc")
+    version = run([argv[0], "--version"])  # the line starts this very credproc, directly
+    assert version.returncode == 0 and version.stdout.startswith("credproc ")
+    assert aws_get("output", "other") == "text"  # the rest of the file still reads the same
+
+
+@needs_environments
+@pytest.mark.timeout(120)
+def test_real_cli_install_then_uninstall(isolated_env):
+    store_environment(isolated_env.env_dir, "acme/dev", ENV_WITH_LOGIN)
+    write_bytes(isolated_env.config_file, BEFORE, mode=0o600)
+    result = run([CREDPROC, "install-profile", "acme/dev", "--region", "eu-central-1"])
+    assert result.returncode == 0, result.stderr
+    assert "installed profile esc-dev" in result.stdout
+    line = aws_get("credential_process")
+    assert shlex.split(line)[1:] == ["process", "acme/dev"]
+    assert aws_get("region") == "eu-central-1"
+    import botocore.session
+
+    assert botocore.session.Session(profile="esc-dev").get_scoped_config()["credential_process"] == line
+    again = run([CREDPROC, "install-profile", "acme/dev", "--region", "eu-central-1"])
+    assert again.returncode == 0 and "already installed" in again.stdout
+    result = run([CREDPROC, "uninstall-profile", "esc-dev"])
+    assert result.returncode == 0, result.stderr
+    assert read_bytes(isolated_env.config_file) == BEFORE
+
+
+@needs_environments
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name, data, message", [
+    ("acme/plain", ENV_WITHOUT_AWS, "yields no AWS credentials"),
+    ("acme/broken", ENV_WITH_ERRORS, "error"),
+    ("acme/missing", None, "not found"),
+])
+def test_real_cli_refuses_environments_without_aws_credentials(isolated_env, name, data, message):
+    if data is not None:
+        store_environment(isolated_env.env_dir, name, data)
+    result = run([CREDPROC, "install-profile", name])
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not os.path.exists(isolated_env.config_file)
