@@ -322,7 +322,7 @@ class _Env:
         record = _Imported()
         self.ev.imports[name] = record
         try:
-            if decl is None or has_errors(diags) or decl.is_empty:
+            if decl is None or has_errors(diags):
                 return None
             root_name = name if self.root_name == "<yaml>" else self.root_name
             child = _Env(self.ev, name, decl, root_name, is_root=False)
