@@ -38,10 +38,12 @@ def quote(text: str) -> str:
 
 
 def scalar_text(value: str, *, as_string: bool) -> str:
-    """The YAML text written for VALUE: the scalar as typed (so `42` stays a number and `0777` is
-    read as ESC reads it), or a quoted string with ``as_string``."""
+    """The YAML text written for VALUE: the scalar as typed (so `42` stays a number, `0777` is read
+    as ESC reads it and `${x}` interpolates), or with ``as_string`` the exact text as a quoted
+    string, `$` written `$$` so that the language reads back exactly VALUE (a secret such as
+    `pa$$word` must not lose a character, and `fn::secret` accepts only literal text)."""
     if as_string:
-        return quote(value)
+        return quote(value.replace("$", "$$"))
     if "\n" in value or "\r" in value:
         raise UsageError("VALUE must be a single-line YAML scalar (use --string for text)")
     import yaml

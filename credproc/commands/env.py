@@ -138,8 +138,10 @@ def _add_set(sub) -> None:
     p.add_argument("name", metavar="ORG/ENV")
     p.add_argument("path", metavar="PATH")
     p.add_argument("value", metavar="VALUE")
-    p.add_argument("--secret", action="store_true", help="store as fn::secret (a string)")
-    p.add_argument("--string", action="store_true", help="store VALUE as a string, not as YAML")
+    p.add_argument("--secret", action="store_true",
+                   help="store as fn::secret: the exact text of VALUE (like --string)")
+    p.add_argument("--string", action="store_true",
+                   help="store the exact text of VALUE as a string (no YAML typing, no ${...} interpolation)")
     p.set_defaults(func=set_command)
 
 

@@ -53,6 +53,14 @@ def test_set_secret_value_is_not_printed_and_is_redacted_by_get(cli, put):
     assert opened.stdout == '"TopSecret123"\n'
 
 
+@pytest.mark.parametrize("flag", ["--secret", "--string"])
+def test_set_secret_and_string_read_back_exactly(cli, put, flag):
+    put("acme/x", "values:\n  a: 1\n")
+    text = "p@$$w0rd ${a} $ end$"
+    assert cli("env", "set", "acme/x", "v", text, flag).returncode == 0
+    assert cli("env", "open", "acme/x", "v").stdout == '"p@$$w0rd ${a} $ end$"\n'
+
+
 def test_set_creates_private_folders(cli, store):
     proc = cli("env", "set", "acme/proj/new", "a", "1")
     assert proc.returncode == 0, proc.stderr
