@@ -388,6 +388,8 @@ def _update_section(text, lines, section, name, wanted, force, source, previous)
     replace a credential_process of an older credproc install in place, and (with --force only)
     replace conflicting values in place and remove conflicting keys."""
     infos = classify(lines)
+    if section.option("credential_process") is None:
+        previous = None  # a record of a section credproc made, since removed: this one is the user's
     problems, removals, replacements, inserts = [], [], {}, []
     for key, value in wanted:
         current = section.option(key)

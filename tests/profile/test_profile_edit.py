@@ -221,6 +221,15 @@ def test_uninstall_after_install_into_an_existing_section_removes_only_what_was_
     assert read_bytes(isolated_env.config_file) == before
 
 
+def test_a_stale_install_record_does_not_make_uninstall_remove_the_users_section(cli, isolated_env):
+    assert cli(*INSTALL, "--region", "eu-central-1")[0] == 0  # credproc creates the section
+    users = b"[profile esc-dev]\nregion = eu-central-1\n"
+    write_bytes(isolated_env.config_file, users)  # the user rewrote the file by hand meanwhile
+    assert cli(*INSTALL, "--region", "eu-central-1")[0] == 0
+    assert cli("uninstall-profile", "esc-dev")[0] == 0
+    assert read_bytes(isolated_env.config_file) == users
+
+
 # ---------------------------------------------------------------------------- concurrency
 
 CONCURRENT_WORKER = textwrap.dedent("""
