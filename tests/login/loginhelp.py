@@ -155,9 +155,12 @@ class Person:
         """Follow redirects and submit forms from ``url``. Returns the first redirect target for
         which ``stop(target)`` is true (not fetched), else the URL of the last page (no form left)."""
         form = None
+        aborted = False
         for _ in range(max_steps):
             status, headers, body = self._open(url, form)
             form = None
+            if aborted:  # the server shows its "aborted" page (with a fresh input form): done
+                return url
             if status in (301, 302, 303, 307, 308):
                 target = urllib.parse.urljoin(url, headers["Location"])
                 if stop is not None and stop(target):
@@ -180,6 +183,7 @@ class Person:
                 for button in parser.buttons_for(page_form):
                     if button.get("name") == "abort":
                         fields["abort"] = button.get("value", "yes")
+                        aborted = True
             url = urllib.parse.urljoin(url, page_form["action"])
             form = fields
         raise AssertionError("too many steps through the login pages")
