@@ -189,3 +189,12 @@ def test_account_from_arn():
     assert sts.account_from_arn("arn:aws:sts::123456789012:assumed-role/r/s") == "123456789012"
     assert sts.account_from_arn("arn:aws-cn:iam::123456789012:role/r") == "123456789012"
     assert sts.account_from_arn("nope") is None and sts.account_from_arn(None) is None
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"])
+def test_endpoint_variables_reach_moto(moto_server, monkeypatch, variable):
+    # botocore reads both natively because the client comes from a botocore session
+    monkeypatch.setenv(variable, moto_server)
+    result = call(session_name="endpoint-check")
+    assert result["assumed_role_arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/esc-dev/endpoint-check"
+    assert result["access_key_id"].startswith("ASIA") and not result["access_key_id"].startswith("ASIAFAKE")
