@@ -1,6 +1,5 @@
 """STS exchange: endpoint selection, unsigned calls, retries and the error mapping, against a tiny
 local STS (test_sts_support.FakeSts) that returns real STS error XML."""
-import os
 import sys
 
 import pytest
