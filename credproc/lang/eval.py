@@ -309,6 +309,8 @@ class _Env:
             return known.value
         try:
             source = self.ev.loader(name)
+            if not isinstance(source, (bytes, bytearray, str)):
+                raise TypeError(f"loading environment {name!r}: the loader returned {type(source).__name__}")
         except EnvironmentNotFound as err:
             self.diag(at_node, str(err), cause=err)
             return None
@@ -317,7 +319,7 @@ class _Env:
             return None
         from credproc.lang.ast import load_environment
 
-        decl, diags = load_environment(name, source)
+        decl, diags = load_environment(name, bytes(source) if isinstance(source, bytearray) else source)
         self.ev.diags.extend(diags)
         record = _Imported()
         self.ev.imports[name] = record

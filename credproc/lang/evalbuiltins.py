@@ -165,10 +165,12 @@ def _secret(env, x):
         if decrypter is None:
             raise ValueError("no decryption key is configured")
         plaintext = decrypter(ciphertext)
+        if not isinstance(plaintext, str):
+            plaintext = bytes(plaintext).decode("utf-8", "surrogateescape")
     except Exception as err:
         env.diag(x.ast.node, f"decrypting: {err}", cause=err)
         return _unknown(secret=True)
-    return _V(bytes(plaintext).decode("utf-8", "surrogateescape"), secret=True)
+    return _V(plaintext, secret=True)
 
 
 # --- strings and arrays --------------------------------------------------------------------------------------
