@@ -109,6 +109,7 @@ install_with_pipx() {
     # --force makes a second run reinstall in place instead of failing with "already installed".
     # shellcheck disable=SC2086
     pipx install --force --python "$PYTHON_BIN" ${PIP_ARGS:+--pip-args "$PIP_ARGS"} "$req"
+    mkdir_tracked "$INSTALL_DIR"  # before the manifest line below reads CREATED_DIRS
     write_manifest "method=pipx" "package=credproc" "created_dirs=$(manifest_get created_dirs)$CREATED_DIRS"
     local pipx_bin=${PIPX_BIN_DIR:-$HOME/.local/bin}
     path_note "$pipx_bin"

@@ -108,3 +108,29 @@ def test_bad_option_is_one_clear_line(tmp_path):
     result = install_sh(tmp_path, "--frobnicate")
     assert result.returncode != 0
     assert result.stderr.strip() == "credproc-install: error: unknown option --frobnicate (see --help)"
+
+
+def test_pipx_is_used_when_present_and_undone_by_uninstall(tmp_path):
+    """With pipx on PATH the script hands over to it (a recording stand-in here: no network)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    log = tmp_path / "pipx.log"
+    pipx = bin_dir / "pipx"
+    pipx.write_text(f'#!/bin/sh\nprintf "%s|" "$@" >> {log}\necho >> {log}\n')
+    pipx.chmod(0o755)
+    path = f"{bin_dir}:/usr/bin:/bin"
+    first = install_sh(home, "--pip-args", "--no-index", "--extras", "demo", REPO, path=path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    second = install_sh(home, REPO, path=path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    gone = install_sh(home, "--uninstall", path=path)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    calls = log.read_text().splitlines()
+    assert calls == [
+        f"install|--force|--python|python3|--pip-args|--no-index|{REPO}[demo]|",
+        f"install|--force|--python|python3|{REPO}|",
+        "uninstall|credproc|",
+    ]
+    assert os.listdir(home) == []  # the manifest and the directories made for it are gone
