@@ -676,14 +676,14 @@ def ensure_parent_dir(path: str) -> None:
 
 
 @contextlib.contextmanager
-def locked(path: str, timeout: float = LOCK_TIMEOUT_SECONDS):
+def locked(path: str, timeout: "float | None" = None):
     """Exclusive lock on `<config>.credproc.lock` while reading, planning and writing, so two
     credproc runs never interleave their edits. The lock file is left in place (deleting lock
     files races with the next locker)."""
     lock_path = path + LOCK_SUFFIX
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        _acquire(fd, lock_path, timeout)
+        _acquire(fd, lock_path, LOCK_TIMEOUT_SECONDS if timeout is None else timeout)
         yield
     finally:
         os.close(fd)  # closing releases the lock

@@ -4,6 +4,7 @@ install-profile writes `[profile esc-<env>]` with `credential_process = <credpro
 into the AWS config file (credproc.awsconfig does the careful line editing), after checking that
 the environment exists and yields AWS credentials, and refuses to clobber or be shadowed.
 """
+import contextlib
 import os
 import sys
 
@@ -105,7 +106,7 @@ def _edit_config(target, plan, dry_run, out, err):
             out.write(awsconfig.unified_diff(text or "", edit.new_text, target))
         return edit
     awsconfig.ensure_parent_dir(target)
-    with awsconfig.locked(target):
+    with _os_errors_as_config_errors(target), awsconfig.locked(target):
         text, mode = awsconfig.read_text(target)
         edit = plan(text)
         _print_warnings(edit, err)
@@ -113,6 +114,15 @@ def _edit_config(target, plan, dry_run, out, err):
             awsconfig.save_with_backup(target, text, edit.new_text, mode)
             _save_record(target, edit, err)
     return edit
+
+
+@contextlib.contextmanager
+def _os_errors_as_config_errors(target):
+    """A directory we may not write to (or a path through a file) is a configuration problem."""
+    try:
+        yield
+    except OSError as exc:
+        raise ConfigError(f"cannot update {target}: {exc.strerror or type(exc).__name__}") from None
 
 
 def _print_warnings(edit, err) -> None:
@@ -299,7 +309,7 @@ def _edit_uninstall(target, plan, dry_run, out, err):
         if edit.changed:
             out.write(awsconfig.unified_diff(text or "", edit.new_text, target))
         return edit
-    with awsconfig.locked(target):
+    with _os_errors_as_config_errors(target), awsconfig.locked(target):
         text, mode = awsconfig.read_text(target)
         edit = plan(text)
         if edit.changed:

@@ -194,6 +194,13 @@ def test_aws_config_file_is_honoured(cli, isolated_env, tmp_path, monkeypatch):
     assert not os.path.exists(isolated_env.config_file)
 
 
+def test_unwritable_location_is_a_one_line_config_error(cli, isolated_env, tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("not a directory")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "a-file" / "config"))
+    code, _, err = cli(*INSTALL)
+    assert code == 2 and err.startswith("credproc: cannot ") and err.count("\n") == 1
+
+
 def test_uninstall_when_nothing_is_installed(cli, isolated_env):
     code, out, _ = cli("uninstall-profile", "esc-dev")
     assert code == 0 and "not installed" in out
@@ -259,6 +266,21 @@ def test_concurrent_installs_serialize_on_the_lock(isolated_env):
     assert awsconfig.botocore_parse_problem(text) is None
     assert text.count("[profile esc-dev]") == 1 and text.count("[profile esc-prod]") == 1  # no lost update
     assert awsconfig.botocore_profile(text, "esc-prod")["credential_process"].endswith("process acme/prod")
+
+
+def test_a_held_lock_times_out_with_exit_7(cli, isolated_env, monkeypatch):
+    import fcntl
+
+    write_bytes(isolated_env.config_file, b"[default]\n")
+    monkeypatch.setattr(awsconfig, "LOCK_TIMEOUT_SECONDS", 0.2)
+    fd = os.open(str(isolated_env.config_file) + ".credproc.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        code, _, err = cli(*INSTALL)
+    finally:
+        os.close(fd)
+    assert code == 7 and "credproc.lock" in err and err.count("\n") == 1
+    assert read_bytes(isolated_env.config_file) == b"[default]\n"
 
 
 # ---------------------------------------------------------------- the credential_process line
