@@ -23,6 +23,9 @@ def register(subparsers) -> None:
         description="Add [profile NAME] (default esc-<env>) with credential_process = <credproc> process "
         "ORG/ENV to the AWS config file (AWS_CONFIG_FILE or ~/.aws/config), keeping everything else "
         "in the file as it was. A backup of the previous file is kept as <config>.credproc.bak.",
+        epilog="exit codes: 0 installed or already installed; 2 bad arguments, an environment that yields no "
+        "AWS credentials, or a conflict (the message names it; --force replaces it); 7 another credproc "
+        "held the config file's lock too long.",
     )
     install.add_argument("ref", metavar="ORG/ENV", help="the environment, e.g. acme/dev")
     install.add_argument("--profile", metavar="NAME", help="profile name (default: esc-<env>)")
@@ -38,6 +41,8 @@ def register(subparsers) -> None:
         help="remove what install-profile wrote",
         description="Remove the credential_process line credproc wrote for profile NAME, and the whole "
         "section when it holds nothing else. Refuses profiles whose credential_process is not credproc's.",
+        epilog="exit codes: 0 removed or nothing to remove; 2 the profile's credential_process is not "
+        "credproc's, or it is defined twice; 7 another credproc held the config file's lock too long.",
     )
     uninstall.add_argument("name", metavar="NAME", help="profile name, e.g. esc-dev")
     uninstall.add_argument("--dry-run", action="store_true", help="print the change as a diff; write nothing")
