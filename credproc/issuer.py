@@ -98,20 +98,20 @@ def subject(org: str, environment: str, attributes: "list[tuple[str, str]] | Non
 # --- files --------------------------------------------------------------------------------------
 
 
-def _ensure_private_dir(path: str) -> None:
+def _ensure_private_dir(path: str, what: str = "issuer directory") -> None:
     os.makedirs(path, mode=0o700, exist_ok=True)
-    _check_private(path, "directory", "chmod 700")
+    _check_private(path, what, "chmod 700")
 
 
 def _check_private(path: str, what: str, fix: str) -> None:
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode):
-        raise ConfigError(f"refusing to use the issuer {what} {path}: it is a symbolic link")
+        raise ConfigError(f"refusing to use the {what} {path}: it is a symbolic link")
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise ConfigError(f"refusing to use the issuer {what} {path}: it is not owned by you")
+        raise ConfigError(f"refusing to use the {what} {path}: it is not owned by you")
     if os.name == "posix" and info.st_mode & 0o077:
         raise ConfigError(
-            f"refusing to use the issuer {what} {path}: mode {stat.S_IMODE(info.st_mode):o} lets others read it",
+            f"refusing to use the {what} {path}: mode {stat.S_IMODE(info.st_mode):o} lets others read it",
             hint=f"{fix} {path}",
         )
 
@@ -221,7 +221,7 @@ def init(url: str, *, audience: "str | None" = None, force: bool = False) -> Loc
             )
         old = load()
         previous = old.jwks()["keys"][:_KEEP_PREVIOUS_KEYS]  # the retiring key first
-    _ensure_private_dir(paths.config_dir())
+    _ensure_private_dir(paths.config_dir(), "config directory")
     _ensure_private_dir(issuer_dir())
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
@@ -258,8 +258,8 @@ def load() -> LocalIssuer:
     """The configured issuer with its key, or a ConfigError that says how to set one up."""
     settings = load_settings()
     key_path = _key_path()
-    _check_private(issuer_dir(), "directory", "chmod 700")
-    _check_private(key_path, "key", "chmod 600")
+    _check_private(issuer_dir(), "issuer directory", "chmod 700")
+    _check_private(key_path, "issuer key", "chmod 600")
     from cryptography.hazmat.primitives import serialization
 
     try:

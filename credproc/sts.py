@@ -16,7 +16,7 @@ The client factory is injectable (`client_factory(region) -> client`) for tests.
 """
 import os
 
-from credproc.errors import StsRefused, TransientError
+from credproc.errors import ConfigError, StsRefused, TransientError
 
 DEFAULT_REGION = "us-east-1"
 MAX_ATTEMPTS = 3
@@ -144,7 +144,7 @@ def map_error(err: Exception, role_arn: str, claims: Claims, region: str, durati
         return _map_client_error(err, role_arn, claims, duration)
     if isinstance(err, ParamValidationError):
         # botocore checks lengths client-side (e.g. RoleArn >= 20, token >= 4): a config problem
-        return StsRefused(f"STS request for role {role_arn} is invalid: {_first_line(str(err))}")
+        return ConfigError(f"the STS request for role {role_arn} is invalid: {_first_line(str(err))}")
     if isinstance(err, (BotoConnectionError, HTTPClientError)):
         return TransientError(
             f"cannot reach STS in {region} for role {role_arn} after {MAX_ATTEMPTS} attempts ({type(err).__name__})",

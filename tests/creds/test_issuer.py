@@ -161,3 +161,20 @@ def test_local_source_identity_has_no_secret_and_no_key_import(isolated_env):
     assert "PRIVATE" not in json.dumps(identity) and key_text[40:80] not in json.dumps(identity)
     source.fetch()
     assert source.claims["aud"] == "aud-2"
+
+
+def test_show_publishes_no_private_key_material(capsys):
+    issuer.init(URL)
+    code, out, _ = run_cli(capsys, "issuer", "show")
+    (key,) = json.loads(out)["jwks"]["keys"]
+    assert code == 0 and set(key) == {"kty", "alg", "use", "kid", "n", "e"}  # no d, p, q, dp, dq, qi
+    assert "PRIVATE" not in out
+
+
+def test_init_refuses_a_config_dir_others_can_read(isolated_env):
+    isolated_env.config_dir.mkdir(mode=0o755)
+    os.chmod(isolated_env.config_dir, 0o755)
+    with pytest.raises(ConfigError, match="refusing to use the config directory") as info:
+        issuer.init(URL)
+    assert info.value.hint == f"chmod 700 {isolated_env.config_dir}"
+    assert not (isolated_env.config_dir / "issuer").exists()
