@@ -266,3 +266,27 @@ def start_credproc(*args, env=None) -> Running:
 def run_credproc(*args, env=None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(credproc_argv(*args), stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           env=env, timeout=timeout)
+
+
+# --- helpers for "the tokens have expired" ---------------------------------------------------------
+
+def expire_tokens_and_credentials():
+    """As if an hour had passed: the cached ID tokens are past their exp, the STS keys are gone."""
+    from credproc import cache
+    from credproc.tokens import login as login_source
+
+    for key, entry in cache.list_entries(login_source.CACHE_KIND):
+        cache.write_entry(login_source.CACHE_KIND, key, {**entry, "exp": int(time.time()) - 5})
+    cache.clear_kind("creds")
+    cache.clear_kind("env")
+
+
+def saved_login(issuer, client_id="credproc-test"):
+    from credproc import tokenstore
+    from credproc.tokens.login import LoginConfig
+
+    return tokenstore.load(LoginConfig({"issuer": issuer, "clientId": client_id}).identity_key())
+
+
+def grants(calls):
+    return [(c["endpoint"], c["grant_type"], c["status"], c["error"]) for c in calls]

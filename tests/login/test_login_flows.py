@@ -9,7 +9,8 @@ import urllib.parse
 import boto3
 import pytest
 
-from loginhelp import ACCOUNT, SESSION, Person, run_credproc, start_credproc, write_login_env
+from loginhelp import (ACCOUNT, SESSION, Person, expire_tokens_and_credentials, grants, run_credproc, saved_login,
+                       start_credproc, write_login_env)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -58,30 +59,6 @@ def test_browser_login_then_process_reaches_sts(oidc_server, login_env, moto_ser
     assert caller_arn(moto_server, answer) == f"arn:aws:sts::{ACCOUNT}:assumed-role/esc-dev/{SESSION}"
     # The cached ID token served STS: no refresh was needed.
     assert len(oidc_server.token_calls(mark)) == 1
-
-
-# --- helpers for "the tokens have expired" ---------------------------------------------------------
-
-def expire_tokens_and_credentials():
-    """As if an hour had passed: the cached ID tokens are past their exp, the STS keys are gone."""
-    from credproc import cache
-    from credproc.tokens import login as login_source
-
-    for key, entry in cache.list_entries(login_source.CACHE_KIND):
-        cache.write_entry(login_source.CACHE_KIND, key, {**entry, "exp": int(time.time()) - 5})
-    cache.clear_kind("creds")
-    cache.clear_kind("env")
-
-
-def saved_login(issuer, client_id="credproc-test"):
-    from credproc import tokenstore
-    from credproc.tokens.login import LoginConfig
-
-    return tokenstore.load(LoginConfig({"issuer": issuer, "clientId": client_id}).identity_key())
-
-
-def grants(calls):
-    return [(c["endpoint"], c["grant_type"], c["status"], c["error"]) for c in calls]
 
 
 def logged_in(oidc_server, ref=REF, **login):
