@@ -17,6 +17,7 @@ _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 # Go's unicode.IsSpace applied to single bytes: ASCII whitespace (and two bytes that only occur
 # inside multi-byte UTF-8 sequences, which we do not imitate).
 _SPACES = frozenset(" \t\n\v\f\r")
+_NAME = re.compile(r"[^.\[} \t\n\v\f\r]*")  # a name runs until one of these
 
 
 @dataclass
@@ -65,6 +66,10 @@ class Interpolation:
 
 def parse_interpolation(text: str) -> Interpolation:
     result = Interpolation()
+    if "$" not in text:  # the common case: plain text
+        if text:
+            result.parts.append(Part(text))
+        return result
     literal = []
     i, n = 0, len(text)
     while i < n:
@@ -143,11 +148,7 @@ class _AccessParser:
 
     def parse_name(self, start):
         begin = self.offset
-        while True:
-            c = self.peek()
-            if c is None or self.terminates_name(c):
-                break
-            self.offset += 1
+        self.offset = _NAME.match(self.text, begin).end()
         name = self.text[begin:self.offset]
         if not name:
             self.error(start, "property name must not be empty")
