@@ -99,9 +99,16 @@ def hermetic_environment(home: str, endpoint: "str | None") -> dict:
         AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, ".aws", "credentials"),
         AWS_EC2_METADATA_DISABLED="true",
         AWS_PAGER="",
-        # The commands shown as `aws ...` and `credproc ...` resolve to this virtual environment.
-        PATH=os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", os.defpath)]),
     )
+    # The commands shown as `aws ...` and `credproc ...` resolve to this virtual environment.
+    bin_dir = os.path.dirname(sys.executable)
+    path = env.get("PATH", os.defpath)
+    if path.split(os.pathsep)[0] != bin_dir:
+        env["PATH"] = os.pathsep.join([bin_dir, path])
+    # moto is local: a proxy the user needs for the internet must not see these requests.
+    for name in ("NO_PROXY", "no_proxy"):
+        existing = [h for h in env.get(name, "").split(",") if h.strip()]
+        env[name] = ",".join(dict.fromkeys(["127.0.0.1", "localhost"] + existing))
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
     if keep_debug:

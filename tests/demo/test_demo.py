@@ -53,7 +53,9 @@ def test_demo_runs_the_whole_path_and_leaves_nothing_behind(tmp_path):
     assert re.search(r'"Arn": "arn:aws:sts::123456789012:assumed-role/esc-dev/credproc-demo"', out), out
 
     # No secret shown, and the ambient credentials did not leak into the demo's commands.
-    assert "SessionToken" not in out or "not shown" in out
+    assert re.search(r'"SessionToken": "<\d+ characters, not shown>"', out)
+    assert "eyJ" not in out  # no OIDC token
+    assert not re.search(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])", out)  # no secret access key
     assert "AKIAAMBIENTSHOULDNOTLEAK" not in out and "AKIAAMBIENTSHOULDNOTLEAK" not in result.stderr
 
     # The temporary home is gone.
