@@ -326,9 +326,16 @@ class _Env:
         try:
             if decl is None or has_errors(diags):
                 return None
+            if self.ev.depth >= MAX_EVAL_DEPTH:
+                self.diag(at_node, f"imports are nested more than {MAX_EVAL_DEPTH} levels deep")
+                return None
             root_name = name if self.root_name == "<yaml>" else self.root_name
             child = _Env(self.ev, name, decl, root_name, is_root=False)
-            record.value = child.evaluate()
+            self.ev.depth += 1
+            try:
+                record.value = child.evaluate()
+            finally:
+                self.ev.depth -= 1
             return record.value
         finally:
             record.evaluating = False
@@ -704,11 +711,14 @@ def _evaluate(name, decl, *, loader, providers, rotators, context, mode, show_se
     sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
     try:
         env = _Env(ev, name, decl, name, is_root=True)
-        v = env.evaluate()
         try:
+            v = env.evaluate()
             value = _Exporter().value(v)
         except _TooLarge:
             env.diag(None, f"the environment's value has more than {MAX_EXPORT_NODES} nodes")
+            value = Value(None, unknown=True)
+        except RecursionError:  # a last resort: the depth guards should stop everything before
+            env.diag(None, "the environment is nested too deeply to evaluate")
             value = Value(None, unknown=True)
     finally:
         sys.setrecursionlimit(old_limit)

@@ -216,3 +216,13 @@ def test_ciphertext_without_decrypter_is_a_diagnostic():
     value, diags = _open(b"values:\n  s: {fn::secret: {ciphertext: ZXNjeAAAAAHo9e705fKyKo30VQ==}}\n")
     assert _summaries(diags) == ["decrypting: no decryption key is configured"]
     assert value.value["s"].unknown and value.value["s"].secret
+
+
+def test_a_long_import_chain_is_a_diagnostic():
+    def loader(name):
+        i = int(name[1:])
+        return f"imports: [e{i + 1}]\nvalues: {{v{i}: {i}}}\n".encode() if i < 3000 else b"values: {end: 1}\n"
+
+    value, diags = _open(b"imports: [e0]\nvalues: {root: 1}\n", loader=loader)
+    assert diags and all("nested more than" in d.summary for d in diags)
+    assert value.value["root"].value == "1"
