@@ -436,6 +436,7 @@ class Demo:
             self.say.note(f"  {name:<28} {env[name]}")
         self.say.note("to look around (moto is gone, so AWS calls will not work; the files are there):")
         self.say.note("  export " + " ".join(f"{name}={shlex.quote(env[name])}" for name in names))
+        self.say.note("then try: credproc cache ls; credproc env get demo/dev; credproc doctor esc-dev")
         self.say.note(f"remove it with: rm -rf {shlex.quote(self.home)}")
 
     # --- all of it ----------------------------------------------------------------------------
