@@ -54,12 +54,12 @@ class _V:
     """
 
     __slots__ = ("repr", "secret", "unknown", "schema", "final", "own", "base_unknown", "tolerated",
-                 "_deep_unknown", "_deep_secret")
+                 "_deep_unknown", "_deep_secret", "_size")
 
     def __init__(self, repr=None, secret=False, unknown=False, schema=None, own=None):
         self.repr, self.secret, self.unknown, self.schema, self.own = repr, secret, unknown, schema, own
         self.final = self.base_unknown = self.tolerated = False
-        self._deep_unknown = self._deep_secret = None
+        self._deep_unknown = self._deep_secret = self._size = None
 
     def copy(self, **changes):
         v = _V(self.repr, self.secret, self.unknown, self.schema, self.own)
@@ -90,6 +90,13 @@ class _V:
         if self._deep_secret is None:
             self._deep_secret = self.secret or any(c.has_secret() for c in self.children())
         return self._deep_secret
+
+    def size(self) -> int:
+        """Nodes of the value written out in full (shared sub-values count each time); cached, so
+        a deeply shared value is measured in time proportional to its distinct nodes."""
+        if self._size is None:
+            self._size = 1 + sum(c.size() for c in self.children())
+        return self._size
 
     def own_keys(self):
         if not isinstance(self.repr, dict):
@@ -135,10 +142,15 @@ def _from_plain(plain, secret=False) -> _V:
 
 
 class _Exporter:
-    """_V -> Value / plain, with a node budget (shared sub-values are expanded each time)."""
+    """_V -> Value / plain / string form, refusing values that would expand past a node budget."""
 
     def __init__(self, budget=MAX_EXPORT_NODES):
         self.budget = budget
+
+    def check(self, v: _V):
+        if v.size() > self.budget:
+            raise _TooLarge()
+        return self
 
     def spend(self):
         self.budget -= 1
@@ -426,7 +438,7 @@ class _Env:
             unknown = unknown or v.has_unknown()
             secret = secret or v.has_secret()
             if not unknown:
-                text = _Exporter().string(v)
+                text = _Exporter().check(v).string(v)
                 size += len(text)
                 if size > MAX_STRING_CHARS:
                     raise _TooLarge()
@@ -551,7 +563,7 @@ class _Env:
         from credproc.lang import schema as S
 
         try:
-            result = S.validate(_Exporter().value(v), schema)
+            result = S.validate(_Exporter().check(v).value(v), schema)
         except _TooLarge:
             raise
         except Exception as err:  # S.InvalidSchema, or a schema the validator cannot read at all
@@ -713,7 +725,7 @@ def _evaluate(name, decl, *, loader, providers, rotators, context, mode, show_se
         env = _Env(ev, name, decl, name, is_root=True)
         try:
             v = env.evaluate()
-            value = _Exporter().value(v)
+            value = _Exporter().check(v).value(v)
         except _TooLarge:
             env.diag(None, f"the environment's value has more than {MAX_EXPORT_NODES} nodes")
             value = Value(None, unknown=True)

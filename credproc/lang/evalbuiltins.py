@@ -87,7 +87,7 @@ def _open(env, x):
     ok = env.validate(inputs_x, inputs, input_schema)
     if not ok or inputs.has_unknown() or env.ev.checking:
         return _unknown(schema=output_schema)
-    result = _call(env, x, provider.open, _Exporter().value(inputs), env.open_context(x))
+    result = _call(env, x, provider.open, _Exporter().check(inputs).value(inputs), env.open_context(x))
     return result if result is not None else _unknown(schema=output_schema)
 
 
@@ -109,9 +109,8 @@ def _rotate(env, x):
     if not (inputs_ok and state_ok) or inputs.has_unknown(tolerate=True) or state.has_unknown() \
             or env.ev.checking:
         return _unknown(schema=output_schema)
-    exporter = _Exporter()
-    inputs_value = exporter.value(inputs)
-    state_value = exporter.value(state) if state.repr is not None else None
+    inputs_value = _Exporter().check(inputs).value(inputs)
+    state_value = _Exporter().check(state).value(state) if state.repr is not None else None
     doc_path = x.ast.node.path
     if env.is_root and env.ev.should_rotate(doc_path):
         try:
@@ -249,7 +248,7 @@ def _to_json(env, x):
     unknown, secret = _combine(value)
     if unknown:
         return _unknown(secret=secret)
-    return _string_result(go_json(_Exporter().plain(value)), secret)
+    return _string_result(go_json(_Exporter().check(value).plain(value)), secret)
 
 
 def _from_json(env, x):
@@ -272,7 +271,7 @@ def _to_string(env, x):
     unknown, secret = _combine(value)
     if unknown:
         return _unknown(secret=secret)
-    return _string_result(_Exporter().string(value), secret)
+    return _string_result(_Exporter().check(value).string(value), secret)
 
 
 def _final(env, x):
@@ -293,7 +292,7 @@ def _validate(env, x):
     value = env.evaluate_x(x.args["value"])
     if schema_value.has_unknown():
         return value
-    schema = _Exporter().plain(schema_value)
+    schema = _Exporter().check(schema_value).plain(schema_value)
     env.validate(x.args["value"], value, schema)
     return value
 

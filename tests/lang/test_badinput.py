@@ -226,3 +226,13 @@ def test_a_long_import_chain_is_a_diagnostic():
     value, diags = _open(b"imports: [e0]\nvalues: {root: 1}\n", loader=loader)
     assert diags and all("nested more than" in d.summary for d in diags)
     assert value.value["root"].value == "1"
+
+
+def test_exponential_sharing_is_measured_not_expanded():
+    lines = ["values:", "  l0: [x, y]"] + [f"  l{i}: ['${{l{i - 1}}}', '${{l{i - 1}}}']" for i in range(1, 60)]
+    lines += ["  json: {fn::toJSON: '${l59}'}", "  text: {fn::toString: '${l59}'}", "  interp: 'a ${l59}'"]
+    start = time.monotonic()
+    value, diags = _open("\n".join(lines).encode())
+    assert time.monotonic() - start < 10
+    assert "value is too large" in _summaries(diags)
+    assert value is not None and value.unknown  # the whole result would have 2**60 nodes
