@@ -666,13 +666,25 @@ def real_target(path: str) -> str:
 def ensure_parent_dir(path: str) -> None:
     """Create missing parent directories 0700 (~/.aws holds credentials too)."""
     parent = os.path.dirname(path)
-    if os.path.isdir(parent):
-        return
     try:
-        os.makedirs(parent, mode=0o700)
+        _make_private_dirs(parent)
     except OSError as exc:
         raise ConfigError(f"cannot create {parent}: {exc.strerror}") from None
-    os.chmod(parent, 0o700)
+
+
+def _make_private_dirs(directory: str) -> None:
+    """Like os.makedirs, but every directory it creates is 0700 (makedirs' mode reaches only the
+    leaf), so credproc never leaves a readable ~/.aws or ~/.config/credproc behind."""
+    if os.path.isdir(directory):
+        return
+    _make_private_dirs(os.path.dirname(directory))
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        if not os.path.isdir(directory):
+            raise
+        return
+    os.chmod(directory, 0o700)  # whatever the umask
 
 
 @contextlib.contextmanager
@@ -792,7 +804,6 @@ def save_record(config_path: str, name: str, record: "dict | None") -> None:
         profiles.pop(name, None)
     else:
         profiles[name] = record
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    _make_private_dirs(os.path.dirname(path))
     body = {"config": config_path, "profiles": profiles}
     write_atomically(path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode(), 0o600)

@@ -142,10 +142,13 @@ def test_dry_run_on_existing_file_changes_nothing_and_redacts_secrets(cli, isola
     assert sorted(os.listdir(isolated_env.home / ".aws")) == ["config"]
 
 
-def test_new_file_is_0600_in_a_0700_directory(cli, isolated_env):
+def test_new_file_is_0600_in_a_0700_directory(cli, isolated_env, tmp_path, monkeypatch):
     code, _, err = cli(*INSTALL)
     assert code == 0, err
     assert mode_of(isolated_env.home / ".aws") == 0o700
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "deep" / "er" / "config"))
+    assert cli(*INSTALL)[0] == 0
+    assert mode_of(tmp_path / "deep") == 0o700 and mode_of(tmp_path / "deep" / "er") == 0o700
     assert mode_of(isolated_env.config_file) == 0o600
     assert not os.path.exists(str(isolated_env.config_file) + ".credproc.bak")  # nothing to back up
 
@@ -486,6 +489,7 @@ def test_library_entry_points_print_to_given_streams(isolated_env):
     code = profile.install_profile("acme/dev", check_environment=lambda ref: None,
                                    launcher=lambda: ["/opt/credproc/bin/credproc"], out=out, err=err)
     assert code == 0 and "installed profile esc-dev" in out.getvalue() and err.getvalue() == ""
+    assert mode_of(isolated_env.config_dir) == 0o700 and mode_of(isolated_env.config_dir / "aws-profiles") == 0o700
     records = os.listdir(isolated_env.config_dir / "aws-profiles")
     assert len(records) == 1 and mode_of(isolated_env.config_dir / "aws-profiles" / records[0]) == 0o600
     data = json.loads(read_bytes(isolated_env.config_dir / "aws-profiles" / records[0]))
