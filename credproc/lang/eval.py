@@ -557,9 +557,10 @@ class _Env:
 
     # typed arguments and schema validation
 
-    def validate(self, x: _X, v: _V, schema) -> bool:
+    def validate(self, x: _X, v: _V, schema, schema_at=None) -> bool:
         """Validate v (the value of x) against schema; report each error at the literal node it
-        names, or at the nearest enclosing expression that produced it. Returns ok."""
+        names, or at the nearest enclosing expression that produced it. Returns ok.
+        A malformed schema is reported at `schema_at` (an expression) when given, else at x."""
         from credproc.lang import schema as S
 
         try:
@@ -567,7 +568,7 @@ class _Env:
         except _TooLarge:
             raise
         except Exception as err:  # S.InvalidSchema, or a schema the validator cannot read at all
-            self.diag(x.ast.node, f"invalid schema: {err}")
+            self.diag((schema_at or x).ast.node, f"invalid schema: {err}")
             return False
         for error in result:
             target = _locate(x, error.path)

@@ -293,7 +293,7 @@ def _validate(env, x):
     if schema_value.has_unknown():
         return value
     schema = _Exporter().check(schema_value).plain(schema_value)
-    env.validate(x.args["value"], value, schema)
+    env.validate(x.args["value"], value, schema, schema_at=x.args["schema"])
     return value
 
 
