@@ -166,7 +166,10 @@ def resolve_target(arg: "str | None", profiles: dict) -> "tuple[Target, list]":
             rows.append(Check("profile", OK, f"{len(matching)} profiles use {arg}: {', '.join(matching)}; "
                                              f"checking {name}"))
         return Target(name, ours[name], profiles[name], arg), rows
-    name = arg or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+    name = arg
+    if not name:  # AWS_PROFILE when it is a credproc profile (someone's work profile is not ours to judge)
+        selected = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+        name = selected if selected in ours else None
     if not name:
         if len(ours) == 1:
             name = next(iter(ours))

@@ -228,3 +228,23 @@ def test_online_reports_an_unreachable_sts(healthy):
     rows = parse_table(result.stdout)
     assert rows["STS"][0][0] == "FAIL" and "exited 6" in rows["STS"][0][1]
     assert rows["clock"][0][0] == "WARN"
+
+
+def test_without_argument(healthy):
+    """AWS_PROFILE picks the profile when it is a credproc one; another profile is only a warning."""
+    with open(healthy.config_file, "a") as handle:
+        handle.write("\n[profile work]\nregion = us-east-1\n")
+    result = credproc("doctor", env=dict(os.environ, AWS_PROFILE="work"))
+    assert result.returncode == 0, result.stdout
+    rows = parse_table(result.stdout)
+    assert "[profile esc-dev] runs" in rows["profile wiring"][0][1]
+    assert rows["environment variables"][0][:3:2] == ("WARN", "export AWS_PROFILE=esc-dev")
+
+    result = credproc("install-profile", "acme/dev", "--profile", "esc-dev2")
+    assert result.returncode == 0, result.stderr
+    several = credproc("doctor")
+    assert several.returncode == 2
+    assert several.stderr.strip() == ("credproc: several credproc profiles (esc-dev, esc-dev2); "
+                                      "name one: credproc doctor PROFILE")
+    chosen = credproc("doctor", env=dict(os.environ, AWS_PROFILE="esc-dev2"))
+    assert chosen.returncode == 0 and "esc-dev2" in parse_table(chosen.stdout)["profile name"][0][1]
