@@ -382,7 +382,7 @@ class Jwks:
     def __init__(self, uri: str):
         self.uri = uri
         self._keys = None
-        self._fetched_fresh = False
+        self._refetched = False
 
     def _fetch(self) -> list:
         status, document = _request(self.uri, what="JWKS endpoint")
@@ -392,11 +392,12 @@ class Jwks:
         return [k for k in keys if isinstance(k, dict)]
 
     def key_for(self, header: dict) -> "dict | None":
-        if self._keys is None:
-            self._keys, self._fetched_fresh = self._fetch(), True
+        fetched_now = self._keys is None
+        if fetched_now:
+            self._keys = self._fetch()
         key = _select_key(self._keys, header)
-        if key is None and not self._fetched_fresh:
-            self._keys, self._fetched_fresh = self._fetch(), True
+        if key is None and not fetched_now and not self._refetched:
+            self._keys, self._refetched = self._fetch(), True
             key = _select_key(self._keys, header)
         return key
 
