@@ -304,8 +304,9 @@ def windows_split(line: str) -> "list[str] | None":
 def credproc_ref_of(command_line: str) -> "str | None":
     """The ORG/ENV that a credential_process line runs `credproc process` for, or None when the line
     does not run credproc (someone else's helper)."""
-    argv = posix_split(command_line) or []
-    if argv and os.path.basename(argv[0]).lower() in ("credproc", "credproc.exe"):
+    # Split as botocore on this platform would; the program name may use either separator.
+    argv = (windows_split if sys.platform == "win32" else posix_split)(command_line) or []
+    if argv and re.split(r"[\\/]", argv[0])[-1].lower() in ("credproc", "credproc.exe"):
         rest = argv[1:]
     elif len(argv) >= 3 and argv[1:3] == ["-m", "credproc"]:
         rest = argv[3:]

@@ -354,6 +354,12 @@ def test_recognises_credprocs_own_lines(line, ref):
     assert awsconfig.credproc_ref_of(line) == ref
 
 
+def test_recognises_an_unquoted_windows_line_on_windows(monkeypatch):
+    line = "C:\\venv\\Scripts\\credproc.exe process acme/dev"
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert awsconfig.credproc_ref_of(line) == "acme/dev"
+
+
 # ----------------------------------------------------------------------------- the launcher
 
 def _fake_venv(root, *, script=True, shebang=None):
