@@ -6,7 +6,7 @@ hot path and hand-parses its few arguments (see credproc.commands.process).
 import os
 import sys
 
-from credproc.errors import EXIT_CODE_TABLE, CredprocError, ExitCode, format_error_line
+from credproc.errors import EXIT_CODE_TABLE, CredprocError, ExitCode, UsageError, format_error_line
 
 # Each module exposes register(subparsers): it adds its sub-commands and sets `func(args) -> int`.
 COMMAND_MODULES = (
@@ -41,7 +41,13 @@ def build_parser():
 
     from credproc import __version__
 
-    parser = argparse.ArgumentParser(
+    class OneLineErrorParser(argparse.ArgumentParser):
+        """argparse prints the whole usage on a bad argument; credproc prints one line and exits 2."""
+
+        def error(self, message):
+            raise UsageError(message, hint=f"{self.prog} --help")
+
+    parser = OneLineErrorParser(
         prog="credproc",
         description="Short-lived AWS credentials from ESC-language environments.",
         epilog=_epilog(),
