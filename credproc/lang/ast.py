@@ -168,7 +168,8 @@ UNARY_BUILTINS = ("fn::toBase64", "fn::fromBase64", "fn::toJSON", "fn::fromJSON"
 class ImportDecl:
     name: str
     merge: bool
-    node: object  # the list entry (diagnostics for the import point here)
+    node: object  # the list entry: a cyclic import is reported here
+    name_node: object = None  # the name (the key of a `NAME: {merge: ...}` entry): loader errors go here
 
 
 @dataclass
@@ -409,7 +410,7 @@ class _Parser:
 
     def import_entry(self, entry):
         if isinstance(entry, ScalarNode) and is_string(entry.value):
-            return ImportDecl(entry.value, True, entry)
+            return ImportDecl(entry.value, True, entry, entry)
         if not isinstance(entry, MappingNode):
             self.error(entry, "import must be a string or an object")
             return None
@@ -428,7 +429,7 @@ class _Parser:
                 self.error(meta_value, "merge must be a boolean value")
                 return None
             merge = meta_value.value
-        return ImportDecl(key_node.value, merge, entry)
+        return ImportDecl(key_node.value, merge, entry, key_node)
 
     def values(self, decl, node):
         if not isinstance(node, MappingNode):

@@ -303,7 +303,7 @@ class _Env:
         self.ev.imports.setdefault(self.name, _Imported())
         my_imports = {}
         for decl in self.decl.imports:
-            value = self.load_environment(decl.name, decl.node)
+            value = self.load_environment(decl.name, decl.node, decl.name_node)
             if value is None:
                 continue
             my_imports[decl.name] = value
@@ -311,8 +311,10 @@ class _Env:
                 self.base = merge(self, self.base, value, None)
         self.imports_value = _V(my_imports)
 
-    def load_environment(self, name, at_node):
-        """The merged value of environment `name` (import or inline reference), or None."""
+    def load_environment(self, name, at_node, name_node=None):
+        """The merged value of environment `name` (import or inline reference), or None.
+        A cycle is reported at `at_node`, a loading failure at `name_node` (default: at_node)."""
+        name_node = name_node or at_node
         known = self.ev.imports.get(name)
         if known is not None:
             if known.evaluating:
@@ -324,10 +326,10 @@ class _Env:
             if not isinstance(source, (bytes, bytearray, str)):
                 raise TypeError(f"loading environment {name!r}: the loader returned {type(source).__name__}")
         except EnvironmentNotFound as err:
-            self.diag(at_node, str(err), cause=err)
+            self.diag(name_node, str(err), cause=err)
             return None
         except Exception as err:  # a loader failure must not stop the evaluation
-            self.diag(at_node, str(err) or type(err).__name__, cause=err)
+            self.diag(name_node, str(err) or type(err).__name__, cause=err)
             return None
         from credproc.lang.ast import load_environment
 
