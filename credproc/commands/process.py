@@ -27,7 +27,7 @@ import time
 from credproc import cache, paths
 from credproc.errors import ConfigError, UsageError
 
-USAGE = "credproc process ORG/ENV [--path PATH] [--auto-login]"
+USAGE = "credproc process ORG/ENV [--path PATH]"
 INDEX_KIND = "env"
 CHAIN_VARIABLE = "CREDPROC_CHAIN"
 MAX_CHAIN_DEPTH = 3
