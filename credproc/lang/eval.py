@@ -135,7 +135,7 @@ def _plain_scalar(r):
 
 def _from_plain(plain, secret=False) -> _V:
     if isinstance(plain, dict):
-        return _V({k: _from_plain(v, secret) for k, v in plain.items()}, secret=secret)
+        return _V({str(k): _from_plain(v, secret) for k, v in plain.items()}, secret=secret)
     if isinstance(plain, list):
         return _V([_from_plain(v, secret) for v in plain], secret=secret)
     return _V(_plain_scalar(plain), secret=secret)
