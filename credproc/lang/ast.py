@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from credproc.lang.diagnostics import Diagnostic, levenshtein, suggest
 from credproc.lang.interpolate import parse_interpolation
 from credproc.lang.syntax import MappingNode, ScalarNode, SequenceNode, is_string, parse_yaml
+from credproc.lang.values import go_quote
 
 
 # --- expressions -------------------------------------------------------------------------------------
@@ -231,7 +232,7 @@ class _Parser:
         else:
             for key_node, _ in node.entries:
                 if key_node.value.startswith("fn::"):
-                    self.error(node, f'illegal call to builtin function: "{key_node.value}" must be the only '
+                    self.error(node, f'illegal call to builtin function: {go_quote(key_node.value)} must be the only '
                                      "key within its containing object")
         entries = []
         for key_node, value_node in node.entries:
@@ -380,7 +381,7 @@ class _Parser:
                 self.error(key_node, _unknown_field_message(key_node.value), severity="warning")
                 continue
             if field_name in chosen:
-                self.error(key_node, f'duplicate key "{key_node.value}"', severity="warning")
+                self.error(key_node, f'duplicate key {go_quote(key_node.value)}', severity="warning")
             chosen[field_name] = value_node  # the last occurrence wins
         if "description" in chosen:
             self.description(decl, chosen["description"])
@@ -438,7 +439,7 @@ class _Parser:
         entries = []
         for key_node, value_node in node.entries:
             if key_node.value.startswith("fn::"):
-                self.error(key_node, f'builtin function call "{key_node.value}" not allowed at the top level')
+                self.error(key_node, f'builtin function call {go_quote(key_node.value)} not allowed at the top level')
                 continue
             key = self.object_key(key_node)
             value = self.expr(value_node)
@@ -467,7 +468,7 @@ def _builtin_suggestion(name):
         candidates += [f"open::{tail}", f"rotate::{tail}"]
     rest = name[4:]
     found = rest if rest in candidates else suggest(rest, candidates, transpositions=True)  # e.g. `FN::secret`
-    return f'; did you mean "fn::{found}"?' if found is not None else ""
+    return f'; did you mean {go_quote("fn::" + found)}?' if found is not None else ""
 
 
 def _unknown_field_message(key):

@@ -111,4 +111,8 @@ def suggest(name: str, candidates, transpositions: bool = False) -> Optional[str
 def did_you_mean(name: str, candidates) -> str:
     """``'; did you mean "X"?'`` or the empty string."""
     found = suggest(name, candidates)
-    return f'; did you mean "{found}"?' if found is not None else ""
+    if found is None:
+        return ""
+    from credproc.lang.values import go_quote  # stdlib-only module
+
+    return f"; did you mean {go_quote(found)}?"

@@ -363,9 +363,9 @@ class _Env:
         for entry in (values.entries if values is not None else ()):
             key = entry.key
             if key in _RESERVED_TOP_LEVEL:
-                self.diag(entry.key_node, f'"{key}" is a reserved key')
+                self.diag(entry.key_node, f'{go_quote(key)} is a reserved key')
             elif key in root.props:
-                self.diag(entry.key_node, f'duplicate key "{key}"')
+                self.diag(entry.key_node, f'duplicate key {go_quote(key)}')
             else:
                 root.props[key] = self.declare(entry.value, join_key("", key), _base_property(self.base, key))
         return root
@@ -376,7 +376,7 @@ class _Env:
             x.props = {}
             for entry in node.entries:
                 if entry.key in x.props:
-                    self.diag(entry.key_node, f'duplicate key "{entry.key}"')
+                    self.diag(entry.key_node, f'duplicate key {go_quote(entry.key)}')
                 else:
                     x.props[entry.key] = self.declare(entry.value, join_key(path, entry.key),
                                                       _base_property(base, entry.key))
@@ -477,7 +477,7 @@ class _Env:
                     base = receiver.base
                     if base is not None and (base.unknown or isinstance(base.repr, dict)):
                         return self.value_access(x, base, accessors[i:])
-                    self.accessor_error(x, accessor, f'unknown property "{key}"'
+                    self.accessor_error(x, accessor, f'unknown property {go_quote(key)}'
                                         + did_you_mean(key, sorted(receiver.props)))
                     return _unknown()
                 receiver = prop
@@ -503,7 +503,7 @@ class _Env:
                 if child is None:
                     if v.base_unknown:
                         return _unknown()
-                    self.accessor_error(x, accessor, f'unknown property "{key}"' + did_you_mean(key, sorted(r)))
+                    self.accessor_error(x, accessor, f'unknown property {go_quote(key)}' + did_you_mean(key, sorted(r)))
                     return _unknown()
                 v = child
             else:
@@ -716,7 +716,7 @@ def _evaluate(name, decl, *, loader, providers, rotators, context, mode, show_se
     context = dict(context or {})
     for reserved in ("currentEnvironment", "rootEnvironment"):
         if reserved in context:
-            return None, [Diagnostic("error", f'reserved context key: "{reserved}"', name)], []
+            return None, [Diagnostic("error", f'reserved context key: {go_quote(reserved)}', name)], []
     if decl is None or decl.is_empty:
         return None, [], []
     ev = Evaluation(loader=loader, providers=providers, rotators=rotators, context=context, mode=mode,

@@ -11,7 +11,7 @@ from credproc.lang.eval import (
     _TooLarge, _V, _from_plain, _from_value, _unknown, base64_encode,
 )
 from credproc.lang.syntax import join_key
-from credproc.lang.values import Value, from_plain, go_json
+from credproc.lang.values import Value, from_plain, go_json, go_quote
 
 
 def evaluate_builtin(env, x):
@@ -44,7 +44,7 @@ def _lookup(env, x, registry, kind, name):
     except Exception as err:  # a provider module that fails to import
         env.diag(x.ast.node, f"loading {kind} {name!r}: {err}", cause=err)
         return None
-    env.diag(x.ast.node, f'unknown {kind} "{name}"' + did_you_mean(name, list(registry)))
+    env.diag(x.ast.node, f'unknown {kind} {go_quote(name)}' + did_you_mean(name, list(registry)))
     return None
 
 

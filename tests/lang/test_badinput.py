@@ -236,3 +236,8 @@ def test_exponential_sharing_is_measured_not_expanded():
     assert time.monotonic() - start < 10
     assert "value is too large" in _summaries(diags)
     assert value is not None and value.unknown  # the whole result would have 2**60 nodes
+
+
+def test_names_in_messages_are_go_quoted():
+    value, diags = _open(b'values:\n  "q\\"k": 1\n  "q\\"k": 2\n  a: ${["x\\ty"]}\n')
+    assert _summaries(diags) == ['duplicate key "q\\"k"', 'unknown property "x\\\\ty"']
