@@ -303,11 +303,46 @@ def _open_browser(url: str, say) -> None:
     import webbrowser
 
     try:
-        opened = webbrowser.open(url)
+        with _std_fds_to_devnull():
+            opened = webbrowser.open(url)
     except webbrowser.Error:
         opened = False
     if not opened:
         say("(could not open a browser: open the URL above yourself)")
+
+
+class _std_fds_to_devnull:
+    """While a browser is launched, fds 1 and 2 point at /dev/null: the browser (which may live on
+    for hours) must not inherit them. Under credential_process, stdout is the caller's pipe: a
+    browser holding it open would make botocore wait for EOF, and its chatter would corrupt the
+    JSON answer."""
+
+    def __enter__(self):
+        import sys as _sys
+
+        for stream in (_sys.stdout, _sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        self._saved = []
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            for fd in (1, 2):
+                try:
+                    self._saved.append((fd, os.dup(fd)))
+                except OSError:
+                    continue
+                os.dup2(null, fd)
+        finally:
+            os.close(null)
+        return self
+
+    def __exit__(self, *exc):
+        for fd, saved in self._saved:
+            os.dup2(saved, fd)
+            os.close(saved)
+        return False
 
 
 # --- the device authorization grant (RFC 8628) ---------------------------------------------------

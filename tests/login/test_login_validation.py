@@ -3,6 +3,7 @@ server: each of wrong aud, wrong iss, bad signature, expired, nonce mismatch, un
 unsupported algorithm is refused with a message naming the problem (never the token); RS256 and
 ES256 tokens that are right pass. Also the redirect checks and the device-flow poll loop."""
 import http.server
+import os
 import json
 import threading
 import time
@@ -319,3 +320,30 @@ def test_device_poll_gives_up_at_expires_in():
     answers = [(400, {"error": "authorization_pending"})] * 10
     with pytest.raises(TokenError, match="the device code expired"):
         poll(answers, {"device_code": "dc", "interval": 5, "expires_in": 12})
+
+
+def test_a_launched_browser_does_not_inherit_stdout_or_stderr(tmp_path, monkeypatch):
+    """Under credential_process, stdout is botocore's pipe: a browser that kept it open would make
+    the caller wait for EOF. The launched program must see /dev/null on fds 1 and 2."""
+    import subprocess
+    import sys
+    import webbrowser
+
+    report = tmp_path / "fds"
+    script = tmp_path / "browser.py"
+    script.write_text("import os, sys\n"
+                      f"open({str(report)!r}, 'w').write(os.readlink('/proc/self/fd/1') + ' ' + "
+                      "os.readlink('/proc/self/fd/2'))\n")
+    if not os.path.exists("/proc/self/fd/1"):
+        pytest.skip("needs /proc")
+
+    def launch(url, *args, **kwargs):
+        subprocess.run([sys.executable, str(script), url], check=True)
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", launch)
+    said = []
+    oidc._open_browser("http://127.0.0.1:1/x", said.append)
+    assert report.read_text() == "/dev/null /dev/null"
+    assert said == []
+    os.write(1, b"")  # our own fds are restored
