@@ -1,0 +1,106 @@
+"""A counting, fault-injecting STS proxy in front of moto on 127.0.0.1.
+
+Builds on tests/creds' FaultProxy (counts by form `Action=`, queued faults: ("status", code, xml),
+("delay", seconds), ("drop",)) and adds:
+
+    ("stall", seconds)   accept the request and send nothing for ``seconds`` (then drop the connection):
+                         the client's read timeout fires, unlike "delay", which answers late
+    skew_expiration(s)   shift the `Expiration` of every successful AssumeRoleWithWebIdentity answer by
+                         ``s`` seconds: what a client sees when STS's clock and its own disagree
+    bodies               every request's decoded form, in arrival order (to assert what was sent)
+"""
+import datetime
+import http.client
+import re
+import time
+import urllib.parse
+
+import support  # noqa: F401  (puts tests/creds on sys.path)
+from credtest import FaultProxy, sts_error_xml  # noqa: F401  (re-exported)
+
+AWRWI = "AssumeRoleWithWebIdentity"
+_EXPIRATION = re.compile(rb"<Expiration>([^<]+)</Expiration>")
+
+
+class StsProxy(FaultProxy):
+    def __init__(self, upstream: str):
+        super().__init__(upstream)
+        self.skew_seconds = 0
+        self.bodies = []
+
+    def skew_expiration(self, seconds: float) -> None:
+        self.skew_seconds = seconds
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(self.counts.values())
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.counts.clear()
+            self.bodies.clear()
+
+    def _handle(self, handler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        action = (form.get("Action") or [None])[0]
+        with self.lock:
+            self.bodies.append({k: v[0] for k, v in form.items()})
+            self.counts[action] = self.counts.get(action, 0) + 1
+            pending = self.faults.get(action)
+            fault = pending.pop(0) if pending else self.always.get(action)
+        if fault is not None and fault[0] == "stall":
+            time.sleep(fault[1])
+            handler.close_connection = True
+            handler.connection.close()
+            return
+        if fault is not None:
+            self._fault(handler, fault, body)
+            return
+        self._forward(handler, body, rewrite=self.skew_seconds and action == AWRWI)
+
+    def _fault(self, handler, fault, body) -> None:
+        kind = fault[0]
+        if kind == "drop":
+            handler.close_connection = True
+            handler.connection.close()
+            return
+        if kind == "status":
+            data = fault[2].encode()
+            handler.send_response(fault[1])
+            handler.send_header("Content-Type", "text/xml")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return
+        if kind == "delay":
+            time.sleep(fault[1])
+            self._forward(handler, body, rewrite=False)
+            return
+        raise ValueError(f"unknown fault {fault!r}")
+
+    def _forward(self, handler, body: bytes, rewrite) -> None:
+        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
+        conn.request(handler.command, handler.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        if rewrite and resp.status == 200:
+            data = _EXPIRATION.sub(lambda m: b"<Expiration>" + _shift(m.group(1), self.skew_seconds)
+                                   + b"</Expiration>", data)
+        handler.send_response(resp.status)
+        for key, value in resp.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+        conn.close()
+
+
+def _shift(text: bytes, seconds: float) -> bytes:
+    raw = text.decode().strip()
+    parsed = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    shifted = parsed + datetime.timedelta(seconds=seconds)
+    return shifted.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
