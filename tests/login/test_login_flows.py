@@ -242,3 +242,25 @@ def test_process_does_not_wait_for_a_login_in_progress(oidc_server, login_env):
         process_json()
     finally:
         proc.kill()
+
+
+def test_access_token_for_a_resource(oidc_server, login_env, moto_server):
+    """use: access_token with an audience: the resource indicator is sent, and the JWT access token
+    (aud = the resource) is validated against the JWKS and handed to STS; refresh keeps it working."""
+    write_login_env(REF, oidc_server.issuer, use="access_token", audience="urn:credproc:test-api",
+                    scopes=["openid", "offline_access", "credproc"])
+    code, stderr, url = browser_login()
+    assert code == 0, stderr
+    assert dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["resource"] == "urn:credproc:test-api"
+    from credproc import cache, jwt
+    from credproc.tokens import login as login_source
+
+    [(_key, entry)] = cache.list_entries(login_source.CACHE_KIND)
+    assert entry["use"] == "access_token"
+    _header, claims = jwt.decode_unverified(entry["token"])
+    assert claims["aud"] == "urn:credproc:test-api" and claims["iss"] == oidc_server.issuer
+    assert caller_arn(moto_server, process_json()).endswith(f"assumed-role/esc-dev/{SESSION}")
+    expire_tokens_and_credentials()
+    mark = oidc_server.mark()
+    process_json()
+    assert grants(oidc_server.token_calls(mark)) == [("token", "refresh_token", 200, None)]

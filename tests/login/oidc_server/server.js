@@ -8,7 +8,9 @@
 //   * refresh tokens for every client allowed the grant, rotated for public clients (reusing an
 //     old one revokes the whole grant), and revocation (RFC 7009);
 //   * the built-in development interactions (any login and password), which tests drive headlessly
-//     with plain HTTP requests.
+//     with plain HTTP requests;
+//   * one resource server (RFC 8707 resource indicator `urn:credproc:test-api`, scope `credproc`)
+//     whose access tokens are RS256 JWTs, for `use: access_token`.
 //
 // Listens on 127.0.0.1 only. Settings come from the environment:
 //   PORT                 port (default 0: a free one); the first stdout line is {"issuer": URL}
@@ -29,6 +31,7 @@ const PUBLIC_CLIENT = 'credproc-test';
 const CONFIDENTIAL_CLIENT = 'credproc-confidential';
 const CONFIDENTIAL_SECRET = 'credproc-test-secret-0123456789abcdef';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const TEST_API = 'urn:credproc:test-api';
 
 const numberFromEnv = (name, fallback) => {
   const value = Number(process.env[name]);
@@ -88,7 +91,7 @@ async function tokenEndpointTap(ctx, next) {
 }
 
 async function main() {
-  const { default: Provider } = await import('oidc-provider');
+  const { default: Provider, errors } = await import('oidc-provider');
   const server = http.createServer();
   await new Promise((resolve) => server.listen(Number(process.env.PORT || 0), '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${server.address().port}`;
@@ -118,6 +121,16 @@ async function main() {
       devInteractions: { enabled: true },
       deviceFlow: { enabled: true },
       revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (ctx, client, oneOf) => (oneOf ? oneOf[0] : undefined),
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (ctx, resource) => {
+          if (resource !== TEST_API) throw new errors.InvalidTarget();
+          return { scope: 'credproc', audience: TEST_API, accessTokenFormat: 'jwt', accessTokenTTL: 3600,
+                   jwt: { sign: { alg: 'RS256' } } };
+        },
+      },
     },
     scopes: ['openid', 'offline_access', 'email'],
     // Refresh tokens for every client allowed the grant (by default only for `offline_access`,
