@@ -379,3 +379,12 @@ def test_main_writes_one_answer(world, monkeypatch):
     monkeypatch.setattr("sys.stdout", types.SimpleNamespace(buffer=out, flush=lambda: None))
     assert process.main([REF]) == 0
     assert json.loads(out.getvalue())["AccessKeyId"] == world.key_id
+
+
+def test_hot_path_sha256_agrees_with_hashlib(tmp_path):
+    # The store records hashlib digests; the hit path recomputes them with CPython's builtin module.
+    for data in (b"", b"values:\n  x: 1\n", os.urandom(100000)):
+        path = tmp_path / "f"
+        path.write_bytes(data)
+        assert process._file_sha256(str(path)) == hashlib.sha256(data).hexdigest()
+    assert process._file_sha256(str(tmp_path / "missing")) is None
