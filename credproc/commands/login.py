@@ -125,7 +125,8 @@ def login_command(args) -> int:
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     for source in _by_identity(requests).values():
-        with login_source.identity_lock(source.config, interactive=True, ref=args.ref):
+        with login_source.identity_lock(source.config, interactive=True, ref=args.ref) as held:
+            held.announce_interactive()
             result = source.login_interactively(say=_say, flow=flow, open_browser=not args.no_browser,
                                                 timeout=args.timeout)
         if result["warning"]:

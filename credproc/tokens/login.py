@@ -199,7 +199,7 @@ class LoginTokenSource(TokenSource):
         interactive = auto_login_requested()
         terminal = open_terminal() if interactive else None
         try:
-            with self._identity_lock(interactive=terminal is not None):
+            with self._identity_lock(interactive=terminal is not None) as held:
                 token = self.cached_token()  # another process may have refreshed or logged in meanwhile
                 if token is not None:
                     return token
@@ -208,8 +208,8 @@ class LoginTokenSource(TokenSource):
                     return token
                 if terminal is None:
                     raise self._login_required(reason)
-                say = _say_to(terminal)
-                self.login_interactively(say=say)
+                held.announce_interactive()
+                self.login_interactively(say=_say_to(terminal))
                 return self.cached_token(margin=0) or self._missing_after_login()
         finally:
             if terminal is not None:
@@ -343,8 +343,10 @@ def _say_to(stream):
 
 
 class identity_lock:
-    """The per-identity lock (issuer + client id). An interactive holder writes a status file so a
-    non-interactive waiter can fail fast instead of waiting on a person."""
+    """The per-identity lock (issuer + client id). `interactive`: this holder may wait for a person
+    (so it waits longer for others). A holder about to wait for a person calls
+    announce_interactive(): it writes a status file beside the lock, so that a non-interactive
+    waiter fails fast instead of waiting on a person."""
 
     def __init__(self, config: LoginConfig, *, interactive: bool, ref: str):
         self.config = config
@@ -352,6 +354,7 @@ class identity_lock:
         self.ref = ref
         self.key = config.identity_key()
         self._lock = None
+        self._announced = False
 
     def _status_path(self) -> str:
         from credproc import lock
@@ -366,10 +369,12 @@ class identity_lock:
             self._lock.__enter__()
         except LockTimeout:
             self._wait()
-        if self.interactive:
-            status = {"pid": os.getpid(), "kind": "interactive", "started": time.time()}
-            cache.write_private_bytes(self._status_path(), json.dumps(status).encode())
         return self
+
+    def announce_interactive(self) -> None:
+        status = {"pid": os.getpid(), "kind": "interactive", "started": time.time()}
+        cache.write_private_bytes(self._status_path(), json.dumps(status).encode())
+        self._announced = True
 
     def _wait(self) -> None:
         from credproc import lock
@@ -399,7 +404,7 @@ class identity_lock:
         return status
 
     def __exit__(self, *exc):
-        if self.interactive:
+        if self._announced:
             try:
                 os.unlink(self._status_path())
             except OSError:
