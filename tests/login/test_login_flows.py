@@ -209,7 +209,10 @@ def test_inline_client_secret_is_refused(oidc_server, login_env):
 
 # --- fast failure without a login -------------------------------------------------------------------
 
-def test_process_without_a_login_fails_fast(oidc_server, login_env):
+@pytest.mark.parametrize("store", ["file", "auto"])
+def test_process_without_a_login_fails_fast(oidc_server, login_env, monkeypatch, store):
+    if store == "auto":  # the OS keyring is looked at too (keyring imported, its backends probed)
+        monkeypatch.delenv("CREDPROC_TOKEN_STORE")
     write_login_env(REF, oidc_server.issuer)
     mark = oidc_server.mark()
     for args in ((), ("--auto-login",)):  # --auto-login without a terminal cannot log in either
