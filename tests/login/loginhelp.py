@@ -17,6 +17,7 @@ SESSION = "credproc-login"
 PUBLIC_CLIENT = "credproc-test"
 CONFIDENTIAL_CLIENT = "credproc-confidential"
 CONFIDENTIAL_SECRET = "credproc-test-secret-0123456789abcdef"
+REF = "acme/dev"
 SERVER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oidc_server")
 
 ENV_TEMPLATE = """\
@@ -290,3 +291,23 @@ def saved_login(issuer, client_id="credproc-test"):
 
 def grants(calls):
     return [(c["endpoint"], c["grant_type"], c["status"], c["error"]) for c in calls]
+
+
+# --- logging in and getting credentials -----------------------------------------------------------
+
+def browser_login(ref=REF, person=None, tamper=None, extra_args=()):
+    """`credproc login REF --no-browser`, with a person driving the printed URL -> (exit code, stderr)."""
+    proc = start_credproc("login", ref, "--no-browser", "--timeout", "30", *extra_args)
+    try:
+        url = proc.wait_line(lambda line: line.startswith("http"))
+        (person or Person()).authorize(url, tamper=tamper)
+        code, _out, stderr = proc.finish()
+    finally:
+        proc.kill()
+    return code, stderr, url
+
+
+def process_json(ref=REF, *args):
+    done = run_credproc("process", ref, *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -9,30 +9,11 @@ import urllib.parse
 import boto3
 import pytest
 
-from loginhelp import (ACCOUNT, SESSION, Person, expire_tokens_and_credentials, grants, run_credproc, saved_login,
-                       start_credproc, write_login_env)
+from loginhelp import (ACCOUNT, REF, SESSION, Person, browser_login, expire_tokens_and_credentials, grants,
+                       process_json, run_credproc, saved_login, start_credproc, write_login_env)
 
 pytestmark = pytest.mark.timeout(120)
 
-REF = "acme/dev"
-
-
-def browser_login(ref=REF, person=None, tamper=None, extra_args=()):
-    """`credproc login REF --no-browser`, with a person driving the printed URL -> (exit code, stderr)."""
-    proc = start_credproc("login", ref, "--no-browser", "--timeout", "30", *extra_args)
-    try:
-        url = proc.wait_line(lambda line: line.startswith("http"))
-        (person or Person()).authorize(url, tamper=tamper)
-        code, _out, stderr = proc.finish()
-    finally:
-        proc.kill()
-    return code, stderr, url
-
-
-def process_json(ref=REF, *args):
-    done = run_credproc("process", ref, *args)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def caller_arn(endpoint, answer):
