@@ -22,6 +22,9 @@ from credproc import cache
 from credproc.errors import ConfigError, LockTimeout
 
 DEFAULT_TIMEOUT = 30.0
+#: Keys whose lock this process holds. An interactive login (credproc.tokens.login) marks them all
+#: as "waiting on a person" (a status file beside each lock) while it waits.
+HELD: set = set()
 
 
 def lock_path(key: str) -> str:
@@ -40,7 +43,11 @@ def refresh_lock(key: str, timeout: float = DEFAULT_TIMEOUT, *, environment: "st
     lock = filelock.FileLock(path, timeout=timeout, mode=0o600, **_lock_options(filelock))
     started = time.monotonic()
     try:
-        lock.acquire()
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            _fail_fast_if_a_person_holds_it(path, environment)
+            lock.acquire()
     except filelock.Timeout:
         raise _timeout_error(environment, time.monotonic() - started, path) from None
     except PermissionError:
@@ -48,10 +55,54 @@ def refresh_lock(key: str, timeout: float = DEFAULT_TIMEOUT, *, environment: "st
             f"cannot open the refresh lock {path}: permission denied",
             hint=f"the lock must belong to you; remove it (rm {path}) if another user created it",
         ) from None
+    except OSError as err:  # e.g. a read-only file system: a clear error, not an internal one
+        raise ConfigError(
+            f"cannot open the refresh lock {path}: {err.strerror or type(err).__name__}",
+            hint="credproc needs a writable private cache directory; set CREDPROC_CACHE_DIR to one",
+        ) from None
+    HELD.add(key)
     try:
         yield path
     finally:
+        HELD.discard(key)
         lock.release()
+
+
+def status_path(key: str) -> str:
+    """Beside the lock: {pid, kind: "interactive"} while its holder waits for a person to log in."""
+    return lock_path(key)[: -len(".lock")] + ".status"
+
+
+def _fail_fast_if_a_person_holds_it(path: str, environment: "str | None") -> None:
+    """A caller that cannot log in itself (no `--auto-login`) must not wait minutes for a person."""
+    import json
+
+    if os.environ.get("CREDPROC_AUTO_LOGIN") == "1":
+        return
+    data = cache.read_private_bytes(path[: -len(".lock")] + ".status")
+    try:
+        status = json.loads(data) if data else None
+    except ValueError:
+        status = None
+    if not isinstance(status, dict) or status.get("kind") != "interactive" or not _alive(status.get("pid")):
+        return
+    from credproc.errors import LoginRequired
+
+    what = f" for {environment}" if environment else ""
+    raise LoginRequired(f"login required{what}: a login is in progress in another terminal (pid {status['pid']})",
+                        hint=f"finish that login, or run `credproc login {environment or 'ORG/ENV'}`")
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _lock_options(filelock) -> dict:

@@ -35,7 +35,7 @@ import os
 import time
 
 from credproc import cache
-from credproc.errors import ConfigError, LockTimeout, LoginRequired, TokenError
+from credproc.errors import ConfigError, LoginRequired, TokenError
 from credproc.tokens.base import TokenSource
 
 CACHE_KIND = "login"
@@ -343,10 +343,11 @@ def _say_to(stream):
 
 
 class identity_lock:
-    """The per-identity lock (issuer + client id). `interactive`: this holder may wait for a person
-    (so it waits longer for others). A holder about to wait for a person calls
-    announce_interactive(): it writes a status file beside the lock, so that a non-interactive
-    waiter fails fast instead of waiting on a person."""
+    """The per-identity lock (issuer + client id), through credproc.lock. `interactive`: this holder
+    may itself wait for a person, so it waits longer for others. A holder about to wait for a person
+    calls announce_interactive(): every lock this process holds (the identity's, and the
+    environment's refresh locks around it) gets a status file, so a non-interactive caller that
+    finds one of them busy fails fast with "login in progress" (credproc.lock) instead of waiting."""
 
     def __init__(self, config: LoginConfig, *, interactive: bool, ref: str):
         self.config = config
@@ -354,69 +355,31 @@ class identity_lock:
         self.ref = ref
         self.key = config.identity_key()
         self._lock = None
-        self._announced = False
-
-    def _status_path(self) -> str:
-        from credproc import lock
-
-        return lock.lock_path(self.key)[: -len(".lock")] + ".status"
+        self._announced = []
 
     def __enter__(self):
         from credproc import lock
 
-        try:
-            self._lock = lock.refresh_lock(self.key, timeout=0, environment=self.ref)
-            self._lock.__enter__()
-        except LockTimeout:
-            self._wait()
+        timeout = INTERACTIVE_LOCK_TIMEOUT if self.interactive else NONINTERACTIVE_LOCK_TIMEOUT
+        self._lock = lock.refresh_lock(self.key, timeout=timeout, environment=self.ref)
+        self._lock.__enter__()
         return self
 
     def announce_interactive(self) -> None:
-        status = {"pid": os.getpid(), "kind": "interactive", "started": time.time()}
-        cache.write_private_bytes(self._status_path(), json.dumps(status).encode())
-        self._announced = True
-
-    def _wait(self) -> None:
         from credproc import lock
 
-        status = self._status()
-        if status.get("kind") == "interactive" and not self.interactive:
-            raise LoginRequired(
-                f"login required for {self.ref}: a login to {self.config.issuer} is in progress in another "
-                f"terminal (pid {status.get('pid')})",
-                hint=f"finish that login, or run `credproc login {self.ref}`")
-        timeout = INTERACTIVE_LOCK_TIMEOUT if (self.interactive or status.get("kind") == "interactive") \
-            else NONINTERACTIVE_LOCK_TIMEOUT
-        self._lock = lock.refresh_lock(self.key, timeout=timeout, environment=self.ref)
-        self._lock.__enter__()
-
-    def _status(self) -> dict:
-        data = cache.read_private_bytes(self._status_path())
-        try:
-            status = json.loads(data) if data else {}
-        except ValueError:
-            status = {}
-        if not isinstance(status, dict):
-            return {}
-        pid = status.get("pid")
-        if isinstance(pid, int) and not _alive(pid):
-            return {}  # the holder died; the kernel already released its lock
-        return status
+        status = json.dumps({"pid": os.getpid(), "kind": "interactive", "started": time.time()}).encode()
+        for key in sorted(lock.HELD):
+            path = lock.status_path(key)
+            cache.write_private_bytes(path, status)
+            self._announced.append(path)
 
     def __exit__(self, *exc):
-        if self._announced:
+        for path in self._announced:
             try:
-                os.unlink(self._status_path())
+                os.unlink(path)
             except OSError:
                 pass
         return self._lock.__exit__(*exc)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

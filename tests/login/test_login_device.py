@@ -114,6 +114,14 @@ def test_auto_login_talks_to_the_terminal_only(oidc_server, login_env):
         assert found.wait(20), "".join(terminal)
         text = "".join(terminal).replace("\r", "")
         uri, user_code = next(CODE_LINE.search(line) for line in text.split("\n") if CODE_LINE.search(line)).groups()
+        # Meanwhile a caller that cannot log in (no --auto-login) is told so at once, though the
+        # waiting login holds this environment's refresh locks.
+        started = time.monotonic()
+        other = run_credproc("process", REF)
+        assert time.monotonic() - started < 1.5
+        assert other.returncode == 3, other.stderr
+        assert other.stderr.startswith(f"credproc: login required for {REF}: a login is in progress in another "
+                                       f"terminal (pid {proc.pid})")
         Person().approve_device(uri, user_code)
         out, err = proc.communicate(timeout=30)
     finally:
