@@ -131,7 +131,7 @@ def _token_response(status: int, document: dict, what: str) -> dict:
     return document
 
 
-def refresh(meta: dict, client: Client, refresh_token: str, scopes: "list | None" = None) -> dict:
+def refresh(meta: dict, client: Client, refresh_token: str) -> dict:
     """The refresh_token grant (RFC 6749 §6). OAuthError with error "invalid_grant" when the refresh
     token is expired, revoked or already used (rotation)."""
     status, document = token_request(meta, client, {"grant_type": "refresh_token", "refresh_token": refresh_token},

@@ -249,7 +249,7 @@ class LoginTokenSource(TokenSource):
             return None, f"no saved login for {self.config.issuer}"
         meta = self.metadata()
         try:
-            response = oidc.refresh(meta, self.config.client(), record["refresh_token"], self.config.scopes)
+            response = oidc.refresh(meta, self.config.client(), record["refresh_token"])
         except oidc.OAuthError as err:
             if err.error == "invalid_grant":  # expired, revoked, or a rotated one used twice
                 tokenstore.forget(key)

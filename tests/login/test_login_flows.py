@@ -248,3 +248,22 @@ def test_access_token_for_a_resource(oidc_server, login_env, moto_server):
     mark = oidc_server.mark()
     process_json()
     assert grants(oidc_server.token_calls(mark)) == [("token", "refresh_token", 200, None)]
+
+
+def test_an_issuer_that_is_not_exactly_the_servers_is_refused(oidc_server, login_env):
+    """OIDC Discovery §4.3: the document must name exactly the configured issuer."""
+    write_login_env(REF, oidc_server.issuer + "/")
+    done = run_credproc("login", REF, "--no-browser")
+    assert done.returncode == 4
+    assert done.stderr.splitlines()[0] == (
+        f"credproc: the OpenID discovery document at {oidc_server.issuer}/.well-known/openid-configuration names "
+        f"the issuer {oidc_server.issuer!r}, not {oidc_server.issuer + '/'!r} (hint: set oidc.token.login.issuer "
+        "to exactly the issuer it names)")
+
+
+def test_an_unreachable_issuer_is_a_transient_error(login_env):
+    write_login_env(REF, "http://127.0.0.1:9")
+    done = run_credproc("login", REF, "--device")
+    assert done.returncode == 6
+    assert done.stderr.startswith("credproc: cannot reach the OpenID discovery document at "
+                                  "http://127.0.0.1:9/.well-known/openid-configuration")
