@@ -209,7 +209,12 @@ class LoginTokenSource(TokenSource):
                 if terminal is None:
                     raise self._login_required(reason)
                 held.announce_interactive()
-                self.login_interactively(say=_say_to(terminal))
+                say = _say_to(terminal)
+                say(f"credproc: {self.ref} needs a login to {self.config.issuer}.")
+                result = self.login_interactively(say=say)
+                if result["warning"]:
+                    say(f"credproc: warning: {result['warning']}")
+                say(f"credproc: logged in as {result['claims'].get('sub')!r}.")
                 return self.cached_token(margin=0) or self._missing_after_login()
         finally:
             if terminal is not None:

@@ -124,10 +124,14 @@ def test_auto_login_talks_to_the_terminal_only(oidc_server, login_env):
                                        f"terminal (pid {proc.pid})")
         Person().approve_device(uri, user_code)
         out, err = proc.communicate(timeout=30)
+        reader.join(5)
     finally:
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+    said = "".join(terminal).replace("\r", "")
+    assert f"credproc: {REF} needs a login to {oidc_server.issuer}." in said
+    assert "credproc: logged in as 'alice'." in said
     assert proc.returncode == 0, err
     assert err == b""
     answer = json.loads(out)
