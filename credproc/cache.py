@@ -62,6 +62,11 @@ def _make_private_dir(path: str) -> None:
         os.mkdir(path, 0o700)
     except FileExistsError:  # a concurrent credproc made it first; it is checked just the same
         return
+    except OSError as err:  # a read-only file system, a parent we may not write: say so, not "internal error"
+        raise ConfigError(
+            f"cannot create the cache directory {path}: {err.strerror or type(err).__name__}",
+            hint="credproc needs a writable private cache directory; set CREDPROC_CACHE_DIR to one",
+        ) from None
     if _IS_POSIX:
         os.chmod(path, 0o700)  # our own new directory: undo a umask that removed owner bits
 

@@ -188,7 +188,7 @@ class AwsLoginProvider(Provider):
                 entry = _usable(cache.read_entry(CACHE_KIND, request.cache_key))  # someone may have refreshed
                 if entry and self._servable_without_refresh(entry, margin):
                     return entry
-                return self._refresh(request, entry)
+                return self._refresh(request, entry, margin)
         except LockTimeout:
             if entry and cache.can_serve_stale(entry, self._now()):
                 return entry  # the holder is slow; what we have is still good for > 10 minutes
@@ -201,9 +201,10 @@ class AwsLoginProvider(Provider):
         # A recent refresh failed: do not hammer STS while the old keys still have > 10 minutes.
         return cache.in_backoff(entry, now) and cache.can_serve_stale(entry, now)
 
-    def _refresh(self, request: "OidcRequest", previous: "dict | None") -> dict:
+    def _refresh(self, request: "OidcRequest", previous: "dict | None", margin: float) -> dict:
         try:
             entry = request.exchange(self._sts_client_factory, self._now())
+            _check_lifetime(entry, request, margin, self._now())
         except CredprocError:
             if previous and cache.can_serve_stale(previous, self._now()):
                 stale = cache.with_backoff(previous, self._now())
@@ -220,6 +221,20 @@ class AwsLoginProvider(Provider):
             "access_key_id": access_key_id, "expiration": expiration, "account_id": account_id,
             "region": region, "stale": stale,
         })
+
+
+def _check_lifetime(entry: dict, request: "OidcRequest", margin: float, now: float) -> None:
+    """Fresh keys from STS that are already inside the refresh margin (STS's clock, or this machine's,
+    is off) are a failed refresh: served, botocore would re-run credproc before every request, and each
+    run would call STS again. They are not cached either."""
+    left = cache.seconds_left(entry, now)
+    if left is not None and left < margin:
+        raise ConfigError(
+            f"STS returned credentials for role {request.role_arn} that expire in {max(int(left // 60), 0)} "
+            f"minute(s) ({entry['expiration']}), less than the {int(margin // 60)}-minute refresh margin: "
+            "this machine's clock or STS's is off",
+            hint="check this machine's clock (`credproc doctor`); STS's Expiration is trusted over now + duration",
+        )
 
 
 def _lock_timeout() -> float:

@@ -81,6 +81,12 @@ class StsProxy(FaultProxy):
         raise ValueError(f"unknown fault {fault!r}")
 
     def _forward(self, handler, body: bytes, rewrite) -> None:
+        try:
+            self._forward_once(handler, body, rewrite)
+        except OSError:  # the client was killed meanwhile, or moto is gone at the end of the session
+            handler.close_connection = True
+
+    def _forward_once(self, handler, body: bytes, rewrite) -> None:
         conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
         conn.request(handler.command, handler.path, body=body, headers=headers)
