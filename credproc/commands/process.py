@@ -182,6 +182,7 @@ def _file_sha256(path: str) -> "str | None":
 # --- the miss ------------------------------------------------------------------------------------
 
 def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
+    ensure_site_packages()
     from credproc import store
     from credproc.lock import refresh_lock
 
@@ -199,6 +200,34 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
             os.environ.pop(CHAIN_VARIABLE, None)
         else:
             os.environ[CHAIN_VARIABLE] = previous_chain
+
+
+def ensure_site_packages() -> None:
+    """A launcher may start Python with -S (no `site`): that skips the .pth processing that is half of
+    a cache hit's cost. A miss needs site-packages (yaml, boto3, filelock), so `site` runs now."""
+    if sys.flags.no_site and "site" not in sys.modules:
+        import site
+
+        site.main()
+
+
+def launcher_source(python: "str | None" = None) -> str:
+    """A script that runs `credproc process` with `python -IS`: no `site` at start-up, so a cache hit
+    costs about half of what the console script costs (measured by benchmarks/cache_hit.py); a miss
+    runs `site` itself (ensure_site_packages). For install-profile to write next to its profile, 0755,
+    with the path of the interpreter credproc is installed in (a venv's bin/python)."""
+    import credproc
+
+    python = python or sys.executable
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(credproc.__file__)))
+    if any(ch in python for ch in " \t\n"):
+        raise ConfigError(f"cannot write a launcher for an interpreter path with spaces: {python}")
+    return (f"#!{python} -IS\n"
+            "# credproc credential_process launcher: Python without `site` on the cache-hit path\n"
+            "import sys\n"
+            f"sys.path.insert(0, {package_parent!r})\n"
+            "from credproc.cli import main\n"
+            "sys.exit(main())\n")
 
 
 def enter_chain(ref: str, environ=None) -> None:

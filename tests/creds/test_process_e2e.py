@@ -237,3 +237,22 @@ def test_editing_an_imported_environment_takes_effect(isolated_env, proxy, tmp_p
     write_environment(isolated_env.env_dir, "acme/base", "values:\n  role: arn:aws:iam::123456789012:role/esc-other\n")
     second = assert_valid_answer(run(["process", REF]).stdout)
     assert proxy.count(AWRWI) == 2 and second["AccessKeyId"] != first["AccessKeyId"]
+
+
+def test_the_no_site_launcher_serves_misses_and_hits(login_env, proxy, tmp_path, isolated_env):
+    import boto3
+
+    from credproc.commands.process import launcher_source
+
+    launcher = tmp_path / "credproc-process"
+    launcher.write_text(launcher_source(PYTHON))
+    launcher.chmod(0o755)
+    isolated_env.config_file.write_text(f"[profile fast]\nregion = us-east-1\ncredential_process = {launcher} process {REF}\n")
+    miss = subprocess.run([str(launcher), "process", REF], env=python_bytecode_env(os.environ), capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    assert miss.returncode == 0, miss.stderr  # the miss path runs `site` itself to reach yaml/boto3/filelock
+    assert_valid_answer(miss.stdout)
+    assert run(["process", REF]).stdout == miss.stdout  # the console script sees the same cache
+    identity = boto3.Session(profile_name="fast").client("sts").get_caller_identity()
+    assert identity["Arn"] == ASSUMED_ARN
+    assert proxy.count(AWRWI) == 1
