@@ -101,6 +101,7 @@ def _shown(arg: str) -> str:
 
 
 def _print_help() -> int:
+    ensure_site_packages()  # building the full parser imports every command module
     from credproc.cli import build_parser
 
     build_parser().parse_args(["process", "--help"])  # prints and exits 0 (SystemExit, kept by the cli)
@@ -226,6 +227,9 @@ def launcher_source(python: "str | None" = None) -> str:
             "# credproc credential_process launcher: Python without `site` on the cache-hit path\n"
             "import sys\n"
             f"sys.path.insert(0, {package_parent!r})\n"
+            "if sys.argv[1:2] != ['process']:  # other commands import from site-packages at once\n"
+            "    import site\n"
+            "    site.main()\n"
             "from credproc.cli import main\n"
             "sys.exit(main())\n")
 

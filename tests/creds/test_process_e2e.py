@@ -256,3 +256,7 @@ def test_the_no_site_launcher_serves_misses_and_hits(login_env, proxy, tmp_path,
     identity = boto3.Session(profile_name="fast").client("sts").get_caller_identity()
     assert identity["Arn"] == ASSUMED_ARN
     assert proxy.count(AWRWI) == 1
+    for argv in (["process", "--help"], ["--help"], ["export", REF, "--format", "dotenv"]):
+        other = subprocess.run([str(launcher), *argv], env=python_bytecode_env(os.environ), capture_output=True,
+                               stdin=subprocess.DEVNULL, timeout=60)
+        assert other.returncode == 0 and other.stdout, (argv, other.stderr)
