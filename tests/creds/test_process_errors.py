@@ -77,6 +77,20 @@ def test_exit_2_no_credentials(isolated_env):
         "AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, or open fn::open::aws-login in the environment)")
 
 
+# --- 3: login required ---------------------------------------------------------------------------
+
+def test_exit_3_login_required_without_a_saved_login(isolated_env, proxy):
+    write_environment(isolated_env.env_dir, REF, login_yaml(
+        '{login: {issuer: "https://login.credproc.test", clientId: credproc}}'))
+    started = time.monotonic()
+    code, out, err = run("process", REF)
+    assert (code, out) == (3, b"")
+    assert first_line(err) == ("credproc: login required for acme/dev: no saved login for https://login.credproc.test "
+                               "(hint: credproc login acme/dev)")
+    assert time.monotonic() - started < 10  # fails at once: no prompt, no waiting for a person
+    assert proxy.count(AWRWI) == 0
+
+
 # --- 4: token ------------------------------------------------------------------------------------
 
 def test_exit_4_expired_token_names_the_claim_not_the_token(isolated_env, tmp_path, proxy):
