@@ -18,7 +18,7 @@ moto_server (session)
     moto's ThreadedMotoServer on 127.0.0.1, port 0 (a free port); yields its endpoint URL
     "http://127.0.0.1:PORT". State is shared by the whole session: reset what you need
     (POST {url}/moto-api/reset). Its recorder writes to a session temp file (MOTO_RECORDER_FILEPATH),
-    so /moto-api/recorder/{reset,start,stop,download}-recording work (see tests/creds/motohelp.py).
+    so /moto-api/recorder/{reset,start,stop,download}-recording work (see tests/creds/credtest.py: Recorder, FaultProxy).
 """
 import os
 import types
