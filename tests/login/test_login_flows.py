@@ -2,7 +2,9 @@
 `credproc login` (browser with PKCE, device code), `credproc process` with silent refresh, revocation,
 and the refusals of a tampered redirect."""
 import json
+import os
 import re
+import stat
 import time
 import urllib.parse
 
@@ -40,6 +42,27 @@ def test_browser_login_then_process_reaches_sts(oidc_server, login_env, moto_ser
     assert caller_arn(moto_server, answer) == f"arn:aws:sts::{ACCOUNT}:assumed-role/esc-dev/{SESSION}"
     # The cached ID token served STS: no refresh was needed.
     assert len(oidc_server.token_calls(mark)) == 1
+    # What was kept is private, and no secret was shown.
+    from credproc import cache
+    from credproc.tokens import login as login_source
+
+    [(key, entry)] = cache.list_entries(login_source.CACHE_KIND)
+    token_file = cache.entry_path(login_source.CACHE_KIND, key)
+    assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(token_file)).st_mode) == 0o700
+    record = saved_login(oidc_server.issuer)
+    for secret in (record["refresh_token"], entry["token"], entry["token"].split(".")[1]):
+        assert secret not in stderr
+
+
+def test_login_for_an_environment_without_a_login_source(oidc_server, login_env):
+    from credproc.store import Store, parse_name
+
+    Store().write(parse_name("acme/plain"), b"values:\n  greeting: hello\n")
+    done = run_credproc("login", "acme/plain")
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("credproc: acme/plain has no interactive login token source (oidc.token.login); "
+                                   "nothing to log in to")
 
 
 def logged_in(oidc_server, ref=REF, **login):
@@ -267,3 +290,14 @@ def test_an_unreachable_issuer_is_a_transient_error(login_env):
     assert done.returncode == 6
     assert done.stderr.startswith("credproc: cannot reach the OpenID discovery document at "
                                   "http://127.0.0.1:9/.well-known/openid-configuration")
+
+
+def test_file_store_warning_is_shown_once(oidc_server, login_env):
+    write_login_env(REF, oidc_server.issuer)
+    code, first, _ = browser_login()
+    assert code == 0, first
+    path = os.path.join(os.environ["CREDPROC_CONFIG_DIR"], "logins")
+    assert f"credproc: warning: no usable OS keyring: the refresh token is kept in {path}/" in first
+    assert f"refresh token kept in {path}/" in first
+    code, second, _ = browser_login()
+    assert code == 0 and "warning" not in second
