@@ -300,4 +300,4 @@ def test_file_store_warning_is_shown_once(oidc_server, login_env):
     assert f"credproc: warning: no usable OS keyring: the refresh token is kept in {path}/" in first
     assert f"refresh token kept in {path}/" in first
     code, second, _ = browser_login()
-    assert code == 0 and "warning" not in second
+    assert code == 0 and "credproc: warning" not in second
