@@ -23,10 +23,9 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass
 
-from credproc import paths
+from credproc import fsutil, paths
 from credproc.errors import ConfigError, UsageError
 
 SUFFIX = ".yaml"
@@ -247,33 +246,25 @@ class Store:
     # -- writing -------------------------------------------------------------------------------
     def write(self, name: EnvName, data: bytes) -> str:
         """Atomically replace (or create) the definition of ``name``; returns its path."""
-        path = self.path_of(name)
-        directory = os.path.dirname(path)
-        _make_private_dirs(directory)
-        self._check_inside(path, name)  # again, now that the directories exist
-        atomic_write(path, data)
+        path = self._prepared_path(name)
+        fsutil.write_atomic(path, data)
         return path
 
     def create(self, name: EnvName, data: bytes) -> str:
         """Create the definition of ``name``; ConfigError if it exists (never overwrites, even racing)."""
-        path = self.path_of(name)
-        _make_private_dirs(os.path.dirname(path))
-        self._check_inside(path, name)
-        directory = os.path.dirname(path)
-        fd, tmp = tempfile.mkstemp(prefix=".credproc-", suffix=".tmp", dir=directory)
+        path = self._prepared_path(name)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(tmp, path)  # atomic, and fails when the name exists
-            except FileExistsError:
-                raise ConfigError(f"environment {name.full} already exists; not overwritten",
-                                  hint=f"edit it: credproc env edit {name.full}") from None
-        finally:
-            os.unlink(tmp)
-        _fsync_dir(directory)
+            fsutil.create_atomic(path, data)
+        except FileExistsError:
+            raise ConfigError(f"environment {name.full} already exists; not overwritten",
+                              hint=f"edit it: credproc env edit {name.full}") from None
+        return path
+
+    def _prepared_path(self, name: EnvName) -> str:
+        """The file of ``name``, its directories created (0700) and the path checked again inside."""
+        path = self.path_of(name)
+        fsutil.make_private_dirs(os.path.dirname(path))
+        self._check_inside(path, name)  # again, now that the directories exist
         return path
 
     def remove(self, name: EnvName) -> None:
@@ -295,57 +286,6 @@ def _scan(directory: str) -> list:
         return sorted(os.scandir(directory), key=lambda e: e.name)
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return []
-
-
-def _make_private_dirs(directory: str) -> None:
-    """Create missing directories with mode 0700 (existing ones are left as they are)."""
-    missing = []
-    current = directory
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-
-
-def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a part."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".credproc-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def sha256_hex(data: bytes) -> str:

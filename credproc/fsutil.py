@@ -1,0 +1,156 @@
+"""Private files and directories: atomic writes, 0700 directories, and the checks that refuse insecure ones.
+
+Stdlib only (os, stat) and cheap to import: modules on the credential_process hot path may use it.
+
+    write_atomic(path, data, mode=0o600)    replace a file; readers see the old or the new one, never a part
+    create_atomic(path, data, mode=0o600)   the same, but never replaces: FileExistsError if path exists
+    make_private_dirs(directory)            create missing directories, each 0700 whatever the umask
+    check_private(path, what, mode)         ConfigError for a symlink, someone else's or a group/other-accessible path
+    ensure_private_dir(path, what)          make_private_dirs, then check_private
+
+How a write works: a temp file in the same directory (so os.replace is a rename on one file system),
+opened O_EXCL|O_NOFOLLOW with mode 0600 (a planted file or link is never written through, and the
+data is private while it is being written), fsync, then os.replace (or os.link for create_atomic),
+then a best-effort fsync of the directory so the rename itself survives a crash. On any error the
+temp file is removed.
+"""
+import os
+import stat
+
+from credproc.errors import ConfigError
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_BINARY = getattr(os, "O_BINARY", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_IS_POSIX = os.name == "posix"
+_TEMP_ATTEMPTS = 100
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Atomically replace (or create) ``path`` with ``data``; the file ends with exactly ``mode``."""
+    directory = os.path.dirname(path) or "."
+    tmp = _written_temp(directory, os.path.basename(path), data, mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def create_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Create ``path`` with ``data`` whole or not at all; FileExistsError if it exists (even when
+    another process creates it at the same moment: os.link never replaces)."""
+    directory = os.path.dirname(path) or "."
+    tmp = _written_temp(directory, os.path.basename(path), data, mode)
+    try:
+        os.link(tmp, path)
+    finally:
+        _unlink_quietly(tmp)
+    _fsync_dir(directory)
+
+
+def _written_temp(directory: str, base: str, data: bytes, mode: int) -> str:
+    """A new temp file beside ``base`` holding ``data``, flushed to disk; its path."""
+    fd, tmp = _create_temp(directory, base)
+    try:
+        try:
+            if _IS_POSIX:
+                os.fchmod(fd, mode)  # exact: O_CREAT's mode went through the umask
+            _write_fully(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    return tmp
+
+
+def _create_temp(directory: str, base: str) -> "tuple[int, str]":
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_BINARY | _O_CLOEXEC
+    for _ in range(_TEMP_ATTEMPTS):
+        tmp = os.path.join(directory, f".{base}.{os.urandom(4).hex()}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o600)
+        except FileExistsError:
+            continue
+        return fd, tmp
+    raise FileExistsError(f"could not create a temporary file in {directory}")
+
+
+def _write_fully(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fsync_dir(directory: str) -> None:
+    # Makes the rename durable; best effort (not possible on every platform or file system).
+    if not _IS_POSIX:
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# --- directories -----------------------------------------------------------------------------------
+
+def make_private_dirs(directory: str) -> None:
+    """Create ``directory`` and its missing parents, each 0700 whatever the umask (os.makedirs' mode
+    reaches only the leaf, through the umask), so credproc never leaves a readable ~/.aws or
+    ~/.config/credproc behind. Directories that already exist are left as they are."""
+    missing = []
+    current = os.path.abspath(directory)
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
+            continue  # a concurrent process made it first
+        if _IS_POSIX:
+            os.chmod(path, 0o700)
+
+
+def check_private(path: str, what: str, mode: int = 0o700) -> None:
+    """Refuse ``path`` (ConfigError naming it and the fix) if it is a symbolic link, is not owned by
+    the user, or lets group or others in. ``mode`` is what the hint's chmod sets (0o700 or 0o600)."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise ConfigError(f"refusing to use the {what} {path}: it is a symbolic link")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise ConfigError(f"refusing to use the {what} {path}: it is not owned by you")
+    if _IS_POSIX and info.st_mode & 0o077:
+        raise ConfigError(
+            f"refusing to use the {what} {path}: mode {stat.S_IMODE(info.st_mode):o} lets others read it",
+            hint=f"chmod {mode:o} {path}",
+        )
+
+
+def ensure_private_dir(path: str, what: str) -> None:
+    """``path`` exists as a private directory (created 0700 if missing); ConfigError otherwise."""
+    make_private_dirs(path)
+    check_private(path, what, 0o700)
