@@ -27,11 +27,10 @@ Example: credproc:org:acme:env:default/dev:pulumi.user.login:alice
 import json
 import os
 import secrets
-import stat
 import time
 from urllib.parse import urlsplit
 
-from credproc import paths
+from credproc import fsutil, paths
 from credproc.errors import ConfigError, UsageError
 
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
@@ -93,45 +92,6 @@ def subject(org: str, environment: str, attributes: "list[tuple[str, str]] | Non
     for name, value in attributes or []:
         text += f":{_escape(name)}:{_escape(value)}"
     return text
-
-
-# --- files --------------------------------------------------------------------------------------
-
-
-def _ensure_private_dir(path: str, what: str = "issuer directory") -> None:
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    _check_private(path, what, "chmod 700")
-
-
-def _check_private(path: str, what: str, fix: str) -> None:
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode):
-        raise ConfigError(f"refusing to use the {what} {path}: it is a symbolic link")
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise ConfigError(f"refusing to use the {what} {path}: it is not owned by you")
-    if os.name == "posix" and info.st_mode & 0o077:
-        raise ConfigError(
-            f"refusing to use the {what} {path}: mode {stat.S_IMODE(info.st_mode):o} lets others read it",
-            hint=f"{fix} {path}",
-        )
-
-
-def _write_private(path: str, data: bytes) -> None:
-    """Atomic 0600 write: temp file in the same directory, fsync, rename."""
-    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # --- the issuer ---------------------------------------------------------------------------------
@@ -221,16 +181,16 @@ def init(url: str, *, audience: "str | None" = None, force: bool = False) -> Loc
             )
         old = load()
         previous = old.jwks()["keys"][:_KEEP_PREVIOUS_KEYS]  # the retiring key first
-    _ensure_private_dir(paths.config_dir(), "config directory")
-    _ensure_private_dir(issuer_dir())
+    fsutil.ensure_private_dir(paths.config_dir(), "config directory")
+    fsutil.ensure_private_dir(issuer_dir(), "issuer directory")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     kid = _kid_for(key.public_key())
     settings = {"url": url, "audience": audience or DEFAULT_AUDIENCE, "kid": kid, "previous_keys": previous}
-    _write_private(_key_path(), pem)
-    _write_private(_settings_path(), (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode())
+    fsutil.write_atomic(_key_path(), pem)
+    fsutil.write_atomic(_settings_path(), (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode())
     return LocalIssuer(url, settings["audience"], kid, key, previous)
 
 
@@ -258,8 +218,8 @@ def load() -> LocalIssuer:
     """The configured issuer with its key, or a ConfigError that says how to set one up."""
     settings = load_settings()
     key_path = _key_path()
-    _check_private(issuer_dir(), "issuer directory", "chmod 700")
-    _check_private(key_path, "issuer key", "chmod 600")
+    fsutil.check_private(issuer_dir(), "issuer directory", 0o700)
+    fsutil.check_private(key_path, "issuer key", 0o600)
     from cryptography.hazmat.primitives import serialization
 
     try:
