@@ -6,7 +6,9 @@ import os
 import re
 import stat
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 import boto3
 import pytest
@@ -301,3 +303,25 @@ def test_file_store_warning_is_shown_once(oidc_server, login_env):
     assert f"refresh token kept in {path}/" in first
     code, second, _ = browser_login()
     assert code == 0 and "credproc: warning" not in second
+
+
+def test_person_cancels_the_browser_login(oidc_server, login_env):
+    """The person aborts at the identity provider: the redirect carries error=access_denied."""
+    write_login_env(REF, oidc_server.issuer)
+    proc = start_credproc("login", REF, "--no-browser", "--timeout", "30")
+    try:
+        url = proc.wait_line(lambda line: line.startswith("http"))
+        person = Person()
+        interaction = person.walk(url, stop=lambda target: "/interaction/" in target)
+        callback = person.walk(interaction + "/abort", stop=lambda target: urllib.parse.urlsplit(target).path == "/callback")
+        assert "error=access_denied" in callback
+        try:
+            urllib.request.urlopen(callback, timeout=10)
+        except urllib.error.HTTPError as err:
+            assert err.code == 400
+        code, _out, stderr = proc.finish()
+    finally:
+        proc.kill()
+    assert code == 4
+    assert "credproc: the login was not completed: access_denied (End-User aborted interaction)" in stderr
+    assert saved_login(oidc_server.issuer) is None
