@@ -140,3 +140,24 @@ def test_auto_login_talks_to_the_terminal_only(oidc_server, login_env):
     # The login was saved: the next call without --auto-login refreshes or reuses it silently.
     done = run_credproc("process", REF)
     assert done.returncode == 0 and json.loads(done.stdout) == answer
+
+
+@pytest.fixture(scope="module")
+def short_lived_codes_server(oidc_server, tmp_path_factory):
+    """A second server whose device codes live 3 seconds (oidc_server: node and npm are there)."""
+    from loginhelp import OidcServer
+
+    server = OidcServer(tmp_path_factory.mktemp("oidc-short"), DEVICE_INTERVAL=1, DEVICE_CODE_TTL=3)
+    yield server
+    server.stop()
+
+
+def test_device_code_expires_unapproved(short_lived_codes_server, login_env):
+    write_login_env(REF, short_lived_codes_server.issuer)
+    started = time.monotonic()
+    done = run_credproc("login", REF, "--device", timeout=30)
+    assert done.returncode == 4, done.stderr
+    assert "credproc: the device code expired before the login was approved" in done.stderr
+    assert time.monotonic() - started < 15
+    errors = [c["error"] for c in device_polls(short_lived_codes_server, 0)]
+    assert errors and set(errors) <= {"authorization_pending", "expired_token"}
