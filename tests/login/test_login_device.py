@@ -48,11 +48,12 @@ def test_device_login_polls_as_the_server_asks(oidc_server, login_env):
     assert f"Logged in to {oidc_server.issuer} as 'bob'" in stderr
     polls = device_polls(oidc_server, mark)
     errors = [c["error"] for c in polls]
-    assert errors[0] == "authorization_pending" and errors[1] == "slow_down" and errors[-1] is None
+    first_slow_down = errors.index("slow_down")
+    assert errors[0] == "authorization_pending" and errors[-1] is None
     assert polls[-1]["status"] == 200
     # After slow_down the interval grew from 1 s to 1 + 1 s (the test's step; RFC 8628 says 5):
     # every later poll keeps at least that distance, so no second slow_down.
-    after = [c["at"] for c in polls[1:]]
+    after = [c["at"] for c in polls[first_slow_down:]]
     assert all(b - a >= 1.9 for a, b in zip(after, after[1:])), after
     assert errors.count("slow_down") == 1
     # The login works for credentials.
