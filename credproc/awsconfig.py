@@ -19,6 +19,7 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 
+from credproc import fsutil
 from credproc.errors import ConfigError, LockTimeout, UsageError
 
 # Keys that make botocore ignore credential_process or use it differently (credential-helpers.md
@@ -668,24 +669,9 @@ def ensure_parent_dir(path: str) -> None:
     """Create missing parent directories 0700 (~/.aws holds credentials too)."""
     parent = os.path.dirname(path)
     try:
-        _make_private_dirs(parent)
+        fsutil.make_private_dirs(parent)
     except OSError as exc:
         raise ConfigError(f"cannot create {parent}: {exc.strerror}") from None
-
-
-def _make_private_dirs(directory: str) -> None:
-    """Like os.makedirs, but every directory it creates is 0700 (makedirs' mode reaches only the
-    leaf), so credproc never leaves a readable ~/.aws or ~/.config/credproc behind."""
-    if os.path.isdir(directory):
-        return
-    _make_private_dirs(os.path.dirname(directory))
-    try:
-        os.mkdir(directory, 0o700)
-    except FileExistsError:
-        if not os.path.isdir(directory):
-            raise
-        return
-    os.chmod(directory, 0o700)  # whatever the umask
 
 
 @contextlib.contextmanager
@@ -727,46 +713,14 @@ def _try_lock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def write_atomically(path: str, data: bytes, mode: int) -> None:
-    """Temp file in the same directory, fsync, os.replace: readers see the old or the new file."""
-    import tempfile
-
-    directory, base = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if hasattr(os, "fchmod"):
-                os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: str) -> None:
-    if sys.platform == "win32":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def save_with_backup(path: str, old_text: "str | None", new_text: str, mode: "int | None") -> "str | None":
     """Write the backup of the previous content (0600), then the new file with its old mode (0600
     for a new file). Returns the backup path (None when there was no previous file)."""
     backup = None
     if old_text is not None:
         backup = path + BACKUP_SUFFIX
-        write_atomically(backup, encode(old_text), 0o600)
-    write_atomically(path, encode(new_text), 0o600 if mode is None else mode)
+        fsutil.write_atomic(backup, encode(old_text), 0o600)
+    fsutil.write_atomic(path, encode(new_text), 0o600 if mode is None else mode)
     return backup
 
 
@@ -805,6 +759,6 @@ def save_record(config_path: str, name: str, record: "dict | None") -> None:
         profiles.pop(name, None)
     else:
         profiles[name] = record
-    _make_private_dirs(os.path.dirname(path))
+    fsutil.make_private_dirs(os.path.dirname(path))
     body = {"config": config_path, "profiles": profiles}
-    write_atomically(path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode(), 0o600)
+    fsutil.write_atomic(path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode(), 0o600)
