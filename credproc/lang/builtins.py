@@ -65,13 +65,17 @@ class _JsonDecoder:
             i += 1
         self.i = i
 
-    def value(self, depth):
-        if depth > MAX_JSON_DEPTH:
-            raise GoError("exceeded max depth")
+    def peek(self):
+        """The next character after white space (the position moves to it); "unexpected EOF" at the end."""
         self.skip_ws()
         if self.i >= len(self.s):
             raise GoError("unexpected EOF")
-        c = self.s[self.i]
+        return self.s[self.i]
+
+    def value(self, depth):
+        if depth > MAX_JSON_DEPTH:
+            raise GoError("exceeded max depth")
+        c = self.peek()
         if c == "{":
             return self.object(depth)
         if c == "[":
@@ -99,39 +103,26 @@ class _JsonDecoder:
         s, start = self.s, self.i
         i = start
         if s[i] == "-":
-            i += 1
-            if i >= len(s):
-                raise GoError("unexpected EOF")
-            if not ("0" <= s[i] <= "9"):
-                self.i = i
-                self.error("in numeric literal")
-        if s[i] == "0":
-            i += 1
-        else:
-            while i < len(s) and "0" <= s[i] <= "9":
-                i += 1
+            i = self.need_digit(i + 1, "in numeric literal")
+        i = i + 1 if s[i] == "0" else _skip_digits(s, i)
         if i < len(s) and s[i] == ".":
-            i += 1
-            if i >= len(s):
-                raise GoError("unexpected EOF")
-            if not ("0" <= s[i] <= "9"):
-                self.i = i
-                self.error("after decimal point in numeric literal")
-            while i < len(s) and "0" <= s[i] <= "9":
-                i += 1
+            i = _skip_digits(s, self.need_digit(i + 1, "after decimal point in numeric literal"))
         if i < len(s) and s[i] in "eE":
             i += 1
             if i < len(s) and s[i] in "+-":
                 i += 1
-            if i >= len(s):
-                raise GoError("unexpected EOF")
-            if not ("0" <= s[i] <= "9"):
-                self.i = i
-                self.error("in exponent of numeric literal")
-            while i < len(s) and "0" <= s[i] <= "9":
-                i += 1
+            i = _skip_digits(s, self.need_digit(i, "in exponent of numeric literal"))
         self.i = i
         return Number(s[start:i])
+
+    def need_digit(self, i, context):
+        """i, when a digit stands there; otherwise Go's error (at that position)."""
+        if i >= len(self.s):
+            raise GoError("unexpected EOF")
+        if not ("0" <= self.s[i] <= "9"):
+            self.i = i
+            self.error(context)
+        return i
 
     def string(self):
         s = self.s
@@ -200,10 +191,7 @@ class _JsonDecoder:
             return items
         while True:
             items.append(self.value(depth + 1))
-            self.skip_ws()
-            if self.i >= len(self.s):
-                raise GoError("unexpected EOF")
-            c = self.s[self.i]
+            c = self.peek()
             if c == ",":
                 self.i += 1
             elif c == "]":
@@ -220,23 +208,14 @@ class _JsonDecoder:
             self.i += 1
             return result
         while True:
-            self.skip_ws()
-            if self.i >= len(self.s):
-                raise GoError("unexpected EOF")
-            if self.s[self.i] != '"':
+            if self.peek() != '"':
                 self.error("looking for beginning of object key string")
             key = self.string()
-            self.skip_ws()
-            if self.i >= len(self.s):
-                raise GoError("unexpected EOF")
-            if self.s[self.i] != ":":
+            if self.peek() != ":":
                 self.error("after object key")
             self.i += 1
             result[key] = self.value(depth + 1)  # Go: the last duplicate wins
-            self.skip_ws()
-            if self.i >= len(self.s):
-                raise GoError("unexpected EOF")
-            c = self.s[self.i]
+            c = self.peek()
             if c == ",":
                 self.i += 1
             elif c == "}":
@@ -244,6 +223,12 @@ class _JsonDecoder:
                 return result
             else:
                 self.error("after object key:value pair")
+
+
+def _skip_digits(s: str, i: int) -> int:
+    while i < len(s) and "0" <= s[i] <= "9":
+        i += 1
+    return i
 
 
 def go_json_decode(text: str):
