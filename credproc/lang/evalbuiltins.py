@@ -174,25 +174,36 @@ def _secret(env, x):
 
 # --- strings and arrays --------------------------------------------------------------------------------------
 
-def _join(env, x):
-    delimiter, delimiter_ok = env.typed(x.args["first"], _STRING_SCHEMA)
-    values, values_ok = env.typed(x.args["second"], _STRING_ARRAY_SCHEMA)
-    if not (delimiter_ok and values_ok):
-        return _unknown()
-    unknown, secret = _combine(delimiter, values)
-    if unknown:
-        return _unknown(secret=secret)
+def _when_known(**schemas):
+    """The common rules of the builtins with fixed arguments, in one place: each named argument is
+    evaluated (in order) and checked against its schema (None: any value). A failed check makes the
+    result unknown; a (partly) unknown argument makes it unknown, and secret if any input is secret.
+    Otherwise the decorated ``fn(env, x, secret, *values)`` computes the result."""
+    def decorate(fn):
+        def evaluate(env, x):
+            values, ok = [], True
+            for name, schema in schemas.items():
+                value, value_ok = (env.evaluate_x(x.args[name]), True) if schema is None \
+                    else env.typed(x.args[name], schema)
+                values.append(value)
+                ok = ok and value_ok
+            if not ok:
+                return _unknown()
+            unknown, secret = _combine(*values)
+            if unknown:
+                return _unknown(secret=secret)
+            return fn(env, x, secret, *values)
+        return evaluate
+    return decorate
+
+
+@_when_known(first=_STRING_SCHEMA, second=_STRING_ARRAY_SCHEMA)
+def _join(env, x, secret, delimiter, values):
     return _string_result(delimiter.repr.join(v.repr for v in values.repr), secret)
 
 
-def _split(env, x):
-    delimiter, delimiter_ok = env.typed(x.args["first"], _STRING_SCHEMA)
-    string, string_ok = env.typed(x.args["second"], _STRING_SCHEMA)
-    if not (delimiter_ok and string_ok):
-        return _unknown()
-    unknown, secret = _combine(delimiter, string)
-    if unknown:
-        return _unknown(secret=secret)
+@_when_known(first=_STRING_SCHEMA, second=_STRING_SCHEMA)
+def _split(env, x, secret, delimiter, string):
     parts = go_split(string.repr, delimiter.repr)
     if len(parts) > MAX_ARRAY_ITEMS:
         raise _TooLarge()
@@ -218,23 +229,13 @@ def _concat(env, x):
     return _V(items, secret=any(a.secret for a in arrays))
 
 
-def _to_base64(env, x):
-    value, ok = env.typed(x.args["arg"], _STRING_SCHEMA)
-    if not ok:
-        return _unknown()
-    unknown, secret = _combine(value)
-    if unknown:
-        return _unknown(secret=secret)
+@_when_known(arg=_STRING_SCHEMA)
+def _to_base64(env, x, secret, value):
     return _string_result(base64_encode(value.repr), secret)
 
 
-def _from_base64(env, x):
-    value, ok = env.typed(x.args["arg"], _STRING_SCHEMA)
-    if not ok:
-        return _unknown()
-    unknown, secret = _combine(value)
-    if unknown:
-        return _unknown(secret=secret)
+@_when_known(arg=_STRING_SCHEMA)
+def _from_base64(env, x, secret, value):
     try:
         data = go_base64_decode(value.repr)
     except GoError as err:
@@ -243,21 +244,13 @@ def _from_base64(env, x):
     return _V(data.decode("utf-8", "surrogateescape"), secret=secret)
 
 
-def _to_json(env, x):
-    value = env.evaluate_x(x.args["arg"])
-    unknown, secret = _combine(value)
-    if unknown:
-        return _unknown(secret=secret)
+@_when_known(arg=None)
+def _to_json(env, x, secret, value):
     return _string_result(go_json(_Exporter().check(value).plain(value)), secret)
 
 
-def _from_json(env, x):
-    value, ok = env.typed(x.args["arg"], _STRING_SCHEMA)
-    if not ok:
-        return _unknown()
-    unknown, secret = _combine(value)
-    if unknown:
-        return _unknown(secret=secret)
+@_when_known(arg=_STRING_SCHEMA)
+def _from_json(env, x, secret, value):
     try:
         plain = go_json_decode(value.repr)
     except GoError as err:
@@ -266,11 +259,8 @@ def _from_json(env, x):
     return _from_plain(plain, secret)
 
 
-def _to_string(env, x):
-    value = env.evaluate_x(x.args["arg"])
-    unknown, secret = _combine(value)
-    if unknown:
-        return _unknown(secret=secret)
+@_when_known(arg=None)
+def _to_string(env, x, secret, value):
     return _string_result(_Exporter().check(value).string(value), secret)
 
 
