@@ -348,7 +348,7 @@ def set_command(args) -> int:
     from credproc import yamledit
     from credproc.environments import open_environment
     from credproc.render import parse_property_path
-    from credproc.store import NotInStore, parse_name, sha256_hex
+    from credproc.store import NotInStore, parse_name
 
     name = parse_name(args.name)
     path = parse_property_path(args.path)
@@ -357,7 +357,7 @@ def set_command(args) -> int:
     store = _store()
     try:
         old_bytes, _ = store.read(name)
-        before = open_environment(name.full, mode="check", store=store)
+        before = open_environment(name.full, mode="check", source=old_bytes, store=store)  # the very bytes edited
     except NotInStore:
         old_bytes, before = None, None
     value = _read_value(args)
@@ -371,12 +371,12 @@ def set_command(args) -> int:
             sys.stderr.write(after.format(d) + "\n")
         raise DiagnosticsError(f"not written: the change would give {name.full} new errors",
                                [after.format(d) for d in fresh])
-    _write_checked(store, name, old_bytes, new_bytes, sha256_hex)
+    _write_checked(store, name, old_bytes, new_bytes)
     sys.stderr.write(f"set {yamledit.format_path(path)} in {name.full}\n")
     return 0
 
 
-def _write_checked(store, name, old_bytes, new_bytes, sha256_hex) -> None:
+def _write_checked(store, name, old_bytes, new_bytes) -> None:
     """Write unless the file changed since it was read (a concurrent edit is never overwritten)."""
     from credproc.store import NotInStore
 
@@ -384,7 +384,7 @@ def _write_checked(store, name, old_bytes, new_bytes, sha256_hex) -> None:
         current, _ = store.read(name)
     except NotInStore:
         current = None
-    if (current is None) != (old_bytes is None) or (current is not None and sha256_hex(current) != sha256_hex(old_bytes)):
+    if current != old_bytes:  # None (no file) on either side compares too
         raise ConfigError(f"{name.full} changed while it was being edited; nothing written")
     store.write(name, new_bytes)
 
@@ -417,7 +417,7 @@ def edit_command(args) -> int:
     import shutil
     import tempfile
 
-    from credproc.store import NotInStore, parse_name, sha256_hex
+    from credproc.store import NotInStore, parse_name
 
     name = parse_name(args.name)
     store = _store()
@@ -438,7 +438,7 @@ def edit_command(args) -> int:
             sys.stderr.write(f"no changes to {name.full}\n")
             return 0
         try:
-            _write_checked(store, name, original, edited, sha256_hex)
+            _write_checked(store, name, original, edited)
         except ConfigError as err:
             keep = True  # the user's work must not be lost: say where it is
             raise ConfigError(err.message, hint=f"your version is kept in {copy}") from None
