@@ -131,21 +131,11 @@ def _parse_argument(argument: str):
 
 
 def lookup(value, accessors):
-    """The Value at ``accessors`` (a list of str keys and int indexes), or None when missing."""
-    current = value
-    for accessor in accessors:
-        if current is None or current.unknown:
-            return None
-        container = current.value
-        if isinstance(accessor, int) and not isinstance(accessor, bool):
-            if not isinstance(container, list) or not 0 <= accessor < len(container):
-                return None
-            current = container[accessor]
-        elif isinstance(container, dict):
-            current = container.get(accessor)
-        else:
-            return None
-    return current
+    """The Value at ``accessors`` (a list of str keys and int indexes), or None when missing: the
+    same rule as the PATH of `credproc env open ORG/ENV PATH` (one implementation, in render)."""
+    from credproc.render import select
+
+    return select(value, accessors)
 
 
 # --- the child's environment --------------------------------------------------------------------
