@@ -497,12 +497,11 @@ def check_issuer(probes: list) -> list:
             return [Check("local issuer", FAIL, f"not set up ({directory} is missing)", issuer.SETUP_HINT)]
         return [Check("local issuer", OK, "not set up (not used by this environment)")]
     try:
-        settings = issuer.load_settings()
-        issuer.load()  # checks the directory and key modes, and that the key loads
+        local = issuer.load()  # reads the settings, checks the directory and key modes, loads the key
     except CredprocError as err:
         return [Check("local issuer", FAIL if uses_local else WARN, str(err), err.hint or issuer.SETUP_HINT)]
     used = "used by this environment" if uses_local else "not used by this environment"
-    return [Check("local issuer", OK, f"{settings['url']}, key {settings['kid']}, {used}")]
+    return [Check("local issuer", OK, f"{local.url}, key {local.kid}, {used}")]
 
 
 # --- clock and STS --------------------------------------------------------------------------------
