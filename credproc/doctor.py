@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from credproc import paths
@@ -385,25 +384,6 @@ def _loose_files(root: str) -> list:
 # --- the environment, its token source and the issuer ---------------------------------------------
 
 
-class _ProbeRegistry(Mapping):
-    """The default providers, with `aws-login` replaced by the probe."""
-
-    def __init__(self, probe):
-        from credproc import environments, providers
-
-        self._base = providers.providers(conformance=environments.conformance_enabled())
-        self._probe = probe
-
-    def __getitem__(self, name):
-        return self._probe if name == "aws-login" else self._base[name]
-
-    def __iter__(self):
-        return iter(self._base)
-
-    def __len__(self):
-        return len(self._base)
-
-
 def _make_probe():
     """An aws-login provider that does everything but call STS (built lazily: imports the provider)."""
     from credproc import issuer
@@ -446,11 +426,14 @@ def check_environment(ref: "str | None") -> "tuple[list, list]":
     """Rows for the environment and its token source(s), and the probes (for the issuer check)."""
     if ref is None:
         return [Check("environment", WARN, "no environment to check", "credproc doctor ORG/ENV")], []
-    from credproc.environments import open_environment
+    from credproc import providers
+    from credproc.environments import conformance_enabled, open_environment
 
     probe = _make_probe()
+    registry = providers.providers(conformance=conformance_enabled())
+    registry.substitute("aws-login", probe)
     try:
-        opened = open_environment(ref, providers=_ProbeRegistry(probe))
+        opened = open_environment(ref, providers=registry)
     except CredprocError as err:
         return [Check("environment", FAIL, f"{ref}: {err}", err.hint or f"credproc env init {ref}")], probe.probes
     errors = opened.error_lines()

@@ -1,6 +1,5 @@
 """`credproc run ORG/ENV [-i] [--nested] -- COMMAND [ARGS...]`: run a command inside an environment."""
 import sys
-from collections.abc import Mapping
 
 from credproc.errors import ExitCode, UsageError
 
@@ -68,8 +67,9 @@ def split_command(args) -> list:
 
 
 def run_command(args) -> int:
+    from credproc import providers as registry
     from credproc import runner
-    from credproc.environments import open_environment
+    from credproc.environments import conformance_enabled, open_environment
 
     command = split_command(args)
     if not command:
@@ -77,7 +77,7 @@ def run_command(args) -> int:
     import os
 
     runner.refuse_nesting(os.environ, args.environment, args.nested)  # before any STS call
-    providers = RecordingProviders()
+    providers = registry.providers(conformance=conformance_enabled())
     opened = open_environment(args.environment, mode="eval", providers=providers)
     if opened.has_errors:
         lines = opened.error_lines()
@@ -87,8 +87,9 @@ def run_command(args) -> int:
         sys.stderr.write(f"credproc: environment {args.environment} has {len(lines)} error{plural}; "
                          f"{command[0]} was not run\n")
         return diagnostics_exit_code(opened)
+    aws_login = providers.built().get("aws-login")  # its `opened` records: expiry of the keys it gave
     return runner.run(args.environment, opened.value, command, interactive=args.interactive,
-                      nested=args.nested, aws_records=providers.opened_records("aws-login"))
+                      nested=args.nested, aws_records=list(getattr(aws_login, "opened", None) or ()))
 
 
 def diagnostics_exit_code(opened) -> int:
@@ -102,29 +103,3 @@ def diagnostics_exit_code(opened) -> int:
         if getattr(diagnostic, "severity", "error") == "error" and isinstance(cause, CredprocError):
             return cause.exit_code
     return ExitCode.USAGE
-
-
-class RecordingProviders(Mapping):
-    """The default provider registry, remembering which providers evaluation used, so that the
-    aws-login provider's `opened` records (expiration of the keys it returned) can be read back."""
-
-    def __init__(self):
-        from credproc import providers
-        from credproc.environments import conformance_enabled
-
-        self._inner = providers.providers(conformance=conformance_enabled())
-        self._used = {}
-
-    def __getitem__(self, name):
-        provider = self._inner[name]
-        self._used[name] = provider
-        return provider
-
-    def __iter__(self):
-        return iter(self._inner)
-
-    def __len__(self):
-        return len(self._inner)
-
-    def opened_records(self, name: str) -> list:
-        return list(getattr(self._used.get(name), "opened", None) or ())

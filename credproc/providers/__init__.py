@@ -41,6 +41,17 @@ class LazyRegistry(Mapping):
     def __len__(self):
         return len(self._specs)
 
+    def built(self) -> dict:
+        """name -> instance of every entry built so far (what evaluation used); asking builds nothing."""
+        return dict(self._built)
+
+    def substitute(self, name: str, instance) -> None:
+        """Use ``instance`` for the entry ``name`` (which must be one of the registry's) from now on,
+        e.g. doctor's probe in place of aws-login."""
+        if name not in self._specs:
+            raise KeyError(name)
+        self._built[name] = instance
+
 
 def providers(conformance: bool = False, **options) -> Mapping:
     specs = dict(BUILTIN_PROVIDERS)
