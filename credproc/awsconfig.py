@@ -550,6 +550,16 @@ def _remove_section(lines, section, record) -> "list[str]":
 
 def botocore_parse_problem(text: str) -> "str | None":
     """Why botocore's parser would reject the file (no values quoted: they may be secrets), or None."""
+    # Bytes survive read_text as surrogates; botocore reads the file in the locale's encoding (UTF-8 on
+    # most systems) and rejects the whole file when they do not decode.
+    import locale
+
+    encoding = locale.getpreferredencoding(False)
+    try:
+        encode(text).decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        where = f" (byte {exc.start + 1})" if isinstance(exc, UnicodeDecodeError) else ""
+        return f"bytes that are not valid {encoding}{where}"
     try:
         _raw_parse(text)
     except Exception as exc:  # configparser.Error subclasses

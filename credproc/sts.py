@@ -92,7 +92,18 @@ def assume_role_with_web_identity(
         response = client.assume_role_with_web_identity(**request)
     except Exception as err:  # noqa: BLE001 - every botocore failure is mapped below
         raise map_error(err, role_arn, Claims(claims), region, duration_seconds) from None
-    return _result(response, role_arn)
+    try:
+        return _result(response, role_arn)
+    except (KeyError, TypeError, AttributeError, ValueError):  # a 200 without usable Credentials
+        raise _unreadable_answer(role_arn, region) from None
+
+
+def _unreadable_answer(role_arn: str, region: str) -> TransientError:
+    # Never quote the body: a half-readable answer may hold the secret key or session token.
+    return TransientError(
+        f"STS in {region} sent an answer for role {role_arn} that credproc cannot read",
+        hint="check that AWS_ENDPOINT_URL_STS (or a proxy) really leads to STS; retry later",
+    )
 
 
 def _result(response: dict, role_arn: str) -> dict:
@@ -152,11 +163,25 @@ def map_error(err: Exception, role_arn: str, claims: Claims, region: str, durati
         )
     if isinstance(err, BotoCoreError):
         return TransientError(f"STS call for role {role_arn} failed: {type(err).__name__}")
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(err, (ResponseParserError, ValueError, KeyError, TypeError)):  # botocore's parser quotes the body
+        return _unreadable_answer(role_arn, region)
     return err
 
 
+_JWT_LIKE = None
+
+
 def _first_line(text: str) -> str:
-    return " ".join(text.split())[:300]
+    """One line, at most 300 characters, with anything shaped like a JWT replaced: an endpoint that
+    echoes the request would otherwise put the web identity token into the message."""
+    global _JWT_LIKE
+    if _JWT_LIKE is None:
+        import re
+
+        _JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?")
+    return _JWT_LIKE.sub("<token>", " ".join(text.split()))[:300]
 
 
 def _map_client_error(err, role_arn: str, claims: Claims, duration: int) -> Exception:

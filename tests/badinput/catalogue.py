@@ -1,0 +1,259 @@
+"""The bad-input catalogue: hostile or broken inputs at every entry point of credproc, each with the
+exit code and first stderr line it must produce. One table drives both the tests
+(tests/badinput/test_catalogue.py) and the published table in docs/reliability.md
+(`CREDPROC_ACCEPT=1 .venv/bin/python -m pytest tests/badinput` regenerates it), so they never drift.
+
+A case runs the real `credproc` entry point in the test's isolated world:
+  * environment acme/dev (a file token, aws-login -> STS through the counting proxy) unless ``yaml``
+    replaces its text (str or bytes);
+  * ``token``: the token file's contents (default: a valid JWT-shaped token);
+  * ``env``: extra environment variables (None removes one);
+  * ``config`` / ``credentials``: contents of AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE;
+  * ``sts``: the proxy answers every AssumeRoleWithWebIdentity with (status, body);
+  * ``args``: the command line. Placeholders: {token_file} {env_dir} {cache_dir} {config_file} {tmp} {role}.
+The expected first stderr line (same placeholders, plus {credentials_file}) is matched ``exact``, as a
+``prefix``, or as a ``contains`` substring. ``may_cache``: a complete, valid STS result may be cached.
+"""
+import base64
+import json
+import time
+
+ROLE = "arn:aws:iam::123456789012:role/esc-dev"
+
+
+def _b64(obj) -> str:
+    raw = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def jwt(payload=None, header=None, **claims) -> str:
+    now = int(time.time())
+    body = {"iss": "https://issuer.credproc.test", "aud": "sts.amazonaws.com", "sub": "org:acme:env:dev",
+            "iat": now, "exp": now + 3600}
+    body.update(claims)
+    body = {k: v for k, v in body.items() if v is not None}
+    return f"{_b64(header or {'alg': 'RS256', 'typ': 'JWT'})}.{_b64(payload if payload is not None else body)}.c2ln"
+
+
+def login(token: str = "{file: {token_file}}", oidc_extra: str = "", role: str = ROLE, session: str = "credproc-test",
+          top: str = "") -> str:
+    return (
+        f"{top}values:\n  aws:\n    login:\n      fn::open::aws-login:\n        oidc:\n"
+        f"          roleArn: {role}\n          sessionName: {session}\n          token: {token}\n{oidc_extra}"
+        "  environmentVariables:\n    AWS_ACCESS_KEY_ID: ${aws.login.accessKeyId}\n"
+        "    AWS_SECRET_ACCESS_KEY: ${aws.login.secretAccessKey}\n    AWS_SESSION_TOKEN: ${aws.login.sessionToken}\n"
+    )
+
+
+def sts_error(code: str, message: str) -> str:
+    return ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+            f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>")
+
+
+def sts_ok(credentials_xml: str) -> str:
+    return ('<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f"<AssumeRoleWithWebIdentityResult>{credentials_xml}"
+            "<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/esc-dev/credproc-test</Arn>"
+            "<AssumedRoleId>ARO:x</AssumedRoleId></AssumedRoleUser></AssumeRoleWithWebIdentityResult>"
+            "<ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>")
+
+
+STATIC = ("values:\n  aws:\n    login:\n      fn::open::aws-login:\n        static:\n"
+          "          accessKeyId: AKIAIOSFODNN7EXAMPLE\n          secretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+          "  environmentVariables:\n    AWS_ACCESS_KEY_ID: ${aws.login.accessKeyId}\n"
+          "    AWS_SECRET_ACCESS_KEY: ${aws.login.secretAccessKey}\n")
+DEEP = "values:\n  x: " + "[" * 1000 + "]" * 1000 + "\n"
+ALIAS_BOMB = "values:\n  a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"  {chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(9))
+PROCESS = ("process", "acme/dev")
+
+
+def case(id, entry, what, args=PROCESS, code=2, line="", match="prefix", **setup):
+    return dict(id=id, entry=entry, what=what, args=tuple(args), code=code, line=line, match=match, **setup)
+
+
+CASES = [
+    # --- command-line arguments --------------------------------------------------------------------
+    case("args-no-ref", "arguments", "`process` without an environment", ("process",),
+         line='credproc: credproc process needs an environment name (hint: usage: credproc process ORG/ENV [--path PATH])', match="exact"),
+    case("args-extra", "arguments", "a second positional argument", ("process", "acme/dev", "acme/other"),
+         line="credproc: unexpected argument 'acme/other' for credproc process"),
+    case("args-path-missing", "arguments", "`--path` without a value", ("process", "acme/dev", "--path"),
+         line="credproc: --path needs a value"),
+    case("args-path-empty", "arguments", "`--path ''`", ("process", "acme/dev", "--path", " "),
+         line="credproc: --path is empty"),
+    case("args-unknown-option", "arguments", "an unknown option", ("process", "acme/dev", "--profile", "x"),
+         line="credproc: unknown option '--profile' for credproc process"),
+    case("args-long-option", "arguments", "a 10 000-character option", ("process", "acme/dev", "--" + "x" * 10000),
+         line="credproc: unknown option '--xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' for credproc process"),
+    case("args-path-not-found", "arguments", "`--path` naming nothing", ("process", "acme/dev", "--path", "no.such"),
+         line='credproc: acme/dev: no value at --path no.such (hint: use dots between property names, e.g. aws.login)', match="exact",
+         may_cache=True),  # the STS answer was good and is cached whole; only the path was wrong
+    case("args-export-format", "arguments", "`export --format xml`", ("export", "acme/dev", "--format", "xml"),
+         line="invalid choice: 'xml'", match="contains"),
+    case("args-unknown-command", "arguments", "an unknown command", ("frobnicate",),
+         line="invalid choice: 'frobnicate'", match="contains"),
+    case("args-profile-bracket", "arguments", "`install-profile --profile 'x]y'`",
+         ("install-profile", "acme/dev", "--profile", "x]y"), line="credproc: invalid profile name 'x]y': use letters, digits and . _ - @ + (no spaces, brackets or newlines)", match="exact"),
+    case("args-profile-newline", "arguments", "a profile name with a newline",
+         ("install-profile", "acme/dev", "--profile", "x\ny"), line="credproc: invalid profile name 'x\\ny'", match="prefix"),
+    case("args-region", "arguments", "`install-profile --region 'us east 1'`",
+         ("install-profile", "acme/dev", "--region", "us east 1"), line="credproc: invalid region 'us east 1': expected a region name such as eu-central-1", match="exact"),
+    case("args-output", "arguments", "`install-profile --output xml`",
+         ("install-profile", "acme/dev", "--output", "xml"), line="credproc: invalid output format 'xml': expected one of json, text, table, yaml, yaml-stream, off", match="exact"),
+    case("args-run-no-command", "arguments", "`run` without a command", ("run", "acme/dev"), line='credproc: no command specified (hint: credproc run acme/dev -- COMMAND [ARGS...])', match="exact"),
+    case("args-run-missing-command", "arguments", "`run` with a command that does not exist",
+         ("run", "acme/dev", "--", "/nonexistent/command"), yaml=STATIC, code=2, line='credproc: resolving command: /nonexistent/command is not an executable file', match="exact"),
+    # --- names -------------------------------------------------------------------------------------
+    case("name-dotdot", "names", "`../etc`", ("process", "../etc"),
+         line="credproc: invalid environment name '../etc': a name segment may not start with '.'"),
+    case("name-one-segment", "names", "`acme`", ("process", "acme"),
+         line="credproc: invalid environment name 'acme': expected ORG/ENV or ORG/PROJECT/ENV"),
+    case("name-four-segments", "names", "`a/b/c/d`", ("process", "a/b/c/d"), line="credproc: invalid environment name 'a/b/c/d': expected ORG/ENV or ORG/PROJECT/ENV", match="exact"),
+    case("name-empty-segment", "names", "`acme/`", ("process", "acme/"), line="credproc: invalid environment name 'acme/': empty name segment", match="exact"),
+    case("name-absolute", "names", "`/etc/passwd`", ("process", "/etc/passwd"), line="credproc: invalid environment name '/etc/passwd': absolute paths are not allowed", match="exact"),
+    case("name-space", "names", "`acme/d ev`", ("process", "acme/d ev"), line="credproc: invalid environment name 'acme/d ev': names use only the letters", match="prefix"),
+    case("name-backslash", "names", "`acme\\dev`", ("process", "acme\\dev"), line='backslashes are not allowed', match="contains"),
+    case("name-long", "names", "a 1 000-character name", ("process", "acme/" + "e" * 1000), line="': longer than 200 characters", match="contains"),
+    case("name-control", "names", "a name with an escape character", ("process", "acme/\x1b[31mdev"), line="credproc: invalid environment name 'acme/\\x1b[31mdev': names use only the letters", match="prefix"),
+    case("name-missing", "names", "an environment that does not exist", ("process", "acme/nope"),
+         line="credproc: environment acme/nope not found"),
+    case("name-dash", "names", "`-` as the name", ("process", "-"), line="credproc: invalid environment name '-': a name segment may not start with '-'", match="exact"),
+    # --- environment YAML --------------------------------------------------------------------------
+    case("yaml-syntax", "environment YAML", "unclosed flow sequence", yaml="values:\n  a: [1, 2\n", line="credproc: acme/dev: yaml: line 3: did not find expected ',' or ']'", match="prefix"),
+    case("yaml-tab", "environment YAML", "a tab as indentation", yaml="values:\n\ta: 1\n", line='credproc: acme/dev: yaml: line 2: found character that cannot start any token', match="prefix"),
+    case("yaml-list-root", "environment YAML", "a list at the top", yaml="- a\n- b\n", line='credproc: acme/dev:1:1: environment must be an object', match="prefix"),
+    case("yaml-empty", "environment YAML", "an empty file", yaml="", line='credproc: acme/dev provides no AWS credentials', match="prefix"),
+    case("yaml-invalid-utf8", "environment YAML", "invalid UTF-8", yaml=b"values:\n  a: \xff\xfe\n", line='credproc: acme/dev: yaml: invalid UTF-8 at byte offset 13', match="prefix"),
+    case("yaml-nul", "environment YAML", "a NUL byte", yaml=b"values:\n  a: x\x00y\n", line='credproc: acme/dev: yaml: unacceptable character #x0000', match="prefix"),
+    case("yaml-deep", "environment YAML", "1 000 nested brackets", yaml=DEEP, line='credproc: acme/dev: yaml: line 2: exceeded maximum nesting depth', match="prefix"),
+    case("yaml-alias-bomb", "environment YAML", "a billion-laughs alias bomb", yaml=ALIAS_BOMB, line='credproc: acme/dev:3:10: alias nodes are not supported', match="prefix"),
+    case("yaml-cycle", "environment YAML", "a reference cycle", yaml="values:\n  a: ${b}\n  b: ${a}\n  "
+         "environmentVariables:\n    AWS_ACCESS_KEY_ID: ${a}\n", line='credproc: acme/dev:2:6: cyclic reference to a', match="prefix"),
+    case("yaml-unknown-fn", "environment YAML", "an unknown builtin",
+         yaml="values:\n  a:\n    fn::nope: 1\n", line="credproc: acme/dev:3:5: 'fn::' is a reserved prefix", match="prefix"),
+    case("yaml-unknown-provider", "environment YAML", "an unknown provider",
+         yaml="values:\n  a:\n    fn::open::gcp-login: {}\n", line='credproc: acme/dev:3:5: unknown provider "gcp-login"; did you mean "aws-login"?', match="prefix"),
+    case("yaml-no-credentials", "environment YAML", "no AWS credentials at all",
+         yaml="values:\n  environmentVariables:\n    OTHER: x\n",
+         line="credproc: acme/dev provides no AWS credentials"),
+    case("yaml-half-credentials", "environment YAML", "an access key id without its secret",
+         yaml="values:\n  environmentVariables:\n    AWS_ACCESS_KEY_ID: AKIAIOSFODNN7EXAMPLE\n", line='credproc: acme/dev: environmentVariables.AWS_SECRET_ACCESS_KEY is missing (hint: the environment must set it)', match="exact"),
+    case("yaml-huge", "environment YAML", "a file over the size limit",
+         yaml="values:\n  pad: " + "x" * (4 * 1024 * 1024) + "\n", line='credproc: environment acme/dev is too large (4194320 bytes; the limit is 1048576 bytes)', match="exact"),
+    case("login-both", "environment YAML", "aws-login with both oidc and static",
+         yaml=login().replace("        oidc:\n", "        static: {accessKeyId: AKIAIOSFODNN7EXAMPLE, "
+                                                  "secretAccessKey: x}\n        oidc:\n"), line='credproc: acme/dev:5:9: exactly one subschema may match', match="prefix"),
+    case("login-no-role", "environment YAML", "aws-login oidc without roleArn",
+         yaml=login().replace(f"          roleArn: {ROLE}\n", ""), line='credproc: acme/dev:6:11: missing required properties: roleArn', match="prefix"),
+    case("login-short-role", "environment YAML", "a roleArn that is not an ARN", yaml=login(role="x"), line='credproc: acme/dev:6:20: expected a string of at least length 20', match="prefix"),
+    case("login-typo", "environment YAML", "a misspelt key (`rolArn`)",
+         yaml=login(oidc_extra="          rolArn: x\n"), line='credproc: unknown key `rolArn` in aws-login oidc (did you mean `roleArn`?)', match="prefix"),
+    case("login-duration-short", "environment YAML", "duration 10m (inside the refresh margin)",
+         yaml=login(oidc_extra="          duration: 10m\n"), line='credproc: oidc.duration 10m is below the minimum of 30m', match="prefix"),
+    case("login-duration-long", "environment YAML", "duration 13h (above STS's maximum)",
+         yaml=login(oidc_extra="          duration: 13h\n"), line="credproc: oidc.duration 13h is above STS's maximum of 12h", match="exact"),
+    case("login-duration-garbage", "environment YAML", "duration `soon`",
+         yaml=login(oidc_extra="          duration: soon\n"), line='credproc: acme/dev:9:21: string must match the pattern "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"', match="prefix"),
+    case("login-session-name", "environment YAML", "a session name with spaces and a slash",
+         yaml=login(session="'bad name/x'"), line='credproc: acme/dev:7:24: string must match the pattern "^[A-Za-z0-9_+=,.@-]+$"', match="prefix"),
+    case("login-region", "environment YAML", "region `Mars`", yaml=login(oidc_extra="          region: Mars\n"), line='credproc: acme/dev:9:19: string must match the pattern', match="prefix"),
+    case("token-two-kinds", "environment YAML", "a token with two source kinds",
+         yaml=login(token="{file: {token_file}, env: TOKEN}"), line='credproc: oidc.token must have exactly one token source kind (command, env, file, githubActions, login); found: env, file', match="exact"),
+    case("token-unknown-kind", "environment YAML", "an unknown token source kind",
+         yaml=login(token="{ftp: x}"), line="credproc: unknown token source kind 'ftp' in oidc.token; known kinds: command, env, file, githubActions, login", match="exact"),
+    case("token-command-empty", "environment YAML", "an empty token command", yaml=login(token="{command: []}"), line='credproc: acme/dev:8:28: expected an array with at least 1 items', match="prefix"),
+    # --- token contents ----------------------------------------------------------------------------
+    case("token-missing-file", "token contents", "the token file does not exist",
+         yaml=login(token="{file: /nonexistent/token}"), code=4,
+         line="credproc: the token file /nonexistent/token does not exist"),
+    case("token-empty", "token contents", "an empty token file", token="", code=4, line='credproc: the token from file {token_file} is empty', match="exact"),
+    case("token-not-jwt", "token contents", "`hello`", token="hello", code=4, line='credproc: the token from file {token_file} is not a JWT: expected 3 dot-separated parts, got 1', match="exact"),
+    case("token-two-parts", "token contents", "two dot-separated parts", token="a.b", code=4, line='credproc: the token from file {token_file} is not a JWT: expected 3 dot-separated parts, got 2', match="exact"),
+    case("token-bad-base64", "token contents", "a payload that is not base64url", token="eyJ.%%%.c2ln", code=4, line='credproc: the token from file {token_file} is not a JWT: its header is not base64url-encoded JSON', match="exact"),
+    case("token-payload-list", "token contents", "a payload that is a JSON list", token=jwt(payload=[1, 2]), code=4,
+         line='credproc: the token from file {token_file} is not a JWT: its payload is not a JSON object', match="exact"),
+    case("token-no-signature", "token contents", "an empty signature part", token=jwt()[:-4], code=4, line='credproc: the token from file {token_file} is not a signed JWT: its signature part is empty', match="exact"),
+    case("token-expired", "token contents", "expired an hour ago", token=jwt(exp=int(time.time()) - 3600), code=4,
+         line='credproc: the token from file {token_file} has expired: `exp` is ', match="prefix"),
+    case("token-no-exp", "token contents", "no `exp` claim", token=jwt(exp=None), code=4, line='credproc: the token from file {token_file} has no `exp` claim', match="exact"),
+    case("token-exp-string", "token contents", "`exp` is a string", token=jwt(exp="tomorrow"), code=4, line='credproc: the token from file {token_file} has a non-numeric `exp` claim', match="exact"),
+    case("token-binary", "token contents", "binary bytes", token=b"\x00\xff\xfe garbage", code=4, line='credproc: cannot read the token file {token_file}: UnicodeDecodeError', match="exact"),
+    case("token-huge", "token contents", "a 2 MB token", token="a" * (2 * 1024 * 1024), code=4, line='credproc: the token from file {token_file} is not a JWT: expected 3 dot-separated parts, got 1', match="exact"),
+    case("token-iss-mismatch", "token contents", "`iss` other than the expected issuer",
+         yaml=login(token="{file: {token_file}, issuer: 'https://expected.example'}"), code=4, line="credproc: the token from file {token_file} has the wrong `iss`: expected 'https://expected.example', got 'https://issuer.credproc.test'", match="exact"),
+    case("token-aud-mismatch", "token contents", "`aud` other than the expected audience",
+         yaml=login(token="{file: {token_file}, audience: other-aud}"), code=4, line="credproc: the token from file {token_file} has the wrong `aud`: expected 'other-aud', got 'sts.amazonaws.com'", match="exact"),
+    case("token-env-unset", "token contents", "`{env: VAR}` with VAR unset",
+         yaml=login(token="{env: CREDPROC_TEST_NO_SUCH_VAR}"), code=4, line='credproc: the environment variable CREDPROC_TEST_NO_SUCH_VAR is not set or empty', match="exact"),
+    case("token-command-fails", "token contents", "a token command that exits 3",
+         yaml=login(token="{command: [/bin/sh, -c, 'exit 3']}"), code=4, line="credproc: the token command '/bin/sh' failed with exit code 3", match="exact"),
+    case("token-command-silent", "token contents", "a token command that prints nothing",
+         yaml=login(token="{command: [/bin/true]}"), code=4, line="credproc: the token from command '/bin/true' is empty", match="exact"),
+    case("token-command-not-found", "token contents", "a token command that does not exist",
+         yaml=login(token="{command: [/nonexistent/helper]}"), code=4, line="credproc: the token command '/nonexistent/helper' was not found", match="exact"),
+    case("token-command-hangs", "token contents", "a token command that hangs (timeout 1 s)",
+         yaml=login(token="{command: [/bin/sleep, '30'], timeout: 1}"), code=4, line="credproc: the token command '/bin/sleep' timed out after 1s", match="exact"),
+    # --- STS responses -----------------------------------------------------------------------------
+    case("sts-garbage-200", "STS responses", "200 with a body that is not XML", sts=(200, "not xml at all"), code=6,
+         line='credproc: STS in us-east-1 sent an answer for role arn:aws:iam::123456789012:role/esc-dev that credproc cannot read (hint: check that AWS_ENDPOINT_URL_STS (or a proxy) really leads to STS; retry later)', match="exact"),
+    case("sts-empty-200", "STS responses", "200 with an empty body", sts=(200, ""), code=6, line='credproc: STS in us-east-1 sent an answer for role arn:aws:iam::123456789012:role/esc-dev that credproc cannot read', match="prefix"),
+    case("sts-no-credentials", "STS responses", "200 without Credentials", sts=(200, sts_ok("")), code=6, line='credproc: STS in us-east-1 sent an answer for role arn:aws:iam::123456789012:role/esc-dev that credproc cannot read', match="prefix"),
+    case("sts-bad-expiration", "STS responses", "200 with Expiration `tomorrow`",
+         sts=(200, sts_ok("<Credentials><AccessKeyId>ASIAXXXXXXXXXXXXXXXX</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
+                          "<SessionToken>t</SessionToken><Expiration>tomorrow</Expiration></Credentials>")),
+         code=6, line='credproc: STS in us-east-1 sent an answer for role arn:aws:iam::123456789012:role/esc-dev that credproc cannot read', match="prefix"),
+    case("sts-unknown-error", "STS responses", "400 with an unknown error code",
+         sts=(400, sts_error("WeirdError", "something odd")), code=5,
+         line=f"credproc: STS refused assuming role {ROLE} (WeirdError: something odd)", match="exact"),
+    case("sts-duration", "STS responses", "400 ValidationError: duration above the role's maximum",
+         sts=(400, sts_error("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for "
+                                                "this role.")), code=5, line='credproc: the requested duration 3600s exceeds the maximum session duration of role arn:aws:iam::123456789012:role/esc-dev (ValidationError: ', match="prefix"),
+    case("sts-idp-rejected", "STS responses", "403 IDPRejectedClaim", sts=(403, sts_error("IDPRejectedClaim", "aud")),
+         code=5, line="credproc: the identity provider's claims were rejected for role arn:aws:iam::123456789012:role/esc-dev (IDPRejectedClaim: aud); token claims: iss='https://issuer.credproc.test', aud='sts.amazonaws.com', sub='org:acme:env:dev'", match="prefix"),
+    case("sts-html-502", "STS responses", "502 with an HTML page (a proxy)", sts=(502, "<html>Bad Gateway</html>"),
+         code=6, line='credproc: STS failed for role arn:aws:iam::123456789012:role/esc-dev after 3 attempts (502) (hint: retry later)', match="exact"),
+    case("sts-error-secretish", "STS responses", "an error message echoing the token",
+         sts=(400, sts_error("InvalidIdentityToken", "{token}")), code=5, line='credproc: STS rejected the token for role arn:aws:iam::123456789012:role/esc-dev (InvalidIdentityToken: <token>); token claims:', match="prefix"),
+    # --- ~/.aws/config contents --------------------------------------------------------------------
+    case("config-no-section", "~/.aws/config", "an option before any section", ("install-profile", "acme/dev"),
+         yaml=STATIC, config="region = us-east-1\n[default]\n", line='credproc: {config_file} cannot be read by the AWS CLI and SDKs (line 1 comes before any [section] header) (hint: fix it first, or use --force to add the profile anyway)', match="exact"),
+    case("config-role-arn", "~/.aws/config", "the profile already has role_arn", ("install-profile", "acme/dev"),
+         yaml=STATIC, config="[profile esc-dev]\nrole_arn = arn:aws:iam::1:role/x\n", line='credproc: profile esc-dev in {config_file} already has role_arn (hint: use --force', match="prefix"),
+    case("config-foreign-process", "~/.aws/config", "someone else's credential_process",
+         ("install-profile", "acme/dev"), yaml=STATIC,
+         config="[profile esc-dev]\ncredential_process = /usr/bin/aws-vault export --format=json dev\n", line="credproc: profile esc-dev in {config_file} already has another tool's credential_process", match="prefix"),
+    case("config-twice", "~/.aws/config", "the profile defined twice", ("install-profile", "acme/dev"), yaml=STATIC,
+         config="[profile esc-dev]\nregion = a\n[profile esc-dev]\nregion = b\n", line='credproc: {config_file} cannot be read by the AWS CLI and SDKs (section [profile esc-dev] appears twice, line 3)', match="prefix"),
+    case("config-shadowed", "~/.aws/config", "a credentials-file section that would shadow it",
+         ("install-profile", "acme/dev"), yaml=STATIC,
+         credentials="[esc-dev]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n", line='credproc: [esc-dev] in {credentials_file} sets aws_access_key_id, aws_secret_access_key, which the AWS CLI and SDKs use before credential_process', match="prefix"),
+    case("config-binary", "~/.aws/config", "invalid UTF-8 in the config file", ("install-profile", "acme/dev"),
+         yaml=STATIC, config=b"[default]\nregion = \xff\xfe\n", line='credproc: {config_file} cannot be read by the AWS CLI and SDKs (bytes that are not valid', match="prefix"),
+    case("config-is-directory", "~/.aws/config", "AWS_CONFIG_FILE is a directory", ("install-profile", "acme/dev"),
+         yaml=STATIC, env={"AWS_CONFIG_FILE": "{tmp}"}, line='credproc: {tmp} is a directory, not an AWS config file', match="exact"),
+    case("config-uninstall-foreign", "~/.aws/config", "`uninstall-profile` of a profile credproc did not write",
+         ("uninstall-profile", "work"), config="[profile work]\ncredential_process = /bin/other\n", line='credproc: profile work in {config_file} has a credential_process that does not run credproc', match="prefix"),
+    # --- environment variables ---------------------------------------------------------------------
+    case("var-margin-text", "environment variables", "CREDPROC_REFRESH_MARGIN=soon",
+         env={"CREDPROC_REFRESH_MARGIN": "soon"},
+         line="credproc: CREDPROC_REFRESH_MARGIN must be a whole number of minutes, got 'soon'"),
+    case("var-margin-low", "environment variables", "CREDPROC_REFRESH_MARGIN=10 (below 16)",
+         env={"CREDPROC_REFRESH_MARGIN": "10"}, line="credproc: CREDPROC_REFRESH_MARGIN=10 is below the minimum"),
+    case("var-lock-timeout", "environment variables", "CREDPROC_LOCK_TIMEOUT=-1",
+         env={"CREDPROC_LOCK_TIMEOUT": "-1"}, line='credproc: CREDPROC_LOCK_TIMEOUT must be a number of seconds between 0 and 3600 (hint: unset CREDPROC_LOCK_TIMEOUT for the default of 30)', match="exact"),
+    case("var-chain", "environment variables", "CREDPROC_CHAIN already holds the environment",
+         env={"CREDPROC_CHAIN": "acme/dev"}, code=8, line="credproc: credproc process acme/dev was started by itself"),
+    case("var-chain-deep", "environment variables", "CREDPROC_CHAIN three deep",
+         env={"CREDPROC_CHAIN": "a/a,b/b,c/c"}, code=8, line="credproc: credproc processes nested more than 3 deep"),
+    case("var-cache-dir-file", "environment variables", "CREDPROC_CACHE_DIR is a file",
+         env={"CREDPROC_CACHE_DIR": "{token_file}"}, line='credproc: cache directory {token_file} is not a directory (hint: remove it or set CREDPROC_CACHE_DIR to a private directory)', match="exact"),
+    case("var-endpoint-garbage", "environment variables", "AWS_ENDPOINT_URL_STS=not a url",
+         env={"AWS_ENDPOINT_URL_STS": "not a url"}, code=2, line='credproc: acme/dev:5:7: Invalid endpoint: not a url', match="prefix"),
+    case("var-endpoint-closed", "environment variables", "AWS_ENDPOINT_URL_STS at a closed port",
+         env={"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9"}, code=6, line='credproc: cannot reach STS in us-east-1 for role arn:aws:iam::123456789012:role/esc-dev after 3 attempts (EndpointConnectionError)', match="prefix"),
+    case("var-region-garbage", "environment variables", "AWS_REGION=../../etc",
+         env={"AWS_REGION": "../../etc"}, code=2, line="credproc: acme/dev:5:7: Provided region_name '../../etc' doesn't match a supported format.", match="prefix"),
+    case("var-env-dir-missing", "environment variables", "CREDPROC_ENV_DIR points nowhere",
+         env={"CREDPROC_ENV_DIR": "/nonexistent/envs"}, line="credproc: environment acme/dev not found"),
+]
