@@ -31,6 +31,7 @@ DEFAULT_DEVICE_INTERVAL = 5   # RFC 8628 §3.2: when the server sends no `interv
 SLOW_DOWN_STEP_SECONDS = 5    # RFC 8628 §3.5: add 5 seconds after each `slow_down`
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
 CALLBACK_PATH = "/callback"
+BROWSER_CHECK_SECONDS = 2.0   # how long to wait to learn whether a browser could be started
 
 
 class OAuthError(TokenError):
@@ -300,49 +301,32 @@ def check_authorization_response(params: dict, state: str, issuer: "str | None")
 
 
 def _open_browser(url: str, say) -> None:
-    import webbrowser
+    """Open ``url`` with the user's browser (webbrowser, honouring $BROWSER) from a helper process
+    whose stdin/stdout/stderr are /dev/null, in its own session.
 
+    Why a helper: a browser (or a $BROWSER command webbrowser waits for) can live for hours. Under
+    credential_process, our stdout is the caller's pipe: a browser inheriting it would make botocore
+    wait for EOF, and its chatter would corrupt the JSON. Nor may the wait block the login. The URL
+    goes through a pipe, not argv."""
+    import subprocess
+
+    script = ("import os, sys, webbrowser\n"
+              "url = sys.stdin.readline().strip()\n"
+              "os.dup2(os.open(os.devnull, os.O_RDONLY), 0)\n"
+              "sys.exit(0 if webbrowser.open(url) else 1)\n")
     try:
-        with _std_fds_to_devnull():
-            opened = webbrowser.open(url)
-    except webbrowser.Error:
-        opened = False
-    if not opened:
+        helper = subprocess.Popen([sys.executable, "-I", "-c", script], stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                  close_fds=True)
+        helper.stdin.write((url + "\n").encode("utf-8"))
+        helper.stdin.close()
+        failed = helper.wait(timeout=BROWSER_CHECK_SECONDS) != 0
+    except subprocess.TimeoutExpired:
+        failed = False  # still running: a browser that webbrowser waits for
+    except OSError:
+        failed = True
+    if failed:
         say("(could not open a browser: open the URL above yourself)")
-
-
-class _std_fds_to_devnull:
-    """While a browser is launched, fds 1 and 2 point at /dev/null: the browser (which may live on
-    for hours) must not inherit them. Under credential_process, stdout is the caller's pipe: a
-    browser holding it open would make botocore wait for EOF, and its chatter would corrupt the
-    JSON answer."""
-
-    def __enter__(self):
-        import sys as _sys
-
-        for stream in (_sys.stdout, _sys.stderr):
-            try:
-                stream.flush()
-            except (AttributeError, OSError, ValueError):
-                pass
-        self._saved = []
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
-            for fd in (1, 2):
-                try:
-                    self._saved.append((fd, os.dup(fd)))
-                except OSError:
-                    continue
-                os.dup2(null, fd)
-        finally:
-            os.close(null)
-        return self
-
-    def __exit__(self, *exc):
-        for fd, saved in self._saved:
-            os.dup2(saved, fd)
-            os.close(saved)
-        return False
 
 
 # --- the device authorization grant (RFC 8628) ---------------------------------------------------

@@ -325,3 +325,28 @@ def test_person_cancels_the_browser_login(oidc_server, login_env):
     assert code == 4
     assert "credproc: the login was not completed: access_denied (End-User aborted interaction)" in stderr
     assert saved_login(oidc_server.issuer) is None
+
+
+def test_login_opens_the_browser(oidc_server, login_env, monkeypatch, tmp_path):
+    """flow: browser: the authorization URL is printed *and* opened with the user's browser
+    (webbrowser, here $BROWSER = a script that logs in like a person would). (flow: auto would
+    pick the device flow here: this machine is a container.)"""
+    import sys
+
+    log = tmp_path / "browser.log"
+    browser = tmp_path / "browser"
+    browser.write_text(f"#!/bin/sh\nexec {sys.executable} {os.path.join(os.path.dirname(__file__), 'fake_browser.py')} \"$1\"\n")
+    browser.chmod(0o700)
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setenv("BROWSER", str(browser))
+    monkeypatch.setenv("FAKE_BROWSER_LOG", str(log))
+    write_login_env(REF, oidc_server.issuer, flow="browser")
+    done = run_credproc("login", REF)
+    assert done.returncode == 0, done.stderr
+    printed = [line for line in done.stderr.splitlines() if line.startswith("http")]
+    assert "Log in at this URL (opening it in your browser):" in done.stderr
+    opened = log.read_text().splitlines()
+    assert opened[0] == f"opened {printed[0]}"
+    if opened[1] != "stdout ?":
+        assert opened[1] == "stdout /dev/null"  # the browser never holds credproc's stdout
+    assert f"Logged in to {oidc_server.issuer} as 'carol'" in done.stderr

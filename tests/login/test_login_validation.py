@@ -324,26 +324,38 @@ def test_device_poll_gives_up_at_expires_in():
 
 def test_a_launched_browser_does_not_inherit_stdout_or_stderr(tmp_path, monkeypatch):
     """Under credential_process, stdout is botocore's pipe: a browser that kept it open would make
-    the caller wait for EOF. The launched program must see /dev/null on fds 1 and 2."""
-    import subprocess
+    the caller wait for EOF. The browser ($BROWSER, through webbrowser) must see /dev/null on fds
+    0, 1 and 2, get the URL as its argument, and not hold up the login while it runs."""
     import sys
-    import webbrowser
 
-    report = tmp_path / "fds"
-    script = tmp_path / "browser.py"
-    script.write_text("import os, sys\n"
-                      f"open({str(report)!r}, 'w').write(os.readlink('/proc/self/fd/1') + ' ' + "
-                      "os.readlink('/proc/self/fd/2'))\n")
     if not os.path.exists("/proc/self/fd/1"):
         pytest.skip("needs /proc")
+    report = tmp_path / "fds"
+    browser = tmp_path / "browser"
+    browser.write_text(f"#!{sys.executable}\n"
+                       "import os, sys, time\n"
+                       "fds = ' '.join(os.readlink(f'/proc/self/fd/{fd}') for fd in (0, 1, 2))\n"
+                       f"open({str(report)!r} + '.tmp', 'w').write(sys.argv[1] + ' ' + fds)\n"
+                       f"os.replace({str(report)!r} + '.tmp', {str(report)!r})\n"
+                       "time.sleep(30)\n")  # a browser that lives on: webbrowser's GenericBrowser waits for it
+    browser.chmod(0o700)
+    monkeypatch.setenv("BROWSER", str(browser))
+    said = []
+    started = time.monotonic()
+    oidc._open_browser("http://127.0.0.1:1/x?state=s", said.append)
+    assert time.monotonic() - started < oidc.BROWSER_CHECK_SECONDS + 1
+    deadline = time.monotonic() + 10
+    while not report.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert report.read_text() == "http://127.0.0.1:1/x?state=s /dev/null /dev/null /dev/null"
+    assert said == []
 
-    def launch(url, *args, **kwargs):
-        subprocess.run([sys.executable, str(script), url], check=True)
-        return True
 
-    monkeypatch.setattr(webbrowser, "open", launch)
+def test_no_browser_is_reported(monkeypatch, tmp_path):
+    monkeypatch.setenv("BROWSER", str(tmp_path / "no-such-browser"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # and no xdg-open, www-browser, ... either
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     said = []
     oidc._open_browser("http://127.0.0.1:1/x", said.append)
-    assert report.read_text() == "/dev/null /dev/null"
-    assert said == []
-    os.write(1, b"")  # our own fds are restored
+    assert said == ["(could not open a browser: open the URL above yourself)"]
