@@ -30,6 +30,8 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_DEVICE_INTERVAL = 5   # RFC 8628 §3.2: when the server sends no `interval`
 SLOW_DOWN_STEP_SECONDS = 5    # RFC 8628 §3.5: add 5 seconds after each `slow_down`
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
+ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "device_authorization_endpoint",
+             "revocation_endpoint")
 CALLBACK_PATH = "/callback"
 BROWSER_CHECK_SECONDS = 2.0   # how long to wait to learn whether a browser could be started
 
@@ -64,13 +66,13 @@ def _request(url: str, *, form: "dict | None" = None, auth: "tuple | None" = Non
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise TransientError(f"cannot reach the {what} at {_safe_url(url)}: {reason}") from None
+    if status >= 500:  # whatever the body says, the server is having trouble: worth a retry later
+        raise TransientError(f"the {what} at {_safe_url(url)} answered HTTP {status}")
     try:
         document = json.loads(body.decode("utf-8")) if body else {}
     except ValueError:
         document = None
     if not isinstance(document, dict):
-        if status >= 500:
-            raise TransientError(f"the {what} at {_safe_url(url)} answered HTTP {status}")
         raise TokenError(f"the {what} at {_safe_url(url)} answered HTTP {status} without a JSON object")
     return status, document
 
@@ -103,6 +105,9 @@ def discover(issuer: str) -> dict:
     for name in ("token_endpoint", "jwks_uri"):
         if not isinstance(document.get(name), str):
             raise TokenError(f"the OpenID discovery document at {url} has no {name}")
+    for name in ENDPOINTS:  # tokens and codes travel there: never in clear over a network
+        if isinstance(document.get(name), str):
+            require_https(document[name], f"{name} (from {url})")
     return document
 
 

@@ -359,3 +359,51 @@ def test_no_browser_is_reported(monkeypatch, tmp_path):
     said = []
     oidc._open_browser("http://127.0.0.1:1/x", said.append)
     assert said == ["(could not open a browser: open the URL above yourself)"]
+
+
+class DiscoveryServer:
+    """Serves one discovery document (and a fixed status) at /.well-known/openid-configuration."""
+
+    def __init__(self, make_document, status=200):
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                body = json.dumps(make_document(server.issuer)).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.issuer = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_discovery_refuses_endpoints_in_clear():
+    from credproc.errors import ConfigError
+
+    server = DiscoveryServer(lambda issuer: {"issuer": issuer, "token_endpoint": "http://idp.example.com/token",
+                                             "jwks_uri": issuer + "/jwks"})
+    try:
+        with pytest.raises(ConfigError, match=r"token_endpoint \(from .*\) must be an https URL"):
+            oidc.discover(server.issuer)
+    finally:
+        server.close()
+
+
+def test_server_errors_are_transient():
+    server = DiscoveryServer(lambda issuer: {"error": "temporarily_unavailable"}, status=503)
+    try:
+        with pytest.raises(TransientError, match="answered HTTP 503"):
+            oidc.discover(server.issuer)
+    finally:
+        server.close()
