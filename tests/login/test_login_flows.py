@@ -350,3 +350,16 @@ def test_login_opens_the_browser(oidc_server, login_env, monkeypatch, tmp_path):
     if opened[1] != "stdout ?":
         assert opened[1] == "stdout /dev/null"  # the browser never holds credproc's stdout
     assert f"Logged in to {oidc_server.issuer} as 'carol'" in done.stderr
+
+
+def test_a_new_login_replaces_the_cached_credentials(oidc_server, login_env):
+    """Logging in again (say as another person) must not leave the previous login's STS keys in use."""
+    write_login_env(REF, oidc_server.issuer)
+    assert browser_login(person=Person("alice"))[0] == 0
+    first = process_json()
+    assert process_json() == first  # served from the cache
+    code, stderr, _ = browser_login(person=Person("bob"))
+    assert code == 0 and "as 'bob'" in stderr
+    second = process_json()
+    assert second["AccessKeyId"] != first["AccessKeyId"]
+    assert saved_login(oidc_server.issuer)["sub"] == "bob"
