@@ -131,8 +131,10 @@ def _decode(text: "str | None") -> "dict | None":
     return record
 
 
-def save(key: str, record: dict, *, issuer: str, client_id: str) -> "tuple[str, str | None]":
-    """Keep ``record`` -> (where: "keyring" or the file path, a warning to show once or None)."""
+def save(key: str, record: dict, *, issuer: str, client_id: str,
+         can_warn: bool = True) -> "tuple[str, str | None]":
+    """Keep ``record`` -> (where: "keyring" or the file path, a warning to show once or None).
+    ``can_warn``: the caller can show the warning (a silent refresh cannot: it stays pending)."""
     text = json.dumps(record, sort_keys=True)
     warning = None
     where = None
@@ -148,7 +150,10 @@ def save(key: str, record: dict, *, issuer: str, client_id: str) -> "tuple[str, 
         path = _record_path(key)
         cache.write_private_bytes(path, text.encode("utf-8"))
         where = path
-        warning = warning or _file_store_warning_once(path)
+        if can_warn:
+            warning = warning or _file_store_warning_once(path)
+        else:
+            warning = None
     else:
         _unlink(_record_path(key))  # an older file copy must not outlive a keyring login
     index = known()

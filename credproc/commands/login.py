@@ -155,12 +155,33 @@ def logout_command(args) -> int:
     if not identities:
         _say("Not logged in anywhere: nothing to do.")
     for key, (issuer, client_id, source) in sorted(identities.items(), key=lambda item: str(item[1][0])):
-        _say(_logout_one(key, issuer, client_id, source))
+        _say(_logout_locked(key, issuer, client_id, source, args.ref or "ORG/ENV"))
     if args.all:
         _drop_all_login_credentials()
     else:
         _drop_credentials(args.ref, requests)
     return 0
+
+
+def _logout_locked(key: str, issuer: str, client_id: str, source, ref: str) -> str:
+    """Under the identity's lock: a refresh running meanwhile must not save a rotated refresh token
+    after we forgot the old one."""
+    from credproc.tokens import login as login_source
+
+    config = source.config if source is not None else _config_for(issuer, client_id)
+    if config is None or config.identity_key() != key:
+        return _logout_one(key, issuer, client_id, source)
+    with login_source.identity_lock(config, interactive=False, ref=ref):
+        return _logout_one(key, issuer, client_id, source)
+
+
+def _config_for(issuer, client_id):
+    from credproc.tokens import login as login_source
+
+    try:
+        return login_source.LoginConfig({"issuer": issuer, "clientId": client_id})
+    except ConfigError:
+        return None
 
 
 def _logout_one(key: str, issuer: str, client_id: str, source) -> str:

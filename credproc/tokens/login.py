@@ -306,7 +306,7 @@ class LoginTokenSource(TokenSource):
         record = {"refresh_token": refresh_token, "sub": claims.get("sub") or (previous or {}).get("sub"),
                   "nonce": nonce if nonce is not None else (previous or {}).get("nonce")}
         return tokenstore.save(self.config.identity_key(), record, issuer=self.config.issuer,
-                               client_id=self.config.client_id)
+                               client_id=self.config.client_id, can_warn=previous is None)
 
     def login_interactively(self, *, say, flow: "str | None" = None, open_browser: bool = True,
                             timeout: float = LOGIN_TIMEOUT_SECONDS) -> dict:

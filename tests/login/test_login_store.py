@@ -166,3 +166,8 @@ def test_no_saved_login_needs_no_network(no_keyring, isolated_env, monkeypatch):
         source.fetch()
     assert str(caught.value) == "login required for acme/dev: no saved login for https://idp.invalid"
     assert caught.value.hint == "credproc login acme/dev"
+
+
+def test_a_silent_save_leaves_the_warning_for_later(no_keyring, isolated_env):
+    assert tokenstore.save(KEY, RECORD, issuer="https://idp", client_id="cli", can_warn=False)[1] is None
+    assert "no usable OS keyring" in tokenstore.save(KEY, RECORD, issuer="https://idp", client_id="cli")[1]
