@@ -33,10 +33,6 @@ class Accessor:
     start: int
     end: int
 
-    @property
-    def is_key(self) -> bool:
-        return self.kind in ("name", "key")
-
 
 @dataclass
 class Part:

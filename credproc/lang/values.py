@@ -248,28 +248,6 @@ def string_form(value: "Value") -> str:
     return scalar_string(v)
 
 
-def contains_secret(value: "Value") -> bool:
-    if value.secret:
-        return True
-    v = value.value
-    if isinstance(v, dict):
-        return any(contains_secret(item) for item in v.values())
-    if isinstance(v, list):
-        return any(contains_secret(item) for item in v)
-    return False
-
-
-def contains_unknown(value: "Value") -> bool:
-    if value.unknown:
-        return True
-    v = value.value
-    if isinstance(v, dict):
-        return any(contains_unknown(item) for item in v.values())
-    if isinstance(v, list):
-        return any(contains_unknown(item) for item in v)
-    return False
-
-
 def from_plain(plain, secret: bool = False) -> "Value":
     """A Value tree from plain JSON-like data (ints/floats become Numbers); every node secret if asked."""
     if isinstance(plain, dict):
