@@ -308,7 +308,9 @@ class _Env:
                 continue
             my_imports[decl.name] = value
             if decl.merge:
-                self.base = merge(self, self.base, value, None)
+                # §6: the merge rules (fn::final included) hold between imports too; the
+                # overriding import's value carries no position, so warn at its import entry.
+                self.base = merge(self, self.base, value, decl.node)
         self.imports_value = _V(my_imports)
 
     def load_environment(self, name, at_node, name_node=None):
@@ -644,7 +646,8 @@ def merge(env, base: "_V | None", top: _V, where, shallow=False) -> _V:
     if base is None:
         return top
     if base.final:
-        if where is not None:
+        # `top is base`: an import that merely re-exports the final value (diamond) overrides nothing.
+        if where is not None and top is not base:
             env.diag(where, "cannot override final value", severity="warning")
         return base
     if top.unknown or not isinstance(top.repr, dict):

@@ -1,0 +1,148 @@
+"""Spec §0 rules 1-2, §3 expressions, §4 interpolation grammar, §5 property access."""
+import pytest
+
+from tests.spec.spechelp import Row, check_row, params
+
+S3 = [
+    Row("object key containing ${...} -> object keys must be strings, entry dropped",
+        {"env": "values:\n  o:\n    ${x}: 1\n    b: 2\n"}, values={"o": {"b": 2}},
+        errors=("object keys must be strings",)),
+    Row("mapping with >1 key incl fn:: -> illegal call, then an ordinary object",
+        {"env": "values:\n  o:\n    fn::secret: x\n    b: 2\n"}, values={"o": {"fn::secret": "x", "b": 2}},
+        errors=('illegal call to builtin function: "fn::secret" must be the only key within its containing object',)),
+    Row("one error per fn:: key in a multi-key mapping",
+        {"env": "values:\n  o:\n    fn::secret: x\n    fn::toJSON: y\n"},
+        errors=('"fn::secret" must be the only key', '"fn::toJSON" must be the only key')),
+    Row("single fn:: key that is not a builtin -> reserved prefix, ordinary object",
+        {"env": "values:\n  o:\n    fn::nope: 1\n"}, values={"o": {"fn::nope": 1}},
+        errors=("'fn::' is a reserved prefix",)),
+    Row("fn:: prefix test is case-insensitive (FN::secret)",
+        {"env": "values:\n  o:\n    FN::secret: x\n"}, values={"o": {"FN::secret": "x"}},
+        errors=("'fn::' is a reserved prefix",)),
+    Row("builtin names are case-sensitive (fn::Secret)",
+        {"env": "values:\n  o:\n    fn::Secret: x\n"}, errors=("'fn::' is a reserved prefix",)),
+    Row("keys are free-form (unicode, hyphens, leading digits, quotes)",
+        {"env": "values:\n  \"héllo-wörld\": 1\n  0abc: 2\n  'a\"b': 3\n"},
+        values={"héllo-wörld": 1, "0abc": 2, 'a"b': 3}),
+    Row("sequence elements are evaluated independently", {"env": "values:\n  x: 1\n  a: [\"${x}\", 2]\n"},
+        values={"x": 1, "a": [1, 2]}),
+]
+
+S4 = [
+    Row("${x} alone is a reference keeping the type (number)", {"env": "values:\n  x: 1\n  a: ${x}\n"},
+        values={"x": 1, "a": 1}),
+    Row("${x} alone is a reference keeping the type (object)", {"env": "values:\n  x: {p: [1]}\n  a: ${x}\n"},
+        values={"x": {"p": [1]}, "a": {"p": [1]}}),
+    Row("one space around ${x} makes it a string", {"env": "values:\n  x: 1\n  a: \" ${x}\"\n"},
+        values={"x": 1, "a": " 1"}),
+    Row("a$$b is a$b", {"env": "values:\n  a: a$$b\n"}, values={"a": "a$b"}),
+    Row("$${x} is the literal text ${x}", {"env": "values:\n  a: $${x}\n"}, values={"a": "${x}"}),
+    Row("$$$${x} is $${x}", {"env": "values:\n  a: $$$${x}\n"}, values={"a": "$${x}"}),
+    Row("a lone $ stays", {"env": "values:\n  a: a$b $\n"}, values={"a": "a$b $"}),
+    Row("$$${x} is $ then the value", {"env": "values:\n  x: v\n  a: $$${x}\n"}, values={"x": "v", "a": "$v"}),
+    Row("${top-level-secret} is a single name", {"env": "values:\n  top-level-secret: s\n  a: ${top-level-secret}\n"},
+        values={"top-level-secret": "s", "a": "s"}),
+    Row("${foo/bar} is a single name", {"env": "values:\n  foo/bar: 1\n  a: ${foo/bar}\n"},
+        values={"foo/bar": 1, "a": 1}),
+    Row("${0abc} is a single name", {"env": "values:\n  0abc: 1\n  a: ${0abc}\n"}, values={"0abc": 1, "a": 1}),
+    Row("${.a} means ${a}", {"env": "values:\n  x: 1\n  a: ${.x}\n"}, values={"x": 1, "a": 1}),
+    Row("${[\"34\"]} quoted first accessor", {"env": "values:\n  \"34\": 1\n  a: '${[\"34\"]}'\n"},
+        values={"34": 1, "a": 1}),
+    Row("[\"a\\\\b\"] is the key a\\\\b (backslash kept literally)",
+        {"env": "values:\n  'a\\\\b': 1\n  r: '${[\"a\\\\b\"]}'\n"}, values={"a\\\\b": 1, "r": 1}),
+    Row("\\\" inside a quoted subscript is a quote",
+        {"env": "values:\n  'a\"b': 1\n  r: '${[\"a\\\"b\"]}'\n"}, values={'a"b': 1, "r": 1}),
+    Row("a name may directly follow ]", {"env": "values:\n  o: {\"k\": {p: 1}}\n  r: '${o[\"k\"]p}'\n"},
+        values={"o": {"k": {"p": 1}}, "r": 1}),
+    Row("numeric first accessor is an error",
+        {"env": "values:\n  a: ${[0]}\n"},
+        errors=("the first accessor must be a property name or key subscript, not a numeric subscript",)),
+    Row("missing closing brace at end of text", {"env": "values:\n  a: ${foo\n"},
+        errors=("missing closing brace '}' in interpolation",)),
+    Row("missing closing brace with whitespace inside", {"env": "values:\n  foo: 1\n  a: ${foo bar}\n"},
+        errors=("missing closing brace '}' in interpolation",)),
+    Row("property name must not be empty (${foo.})", {"env": "values:\n  foo: {}\n  a: ${foo.}\n"},
+        errors=("property name must not be empty",)),
+    Row("property name must not be empty (${a..b})", {"env": "values:\n  a: {b: 1}\n  c: ${a..b}\n"},
+        errors=("property name must not be empty",)),
+    Row("subscript is missing closing bracket", {"env": "values:\n  a: [1]\n  c: ${a[0}\n"},
+        errors=("subscript is missing closing bracket ']'",)),
+    Row("key subscript is missing closing quote", {"env": "values:\n  a: {}\n  c: '${a[\"x}'\n"},
+        errors=("key subscript is missing closing quote '\"'",)),
+    Row("key subscript must not be empty", {"env": "values:\n  a: {}\n  c: '${a[\"\"]}'\n"},
+        errors=("key subscript must not be empty",)),
+    Row("numeric subscript [x] must be a positive base-10 integer", {"env": "values:\n  a: [1]\n  c: ${a[x]}\n"},
+        errors=("numeric subscript must be a positive base-10 integer",)),
+    Row("numeric subscript [] must be a positive base-10 integer", {"env": "values:\n  a: [1]\n  c: ${a[]}\n"},
+        errors=("numeric subscript must be a positive base-10 integer",)),
+    Row("${} is an access to the empty name: unknown property \"\" and no load error",
+        {"env": "values:\n  a: ${}\n"}, values={"a": "[unknown]"}, errors=('unknown property ""',)),
+    Row("interpolation of a string with text parts", {"env": "values:\n  x: v\n  a: pre-${x}-post\n"},
+        values={"x": "v", "a": "pre-v-post"}),
+    Row("interpolation with an unknown part is unknown", {"env": "values:\n  a: pre-${nope}\n"},
+        values={"a": "[unknown]"}, errors=('unknown property "nope"',)),
+    Row("no access: $$ collapsed string literal", {"env": "values:\n  a: 'x$$y$$'\n"}, values={"a": "x$y$"}),
+]
+
+S5 = [
+    Row("unknown property with did-you-mean (bar -> baz)",
+        {"env": "values:\n  o: {baz: 1}\n  a: ${o.bar}\n"}, errors=('unknown property "bar"; did you mean "baz"?',)),
+    Row("did-you-mean ignores case and underscores",
+        {"env": "values:\n  o: {Foo_Bar: 1}\n  a: ${o.foobar}\n"},
+        errors=('unknown property "foobar"; did you mean "Foo_Bar"?',)),
+    Row("no suggestion when distance >= ceil(len/2)",
+        {"env": "values:\n  o: {abcd: 1}\n  a: ${o.wxyz}\n"}, errors=('unknown property "wxyz"',),
+        absent=("did you mean",)),
+    Row("suggestion at distance ceil(len/2)-1 (len 5: distance 2)",
+        {"env": "values:\n  o: {abcxy: 1}\n  a: ${o.abcde}\n"}, errors=('unknown property "abcde"; did you mean "abcxy"?',)),
+    Row("no suggestion at distance ceil(len/2) (len 4: distance 2)",
+        {"env": "values:\n  o: {abxy: 1}\n  a: ${o.abcd}\n"}, errors=('unknown property "abcd"',),
+        absent=("did you mean",)),
+    Row("unknown property at the root", {"env": "values:\n  foo: 1\n  a: ${fooo}\n"},
+        errors=('unknown property "fooo"; did you mean "foo"?',)),
+    Row("array with property name", {"env": "values:\n  a: [1]\n  c: ${a.x}\n"},
+        errors=("cannot access an array element using a property name",)),
+    Row("array with quoted subscript", {"env": "values:\n  a: [1]\n  c: '${a[\"0\"]}'\n"},
+        errors=("cannot access an array element using a property name",)),
+    Row("negative array index", {"env": "values:\n  a: [1]\n  c: ${a[-1]}\n"},
+        errors=("array indices must not be negative",)),
+    Row("array index out of bounds", {"env": "values:\n  a: [1, 2, 3]\n  c: ${a[3]}\n"},
+        errors=("array index 3 out-of-bounds for array of length 3",)),
+    Row("object with an integer index", {"env": "values:\n  a: {b: 1}\n  c: ${a[0]}\n"},
+        errors=("cannot access an object property using an integer index",)),
+    Row("scalar receiver", {"env": "values:\n  a: 1\n  c: ${a.b}\n"},
+        errors=("receiver must be an array or an object",)),
+    Row("null receiver", {"env": "values:\n  a: null\n  c: ${a.b}\n"},
+        errors=("receiver must be an array or an object",)),
+    Row("secret is transparent to access", {"env": "values:\n  a: {fn::secret: x}\n  s: {p: {fn::secret: y}}\n  c: ${s.p}\n"},
+        values={"a": "x", "s": {"p": "y"}, "c": "y"}),
+    Row("failed access makes the whole expression unknown",
+        {"env": "values:\n  a: {b: 1}\n  c: x-${a.c}-${a.b}\n"}, values={"a": {"b": 1}, "c": "[unknown]"},
+        errors=('unknown property "c"',)),
+    Row("access into an errored value is unknown without a second error",
+        {"env": "values:\n  a: ${nope}\n  c: ${a.b.c}\n"}, values={"a": "[unknown]", "c": "[unknown]"},
+        errors=('unknown property "nope"',), absent=('unknown property "b"', "receiver must be")),
+    Row("error located at the accessor (line:col)",
+        {"env": "values:\n  o: {}\n  c: ${o.bad}\n"}, errors=("test/env:3:9:", 'unknown property "bad"')),
+    Row("a referenced value is copied (merge at destination does not change the source)",
+        {"env": "imports: [a]\nvalues:\n  src: {x: 1}\n  dst: ${src}\n", "a": "values:\n  dst: {y: 2}\n"},
+        values={"src": {"x": 1}, "dst": {"x": 1, "y": 2}}),
+    Row("lookup falls through to the base of an object", 
+        {"env": "imports: [a]\nvalues:\n  o: {x: 1}\n  r: ${o.y}\n", "a": "values:\n  o: {y: 2}\n"},
+        values={"o": {"x": 1, "y": 2}, "r": 2}),
+]
+
+
+@pytest.mark.parametrize("row", params(S3))
+def test_s3_expressions(row, tmp_path):
+    check_row(row, tmp_path)
+
+
+@pytest.mark.parametrize("row", params(S4))
+def test_s4_interpolation(row, tmp_path):
+    check_row(row, tmp_path)
+
+
+@pytest.mark.parametrize("row", params(S5))
+def test_s5_property_access(row, tmp_path):
+    check_row(row, tmp_path)
