@@ -37,7 +37,6 @@ def _epilog() -> str:
 def build_parser():
     import argparse
     import importlib
-    import importlib.util
 
     from credproc import __version__
 
@@ -56,8 +55,6 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"credproc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is None:  # not built yet
-            continue
         importlib.import_module(name).register(sub)
     return parser
 

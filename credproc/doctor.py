@@ -350,19 +350,12 @@ def check_cache_dir() -> list:
 
 def _private_dir_problem(path: str, st) -> "tuple[str, str]":
     """The same rule credproc applies before every cache use (credproc.cache), as (problem, fix)."""
-    try:
-        from credproc import cache
+    from credproc import cache
 
+    try:
         cache._check_private(path, st)  # noqa: SLF001 (one rule, one place)
-        return "", ""
-    except ImportError:
-        pass
     except ConfigError as err:
         return str(err), err.hint or f"chmod 700 {path}"
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-        return f"{path} is not a real directory", f"remove {path}"
-    if os.name == "posix" and st.st_mode & 0o077:
-        return f"{path} is accessible by group or others (mode {stat.S_IMODE(st.st_mode):o})", f"chmod 700 {path}"
     return "", ""
 
 

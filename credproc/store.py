@@ -33,18 +33,13 @@ MAX_NAME_LENGTH = 200
 MAX_SEGMENT_LENGTH = 64
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", re.ASCII)
 
-# Largest definition file read. Kept equal to the language's own limit when it declares one, so
-# that an oversized file is diagnosed by the language (one diagnostic) rather than read whole.
-DEFAULT_MAX_DEFINITION_BYTES = 1024 * 1024
-
 
 def max_definition_bytes() -> int:
-    try:
-        from credproc.lang import syntax
+    """Largest definition file read: the language's own limit, so that the store refuses exactly
+    what the parser would (and never reads an oversized file whole)."""
+    from credproc.lang.syntax import MAX_SOURCE_BYTES
 
-        return int(getattr(syntax, "MAX_SOURCE_BYTES", DEFAULT_MAX_DEFINITION_BYTES))
-    except ImportError:  # pragma: no cover - the language package always exists
-        return DEFAULT_MAX_DEFINITION_BYTES
+    return MAX_SOURCE_BYTES
 
 
 class NotInStore(Exception):

@@ -184,13 +184,10 @@ def _index_of(kind: str, key: str, entry: dict, wanted: str) -> bool:
     clearing too little would keep serving an answer the user wanted gone."""
     if kind != "env":
         return False
-    try:
-        from credproc.commands.process import index_key
+    from credproc.commands.process import index_key
 
-        if key == index_key(wanted, None):
-            return True
-    except Exception:  # not built, or another signature: the files still decide
-        pass
+    if key == index_key(wanted, None):
+        return True
     files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
     return _definition_path(wanted) in files
 

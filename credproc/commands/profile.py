@@ -234,11 +234,8 @@ def _looks_like_shim(path: str) -> bool:
 def check_environment_yields_aws(ref: str) -> None:
     """The environment exists, evaluates (check mode: no provider is called) without errors, and
     yields AWS credentials: environmentVariables.AWS_ACCESS_KEY_ID or an aws-login output."""
-    try:
-        from credproc.environments import open_environment
-    except ImportError:
-        raise ConfigError("cannot check the environment: this credproc has no environment support",
-                          hint="reinstall credproc") from None
+    from credproc.environments import open_environment
+
     opened = open_environment(ref, mode="check")
     if opened.has_errors:
         lines = opened.error_lines()
