@@ -5,16 +5,11 @@ hit) against the same script with the same keys in AWS_* environment variables. 
 share = (median with the profile - median with env keys) / median with env keys. Goal: < 10 %.
 (`aws sts get-caller-identity` is measured by benchmarks/cache_hit.py.)
 
-Also measures the floor of fan-out: N `python -I -c pass` started at once, so run_all can say how much
-of the fan-out wall time is the interpreter starts alone.
-
-    .venv/bin/python benchmarks/aws_overhead.py [--rounds 15] [--floor-n 100]
+    .venv/bin/python benchmarks/aws_overhead.py [--rounds 15]
 """
 import argparse
 import json
-import subprocess
 import sys
-import time
 
 from benchlib import CREDPROC, PYTHON, REF, emit, figure, median, run_ok, spread, timed_ok, world
 
@@ -27,18 +22,9 @@ SCRIPT = (
 )
 
 
-def parallel_pass(n: int, env) -> float:
-    started = time.perf_counter()
-    procs = [subprocess.Popen([PYTHON, "-I", "-c", "pass"], env=env) for _ in range(n)]
-    for p in procs:
-        p.wait()
-    return time.perf_counter() - started
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--floor-n", type=int, default=100)
     args = parser.parse_args(argv)
     with world() as w:
         creds = json.loads(run_ok([CREDPROC, "process", REF], w.env).stdout)
@@ -60,14 +46,8 @@ def main(argv=None) -> int:
             for name in names:
                 samples[name].append(timed_ok(*commands[name]))
         calls = w.sts_calls() - before
-        floor = [parallel_pass(args.floor_n, w.env) for _ in range(3)]
-        one_cold = []
-        for _ in range(3):
-            w.clear_cache()
-            one_cold.append(timed_ok([CREDPROC, "process", REF], w.env))
     share = (median(samples["profile"]) - median(samples["keys"])) / median(samples["keys"])
     static_share = (median(samples["static"]) - median(samples["keys"])) / median(samples["keys"])
-    floor_ratio = median(floor) / median(one_cold)
     print(f"  boto3 script, credproc profile (warm cache)   {spread(samples['profile'])}")
     print(f"  boto3 script, same keys in environment        {spread(samples['keys'])}")
     print(f"  boto3 script, static credential_process       {spread(samples['static'])}")
@@ -75,16 +55,12 @@ def main(argv=None) -> int:
           f"{'ok' if share < GOAL else 'MISSED'}; STS calls while measuring: {calls} (expected 0)")
     print(f"  share a static credential_process (fixed JSON) adds: {static_share * 100:.1f} % (the floor of any "
           "credential_process)")
-    print(f"  {args.floor_n} x `python -I -c pass` at once: {median(floor) * 1000:.0f} ms = {floor_ratio:.2f} x one cold "
-          f"credproc call ({median(one_cold) * 1000:.0f} ms): the fan-out floor on this machine")
     emit([
         figure("share credproc adds to a boto3 script (warm cache)", round(share * 100, 1), "%", f"< {GOAL * 100:.0f}",
                share < GOAL and calls == 0,
                f"{median(samples['profile']) * 1000:.0f} ms vs {median(samples['keys']) * 1000:.0f} ms"),
         figure("share a static credential_process (prints fixed JSON) adds to the same script", round(static_share * 100, 1),
                "%", None, None, f"{median(samples['static']) * 1000:.0f} ms: the floor for any credential_process"),
-        figure(f"fan-out floor: {args.floor_n} x python -I -c pass at once / one cold call", round(floor_ratio, 2), "x",
-               None, None, f"{median(floor) * 1000:.0f} ms vs {median(one_cold) * 1000:.0f} ms"),
     ])
     return 0
 

@@ -20,7 +20,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))  # tests/support: the counting proxy, the fake clock
 
-import cache_hit  # noqa: E402
 from cache_hit import AWS, CREDPROC, PYTHON, REF, hermetic_env, start_moto, sts_calls, write_files  # noqa: E402,F401
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/esc-bench"

@@ -2,7 +2,8 @@
 """Fan-out: N `credproc process` started at once on a cold cache (N = 1, 10, 50, 100). For each N:
 the AssumeRoleWithWebIdentity calls moto served (goal: 1 for every N), that every answer is the same,
 and the wall time until the last one finished divided by the wall time of one cold call (goal: <= 2 at
-N = 100). Median of --repeats runs per N; the Ns are interleaved per repeat.
+N = 100). Median of --repeats runs per N; the Ns are interleaved per repeat. For scale, each N also
+times N bare `python -I -c pass` started at once: the floor any process-per-call tool has here.
 
     .venv/bin/python benchmarks/fanout.py [--repeats 3] [--sizes 1,10,50,100]
 """
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import CREDPROC, REF, emit, figure, median, world
+from benchlib import CREDPROC, PYTHON, REF, emit, figure, median, world
 
 GOAL_AT_100 = 2.0
 
@@ -31,6 +32,15 @@ def fan_out(w, n: int) -> "tuple[float, int, int]":
     return wall, w.sts_calls() - before, len({out for out, _ in outputs})
 
 
+def floor(w, n: int) -> float:
+    """Wall time of n `python -I -c pass` started at once: what n processes cost here before any work."""
+    started = time.perf_counter()
+    procs = [subprocess.Popen([PYTHON, "-I", "-c", "pass"], env=w.env, stdin=subprocess.DEVNULL) for _ in range(n)]
+    for p in procs:
+        p.wait(timeout=120)
+    return time.perf_counter() - started
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -40,6 +50,7 @@ def main(argv=None) -> int:
     walls = {n: [] for n in sizes}
     calls = {n: [] for n in sizes}
     answers = {n: [] for n in sizes}
+    floors = {n: [] for n in sizes}
     with world() as w:
         fan_out(w, 1)  # warm-up
         for _ in range(args.repeats):
@@ -48,20 +59,24 @@ def main(argv=None) -> int:
                 walls[n].append(wall)
                 calls[n].append(c)
                 answers[n].append(a)
+                floors[n].append(floor(w, n))
     one = median(walls[sizes[0]]) if sizes[0] == 1 else None
     results = []
     for n in sizes:
         ratio = median(walls[n]) / one if one else None
         worst_calls = max(calls[n])
+        floor_ratio = median(floors[n]) / one
         print(f"  N={n:>3}: wall {median(walls[n]) * 1000:7.0f} ms  / one cold call {ratio:.2f}  "
-              f"STS calls {calls[n]}  distinct answers {answers[n]}")
+              f"STS calls {calls[n]}  distinct answers {answers[n]}  "
+              f"(N bare interpreter starts alone: {median(floors[n]) * 1000:.0f} ms = {floor_ratio:.2f}x)")
         goal_ratio = GOAL_AT_100 if n == 100 else None
         ok = worst_calls == 1 and max(answers[n]) == 1 and (goal_ratio is None or ratio <= goal_ratio)
         results.append(figure(f"fan-out N={n}: STS calls (max of {args.repeats})", worst_calls, "calls", "1",
                               worst_calls == 1 and max(answers[n]) == 1))
         results.append(figure(f"fan-out N={n}: wall time / one cold call", round(ratio, 2), "x",
                               f"<= {goal_ratio}" if goal_ratio else None, ok if goal_ratio else None,
-                              f"{median(walls[n]) * 1000:.0f} ms"))
+                              f"{median(walls[n]) * 1000:.0f} ms; {n} x `python -I -c pass` at once alone: "
+                              f"{median(floors[n]) * 1000:.0f} ms = {floor_ratio:.2f}x"))
     emit(results)
     return 0
 

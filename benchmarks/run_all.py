@@ -31,7 +31,7 @@ FULL = {
 }
 QUICK = {
     "cache_hit.py": ["--rounds", "15", "--aws-rounds", "6"],
-    "aws_overhead.py": ["--rounds", "6", "--floor-n", "50"],
+    "aws_overhead.py": ["--rounds", "6"],
     "cold_path.py": ["--rounds", "4"],
     "fanout.py": ["--repeats", "1"],
     "botocore_reruns.py": ["--calls", "200"],

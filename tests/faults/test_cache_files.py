@@ -95,8 +95,8 @@ def test_damaged_index_is_a_miss_answered_from_the_sts_cache(how, warm, login, i
     assert temp_leftovers(isolated_env.cache_dir) == []
 
 
-@pytest.mark.parametrize("where", ["root", "creds", "env"])
-@pytest.mark.parametrize("mode", [0o770, 0o707, 0o755])
+@pytest.mark.parametrize("where,mode", [("root", 0o770), ("root", 0o707), ("root", 0o755), ("creds", 0o770),
+                                        ("env", 0o775)])
 def test_group_or_world_accessible_cache_directory_is_refused(where, mode, warm, login, isolated_env):
     directory = isolated_env.cache_dir if where == "root" else isolated_env.cache_dir / where
     if where == "creds":

@@ -86,10 +86,10 @@ def test_no_secret_leaks_anywhere(isolated_env, moto_server, tmp_path, monkeypat
     expired_file = inputs / "expired.jwt"
     expired_file.write_text(jwt_token(lifetime=-600))
     secret_line = f"  mySecret:\n    fn::secret: {MY_SECRET}\n"
-    dev = write_environment(isolated_env.env_dir, "acme/dev", login_yaml(f"{{file: {token_file}}}", extra=""
+    write_environment(isolated_env.env_dir, "acme/dev", login_yaml(f"{{file: {token_file}}}", extra=""
                                                                           ).replace("  environmentVariables:\n",
                                                                                     secret_line + "  environmentVariables:\n"
-                                                                                    f"    MY_SECRET: ${{mySecret}}\n"))
+                                                                                    "    MY_SECRET: ${mySecret}\n"))
     write_environment(isolated_env.env_dir, "acme/denied", login_yaml(f"{{file: {token_file}}}",
                                                                      role_arn="arn:aws:iam::123456789012:role/denied"))
     write_environment(isolated_env.env_dir, "acme/expired", login_yaml(f"{{file: {expired_file}}}"))
