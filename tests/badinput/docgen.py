@@ -10,12 +10,17 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _code(text: str) -> str:
+    text = _cell(text)
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
 def table(cases) -> str:
     rows = ["| # | entry point | input | command | exit | first stderr line (match) |", "|---|---|---|---|---|---|"]
     for n, c in enumerate(cases, 1):
         args = " ".join(a if len(a) <= 40 else a[:37] + "..." for a in c["args"])
-        rows.append(f"| {n} | {c['entry']} | {_cell(c['what'])} (`{c['id']}`) | `{_cell('credproc ' + args)}` | "
-                    f"{c['code']} | `{_cell(c['line'])}` ({c['match']}) |")
+        rows.append(f"| {n} | {c['entry']} | {_cell(c['what'])} (`{c['id']}`) | {_code('credproc ' + args)} | "
+                    f"{c['code']} | {_code(c['line'])} ({c['match']}) |")
     return "\n".join(rows)
 
 
