@@ -662,6 +662,9 @@ def merge(env, base: "_V | None", top: _V, where, shallow=False) -> _V:
         merged[k] = tv if (shallow or bv is None) else merge(env, bv, tv, where)
     result = _V(merged, secret=top.secret, own=top.own if top.own is not None else tuple(top.repr))
     result.base_unknown = top.base_unknown or base.base_unknown
+    # §6/§10: fn::final marks the layer that defines it; laying it over an imported object must
+    # not lose the mark, or importers of this environment could override it.
+    result.final = top.final
     return result
 
 

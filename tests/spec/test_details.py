@@ -92,6 +92,12 @@ S6 = [
         {"env": "imports: [a]\nvalues:\n  s: 1\n  d: ${s}\n", "a": "values:\n  d: {y: 2}\n"}, values={"s": 1, "d": 1}),
 ]
 
+S6 += [
+    Row("fn::final object laid over an imported object stays final for importers",
+        {"env": "imports: [a]\nvalues:\n  o: {x: 5}\n", "a": "imports: [b]\nvalues:\n  o: {fn::final: {x: 1}}\n",
+         "b": "values:\n  o: {y: 2}\n"}, values={"o": {"x": 1, "y": 2}}, warnings=("cannot override final value",)),
+]
+
 S10 = [
     Row("toBase64/fromBase64 round-trip invalid UTF-8 bytes", {"env": "values:\n  r: {fn::toBase64: {fn::fromBase64: /w==}}\n"},
         values={"r": "/w=="}),
