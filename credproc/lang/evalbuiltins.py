@@ -219,14 +219,17 @@ def _concat(env, x):
         ok = ok and value_ok
     if not ok:
         return _unknown()
+    # §10/§12: the result node is secret when any input *contains* a secret; the elements keep
+    # their own flags.
+    secret = any(a.has_secret() for a in arrays)
     if any(a.unknown for a in arrays):
-        return _unknown(secret=any(a.secret for a in arrays))
+        return _unknown(secret=secret)
     items = []
     for a in arrays:
         items.extend(a.repr)
         if len(items) > MAX_ARRAY_ITEMS:
             raise _TooLarge()
-    return _V(items, secret=any(a.secret for a in arrays))
+    return _V(items, secret=secret)
 
 
 @_when_known(arg=_STRING_SCHEMA)

@@ -208,6 +208,15 @@ def test_s11_echo_provider_keeps_member_secrets_only(tmp_path):
     assert not out.get("secret") and out["value"]["a"].get("secret") and not out["value"]["b"].get("secret"), out
 
 
+def test_s10_concat_result_secret_when_an_input_contains_a_secret(tmp_path):
+    """§10 "secret if any input contains a secret"; §12: concat's elements keep their own flags."""
+    row = Row("concat secret", {"env": "values:\n  s: {fn::secret: x}\n  r: {fn::concat: [['${s}'], [1]]}\n"},
+              fmt="detailed")
+    r = json.loads(check_row(row, tmp_path).stdout)["value"]["r"]
+    assert r.get("secret") is True, r
+    assert r["value"][0].get("secret") is True and not r["value"][1].get("secret"), r
+
+
 def test_s12_array_with_a_secret_element_is_not_secret(tmp_path):
     row = Row("array", {"env": "values:\n  s: {fn::secret: x}\n  l: ['${s}', 1]\n"}, command="get",
               values={"s": "[secret]", "l": ["[secret]", 1]})
