@@ -10,6 +10,7 @@ Limits (each produces a diagnostic, never an exception):
   * MAX_DEPTH: nesting deeper than 256 collections is refused (evaluation is recursive);
   * invalid UTF-8 is refused.
 """
+import math
 import re
 
 from credproc.lang.diagnostics import Diagnostic
@@ -170,9 +171,15 @@ def resolve_plain(text: str):
 
 
 def _as_float(text: str):
+    # Go strconv.ParseFloat: no '_' without a base prefix, and out-of-range values (1e400) are an
+    # error, after which yaml.v3 keeps the scalar as a string (Python would give inf / accept '_').
+    if "_" in text:
+        return None
     try:
         f = float(text)
     except ValueError:
+        return None
+    if math.isinf(f):
         return None
     return Number(format_go_float(f))
 
