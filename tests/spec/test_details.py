@@ -280,3 +280,25 @@ def test_s12_go_quote(text, quoted, tmp_path):
 def test_s6_missing_import_message_names_it(tmp_path):
     p = check_row(Row("missing", {"env": "imports: [nope]\nvalues: {a: 1}\n"}, errors=("nope",)), tmp_path)
     assert "not found" in p.stderr or "no such" in p.stderr.lower(), p.stderr
+
+
+def test_s9_files_become_temp_files_after_sorted_env_vars(tmp_path):
+    """§9/§17: dotenv prints env vars (sorted) then files (sorted) whose value is a temp-file path
+    holding the string form; arrays/objects are skipped; null is the empty string."""
+    import os
+    files = {"env": "values:\n  environmentVariables: {B: x, A: 1}\n  files: {G: [1], F: hello, N: null}\n"}
+    p = run_cli(tmp_path, files, ["env", "open", "test/env", "--format", "dotenv"])
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[:2] == ['A="1"', 'B="x"'], lines
+    assert [l.split("=", 1)[0] for l in lines[2:]] == ["F", "N"], lines
+    paths = [json.loads(l.split("=", 1)[1]) for l in lines[2:]]
+    try:
+        with open(paths[0]) as f:
+            assert f.read() == "hello"
+        with open(paths[1]) as f:
+            assert f.read() == ""
+    finally:
+        for path in paths:
+            if os.path.exists(path):
+                os.remove(path)
