@@ -118,6 +118,12 @@ S8 = [
     Row("imported env sees its own name and the root name",
         {"env": "imports: [a]\n", "a": "values:\n  c: ${context.currentEnvironment.name}\n  r: ${context.rootEnvironment.name}\n"},
         values={"c": "a", "r": "env"}),
+    Row("root evaluated under a root name other than its file: both names in interpolation",
+        {"context-interpolation": "imports: [a]\nvalues:\n  full: ${context.rootEnvironment.name}-"
+                                  "${context.currentEnvironment.name}-${context.pulumi.user.id}\n",
+         "a": "values:\n  fromA: ${context.rootEnvironment.name}-${context.currentEnvironment.name}\n"},
+        root="context-interpolation",
+        values={"full": "context-interpolation-context-interpolation-USER_123", "fromA": "context-interpolation-a"}),
     Row("conformance context pulumi.user.id", {"env": "values:\n  u: ${context.pulumi.user.id}\n"},
         values={"u": "USER_123"}),
     Row("context is reserved under values", {"env": "values:\n  context: 1\n  a: 2\n"}, values={"a": 2},
@@ -152,6 +158,15 @@ def test_s8_context(row, tmp_path):
 def test_diamond_import_diagnostic_reported_once(tmp_path):
     """§6: each environment name is evaluated at most once per evaluation."""
     row = S6[[r.name for r in S6].index("diamond import evaluated once (no duplicated diagnostics)")]
+    p = check_row(row, tmp_path)
+    assert p.stderr.count('unknown property "nope"') == 1, p.stderr
+
+
+def test_same_import_twice_is_evaluated_once(tmp_path):
+    """§6: an environment imported twice is evaluated once (its diagnostics appear once)."""
+    row = Row("twice", {"env": "imports: [a, a]\nvalues:\n  r: ${x}\n  q: ${imports.a.x}\n",
+                        "a": "values:\n  x: 1\n  bad: ${nope.p}\n"},
+              values={"bad": "[unknown]", "q": 1, "r": 1, "x": 1}, errors=('unknown property "nope"',))
     p = check_row(row, tmp_path)
     assert p.stderr.count('unknown property "nope"') == 1, p.stderr
 
