@@ -59,6 +59,17 @@ S4 = [
         values={"o": {"x y": {"p.q": 2}}, "r": 2}),
 ]
 
+S4 += [
+    Row("free-form keys reachable by quoted subscripts (. ] } backslash space $ digits emoji)",
+        {"env": "values:\n  \"a.b\": 1\n  \"a]b\": 2\n  \"a}b\": 3\n  'a\\b': 4\n  \"\U0001F600\": 5\n  \"a b\": 6\n"
+                "  \"a$b\": 7\n  \"123\": 8\n  r: '${[\"a.b\"]}${[\"a]b\"]}${[\"a}b\"]}${[\"a\\b\"]}"
+                "${\U0001F600}${[\"a b\"]}${[\"a$b\"]}${123}'\n"},
+        values={"a.b": 1, "a]b": 2, "a}b": 3, "a\\b": 4, "\U0001F600": 5, "a b": 6, "a$b": 7, "123": 8,
+                "r": "12345678"}),
+    Row("cycle path of a non-ASCII key is quoted", {"env": "values:\n  \"\u00e9\": {p: '${\u00e9.p}'}\n"},
+        errors=('cyclic reference to ["\u00e9"].p',)),
+]
+
 S5 = [
     Row("did-you-mean from the layer where the search ended (no suggestion from the own layer)",
         {"env": "imports: [a]\nvalues:\n  o: {abcdef: 1}\n  r: ${o.abcdeg}\n", "a": "values:\n  o: {zzzzzz: 1}\n"},
