@@ -169,9 +169,9 @@ def _print_diagnostics(opened) -> None:
 
 
 def _fail_with_errors(opened, what: str = "has"):
-    count = sum(1 for d in opened.diagnostics if d.severity == "error")
-    plural = "s" if count != 1 else ""
-    return DiagnosticsError(f"environment {opened.name} {what} {count} error{plural}", opened.error_lines())
+    lines = opened.error_lines()
+    plural = "s" if len(lines) != 1 else ""
+    return DiagnosticsError(f"environment {opened.name} {what} {len(lines)} error{plural}", lines)
 
 
 def _write_stdout(text: str) -> None:
