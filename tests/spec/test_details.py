@@ -40,6 +40,12 @@ S2 = [
         {"env": "imports: [a]\n", "a": "values: {x: 1}\n"}, values={"x": 1}),
 ]
 
+GO_FLOATS = [("1e21", "1e+21"), ("123456.7", "123456.7"), ("12345678.0", "1.2345678e+07"), ("0.000123", "0.000123"),
+             ("1.5e-7", "1.5e-07"), ("5e-324", "5e-324"), ("1.7976931348623157e308", "1.7976931348623157e+308"),
+             ("0.30000000000000004", "0.30000000000000004"), ("100000000000000000000.0", "1e+20"), ("-1.25E+2", "-125")]
+S2 += [Row(f"Go %g shortest: {t} -> {w}", {"env": f"values:\n  a: {t}\n  s: x${{a}}\n"}, path="s", fmt="string",
+           values=f"x{w}\n") for t, w in GO_FLOATS]
+
 S4 = [
     Row("${x}$$ is an interpolation (text after)", {"env": "values:\n  x: 1\n  r: ${x}$$\n"}, values={"x": 1, "r": "1$"}),
     Row("$$${x} alone is an interpolation", {"env": "values:\n  x: 1\n  r: $$${x}\n"}, values={"x": 1, "r": "$1"}),
