@@ -46,33 +46,19 @@ class Projection:
 
 
 def project(value) -> Projection:
-    """environmentVariables and files of an opened environment (ESC rules §9): scalar entries only,
-    null -> "", arrays and objects skipped silently. Secret entries join the mask list."""
+    """environmentVariables and files of an opened environment (ESC rules §9): the entries that
+    `env open --format dotenv` prints (render.projections: scalar entries only, null -> "", arrays
+    and objects skipped silently). Secret entries join the mask list."""
+    from credproc.render import projections
+
     result = Projection()
-    for section, target in (("environmentVariables", result.variables), ("files", result.files)):
-        for name, entry in sorted(_members(_member(value, section)).items()):
-            if not _is_scalar(entry):
-                continue
-            text = _string_form(entry)
+    variables, files = projections(value, redact=False)
+    for entries, target in ((variables, result.variables), (files, result.files)):
+        for name, text, secret in entries:
             target[name] = text
-            if entry.secret:
+            if secret:
                 result.secrets.add(text)
     return result
-
-
-def _member(value, name):
-    members = _members(value)
-    return members.get(name)
-
-
-def _members(value) -> dict:
-    if value is None or value.unknown or not isinstance(value.value, dict):
-        return {}
-    return value.value
-
-
-def _is_scalar(value) -> bool:
-    return value.unknown or not isinstance(value.value, (list, dict))
 
 
 def _string_form(value) -> str:
