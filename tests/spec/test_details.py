@@ -319,3 +319,25 @@ def test_s9_files_become_temp_files_after_sorted_env_vars(tmp_path):
         for path in paths:
             if os.path.exists(path):
                 os.remove(path)
+
+
+S11 = [
+    Row("provider outputs feed other providers, interpolation and arrays; errors stay local",
+        {"env": "imports: [a]\nvalues:\n  first: {fn::open::test: {x: '${a_val}', n: 2}}\n"
+                "  second: {fn::open::test: {y: '${first.x}-${first.n}', z: '${first}'}}\n"
+                "  third: 'v=${second.y} ${imports.a.a_open.k}'\n  arr: ['${first.n}', '${second.z.n}']\n"
+                "  err: {fn::open::error: {why: '${second.y}'}}\n  after: '${err.x}'\n",
+         "a": "values:\n  a_val: A\n  a_open: {fn::open::test: {k: '${a_val}'}}\n"},
+        values={"a_open": {"k": "A"}, "a_val": "A", "after": "[unknown]", "arr": [2, 2], "err": "[unknown]",
+                "first": {"n": 2, "x": "A"}, "second": {"y": "A-2", "z": {"n": 2, "x": "A"}}, "third": "v=A-2 A"},
+        errors=("A-2",)),
+    Row("check: every provider result (and what is computed from it) is unknown",
+        {"env": "values:\n  a_val: A\n  first: {fn::open::test: {x: '${a_val}'}}\n  third: 'v=${first.x}'\n"
+                "  arr: ['${first.x}']\n"}, command="get",
+        values={"a_val": "A", "first": "[unknown]", "third": "[unknown]", "arr": ["[unknown]"]}),
+]
+
+
+@pytest.mark.parametrize("row", params(S11))
+def test_s11(row, tmp_path):
+    check_row(row, tmp_path)
