@@ -4,6 +4,8 @@ the proxy hands back. Rules: credproc never hands out credentials with less than
 left by its own clock (the one botocore on the same machine uses), it trusts STS's Expiration (never
 now + duration), and credentials that STS makes too short are an error, not a loop of STS calls."""
 import json
+import os
+import subprocess
 import time
 
 import pytest
@@ -12,8 +14,6 @@ from support.clock import shifted_env
 from support.runner import assert_clean_failure, run_credproc
 from support.stsproxy import AWRWI
 from test_process_freshness import age_sts_cache  # tests/creds
-
-import os
 
 from credproc import cache
 
@@ -29,7 +29,6 @@ def run_at(offset_seconds: float):
 
 def test_fake_clock_really_moves_the_child_clock(login):
     from credtest import PYTHON
-    import subprocess
 
     out = subprocess.run([PYTHON, "-c", "import time; print(time.time())"], env=shifted_env(os.environ, -600),
                          capture_output=True, text=True, check=True).stdout

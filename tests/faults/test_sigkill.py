@@ -10,12 +10,11 @@ import time
 
 import pytest
 
-from credtest import jwt_token, login_yaml, python_bytecode_env, write_environment, write_token_file
+from credtest import CREDPROC, jwt_token, login_yaml, python_bytecode_env, write_environment, write_token_file
 from support.runner import run_credproc, temp_leftovers
 from support.stsproxy import AWRWI
 
 from credproc import cache
-from credtest import CREDPROC
 
 REF = "acme/dev"
 CALLERS = 20
