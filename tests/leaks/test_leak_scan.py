@@ -76,6 +76,27 @@ def find_leaks(haystack: bytes, secrets: dict, allowed: set) -> list:
     return found
 
 
+def command_lines_during(argv, env) -> bytes:
+    """Every process's command line (/proc/*/cmdline), sampled while ``argv`` runs: secrets must travel
+    in the environment or files, never in argv (any user can read argv)."""
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = set()
+    try:
+        while proc.poll() is None:
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as f:
+                            seen.add(f.read())
+                    except OSError:
+                        pass
+    finally:
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert any(b"sleep 1.5" in line for line in seen), "the child was never seen"
+    return b"\n".join(sorted(seen))
+
+
 def test_no_secret_leaks_anywhere(isolated_env, moto_server, tmp_path, monkeypatch):
     tmpdir = tmp_path / "tmpdir"
     tmpdir.mkdir(mode=0o700)
@@ -116,6 +137,9 @@ def test_no_secret_leaks_anywhere(isolated_env, moto_server, tmp_path, monkeypat
             scan.run(f"export {fmt}", "export", "acme/dev", "--format", fmt, stdout_may=sts)
         scan.run("run (masked)", "run", "acme/dev", "--", "sh", "-c",
                  'echo "$AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN $MY_SECRET"; echo "$AWS_SESSION_TOKEN" >&2')
+        argv_seen = command_lines_during([CREDPROC, "run", "acme/dev", "--", "sh", "-c", "sleep 1.5"],
+                                         python_bytecode_env(env))
+        scan.outputs.append(("argv of every process during `run`", "argv", argv_seen, set()))
         scan.run("env open", "env", "open", "acme/dev", stdout_may=sts | {"my_secret"})
         scan.run("env open dotenv", "env", "open", "acme/dev", "--format", "dotenv", stdout_may=sts | {"my_secret"})
         scan.run("env get", "env", "get", "acme/dev")
