@@ -18,7 +18,7 @@ import os
 import stat
 import time
 
-from credproc import paths
+from credproc import fsutil, paths
 from credproc.errors import ConfigError
 
 SCHEMA_VERSION = 1
@@ -159,57 +159,7 @@ def read_private_bytes(path: str) -> "bytes | None":
 
 def write_private_bytes(path: str, data: bytes) -> None:
     """Atomically replace ``path`` with ``data`` (mode 0600). No temp file is left behind on error."""
-    directory = os.path.dirname(path)
-    base = os.path.basename(path)
-    fd, tmp = _create_temp(directory, base)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-    _fsync_dir(directory)
-
-
-def _create_temp(directory: str, base: str):
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_BINARY
-    for attempt in range(100):
-        tmp = os.path.join(directory, f".{base}.{os.getpid()}.{time.monotonic_ns() % 1000000}.{attempt}.tmp")
-        try:
-            return os.open(tmp, flags, 0o600), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file in {directory}")
-
-
-def _fsync_dir(directory: str) -> None:
-    # Makes the rename itself durable; best effort (not possible on every platform/filesystem).
-    if not _IS_POSIX:
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    fsutil.write_atomic(path, data, 0o600)
 
 
 # --- JSON entries --------------------------------------------------------------------------------
@@ -286,7 +236,7 @@ def clear_kind(kind: str) -> int:
     count = 0
     for name in names:
         if name.endswith((".json", ".idx", ".tmp")):
-            _unlink_quietly(os.path.join(directory, name))
+            fsutil.remove_quietly(os.path.join(directory, name))
             count += not name.endswith(".tmp")
     return count
 

@@ -35,7 +35,7 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
     try:
         os.replace(tmp, path)
     except BaseException:
-        _unlink_quietly(tmp)
+        remove_quietly(tmp)
         raise
     _fsync_dir(directory)
 
@@ -48,7 +48,7 @@ def create_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
     try:
         os.link(tmp, path)
     finally:
-        _unlink_quietly(tmp)
+        remove_quietly(tmp)
     _fsync_dir(directory)
 
 
@@ -64,7 +64,7 @@ def _written_temp(directory: str, base: str, data: bytes, mode: int) -> str:
         finally:
             os.close(fd)
     except BaseException:
-        _unlink_quietly(tmp)
+        remove_quietly(tmp)
         raise
     return tmp
 
@@ -103,7 +103,8 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-def _unlink_quietly(path: str) -> None:
+def remove_quietly(path: str) -> None:
+    """Remove a file if it is there; any error (already gone, no permission) is not ours to report."""
     try:
         os.unlink(path)
     except OSError:

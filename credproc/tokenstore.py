@@ -17,7 +17,7 @@ import json
 import os
 import stat
 
-from credproc import cache, paths
+from credproc import cache, fsutil, paths
 from credproc.errors import ConfigError
 
 KEYRING_SERVICE = "credproc"
@@ -28,8 +28,7 @@ _IS_POSIX = os.name == "posix"
 def logins_dir(create: bool = True) -> str:
     directory = os.path.join(paths.config_dir(), "logins")
     if create:
-        os.makedirs(paths.config_dir(), mode=0o700, exist_ok=True)
-        cache._ensure_private_dir(directory)
+        fsutil.ensure_private_dir(directory, "logins directory")
     return directory
 
 
