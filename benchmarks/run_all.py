@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Run every credproc benchmark and print one table (markdown): figure, value, goal, met?
 
-    .venv/bin/python benchmarks/run_all.py            # full run, about 3-4 minutes on 2 cores
-    .venv/bin/python benchmarks/run_all.py --quick    # fewer rounds, about 1-2 minutes (noisier)
+    .venv/bin/python benchmarks/run_all.py            # full run, about 1.5-2 minutes on 2 cores
+    .venv/bin/python benchmarks/run_all.py --quick    # fewer rounds, about 1 minute (noisier)
 
 Every figure is a ratio (or a count) measured side by side within one script's interleaved rounds,
 median of repeats. The scripts run one after another (never in parallel: they would disturb each
