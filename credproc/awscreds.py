@@ -172,18 +172,9 @@ def _from_login_object(ref: str, obj, where: str) -> AwsCredentials:
 # --- what the provider knows ---------------------------------------------------------------------
 
 def provider_records(registry) -> list:
-    """The aws-login provider's ``opened`` records, without importing it if it was never used."""
-    import sys
-
-    records = []
-    built = getattr(registry, "_built", None)
-    instance = built.get("aws-login") if isinstance(built, dict) else None
-    records.extend(getattr(instance, "opened", None) or ())
-    module = sys.modules.get("credproc.providers.aws_login")
-    for record in getattr(module, "opened", None) or ():
-        if record not in records:
-            records.append(record)
-    return [r for r in records if isinstance(r, dict)]
+    """The aws-login provider's ``opened`` records (none if evaluation never built the provider)."""
+    instance = registry.built().get("aws-login")
+    return [r for r in getattr(instance, "opened", None) or () if isinstance(r, dict)]
 
 
 def _with_provider_record(creds: AwsCredentials, records) -> AwsCredentials:

@@ -337,10 +337,7 @@ def _cacheable(opened, registry) -> bool:
     whose expiry the index carries): any other provider could return something new at each open."""
     if not getattr(opened, "files", None):
         return False
-    built = getattr(registry, "_built", None)
-    if isinstance(built, dict) and set(built) - {"aws-login"}:
-        return False
-    return True
+    return not set(registry.built()) - {"aws-login"}
 
 
 # --- export --------------------------------------------------------------------------------------

@@ -33,11 +33,14 @@ class FakeProvider:
 
 
 class FakeRegistry(dict):
-    """Looks like credproc.providers.LazyRegistry: _built holds the instances used."""
+    """Looks like credproc.providers.LazyRegistry: built() returns the instances used."""
 
     def __init__(self, used=("aws-login",)):
         super().__init__()
-        self._built = {name: FakeProvider() for name in used}
+        self._used = {name: FakeProvider() for name in used}
+
+    def built(self):
+        return dict(self._used)
 
 
 class FakeWorld:
@@ -76,8 +79,8 @@ class FakeWorld:
                 "AWS_ACCESS_KEY_ID": Value(self.key_id), "AWS_SECRET_ACCESS_KEY": Value(self.secret, secret=True),
                 "AWS_SESSION_TOKEN": Value(self.token, secret=True),
             })
-        if self.record and "aws-login" in providers._built:
-            providers._built["aws-login"].opened.append({
+        if self.record and "aws-login" in providers.built():
+            providers.built()["aws-login"].opened.append({
                 "path": "aws.login", "environment": "dev", "cache_key": "ab" * 32,
                 "access_key_id": self.key_id, "expiration": self.expiration, "account_id": self.account_id,
             })
