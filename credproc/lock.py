@@ -68,6 +68,42 @@ def refresh_lock(key: str, timeout: float = DEFAULT_TIMEOUT, *, environment: "st
         lock.release()
 
 
+def wait_until_free(key: str, timeout: float = DEFAULT_TIMEOUT, *, environment: "str | None" = None) -> None:
+    """Wait, with the standard library only, until nobody holds the refresh lock for ``key`` (or
+    ``timeout`` passes); then return without holding it.
+
+    When a hundred `aws` calls start at once on a cold cache, ninety-nine of them only need the
+    answer the first one is fetching: they wait here, read the cache again and print it, without
+    importing filelock, yaml or boto3 at all (the caller takes refresh_lock() only if the cache is
+    still cold). A shared flock waits for the holder's exclusive one (filelock uses flock on POSIX);
+    elsewhere this returns at once and refresh_lock() does the waiting."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    path = lock_path(key)
+    try:  # no lock file yet: nobody has ever refreshed this key, so nobody holds it
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return  # missing, or a problem refresh_lock() reports with its own message
+    try:
+        deadline = time.monotonic() + timeout
+        checked_for_a_person = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if not checked_for_a_person:
+                    _fail_fast_if_a_person_holds_it(path, environment)
+                    checked_for_a_person = True
+                if time.monotonic() >= deadline:
+                    return  # refresh_lock() raises LockTimeout if it is still held
+                time.sleep(0.01)
+    finally:
+        os.close(fd)  # releases the shared lock
+
+
 def status_path(key: str) -> str:
     """Beside the lock: {pid, kind: "interactive"} while its holder waits for a person to log in."""
     return lock_path(key)[: -len(".lock")] + ".status"
@@ -75,11 +111,13 @@ def status_path(key: str) -> str:
 
 def _fail_fast_if_a_person_holds_it(path: str, environment: "str | None") -> None:
     """A caller that cannot log in itself (no `--auto-login`) must not wait minutes for a person."""
-    import json
-
     if os.environ.get("CREDPROC_AUTO_LOGIN") == "1":
         return
     data = cache.read_private_bytes(path[: -len(".lock")] + ".status")
+    if not data:  # the usual case: nobody is logging in (and json stays unimported)
+        return
+    import json
+
     try:
         status = json.loads(data) if data else None
     except ValueError:

@@ -183,14 +183,22 @@ def _file_sha256(path: str) -> "str | None":
 # --- the miss ------------------------------------------------------------------------------------
 
 def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
-    ensure_site_packages()
-    from credproc import store
-    from credproc.lock import refresh_lock
+    from credproc.lock import wait_until_free
 
-    store.parse_name(ref)  # a bad name is a usage error before anything else happens
     previous_chain = os.environ.get(CHAIN_VARIABLE)
-    enter_chain(ref)
+    enter_chain(ref)  # before any waiting: a credproc started by its own refresh must not wait for it
     try:
+        # Most callers on a cold cache only need the one refresh already under way: they wait for it
+        # with the standard library and print its answer (no filelock, yaml or boto3 imported).
+        wait_until_free(key, timeout=lock_timeout(), environment=ref)
+        answer = cached_answer(key, margin)
+        if answer is not None:
+            return answer
+        ensure_site_packages()
+        from credproc import store
+        from credproc.lock import refresh_lock
+
+        store.parse_name(ref)  # a bad name is a usage error before the lock or any evaluation
         with refresh_lock(key, timeout=lock_timeout(), environment=ref):
             answer = cached_answer(key, margin)  # refreshed by another process while we waited?
             if answer is not None:

@@ -108,3 +108,29 @@ def test_help_works_and_lists_process(isolated_env):
     assert b"usage: credproc process" in result.stdout and b"--path" in result.stdout
     listing = subprocess.run([CREDPROC, "--help"], capture_output=True, timeout=30)
     assert b"process" in listing.stdout and b"export" in listing.stdout
+
+
+def test_a_caller_waiting_for_another_refresh_prints_its_answer_importing_only_the_stdlib(definition):
+    """The 99 of 100 parallel cold calls that only wait for the one refresh under way: they wait on
+    the lock with the standard library and then read the fresh answer, like a cache hit."""
+    import filelock
+
+    from credproc import lock
+
+    key = process.index_key(REF, None)
+    holder = filelock.FileLock(lock.lock_path(key))
+    holder.acquire()
+    try:
+        waiter = subprocess.Popen([CREDPROC, "process", REF], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE,
+                                  env=python_bytecode_env(dict(os.environ, PYTHONVERBOSE="1")))
+        time.sleep(1.0)  # the waiter is blocked on the held lock (a cold cache: it cannot answer yet)
+        assert waiter.poll() is None
+        answer = seed(definition)  # the "refresher" writes its answer, then lets go
+    finally:
+        holder.release()
+    out, err = waiter.communicate(timeout=30)
+    assert waiter.returncode == 0, err[-500:]
+    assert out == answer
+    modules = imported(err)
+    assert {m for m in modules for bad in FORBIDDEN if m == bad or m.startswith(bad + ".")} == set()
