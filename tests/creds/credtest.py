@@ -207,11 +207,17 @@ class FaultProxy:
                 handler.end_headers()
                 handler.wfile.write(data)
                 return
+        self._forward(handler, body)
+
+    def _forward(self, handler, body: bytes, transform=None) -> None:
+        """Pass the request to moto and its answer back; ``transform(data)`` may rewrite a 200 body."""
         conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
         conn.request(handler.command, handler.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        if transform is not None and resp.status == 200:
+            data = transform(data)
         handler.send_response(resp.status)
         for key, value in resp.getheaders():
             if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):

@@ -10,7 +10,6 @@ Builds on tests/creds' FaultProxy (counts by form `Action=`, queued faults: ("st
     bodies               every request's decoded form, in arrival order (to assert what was sent)
 """
 import datetime
-import http.client
 import re
 import time
 import urllib.parse
@@ -80,29 +79,16 @@ class StsProxy(FaultProxy):
             return
         raise ValueError(f"unknown fault {fault!r}")
 
-    def _forward(self, handler, body: bytes, rewrite) -> None:
+    def _forward(self, handler, body: bytes, rewrite=False) -> None:
         try:
-            self._forward_once(handler, body, rewrite)
+            super()._forward(handler, body, self._skewed if rewrite else None)
         except OSError:  # the client was killed meanwhile, or moto is gone at the end of the session
             handler.close_connection = True
 
-    def _forward_once(self, handler, body: bytes, rewrite) -> None:
-        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
-        conn.request(handler.command, handler.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        if rewrite and resp.status == 200:
-            data = _EXPIRATION.sub(lambda m: b"<Expiration>" + _shift(m.group(1), self.skew_seconds)
-                                   + b"</Expiration>", data)
-        handler.send_response(resp.status)
-        for key, value in resp.getheaders():
-            if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
-                handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-        conn.close()
+    def _skewed(self, data: bytes) -> bytes:
+        """The STS answer with its Expiration moved by skew_seconds (a clock that is off)."""
+        return _EXPIRATION.sub(lambda m: b"<Expiration>" + _shift(m.group(1), self.skew_seconds)
+                               + b"</Expiration>", data)
 
 
 def _shift(text: bytes, seconds: float) -> bytes:
