@@ -192,22 +192,29 @@ class FaultProxy:
             pending = self.faults.get(action)
             fault = pending.pop(0) if pending else self.always.get(action)
         if fault is not None:
-            kind = fault[0]
-            if kind == "drop":
-                handler.close_connection = True
-                handler.connection.close()
-                return
-            if kind == "delay":
-                time.sleep(fault[1])
-            elif kind == "status":
-                data = fault[2].encode()
-                handler.send_response(fault[1])
-                handler.send_header("Content-Type", "text/xml")
-                handler.send_header("Content-Length", str(len(data)))
-                handler.end_headers()
-                handler.wfile.write(data)
-                return
+            self._fault(handler, fault, body)
+            return
         self._forward(handler, body)
+
+    def _fault(self, handler, fault, body: bytes) -> None:
+        """("drop",): close the connection; ("delay", s): forward after s seconds;
+        ("status", code, xml): answer with that instead of moto."""
+        kind = fault[0]
+        if kind == "drop":
+            handler.close_connection = True
+            handler.connection.close()
+        elif kind == "delay":
+            time.sleep(fault[1])
+            self._forward(handler, body)
+        elif kind == "status":
+            data = fault[2].encode()
+            handler.send_response(fault[1])
+            handler.send_header("Content-Type", "text/xml")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        else:
+            raise ValueError(f"unknown fault {fault!r}")
 
     def _forward(self, handler, body: bytes, transform=None) -> None:
         """Pass the request to moto and its answer back; ``transform(data)`` may rewrite a 200 body."""

@@ -59,26 +59,6 @@ class StsProxy(FaultProxy):
             return
         self._forward(handler, body, rewrite=self.skew_seconds and action == AWRWI)
 
-    def _fault(self, handler, fault, body) -> None:
-        kind = fault[0]
-        if kind == "drop":
-            handler.close_connection = True
-            handler.connection.close()
-            return
-        if kind == "status":
-            data = fault[2].encode()
-            handler.send_response(fault[1])
-            handler.send_header("Content-Type", "text/xml")
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
-            return
-        if kind == "delay":
-            time.sleep(fault[1])
-            self._forward(handler, body, rewrite=False)
-            return
-        raise ValueError(f"unknown fault {fault!r}")
-
     def _forward(self, handler, body: bytes, rewrite=False) -> None:
         try:
             super()._forward(handler, body, self._skewed if rewrite else None)
