@@ -53,19 +53,18 @@ class Keys:
         return signing_input + "." + jwt.b64url_encode(signature)
 
 
-class JwksServer:
-    """Serves a JWKS document that a test may change; counts fetches."""
+class JsonServer:
+    """A one-route JSON server on 127.0.0.1: every GET answers ``status`` and ``respond()``; counts fetches."""
 
-    def __init__(self, document: dict):
+    def __init__(self, respond, status: int = 200):
         server = self
-        self.document = document
         self.fetches = 0
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
                 server.fetches += 1
-                body = json.dumps(server.document).encode()
-                self.send_response(200)
+                body = json.dumps(respond()).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -75,12 +74,21 @@ class JwksServer:
                 pass
 
         self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks"
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class JwksServer(JsonServer):
+    """Serves a JWKS document that a test may change; counts fetches."""
+
+    def __init__(self, document: dict):
+        self.document = document
+        super().__init__(lambda: self.document)
+        self.url = self.base + "/jwks"
 
 
 @pytest.fixture(scope="module")
@@ -361,31 +369,12 @@ def test_no_browser_is_reported(monkeypatch, tmp_path):
     assert said == ["(could not open a browser: open the URL above yourself)"]
 
 
-class DiscoveryServer:
+class DiscoveryServer(JsonServer):
     """Serves one discovery document (and a fixed status) at /.well-known/openid-configuration."""
 
     def __init__(self, make_document, status=200):
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                body = json.dumps(make_document(server.issuer)).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(lambda: make_document(self.issuer), status)
+        self.issuer = self.base
 
 
 def test_discovery_refuses_endpoints_in_clear():
