@@ -772,3 +772,25 @@ def save_record(config_path: str, name: str, record: "dict | None") -> None:
     fsutil.make_private_dirs(os.path.dirname(path))
     body = {"config": config_path, "profiles": profiles}
     fsutil.write_atomic(path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode(), 0o600)
+
+
+def shim_reason(path: str) -> "str | None":
+    """Why ``path`` would not start credproc directly (a version-manager shim costs 100+ ms on every
+    AWS call), or None. The one rule for install-profile (which refuses) and doctor (which warns)."""
+    if "shims" in os.path.normpath(path).split(os.sep)[:-1]:
+        return "it is a version-manager shim (over 100 ms on every AWS call)"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None  # a binary, or a console script launcher
+    shebang = head.splitlines()[0].decode("utf-8", "replace")
+    if "/shims/" in shebang:
+        return f"its interpreter is a version-manager shim ({shebang[2:].strip()})"
+    if any(marker in head for marker in (b"pyenv exec", b"asdf exec", b"mise exec", b"rtx exec", b"rbenv exec")):
+        return "it is a version-manager shim script (over 100 ms on every AWS call)"
+    if shebang.split()[0].endswith("/env"):
+        return f"its interpreter is looked up on PATH at run time ({shebang[2:].strip()}), possibly through a shim"
+    return None

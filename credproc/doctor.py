@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from credproc import paths
+from credproc import awsconfig, paths
 from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
@@ -45,14 +45,10 @@ class Check:
 
 
 def config_file() -> str:
-    from credproc import awsconfig
-
     return awsconfig.config_file_path()  # the same path rules as install-profile (and botocore)
 
 
 def credentials_file() -> str:
-    from credproc import awsconfig
-
     return awsconfig.credentials_file_path()
 
 
@@ -70,8 +66,6 @@ def read_text(path: str) -> "str | None":
 def profile_sections(text: "str | None") -> dict:
     """profile name -> {key: value} as botocore sees the config file (`[default]`, `[profile NAME]`;
     a later duplicate wins). ConfigError when botocore could not parse the file at all."""
-    from credproc import awsconfig
-
     if text is None:
         return {}
     problem = awsconfig.botocore_parse_problem(text)
@@ -193,27 +187,6 @@ def resolve_target(arg: "str | None", profiles: dict) -> "tuple[Target, list]":
 # --- the profile's wiring -------------------------------------------------------------------------
 
 
-def _shim_reason(path: str) -> "str | None":
-    """Why this executable is not a direct start of credproc, or None."""
-    if "shims" in path.split(os.sep):
-        return "it is a version-manager shim (over 100 ms on every AWS call)"
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
-    except OSError:
-        return None
-    if not head.startswith(b"#!"):
-        return None  # a binary, or a console script launcher
-    shebang = head.splitlines()[0].decode("utf-8", "replace")
-    if "/shims/" in shebang:
-        return f"its interpreter is a version-manager shim ({shebang[2:].strip()})"
-    if any(marker in head for marker in (b"pyenv exec", b"asdf exec", b"mise exec", b"rtx exec", b"rbenv exec")):
-        return "it is a version-manager shim script (over 100 ms on every AWS call)"
-    if shebang.split()[0].endswith("/env"):
-        return f"its interpreter is looked up on PATH at run time ({shebang[2:].strip()}), possibly through a shim"
-    return None
-
-
 def _starts(line: ProcessLine) -> "tuple[str, str]":
     """Run the profile's credproc with --version: (version text, problem or "")."""
     argv = line.argv[:line.argv.index("process")] + ["--version"]
@@ -243,7 +216,7 @@ def check_wiring(target: Target) -> list:
     elif line.ref is None:
         rows.append(Check("profile wiring", FAIL, "credential_process names no ORG/ENV after `process`", fix))
     else:
-        reason = _shim_reason(exe)
+        reason = awsconfig.shim_reason(exe)
         version, problem = _starts(line)
         if problem:
             rows.append(Check("profile wiring", FAIL, f"credential_process starts {exe}, but {problem}", fix))
@@ -258,8 +231,6 @@ def check_wiring(target: Target) -> list:
     else:
         rows.append(Check("profile name", OK, f"{target.profile}"))
     rows += _split_agreement(line, fix)
-    from credproc import awsconfig
-
     conflicting = awsconfig.conflicting_keys(target.keys or {})  # what install-profile refuses
     static = [k for k in conflicting if k in STATIC_KEYS or k == "aws_security_token"]
     preceding = [k for k in conflicting if k not in static]
@@ -279,7 +250,6 @@ def check_wiring(target: Target) -> list:
 def _split_agreement(line: ProcessLine, fix: str) -> list:
     """botocore splits the line with shlex on POSIX and with MSVCRT rules on Windows: a line that splits
     differently works here and breaks when the same config is used on the other system."""
-    from credproc import awsconfig
 
     if awsconfig.windows_split(line.raw) == line.argv:
         return []
@@ -287,7 +257,6 @@ def _split_agreement(line: ProcessLine, fix: str) -> list:
 
 
 def check_credentials_file(target: Target) -> list:
-    from credproc import awsconfig
 
     if target.profile is None:
         return []

@@ -12,8 +12,6 @@ from credproc import awsconfig
 from credproc.errors import ConfigError, DiagnosticsError
 
 # Version managers put bash scripts here that cost 100+ ms per call (test-infra.md §4).
-_SHIM_DIRS = ("shims",)
-_SHIM_MARKERS = (b"pyenv", b"asdf", b"rtx", b"mise", b"/shims")
 
 
 def register(subparsers) -> None:
@@ -217,16 +215,7 @@ def _shebang_dir(path: str) -> "str | None":
 
 
 def _looks_like_shim(path: str) -> bool:
-    parts = os.path.normpath(path).split(os.sep)
-    if any(part in _SHIM_DIRS for part in parts[:-1]):
-        return True
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(2048)
-    except OSError:
-        return False
-    is_shell_script = head.startswith(b"#!") and (b"bash" in head.split(b"\n", 1)[0] or b"/sh" in head.split(b"\n", 1)[0])
-    return is_shell_script and any(marker in head for marker in _SHIM_MARKERS)
+    return awsconfig.shim_reason(path) is not None
 
 
 # ------------------------------------------------------------------------ environment check
