@@ -203,7 +203,7 @@ def remove_entry(kind: str, key: str) -> bool:
 
 def list_entries(kind: str) -> list:
     """[(key, dict)] of every readable entry of ``kind``, sorted by key. Index entries are decoded
-    to {"expiration", "files"} (their stored answer holds secrets and is left out)."""
+    to {"expiration", "files", "bindings"} (their stored answer holds secrets and is left out)."""
     directory = _kind_dir(kind, create=False)
     try:
         names = os.listdir(directory)
@@ -218,7 +218,8 @@ def list_entries(kind: str) -> list:
             entry = read_entry(kind, key)
         elif suffix == "idx":
             index = read_index(kind, key)
-            entry = None if index is None else {"expiration": index.expiration, "files": index.files}
+            entry = None if index is None else {"expiration": index.expiration, "files": index.files,
+                                                "bindings": [b.material() for b in index.bindings]}
         else:
             continue
         if entry is not None:
@@ -243,26 +244,28 @@ def clear_kind(kind: str) -> int:
 
 # --- the `process` index: a header and the stored answer, readable without json/re ---------------
 #
-#   credproc-index 1\n
+#   credproc-index 2\n                      (1: before identity bindings; never served)
 #   expires <unix seconds or ->\n
 #   expiration <YYYY-MM-DDTHH:MM:SSZ or ->\n
 #   file <sha256 hex> <absolute path>\n          (one per definition file)
+#   bind <file|env> <digest> <until or -> <arg>\n (one per identity binding, see binding_digest)
 #   answer <byte length>\n
 #   <the credential_process JSON, exactly as printed>
 #
 # The length makes a truncated file a miss; the magic line makes any other file a miss.
 
-_INDEX_MAGIC = b"credproc-index 1"
+_INDEX_MAGIC = b"credproc-index 2"
 
 
 class IndexEntry:
-    __slots__ = ("expires", "expiration", "files", "answer")
+    __slots__ = ("expires", "expiration", "files", "answer", "bindings")
 
-    def __init__(self, expires, expiration, files, answer):
+    def __init__(self, expires, expiration, files, answer, bindings=()):
         self.expires = expires        # int unix seconds, or None (never expires)
         self.expiration = expiration  # "YYYY-MM-DDTHH:MM:SSZ" or None
         self.files = files            # {absolute path: sha256 hex}
         self.answer = answer          # bytes, printed as is
+        self.bindings = list(bindings)  # [Binding]: whose token the answer was made for
 
 
 def read_index(kind: str, key: str) -> "IndexEntry | None":
@@ -287,6 +290,7 @@ def _decode_index(data: bytes) -> "IndexEntry | None":
         return None
     expires = expiration = None
     files = {}
+    bindings = []
     for line in lines[1:]:
         word, _, value = line.partition(" ")
         if word == "expires":
@@ -298,9 +302,12 @@ def _decode_index(data: bytes) -> "IndexEntry | None":
             if len(digest) != 64 or not path:
                 return None
             files[path] = digest
+        elif word == "bind":
+            kind, digest, until, arg = value.split(" ", 3)
+            bindings.append(Binding(kind, arg, digest, None if until == "-" else int(until)))
         else:
             return None
-    return IndexEntry(expires, expiration, files, answer)
+    return IndexEntry(expires, expiration, files, answer, bindings)
 
 
 def write_index(kind: str, key: str, entry: IndexEntry) -> None:
@@ -312,9 +319,110 @@ def write_index(kind: str, key: str, entry: IndexEntry) -> None:
         if "\n" in path or "\r" in path:
             raise ValueError("definition paths with line breaks cannot be indexed")
         lines.append(f"file {digest} {path}")
+    for binding in entry.bindings:
+        lines.append(binding.index_line())
     head = ("\n".join(lines) + f"\nanswer {len(entry.answer)}\n").encode("utf-8")
     directory = _kind_dir(kind, create=True)
     write_private_bytes(os.path.join(directory, key + ".idx"), head + entry.answer)
+
+
+# --- identity bindings -----------------------------------------------------------------------------
+#
+# A cached answer is served only to a caller whose token source, read now, names the identity the
+# answer was made for. Each token source says which cheap reads pin that identity (a token file, a
+# variable holding the token or the GitHub Actions request token, the local issuer's key, a saved
+# login's marker); the digest of what each read yields now is compared with the digest recorded
+# when the answer was made. Reading a file or a variable costs microseconds, so the hot path stays
+# stdlib-only and cheap; a mismatch is a miss, and the miss path then fails exactly as a cold cache
+# would (a missing token: exit 4).
+
+BINDING_KINDS = ("file", "env")
+ABSENT = "absent"  # the digest of a variable that is unset or a file that cannot be read
+OVERSIZE = "oversize"  # a file larger than MAX_TOKEN_BYTES: never a match
+#: What a token source reads at most (a JWT is a few KiB; /dev/zero must not exhaust memory).
+MAX_TOKEN_BYTES = 256 * 1024
+
+
+class Binding:
+    __slots__ = ("kind", "arg", "digest", "until")
+
+    def __init__(self, kind: str, arg: str, digest: str, until: "int | None" = None):
+        if kind not in BINDING_KINDS or not arg or any(ch in arg for ch in "\n\r\0"):
+            raise ValueError("bad binding")
+        self.kind, self.arg, self.digest, self.until = kind, arg, digest, until
+
+    @classmethod
+    def now(cls, kind: str, arg: str, until: "int | None" = None) -> "Binding":
+        return cls(kind, arg, binding_digest(kind, arg), until)
+
+    def holds(self, now: float) -> bool:
+        """Does the source still name the same identity (and is its token still unexpired)?"""
+        if self.until is not None and now >= self.until:
+            return False
+        return self.digest not in (ABSENT, OVERSIZE) and binding_digest(self.kind, self.arg) == self.digest
+
+    def material(self) -> list:
+        return [self.kind, self.arg, self.digest]
+
+    def index_line(self) -> str:
+        return f"bind {self.kind} {self.digest} {'-' if self.until is None else int(self.until)} {self.arg}"
+
+    def __eq__(self, other):
+        return isinstance(other, Binding) and (self.kind, self.arg, self.digest, self.until) == \
+            (other.kind, other.arg, other.digest, other.until)
+
+    def __repr__(self):  # digests only: never a token
+        return f"Binding({self.kind}, {self.arg!r}, {self.digest[:12]}, until={self.until})"
+
+
+def binding_digest(kind: str, arg: str) -> str:
+    """sha256 hex of the variable's value or the file's bytes now; ABSENT or OVERSIZE otherwise."""
+    if kind == "env":
+        value = os.environ.get(arg)
+        return ABSENT if value is None else sha256_hex(value.encode("utf-8", "surrogateescape"))
+    data = read_capped(arg, MAX_TOKEN_BYTES)
+    if data is None:
+        return ABSENT
+    return OVERSIZE if len(data) > MAX_TOKEN_BYTES else sha256_hex(data)
+
+
+def read_capped(path: str, limit: int) -> "bytes | None":
+    """At most limit + 1 bytes of a file (symlinks followed: Kubernetes projects tokens through
+    them); None if it cannot be read. A caller seeing limit + 1 bytes knows the file is too large."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_BINARY)
+    except OSError:
+        return None
+    try:
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def sha256_hex(data: bytes) -> str:
+    return _sha256_constructor()(data).hexdigest()
+
+
+def _sha256_constructor():
+    # hashlib loads OpenSSL's _hashlib (~2-7 ms, a tenth of a cache hit); CPython's own builtin
+    # SHA-256 module gives the same digest for the few small files a hit hashes.
+    try:
+        from _sha2 import sha256  # CPython 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # CPython 3.10, 3.11
+        except ImportError:  # other interpreters
+            from hashlib import sha256
+    return sha256
 
 
 # --- freshness -----------------------------------------------------------------------------------

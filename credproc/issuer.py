@@ -214,6 +214,12 @@ def load_settings() -> dict:
     return settings
 
 
+def identity_files() -> list:
+    """The files whose bytes decide which issuer signs (its key, its URL and audience): a cached
+    answer made from one of its tokens is bound to their digests, so `issuer init --force` ends it."""
+    return [_key_path(), _settings_path()]
+
+
 def load() -> LocalIssuer:
     """The configured issuer with its key, or a ConfigError that says how to set one up."""
     settings = load_settings()

@@ -21,7 +21,13 @@ import time
 from credproc import cache
 from credproc.errors import ConfigError, LockTimeout
 
-DEFAULT_TIMEOUT = 30.0
+LOCK_TIMEOUT_VARIABLE = "CREDPROC_LOCK_TIMEOUT"
+REFRESH_TIMEOUT_VARIABLE = "CREDPROC_REFRESH_TIMEOUT"
+#: A refresh (token source, STS attempts and retries) ends within this many seconds.
+DEFAULT_REFRESH_TIMEOUT = 30.0
+#: Waiting for another process's refresh: longer than that refresh may take, so a waiter does not
+#: give up just before the holder's answer arrives.
+DEFAULT_TIMEOUT = DEFAULT_REFRESH_TIMEOUT + 15.0
 #: Keys whose lock this process holds. An interactive login (credproc.tokens.login) marks them all
 #: as "waiting on a person" (a status file beside each lock) while it waits.
 HELD: set = set()
@@ -34,14 +40,56 @@ def lock_path(key: str) -> str:
     return os.path.join(directory, key + ".lock")
 
 
+def _seconds_setting(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise ConfigError(f"{name} must be a number of seconds between 0 and 3600, got {raw[:20]!r}",
+                          hint=f"unset {name} for the default of {default:g}")
+    return value
+
+
+def lock_timeout() -> float:
+    """CREDPROC_LOCK_TIMEOUT: seconds to wait for another process's refresh (every lock site)."""
+    return _seconds_setting(LOCK_TIMEOUT_VARIABLE, DEFAULT_TIMEOUT)
+
+
+def refresh_timeout() -> float:
+    """CREDPROC_REFRESH_TIMEOUT: the overall deadline of one refresh (token, STS, retries)."""
+    return _seconds_setting(REFRESH_TIMEOUT_VARIABLE, DEFAULT_REFRESH_TIMEOUT)
+
+
+class Deadline:
+    """One budget of seconds shared by several waits, so that two waits never add up to twice it."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def remaining(self) -> float:
+        return max(self.seconds - self.elapsed(), 0.0)
+
+
 @contextlib.contextmanager
-def refresh_lock(key: str, timeout: float = DEFAULT_TIMEOUT, *, environment: "str | None" = None):
-    """Hold the refresh lock for ``key``; LockTimeout after ``timeout`` seconds of waiting."""
+def refresh_lock(key: str, timeout: "float | None" = None, *, environment: "str | None" = None,
+                 waited=None):
+    """Hold the refresh lock for ``key``; LockTimeout after ``timeout`` seconds of waiting.
+    ``waited``: a callable giving the seconds this caller has waited in all (for the message)."""
     import filelock
 
+    timeout = lock_timeout() if timeout is None else timeout
     path = lock_path(key)
     lock = filelock.FileLock(path, timeout=timeout, mode=0o600, **_lock_options(filelock))
     started = time.monotonic()
+    waited = waited or (lambda: time.monotonic() - started)
     try:
         try:
             lock.acquire(timeout=0)
@@ -49,7 +97,7 @@ def refresh_lock(key: str, timeout: float = DEFAULT_TIMEOUT, *, environment: "st
             _fail_fast_if_a_person_holds_it(path, environment)
             lock.acquire()
     except filelock.Timeout:
-        raise _timeout_error(environment, time.monotonic() - started, path) from None
+        raise _timeout_error(environment, waited(), path) from None
     except PermissionError:
         raise ConfigError(
             f"cannot open the refresh lock {path}: permission denied",
@@ -68,7 +116,7 @@ def refresh_lock(key: str, timeout: float = DEFAULT_TIMEOUT, *, environment: "st
         lock.release()
 
 
-def wait_until_free(key: str, timeout: float = DEFAULT_TIMEOUT, *, environment: "str | None" = None) -> None:
+def wait_until_free(key: str, timeout: "float | None" = None, *, environment: "str | None" = None) -> None:
     """Wait, with the standard library only, until nobody holds the refresh lock for ``key`` (or
     ``timeout`` passes); then return without holding it.
 
@@ -81,6 +129,7 @@ def wait_until_free(key: str, timeout: float = DEFAULT_TIMEOUT, *, environment: 
         import fcntl
     except ImportError:
         return
+    timeout = lock_timeout() if timeout is None else timeout
     path = lock_path(key)
     try:  # no lock file yet: nobody has ever refreshed this key, so nobody holds it
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))

@@ -4,6 +4,9 @@
     <config_dir>/logins/                 0700
         index.json                       0600, no secret: identity key -> {issuer, client_id, store}
         <identity key>.json              0600, only when the keyring is not usable: the record
+        <identity key>.login             0600, no secret: {"login_id", "sub"}, new at each login,
+                                         gone at logout; cached answers made from the login are
+                                         bound to its digest (credproc.cache, identity bindings)
         .file-store-warned               marker: the fallback warning was shown once
 
 A record is {"refresh_token", "sub", "nonce"} (sub and nonce let a refreshed ID token be checked
@@ -171,8 +174,43 @@ def _file_store_warning_once(path: str) -> "str | None":
             "(this warning is shown once)")
 
 
+# --- the login marker: which login a cached answer came from -------------------------------------
+
+def marker_path(key: str) -> str:
+    cache._check_key(key)
+    return os.path.join(logins_dir(create=False), key + ".login")
+
+
+def start_login(key: str, sub: "str | None") -> None:
+    """A new login of this identity: a new marker, so answers cached for the previous one end."""
+    import secrets
+
+    logins_dir()
+    body = json.dumps({"login_id": secrets.token_hex(16), "sub": sub}, sort_keys=True).encode("utf-8")
+    cache.write_private_bytes(marker_path(key), body)
+
+
+def ensure_marker(key: str) -> str:
+    """The marker's path, creating one if this identity has none (a login saved before markers
+    existed, or none at all: a cold fetch then asks for a login as before)."""
+    path = marker_path(key)
+    if cache.read_private_bytes(path) is None:
+        logins_dir()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:  # another process made it first (or it is not ours: a miss each time)
+            return path
+        import secrets
+
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json.dumps({"login_id": secrets.token_hex(16), "sub": None}).encode("utf-8"))
+    return path
+
+
 def forget(key: str) -> bool:
-    """Remove the record from the keyring, the file and the index. True if something was removed."""
+    """Remove the record from the keyring, the file and the index, and end the login (its marker).
+    True if a saved login was removed (the marker alone does not count: a fetch may have made it)."""
+    _unlink(marker_path(key))
     removed = False
     backend = usable_keyring()
     if backend is not None:

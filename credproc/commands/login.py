@@ -105,14 +105,22 @@ def _by_identity(requests: list) -> dict:
     return identities
 
 
-def _drop_credentials(ref: str, requests: list) -> None:
-    """Forget the STS credentials (and `process` index) made with the previous login."""
-    from credproc import cache
+def _drop_credentials(identity_keys) -> int:
+    """Forget every STS answer and `process` index entry made from these logins: each is bound to
+    its login's marker file (credproc.tokenstore), whatever environment it was made for."""
+    from credproc import cache, tokenstore
     from credproc.commands import process
 
-    for request in requests:
-        cache.remove_entry("creds", request.cache_key)
-    cache.remove_entry(process.INDEX_KIND, process.index_key(ref, None))
+    markers = {tokenstore.marker_path(key) for key in identity_keys}
+    dropped = 0
+    for key, entry in cache.list_entries("creds"):
+        bound = (entry.get("material") or {}).get("token_binding") or []
+        if any(isinstance(b, list) and len(b) == 3 and b[1] in markers for b in bound):
+            dropped += cache.remove_entry("creds", key)
+    for key, entry in cache.list_entries(process.INDEX_KIND):
+        if any(binding[1] in markers for binding in entry.get("bindings") or ()):
+            dropped += cache.remove_entry(process.INDEX_KIND, key)
+    return dropped
 
 
 # --- login ---------------------------------------------------------------------------------------
@@ -134,7 +142,7 @@ def login_command(args) -> int:
         kept = {None: "no refresh token was issued: you will have to log in again when the token expires",
                 "keyring": "refresh token kept in the OS keyring"}.get(result["store"], f"refresh token kept in {result['store']}")
         _say(f"Logged in to {source.config.issuer} as {result['claims'].get('sub')!r} ({kept}).")
-    _drop_credentials(args.ref, requests)
+    _drop_credentials(_by_identity(requests))
     return 0
 
 
@@ -156,10 +164,9 @@ def logout_command(args) -> int:
         _say("Not logged in anywhere: nothing to do.")
     for key, (issuer, client_id, source) in sorted(identities.items(), key=lambda item: str(item[1][0])):
         _say(_logout_locked(key, issuer, client_id, source, args.ref or "ORG/ENV"))
+    _drop_credentials(identities)
     if args.all:
         _drop_all_login_credentials()
-    else:
-        _drop_credentials(args.ref, requests)
     return 0
 
 
@@ -228,13 +235,11 @@ def _drop_cached_tokens(identity_key: str) -> int:
 
 
 def _drop_all_login_credentials() -> None:
-    """After `logout --all`: STS credentials made from a login token, and the `process` index
-    (which cannot tell which answers came from a login; it is rebuilt on the next call)."""
+    """After `logout --all`, also STS answers made from a login whose identity is no longer known
+    (its saved login went before this logout): any entry whose token source was a login."""
     from credproc import cache
-    from credproc.commands import process
 
     for key, entry in cache.list_entries("creds"):
         source = (entry.get("material") or {}).get("token_source") or {}
         if source.get("kind") == "login":
             cache.remove_entry("creds", key)
-    cache.clear_kind(process.INDEX_KIND)

@@ -5,11 +5,15 @@ cache hit is the hot path: it imports only the standard library (no yaml, boto3,
 platformdirs or argparse) and does no YAML work:
 
     index key  = sha256 of (ref, store dir, config dir, --path, and every environment variable that
-                 changes the result: endpoints, region, CA bundle, proxies, CREDPROC_CONFORMANCE)
+                 changes the result: endpoints, region, CA bundle, proxies, the user name that
+                 `pulumi.user.login` reads, CREDPROC_CONFORMANCE)
     index      = <cache>/env/<key>.idx: sha256 of every definition file that produced the answer,
-                 the answer's expiry, and the credential_process JSON exactly as printed
-    hit        = index readable, every recorded file still hashes the same, and the credentials
-                 have at least the refresh margin left (CREDPROC_REFRESH_MARGIN, default 20 min)
+                 the identity bindings of its token sources (cache.Binding), the answer's expiry,
+                 and the credential_process JSON exactly as printed
+    hit        = index readable, every recorded file still hashes the same, every token source
+                 read now names the same identity (the same token file or variable, the same
+                 GitHub Actions job, the same issuer key, the same saved login), and the
+                 credentials have at least the refresh margin left (CREDPROC_REFRESH_MARGIN)
 
 On a miss: recursion guard (CREDPROC_CHAIN), the refresh lock for the index key, a second look at
 the index (another process may have refreshed it while we waited), then the environment is opened
@@ -41,6 +45,9 @@ KEY_VARIABLES = (
     "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE",
     "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
     "CREDPROC_CONFORMANCE",
+    # the execution context's pulumi.user.login (getpass.getuser reads them in this order): it may
+    # be a subject attribute of the local issuer's token, or interpolated into any input
+    "LOGNAME", "USER", "LNAME", "USERNAME",
 )
 
 EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell", "windows-cmd", "fish", "dotenv", "json")
@@ -143,33 +150,40 @@ def index_key(ref: str, path: "str | None", environ=None) -> str:
 
 
 def cached_answer(key: str, margin: float, now: "float | None" = None) -> "bytes | None":
+    """The indexed answer if it is still the answer for this caller, with ``margin`` seconds left."""
     entry = cache.read_index(INDEX_KIND, key)
-    if entry is None or not entry.files:
-        return None
     now = time.time() if now is None else now
+    if entry is None or not _still_applies(entry, now):
+        return None
     if entry.expires is not None and entry.expires - now < margin:
         return None
+    return entry.answer
+
+
+def _still_applies(entry, now: float) -> bool:
+    """Same definition bytes, and every token source still names the identity it was made for."""
+    if not entry.files:
+        return False
     for file_path, digest in entry.files.items():
         if _file_sha256(file_path) != digest:
-            return None
+            return False
+    return all(binding.holds(now) for binding in entry.bindings)
+
+
+def stale_answer(key: str, now: "float | None" = None) -> "bytes | None":
+    """When the refresh lock cannot be had: the indexed answer if it still applies to this caller
+    and has more than the serve-stale floor (10 minutes) left, as a failed refresh would serve."""
+    entry = cache.read_index(INDEX_KIND, key)
+    now = time.time() if now is None else now
+    if entry is None or not _still_applies(entry, now):
+        return None
+    if entry.expires is not None and entry.expires - now <= cache.SERVE_STALE_MIN_SECONDS:
+        return None
     return entry.answer
 
 
 def _sha256(data: bytes) -> str:
-    return _sha256_constructor()(data).hexdigest()
-
-
-def _sha256_constructor():
-    # hashlib loads OpenSSL's _hashlib (~2-7 ms, a tenth of a cache hit); CPython's own builtin
-    # SHA-256 module gives the same digest for the few small files a hit hashes.
-    try:
-        from _sha2 import sha256  # CPython 3.12+
-    except ImportError:
-        try:
-            from _sha256 import sha256  # CPython 3.10, 3.11
-        except ImportError:  # other interpreters
-            from hashlib import sha256
-    return sha256
+    return cache.sha256_hex(data)
 
 
 def _file_sha256(path: str) -> "str | None":
@@ -183,14 +197,16 @@ def _file_sha256(path: str) -> "str | None":
 # --- the miss ------------------------------------------------------------------------------------
 
 def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
-    from credproc.lock import wait_until_free
+    from credproc.errors import LockTimeout
+    from credproc.lock import Deadline, wait_until_free
 
     previous_chain = os.environ.get(CHAIN_VARIABLE)
     enter_chain(ref)  # before any waiting: a credproc started by its own refresh must not wait for it
+    deadline = Deadline(lock_timeout())  # one wait in all, however many locks it takes
     try:
         # Most callers on a cold cache only need the one refresh already under way: they wait for it
         # with the standard library and print its answer (no filelock, yaml or boto3 imported).
-        wait_until_free(key, timeout=lock_timeout(), environment=ref)
+        wait_until_free(key, timeout=deadline.remaining(), environment=ref)
         answer = cached_answer(key, margin)
         if answer is not None:
             return answer
@@ -199,11 +215,20 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
         from credproc.lock import refresh_lock
 
         store.parse_name(ref)  # a bad name is a usage error before the lock or any evaluation
-        with refresh_lock(key, timeout=lock_timeout(), environment=ref):
+        with refresh_lock(key, timeout=deadline.remaining(), environment=ref, waited=deadline.elapsed):
             answer = cached_answer(key, margin)  # refreshed by another process while we waited?
             if answer is not None:
                 return answer
             return _evaluate(ref, path, key, margin)
+    except LockTimeout:
+        # The holder is slow or stuck: keys that still have more than the floor left are served,
+        # as a failed refresh would serve them; otherwise the timeout (exit 7) stands.
+        answer = stale_answer(key)
+        if answer is None:
+            raise
+        sys.stderr.write(f"credproc: warning: {ref}: another credproc has held the refresh lock for "
+                         f"{deadline.elapsed():.0f}s; serving the cached credentials meanwhile\n")
+        return answer
     finally:  # in-process callers (export, run) get their environment back
         if previous_chain is None:
             os.environ.pop(CHAIN_VARIABLE, None)
@@ -265,19 +290,9 @@ def enter_chain(ref: str, environ=None) -> None:
 
 
 def lock_timeout() -> float:
-    raw = os.environ.get(LOCK_TIMEOUT_VARIABLE, "").strip()
-    if not raw:
-        from credproc.lock import DEFAULT_TIMEOUT
+    from credproc.lock import lock_timeout as configured
 
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 3600:
-        raise ConfigError(f"{LOCK_TIMEOUT_VARIABLE} must be a number of seconds between 0 and 3600",
-                          hint=f"unset {LOCK_TIMEOUT_VARIABLE} for the default of 30")
-    return value
+    return configured()
 
 
 def open_credentials(ref: str, path: "str | None"):
@@ -322,12 +337,32 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
                 return answer  # a refresh failed; the provider chose to serve these (not indexed)
             raise too_short_error(ref, creds, left, margin)
     if _cacheable(opened, registry):
-        entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer)
+        entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer,
+                                 _bindings(awscreds_records(registry)))
         try:
             cache.write_index(INDEX_KIND, key, entry)
         except (OSError, ValueError) as exc:  # the answer is still good; only the next call is slower
             sys.stderr.write(f"credproc: warning: could not write the cache index ({type(exc).__name__})\n")
     return answer
+
+
+def awscreds_records(registry) -> list:
+    from credproc import awscreds
+
+    return awscreds.provider_records(registry)
+
+
+def _bindings(records: list) -> list:
+    """Every identity binding of every token source the evaluation used (deduplicated): the answer
+    is served again only while all of them hold."""
+    seen, result = set(), []
+    for record in records:
+        for binding in record.get("bindings") or ():
+            marker = (binding.kind, binding.arg, binding.digest, binding.until)
+            if marker not in seen:
+                seen.add(marker)
+                result.append(binding)
+    return result
 
 
 def too_short_error(ref: str, creds, left: float, margin: float):

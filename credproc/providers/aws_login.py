@@ -8,7 +8,7 @@ Inputs (ESC's, plus credproc's optional `token`, `region` and `audience`)::
       duration: 1h                                     # default 1h; at least 30m, at most 12h
       policyArns: [arn:aws:iam::aws:policy/...]        # session policies
       subjectAttributes: [pulumi.user.login, ...]      # appended to the local issuer's `sub`
-      token: {file: PATH} | {env: VAR} | {command: [ARGV...]} | {githubActions: {...}}
+      token: {file: PATH} | {env: VAR} | {command: [ARGV...]} | {githubActions: {...}} | {login: {...}}
                                                        # default: the local issuer (credproc.tokens)
       region: eu-west-1                                # STS region (default AWS_REGION, ..., us-east-1)
       audience: sts.amazonaws.com                      # token audience (local issuer / githubActions)
@@ -19,11 +19,14 @@ Outputs: accessKeyId, secretAccessKey (secret), sessionToken (secret), expiratio
 sessionToken is absent too).
 
 OIDC results are cached (credproc.cache, kind "creds") under a key covering everything that changes
-the result, refreshed under a per-key lock, and served stale with a back-off when STS or the token
-source fails while the cached keys still have more than 10 minutes left.
+the result, the identity bindings of the token source included (whose token it is, read now: see
+credproc.tokens), refreshed under a per-key lock within one overall deadline
+(CREDPROC_REFRESH_TIMEOUT, default 30 s), and served stale with a back-off when STS fails while the
+cached keys still have more than 10 minutes left. A token source that cannot give a token now fails
+before the cache is read, exactly as on a cold cache: cached keys never reach such a caller.
 
 Each result is appended to `self.opened` (path, environment, cache_key, access_key_id, expiration,
-account_id, region, stale): `credproc process` matches the credentials it prints to it.
+account_id, region, stale, bindings): `credproc process` matches the credentials it prints to it.
 """
 import re
 import time
@@ -53,10 +56,12 @@ TOKEN_SCHEMA = {
             "type": "object",
             "properties": {"audience": {"type": "string", "minLength": 1}},
         },
-        "login": {"type": "object"},  # reserved: interactive login (issue 5)
+        "login": {"type": "object"},  # checked by credproc.tokens.login.LoginConfig
         "issuer": {"type": "string", "minLength": 1},
         "audience": {"type": "string", "minLength": 1},
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+        "bindEnv": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "bindFiles": {"type": "array", "items": {"type": "string", "minLength": 1}},
     },
 }
 
@@ -170,11 +175,12 @@ class AwsLoginProvider(Provider):
 
     def _open_oidc(self, oidc, ctx):
         request = OidcRequest.parse(oidc, ctx)
+        request.bind()  # whose token, read now; fails as a cold fetch would (before any cache read)
         margin = cache.refresh_margin_seconds()
         entry = self._cached_or_refreshed(request, margin)
         self._record(ctx, request.cache_key, entry["credentials"]["AccessKeyId"], entry["expiration"],
                      entry.get("account_id"), region=request.region,
-                     stale=not cache.is_fresh(entry, margin, self._now()))
+                     stale=not cache.is_fresh(entry, margin, self._now()), bindings=request.bindings)
         return _output(entry)
 
     def _cached_or_refreshed(self, request: "OidcRequest", margin: float) -> dict:
@@ -184,7 +190,7 @@ class AwsLoginProvider(Provider):
         if entry and self._servable_without_refresh(entry, margin):
             return entry
         try:
-            with lock.refresh_lock(request.cache_key, _lock_timeout(), environment=request.display_name):
+            with lock.refresh_lock(request.cache_key, lock.lock_timeout(), environment=request.display_name):
                 entry = _usable(cache.read_entry(CACHE_KIND, request.cache_key))  # someone may have refreshed
                 if entry and self._servable_without_refresh(entry, margin):
                     return entry
@@ -203,8 +209,11 @@ class AwsLoginProvider(Provider):
 
     def _refresh(self, request: "OidcRequest", previous: "dict | None", margin: float) -> dict:
         try:
-            entry = request.exchange(self._sts_client_factory, self._now())
+            entry = _within_deadline(lambda: request.exchange(self._sts_client_factory, self._now()),
+                                     request.refresh_deadline(), request.display_name)
             _check_lifetime(entry, request, margin, self._now())
+            if request.source.rebinds_after_fetch:
+                request.bind()  # the fetch logged in: the answer belongs to the new login
         except CredprocError:
             if previous and cache.can_serve_stale(previous, self._now()):
                 stale = cache.with_backoff(previous, self._now())
@@ -214,12 +223,13 @@ class AwsLoginProvider(Provider):
         cache.write_entry(CACHE_KIND, request.cache_key, entry)
         return entry
 
-    def _record(self, ctx, cache_key, access_key_id, expiration, account_id, region=None, stale=False):
+    def _record(self, ctx, cache_key, access_key_id, expiration, account_id, region=None, stale=False,
+                bindings=()):
         # stale: served although inside the refresh margin, because a refresh failed (see _refresh)
         self.opened.append({
             "path": ctx.path, "environment": ctx.environment, "cache_key": cache_key,
             "access_key_id": access_key_id, "expiration": expiration, "account_id": account_id,
-            "region": region, "stale": stale,
+            "region": region, "stale": stale, "bindings": list(bindings or ()),
         })
 
 
@@ -237,17 +247,35 @@ def _check_lifetime(entry: dict, request: "OidcRequest", margin: float, now: flo
         )
 
 
-def _lock_timeout() -> float:
-    """CREDPROC_LOCK_TIMEOUT seconds (as `credproc process`, which reports a bad value), else the default."""
-    import os
+def _within_deadline(exchange, seconds: float, display_name: str):
+    """Run the token fetch and the STS call (with its retries) within one overall deadline: an
+    endpoint that trickles a byte every few seconds defeats per-read timeouts and would hold the
+    refresh lock, and every caller waiting on it, for minutes. On time-out the exchange is left
+    behind in a daemon thread whose result is discarded (nothing it does reaches the cache)."""
+    import threading
 
-    from credproc import lock
+    outcome = {}
 
-    try:
-        seconds = float(os.environ.get("CREDPROC_LOCK_TIMEOUT", ""))
-    except ValueError:
-        return lock.DEFAULT_TIMEOUT
-    return seconds if 0 < seconds <= 3600 else lock.DEFAULT_TIMEOUT
+    def target():
+        try:
+            outcome["value"] = exchange()
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread as is
+            outcome["error"] = err
+
+    worker = threading.Thread(target=target, name="credproc-refresh", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        from credproc.errors import TransientError
+
+        raise TransientError(
+            f"refreshing the credentials for {display_name} took longer than {seconds:g}s "
+            "(the token source and STS together)",
+            hint="check the network and the token source; CREDPROC_REFRESH_TIMEOUT sets the limit",
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _usable(entry: "dict | None") -> "dict | None":
@@ -308,7 +336,28 @@ class OidcRequest:
             "sts": sts.endpoint_identity(self.region),
             "token_source": self.source.identity(),
         }
-        self.cache_key = cache.make_key(self.material)
+        self.bindings = None
+
+    def bind(self) -> None:
+        """Read the token source now and key the cache on whose token it is (cache.Binding)."""
+        self.bindings = self.source.bindings()
+        self.material["token_binding"] = [binding.material() for binding in self.bindings]
+
+    @property
+    def cache_key(self) -> str:
+        if self.bindings is None:
+            raise RuntimeError("OidcRequest.bind() must come before the cache key")
+        return cache.make_key(self.material)
+
+    def refresh_deadline(self) -> float:
+        """CREDPROC_REFRESH_TIMEOUT, plus the time a person may take when this refresh may log in."""
+        from credproc import lock
+        from credproc.tokens import login
+
+        seconds = lock.refresh_timeout()
+        if self.source.kind == "login" and login.auto_login_requested():
+            seconds += login.LOGIN_TIMEOUT_SECONDS
+        return seconds
 
     @classmethod
     def parse(cls, oidc, ctx) -> "OidcRequest":

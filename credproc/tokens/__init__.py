@@ -15,6 +15,11 @@
     {login: {...}}                  a person's browser/device login (credproc.tokens.login)
     issuer: URL                     expected `iss` (optional)
     audience: AUD                   expected `aud` (optional; defaults to `oidc.audience` if set)
+    bindEnv: [VAR...]               more variables / files the token depends on (for `command`):
+    bindFiles: [PATH...]            a cached answer is served only while they read the same
+
+TokenSource.bindings() -> [cache.Binding]   what pins whose token the source gives now (see
+                                            credproc.cache, "identity bindings")
 """
 import importlib
 
@@ -28,10 +33,8 @@ KINDS = {
     "githubActions": "credproc.tokens.github_actions:GitHubActionsTokenSource",
     "login": "credproc.tokens.login:LoginTokenSource",
 }
-#: Kinds known by name but not built yet: a clear message instead of "unknown kind".
-RESERVED_KINDS: dict = {}
 #: Keys allowed beside the kind key.
-MODIFIERS = ("issuer", "audience", "timeout")
+MODIFIERS = ("issuer", "audience", "timeout", "bindEnv", "bindFiles")
 
 __all__ = ["KINDS", "TokenContext", "TokenSource", "resolve"]
 
@@ -46,8 +49,6 @@ def _kind_of(spec: dict) -> str:
         found = ", ".join(sorted(kinds)) or "none"
         raise ConfigError(f"oidc.token must have exactly one token source kind ({_known()}); found: {found}")
     kind = kinds[0]
-    if kind in RESERVED_KINDS:
-        raise ConfigError(RESERVED_KINDS[kind], hint=f"use one of: {_known()}")
     if kind not in KINDS:
         raise ConfigError(f"unknown token source kind {kind!r} in oidc.token; known kinds: {_known()}")
     return kind

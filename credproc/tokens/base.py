@@ -1,7 +1,8 @@
 """The TokenSource interface and what a source learns about the environment that asks."""
 from dataclasses import dataclass, field
 
-from credproc import jwt
+from credproc import cache, jwt
+from credproc.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -15,15 +16,30 @@ class TokenContext:
 
 
 class TokenSource:
-    """One way to get an OIDC token. Subclasses set `kind` and implement `_identity` and `_obtain`."""
+    """One way to get an OIDC token. Subclasses set `kind` and implement `_identity`, `_obtain` and
+    `_bindings` (what pins the identity of the token the source would give now; see bindings())."""
 
     kind = "?"
+    #: True when fetching may change the identity (an interactive login makes a new login).
+    rebinds_after_fetch = False
 
     def __init__(self, value, spec: dict, ctx: TokenContext):
         self.value = value
         self.ctx = ctx
         self.expected_issuer = spec.get("issuer")
         self.expected_audience = spec.get("audience") or ctx.audience
+        self.extra_bindings = _extra_bindings(spec)
+
+    def bindings(self) -> list:
+        """[cache.Binding]: cheap reads whose digests, taken now, pin whose token this source gives
+        (plus the `bindEnv`/`bindFiles` the definition adds). A cached answer is served only while
+        every one of them reads the same. Raises the error a cold fetch would raise when the source
+        cannot give a token now (an unset variable, a missing file, an expired token: exit 4)."""
+        extra = [cache.Binding.now(kind, arg) for kind, arg in self.extra_bindings]
+        return self._bindings() + extra
+
+    def _bindings(self) -> list:
+        raise NotImplementedError
 
     def describe(self) -> str:
         """Where tokens come from, for messages (never the token)."""
@@ -55,3 +71,28 @@ class TokenSource:
         _header, payload = jwt.decode_unverified(token, source=source)
         jwt.check_claims(payload, issuer=self.expected_issuer, audience=self.expected_audience, source=source)
         return payload
+
+
+def _extra_bindings(spec: dict) -> list:
+    """`bindEnv: [VAR, ...]` and `bindFiles: [PATH, ...]`: more inputs a token depends on (what a
+    `command` reads, say), so that a cached answer is served only while they read the same."""
+    import os
+
+    result = []
+    for key, kind in (("bindEnv", "env"), ("bindFiles", "file")):
+        names = spec.get(key) or []
+        if not isinstance(names, list) or not all(isinstance(n, str) and n and "\n" not in n and "\0" not in n
+                                                  for n in names):
+            raise ConfigError(f"oidc.token.{key} must be a list of {'variable names' if kind == 'env' else 'paths'}")
+        for name in names:
+            result.append((kind, os.path.abspath(os.path.expanduser(name)) if kind == "file" else name))
+    return result
+
+
+def expiry_of(claims: dict) -> "int | None":
+    """Until when the token is accepted (its `exp` plus the skew check_claims allows): a cached
+    answer is not served to the holder of an expired token, as a cold fetch would refuse it."""
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+        return None
+    return int(exp) + jwt.CLOCK_SKEW_SECONDS

@@ -3,11 +3,15 @@
 The runner exposes ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN only to jobs with
 `permissions: id-token: write`. GET URL&audience=A with `Authorization: Bearer TOKEN` answers
 `{"value": "<JWT>"}`. Default audience: sts.amazonaws.com (as aws-actions/configure-aws-credentials).
+
+Identity binding: the job's own request URL and request token (both per job), so a later job, or
+one without `id-token: write`, never gets an earlier job's cached credentials.
 """
 import json
 import os
 from urllib.parse import quote
 
+from credproc import cache
 from credproc.errors import ConfigError, TokenError, TransientError
 from credproc.tokens.base import TokenSource
 
@@ -39,13 +43,22 @@ class GitHubActionsTokenSource(TokenSource):
     def _identity(self) -> dict:
         return {"audience": self.audience}
 
+    def _bindings(self) -> list:
+        _request_settings()
+        return [cache.Binding.now("env", URL_VAR), cache.Binding.now("env", TOKEN_VAR)]
+
     def _obtain(self) -> str:
-        url, bearer = os.environ.get(URL_VAR), os.environ.get(TOKEN_VAR)
-        if not url or not bearer:
-            missing = " and ".join(v for v, s in ((URL_VAR, url), (TOKEN_VAR, bearer)) if not s)
-            raise TokenError(f"cannot get a GitHub Actions OIDC token: {missing} not set", hint=_HINT)
+        url, bearer = _request_settings()
         separator = "&" if "?" in url else "?"
         return _request(f"{url}{separator}audience={quote(self.audience, safe='')}", bearer)
+
+
+def _request_settings() -> "tuple[str, str]":
+    url, bearer = os.environ.get(URL_VAR), os.environ.get(TOKEN_VAR)
+    if not url or not bearer:
+        missing = " and ".join(v for v, s in ((URL_VAR, url), (TOKEN_VAR, bearer)) if not s)
+        raise TokenError(f"cannot get a GitHub Actions OIDC token: {missing} not set", hint=_HINT)
+    return url, bearer
 
 
 def _request(url: str, bearer: str) -> str:
@@ -55,7 +68,7 @@ def _request(url: str, bearer: str) -> str:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {bearer}", "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
-            body = response.read()
+            body = response.read(cache.MAX_TOKEN_BYTES + 1)
     except urllib.error.HTTPError as err:
         if err.code >= 500 or err.code == 429:
             raise TransientError(f"the GitHub Actions token service answered HTTP {err.code}") from None
@@ -63,6 +76,8 @@ def _request(url: str, bearer: str) -> str:
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise TransientError(f"cannot reach the GitHub Actions token service: {type(reason).__name__}") from None
+    if len(body) > cache.MAX_TOKEN_BYTES:
+        raise TokenError(f"the GitHub Actions token service answered more than {cache.MAX_TOKEN_BYTES // 1024} KiB")
     try:
         value = json.loads(body)["value"]
     except (ValueError, KeyError, TypeError):

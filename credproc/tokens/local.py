@@ -1,6 +1,10 @@
 """The default token source: credproc's local OIDC issuer (credproc.issuer) mints a 5-minute token
-whose `sub` names the organization and environment (format in credproc.issuer)."""
-from credproc import issuer
+whose `sub` names the organization and environment (format in credproc.issuer).
+
+Identity binding, computed without signing: the digests of the issuer's key and settings files
+(a new key or URL is another issuer), while the subject and its attributes are part of the cache
+key itself (the user name that pulumi.user.login reads is in `credproc process`'s index key)."""
+from credproc import cache, issuer
 from credproc.tokens.base import TokenSource
 
 
@@ -20,6 +24,12 @@ class LocalIssuerTokenSource(TokenSource):
 
     def _identity(self) -> dict:
         return {"url": self.settings["url"], "sub": self.subject, "kid": self.settings["kid"]}
+
+    def _bindings(self) -> list:
+        bindings = [cache.Binding.now("file", path) for path in issuer.identity_files()]
+        if any(b.digest in (cache.ABSENT, cache.OVERSIZE) for b in bindings):
+            issuer.load()  # raises the error a cold fetch gives (not set up, unreadable key)
+        return bindings
 
     def _obtain(self) -> str:
         extra = {

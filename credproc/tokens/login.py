@@ -175,6 +175,7 @@ def auto_login_requested(environ=None) -> bool:
 
 class LoginTokenSource(TokenSource):
     kind = "login"
+    rebinds_after_fetch = True
 
     def __init__(self, value, spec, ctx):
         super().__init__(value, spec, ctx)
@@ -191,6 +192,13 @@ class LoginTokenSource(TokenSource):
     def _identity(self) -> dict:
         c = self.config
         return {"issuer": c.issuer, "client_id": c.client_id, "scopes": c.scopes, "audience": c.audience, "use": c.use}
+
+    def _bindings(self) -> list:
+        """The saved login's marker: a new login, a logout or a revoked refresh token ends every
+        answer cached from this login (credproc.tokenstore)."""
+        from credproc import tokenstore
+
+        return [cache.Binding.now("file", tokenstore.ensure_marker(self.config.identity_key()))]
 
     def _obtain(self) -> str:
         token = self.cached_token()
@@ -328,10 +336,11 @@ class LoginTokenSource(TokenSource):
             response = oidc.device_login(meta, client, scopes=self.config.scopes, say=say, extra=extra)
         _token, claims = self.accept(response, nonce=nonce)
         where, warning = self._keep_refresh_token(response, None, claims, nonce=nonce)
-        if where is None:
-            from credproc import tokenstore
+        from credproc import tokenstore
 
+        if where is None:
             tokenstore.forget(self.config.identity_key())  # an older login's refresh token is not this one
+        tokenstore.start_login(self.config.identity_key(), claims.get("sub"))
         return {"claims": claims, "store": where, "warning": warning, "flow": flow}
 
     # --- the identity lock -----------------------------------------------------------------------

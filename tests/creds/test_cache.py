@@ -220,10 +220,11 @@ def test_list_and_remove_entries(isolated_env):
 
 # --- the process index ---------------------------------------------------------------------------
 
-def make_index(answer=b'{"Version":1}\n'):
+def make_index(answer=b'{"Version":1}\n', bindings=()):
     return cache.IndexEntry(
         expires=4102444800, expiration="2100-01-01T00:00:00Z",
         files={"/a/org/dev.yaml": "a" * 64, "/a/org/with space.yaml": "b" * 64}, answer=answer,
+        bindings=bindings,
     )
 
 
@@ -234,17 +235,56 @@ def test_index_roundtrip_and_listing(isolated_env):
     assert (got.expires, got.expiration, got.files, got.answer) == (
         4102444800, "2100-01-01T00:00:00Z", make_index().files, b'{"Version":1}\n')
     listed = dict(cache.list_entries("env"))
-    assert listed == {key: {"expiration": "2100-01-01T00:00:00Z", "files": make_index().files}}
+    assert listed == {key: {"expiration": "2100-01-01T00:00:00Z", "files": make_index().files, "bindings": []}}
     if os.name == "posix":
         assert mode_of(isolated_env.cache_dir / "env" / (key + ".idx")) == 0o600
 
 
 def test_index_never_expiring():
     entry = cache.IndexEntry(None, None, {"/x.yaml": "c" * 64}, b"{}")
-    decoded = cache._decode_index(b"credproc-index 1\nexpires -\nexpiration -\nfile " + b"c" * 64
+    decoded = cache._decode_index(b"credproc-index 2\nexpires -\nexpiration -\nfile " + b"c" * 64
                                   + b" /x.yaml\nanswer 2\n{}")
     assert (decoded.expires, decoded.expiration, decoded.files, decoded.answer) == (
         entry.expires, entry.expiration, entry.files, entry.answer)
+
+
+def test_index_bindings_roundtrip_with_spaces_in_paths(isolated_env):
+    key = cache.make_key({"ref": "org/dev"})
+    bindings = [cache.Binding("file", "/run/with space/token", "c" * 64, until=4102444800),
+                cache.Binding("env", "CI_OIDC_TOKEN", cache.ABSENT)]
+    cache.write_index("env", key, make_index(bindings=bindings))
+    assert cache.read_index("env", key).bindings == bindings
+    assert dict(cache.list_entries("env"))[key]["bindings"] == [b.material() for b in bindings]
+
+
+def test_a_binding_holds_only_for_the_same_bytes_before_its_deadline(tmp_path, monkeypatch):
+    token = tmp_path / "token"
+    token.write_bytes(b"token-one")
+    binding = cache.Binding.now("file", str(token), until=2000)
+    assert binding.holds(now=1999)
+    assert not binding.holds(now=2000)  # the token has expired: a cold fetch would refuse it
+    token.write_bytes(b"token-two")
+    assert not binding.holds(now=0)
+    token.unlink()
+    assert not binding.holds(now=0)
+    monkeypatch.setenv("CI_TOKEN", "a")
+    by_variable = cache.Binding.now("env", "CI_TOKEN")
+    assert by_variable.holds(now=0)
+    monkeypatch.setenv("CI_TOKEN", "b")
+    assert not by_variable.holds(now=0)
+    monkeypatch.delenv("CI_TOKEN")
+    assert not by_variable.holds(now=0)
+    # a binding recorded as absent never holds: there was no identity to bind
+    assert not cache.Binding.now("env", "CI_TOKEN").holds(now=0)
+
+
+def test_a_token_file_is_read_only_up_to_the_cap(tmp_path):
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (cache.MAX_TOKEN_BYTES + 10))
+    assert len(cache.read_capped(str(big), cache.MAX_TOKEN_BYTES)) == cache.MAX_TOKEN_BYTES + 1
+    assert cache.binding_digest("file", str(big)) == cache.OVERSIZE
+    if os.path.exists("/dev/zero"):
+        assert cache.binding_digest("file", "/dev/zero") == cache.OVERSIZE
 
 
 def test_truncated_or_foreign_index_is_a_miss(isolated_env):
@@ -252,7 +292,8 @@ def test_truncated_or_foreign_index_is_a_miss(isolated_env):
     cache.write_index("env", key, make_index())
     path = isolated_env.cache_dir / "env" / (key + ".idx")
     full = path.read_bytes()
-    for broken in (full[:-3], full[:20], b"", b"credproc-index 2" + full[16:],
+    # "credproc-index 1": written before identity bindings existed, so it is never served
+    for broken in (full[:-3], full[:20], b"", b"credproc-index 1" + full[16:], b"credproc-index 3" + full[16:],
                    full.replace(b"expires 4102444800", b"expires soon"), full + b"extra"):
         path.write_bytes(broken)
         assert cache.read_index("env", key) is None

@@ -330,13 +330,24 @@ def test_recursion_guard():
 
 
 def test_lock_timeout_setting(monkeypatch):
-    assert process.lock_timeout() == 30.0
+    from credproc import lock
+
+    # a waiter outlasts the holder's whole refresh (its deadline), so it does not give up just
+    # before the answer arrives
+    assert process.lock_timeout() == lock.DEFAULT_TIMEOUT > lock.refresh_timeout() == 30.0
     monkeypatch.setenv("CREDPROC_LOCK_TIMEOUT", "2.5")
     assert process.lock_timeout() == 2.5
     for bad in ("0", "-1", "soon", "99999"):
         monkeypatch.setenv("CREDPROC_LOCK_TIMEOUT", bad)
         with pytest.raises(ConfigError, match="CREDPROC_LOCK_TIMEOUT must be a number of seconds"):
             process.lock_timeout()
+        # one rule at every lock site: the aws-login provider's lock reads the same setting
+        with pytest.raises(ConfigError, match="CREDPROC_LOCK_TIMEOUT must be a number of seconds"):
+            lock.lock_timeout()
+    monkeypatch.delenv("CREDPROC_LOCK_TIMEOUT")
+    monkeypatch.setenv("CREDPROC_REFRESH_TIMEOUT", "soon")
+    with pytest.raises(ConfigError, match="CREDPROC_REFRESH_TIMEOUT must be a number of seconds"):
+        lock.refresh_timeout()
 
 
 # --- export --------------------------------------------------------------------------------------

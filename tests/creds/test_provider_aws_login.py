@@ -1,5 +1,6 @@
 """The aws-login provider: inputs, outputs, the cache and stale-while-refresh, against a local fake
 STS reached through real boto3 (AWS_ENDPOINT_URL_STS)."""
+import os
 import time
 
 import pytest
@@ -145,11 +146,17 @@ def test_key_covers_what_changes_the_result(fake_sts, monkeypatch):
     other_env = OpenContext(environment="prod", root_environment="prod", path="aws.login", exec_context=CTX.exec_context)
     provider.open(oidc(), other_env)
     assert provider.opened[-1]["cache_key"] not in keys
-    # the token's value is not part of the key: a rotated token reuses the entry
+    # whose token it is, is part of the key: another token is another entry (and one STS call),
+    # while the same token again reuses the first entry
+    first_token = os.environ["TEST_OIDC_TOKEN"]
     monkeypatch.setenv("TEST_OIDC_TOKEN", make_token(sub="rotated"))
     provider.open(oidc(), CTX)
+    assert provider.opened[-1]["cache_key"] not in keys | {provider.opened[-2]["cache_key"]}
+    assert len(fake_sts.calls()) == len(variants) + 2
+    monkeypatch.setenv("TEST_OIDC_TOKEN", first_token)
+    provider.open(oidc(), CTX)
     assert provider.opened[-1]["cache_key"] == provider.opened[0]["cache_key"]
-    assert len(fake_sts.calls()) == len(variants) + 1
+    assert len(fake_sts.calls()) == len(variants) + 2
 
 
 def _age_entry(key, seconds_left):

@@ -107,13 +107,17 @@ def test_github_actions(capsys, sts_at_moto, monkeypatch):
         assert service.requests and service.requests[-1]["query"]["audience"] == "sts.amazonaws.com"
 
 
-def test_second_open_is_served_from_the_cache(capsys, sts_at_moto, monkeypatch):
+def test_second_open_is_served_from_the_cache_only_to_the_same_token(capsys, sts_at_moto, monkeypatch):
     monkeypatch.setenv("E2E_OIDC_TOKEN", make_token())
     write_env("acme/dev", "\n          token: {env: E2E_OIDC_TOKEN}")
     first = check_keys_work(capsys, sts_at_moto)
-    monkeypatch.delenv("E2E_OIDC_TOKEN")  # no token any more: only the cache can answer
-    second = open_env(capsys, "acme/dev")
+    second = open_env(capsys, "acme/dev")  # the same token: the cached keys
     assert second["environmentVariables"] == first["environmentVariables"]
+    monkeypatch.delenv("E2E_OIDC_TOKEN")  # no token any more: the cache must not answer either
+    code = cli.main(["env", "open", "acme/dev"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert "E2E_OIDC_TOKEN is not set or empty" in err
 
 
 def test_token_error_is_a_diagnostic_and_exit_code_4_for_process(capsys, sts_at_moto):

@@ -29,14 +29,6 @@ def test_two_kinds_or_none_are_refused():
         tokens.resolve({"audience": "x"}, CTX)
 
 
-def test_reserved_kinds_get_their_own_message(monkeypatch):
-    # the slot the interactive `login` source used before it was built (issue 5)
-    monkeypatch.setattr(tokens, "RESERVED_KINDS", {"future": "the future token source is not available yet"})
-    with pytest.raises(ConfigError, match="future token source is not available yet") as info:
-        tokens.resolve({"future": {}}, CTX)
-    assert "githubActions" in info.value.hint
-
-
 # --- file -----------------------------------------------------------------------------------------
 
 def test_file_is_reread_after_rotation(tmp_path):

@@ -54,7 +54,10 @@ def test_login_keeps_the_refresh_token_in_the_os_keyring(oidc_server, login_env,
     [(name, value)] = json.loads(keyring_file.read_text()).items()
     assert name.startswith("credproc\0oidc-login:") and json.loads(value)["sub"] == "alice"
     logins = os.path.join(os.environ["CREDPROC_CONFIG_DIR"], "logins")
-    assert sorted(os.listdir(logins)) == ["index.json"]  # no file copy of the token
+    # no file copy of the token: the index and the login's marker (which holds no secret)
+    names = sorted(os.listdir(logins))
+    assert names[-1] == "index.json" and len(names) == 2 and names[0].endswith(".login")
+    assert set(json.loads(open(os.path.join(logins, names[0])).read())) == {"login_id", "sub"}
     expire_tokens_and_credentials()
     mark = oidc_server.mark()
     process_json()
