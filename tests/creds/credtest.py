@@ -198,7 +198,8 @@ class FaultProxy:
 
     def _fault(self, handler, fault, body: bytes) -> None:
         """("drop",): close the connection; ("delay", s): forward after s seconds;
-        ("status", code, xml): answer with that instead of moto."""
+        ("status", code, xml): answer with that instead of moto; ("trickle", s): a 200 whose body
+        arrives one byte every s seconds (no single read ever times out) until the client leaves."""
         kind = fault[0]
         if kind == "drop":
             handler.close_connection = True
@@ -206,6 +207,18 @@ class FaultProxy:
         elif kind == "delay":
             time.sleep(fault[1])
             self._forward(handler, body)
+        elif kind == "trickle":
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/xml")
+            handler.send_header("Content-Length", "100000")
+            handler.end_headers()
+            try:
+                for _ in range(600):  # bounded: at most 600 bytes
+                    handler.wfile.write(b" ")
+                    handler.wfile.flush()
+                    time.sleep(fault[1])
+            except OSError:  # the client gave up: the point of the test
+                pass
         elif kind == "status":
             data = fault[2].encode()
             handler.send_response(fault[1])
