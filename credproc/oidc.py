@@ -46,6 +46,10 @@ class OAuthError(TokenError):
 
 # --- HTTP ----------------------------------------------------------------------------------------
 
+#: What one answer of an identity provider may hold at most (memory is bounded for any server).
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
 def _request(url: str, *, form: "dict | None" = None, auth: "tuple | None" = None, what: str) -> "tuple[int, dict]":
     """(status, JSON object) of a GET (form None) or form POST. Error statuses with a JSON body are
     returned (OAuth errors travel that way); anything else unreadable is an error."""
@@ -60,12 +64,14 @@ def _request(url: str, *, form: "dict | None" = None, auth: "tuple | None" = Non
     request = urllib.request.Request(url, data=data, headers=headers, method="POST" if form is not None else "GET")
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
-            status, body = response.status, response.read()
+            status, body = response.status, response.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as err:
-        status, body = err.code, err.read()
+        status, body = err.code, err.read(MAX_RESPONSE_BYTES + 1)
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise TransientError(f"cannot reach the {what} at {_safe_url(url)}: {reason}") from None
+    if len(body) > MAX_RESPONSE_BYTES:  # a discovery document or JWKS is a few KiB
+        raise TokenError(f"the {what} at {_safe_url(url)} answered more than {MAX_RESPONSE_BYTES // 1024} KiB")
     if status >= 500:  # whatever the body says, the server is having trouble: worth a retry later
         raise TransientError(f"the {what} at {_safe_url(url)} answered HTTP {status}")
     try:

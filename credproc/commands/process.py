@@ -187,11 +187,15 @@ def _sha256(data: bytes) -> str:
 
 
 def _file_sha256(path: str) -> "str | None":
-    try:
-        with open(path, "rb") as f:
-            return _sha256(f.read())
-    except OSError:
+    # No definition over 1 MiB is ever evaluated (lang.syntax.MAX_SOURCE_BYTES), so none is indexed:
+    # a larger file now is a miss, read no further than that.
+    data = cache.read_capped(path, _MAX_DEFINITION_BYTES)
+    if data is None or len(data) > _MAX_DEFINITION_BYTES:
         return None
+    return _sha256(data)
+
+
+_MAX_DEFINITION_BYTES = 1024 * 1024  # lang.syntax.MAX_SOURCE_BYTES, without importing the language
 
 
 # --- the miss ------------------------------------------------------------------------------------
