@@ -2,7 +2,8 @@
 0600 file under the config dir (with a one-time warning, since a file is only as safe as the disk).
 
     <config_dir>/logins/                 0700
-        index.json                       0600, no secret: identity key -> {issuer, client_id, store}
+        index.json                       0600, no secret: identity key -> {issuer, client_id, store,
+                                         client_secret: {env|keyring: NAME} for a confidential client}
         <identity key>.json              0600, only when the keyring is not usable: the record
         <identity key>.login             0600, no secret: {"login_id", "sub"}, new at each login,
                                          gone at logout; cached answers made from the login are
@@ -133,8 +134,8 @@ def _decode(text: "str | None") -> "dict | None":
     return record
 
 
-def save(key: str, record: dict, *, issuer: str, client_id: str,
-         can_warn: bool = True) -> "tuple[str, str | None]":
+def save(key: str, record: dict, *, issuer: str, client_id: str, can_warn: bool = True,
+         secret_source: "dict | None" = None) -> "tuple[str, str | None]":
     """Keep ``record`` -> (where: "keyring" or the file path, a warning to show once or None).
     ``can_warn``: the caller can show the warning (a silent refresh cannot: it stays pending)."""
     text = json.dumps(record, sort_keys=True)
@@ -160,6 +161,8 @@ def save(key: str, record: dict, *, issuer: str, client_id: str,
         _unlink(_record_path(key))  # an older file copy must not outlive a keyring login
     index = known()
     index[key] = {"issuer": issuer, "client_id": client_id, "store": "keyring" if where == "keyring" else "file"}
+    if secret_source:  # where the client secret comes from (names only), so `logout --all` can revoke
+        index[key]["client_secret"] = dict(secret_source)
     _write_index(index)
     return where, warning
 

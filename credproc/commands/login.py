@@ -142,6 +142,8 @@ def login_command(args) -> int:
         kept = {None: "no refresh token was issued: you will have to log in again when the token expires",
                 "keyring": "refresh token kept in the OS keyring"}.get(result["store"], f"refresh token kept in {result['store']}")
         _say(f"Logged in to {source.config.issuer} as {result['claims'].get('sub')!r} ({kept}).")
+        if result.get("revoked"):
+            _say(result["revoked"][0].upper() + result["revoked"][1:] + ".")
     _drop_credentials(_by_identity(requests))
     return 0
 
@@ -154,32 +156,32 @@ def logout_command(args) -> int:
     if args.all == bool(args.ref):
         raise UsageError("logout needs ORG/ENV or --all (not both)", hint="credproc logout ORG/ENV")
     if args.all:
-        identities = {key: (meta.get("issuer"), meta.get("client_id"), None)
+        identities = {key: (meta.get("issuer"), meta.get("client_id"), _config_of_saved(meta))
                       for key, meta in tokenstore.known().items()}
         identities.update({key: (i, c, None) for key, (i, c) in _cached_identities().items() if key not in identities})
     else:
         requests = login_requests(args.ref)
-        identities = {key: (s.config.issuer, s.config.client_id, s) for key, s in _by_identity(requests).items()}
+        identities = {key: (s.config.issuer, s.config.client_id, s.config) for key, s in _by_identity(requests).items()}
     if not identities:
         _say("Not logged in anywhere: nothing to do.")
-    for key, (issuer, client_id, source) in sorted(identities.items(), key=lambda item: str(item[1][0])):
-        _say(_logout_locked(key, issuer, client_id, source, args.ref or "ORG/ENV"))
+    for key, (issuer, client_id, config) in sorted(identities.items(), key=lambda item: str(item[1][0])):
+        _say(_logout_locked(key, issuer, client_id, config, args.ref or "ORG/ENV"))
     _drop_credentials(identities)
     if args.all:
         _drop_all_login_credentials()
     return 0
 
 
-def _logout_locked(key: str, issuer: str, client_id: str, source, ref: str) -> str:
+def _logout_locked(key: str, issuer: str, client_id: str, config, ref: str) -> str:
     """Under the identity's lock: a refresh running meanwhile must not save a rotated refresh token
     after we forgot the old one."""
     from credproc.tokens import login as login_source
 
-    config = source.config if source is not None else _config_for(issuer, client_id)
+    config = config if config is not None else _config_for(issuer, client_id)
     if config is None or config.identity_key() != key:
-        return _logout_one(key, issuer, client_id, source)
+        return _logout_one(key, issuer, client_id, config)
     with login_source.identity_lock(config, interactive=False, ref=ref):
-        return _logout_one(key, issuer, client_id, source)
+        return _logout_one(key, issuer, client_id, config)
 
 
 def _config_for(issuer, client_id):
@@ -191,19 +193,32 @@ def _config_for(issuer, client_id):
         return None
 
 
-def _logout_one(key: str, issuer: str, client_id: str, source) -> str:
+def _config_of_saved(meta: dict):
+    """The config a saved login was made with: its client secret's source included (a confidential
+    client must authenticate to revoke)."""
+    from credproc.tokens import login as login_source
+
+    try:
+        return login_source.LoginConfig.of_saved_login(meta)
+    except ConfigError:
+        return None
+
+
+def _logout_one(key: str, issuer: str, client_id: str, config) -> str:
     from credproc import oidc, tokenstore
 
     record = tokenstore.load(key)
     revoked = ""
     if record is not None:
         try:
-            client = source.config.client() if source is not None else oidc.Client(client_id)
+            client = config.client() if config is not None else oidc.Client(client_id)
             meta = oidc.discover(issuer)
             revoked = ("revoked at the server and " if oidc.revoke(meta, client, record["refresh_token"])
-                       else "(the server has no revocation endpoint) ")
+                       else "(the server has no revocation endpoint: the refresh token stays valid there until "
+                            "it expires) ")
         except CredprocError as err:  # forget it locally anyway: the person asked to be logged out
-            revoked = f"(not revoked at the server: {err.message}) "
+            revoked = (f"NOT revoked at the server ({err.message}; the refresh token stays valid there until it "
+                       "expires or is revoked by an administrator) and ")
     forgotten = tokenstore.forget(key)
     dropped = _drop_cached_tokens(key)
     if record is None and not forgotten and not dropped:

@@ -98,6 +98,25 @@ class LoginConfig:
 
         return oidc.Client(self.client_id, self._secret())
 
+    def secret_source(self) -> "dict | None":
+        """Where the client secret is read from (a name, never the secret), for the saved login."""
+        if self.secret_env:
+            return {"env": self.secret_env}
+        if self.secret_keyring:
+            return {"keyring": self.secret_keyring}
+        return None
+
+    @classmethod
+    def of_saved_login(cls, meta: dict) -> "LoginConfig":
+        """The config a saved login was made with (tokenstore's index), enough to revoke it."""
+        value = {"issuer": meta.get("issuer"), "clientId": meta.get("client_id")}
+        source = meta.get("client_secret") or {}
+        if isinstance(source.get("env"), str):
+            value["clientSecretEnv"] = source["env"]
+        elif isinstance(source.get("keyring"), str):
+            value["clientSecretKeyring"] = source["keyring"]
+        return cls(value)
+
     def _secret(self) -> "str | None":
         if self.secret_env:
             secret = os.environ.get(self.secret_env)
@@ -314,7 +333,8 @@ class LoginTokenSource(TokenSource):
         record = {"refresh_token": refresh_token, "sub": claims.get("sub") or (previous or {}).get("sub"),
                   "nonce": nonce if nonce is not None else (previous or {}).get("nonce")}
         return tokenstore.save(self.config.identity_key(), record, issuer=self.config.issuer,
-                               client_id=self.config.client_id, can_warn=previous is None)
+                               client_id=self.config.client_id, can_warn=previous is None,
+                               secret_source=self.config.secret_source())
 
     def login_interactively(self, *, say, flow: "str | None" = None, open_browser: bool = True,
                             timeout: float = LOGIN_TIMEOUT_SECONDS) -> dict:
@@ -335,13 +355,34 @@ class LoginTokenSource(TokenSource):
         else:
             response = oidc.device_login(meta, client, scopes=self.config.scopes, say=say, extra=extra)
         _token, claims = self.accept(response, nonce=nonce)
-        where, warning = self._keep_refresh_token(response, None, claims, nonce=nonce)
         from credproc import tokenstore
+
+        replaced = tokenstore.load(self.config.identity_key())
+        where, warning = self._keep_refresh_token(response, None, claims, nonce=nonce)
+        revoked = self._revoke_replaced(replaced, response.get("refresh_token"))
 
         if where is None:
             tokenstore.forget(self.config.identity_key())  # an older login's refresh token is not this one
         tokenstore.start_login(self.config.identity_key(), claims.get("sub"))
-        return {"claims": claims, "store": where, "warning": warning, "flow": flow}
+        return {"claims": claims, "store": where, "warning": warning, "flow": flow, "revoked": revoked}
+
+    def _revoke_replaced(self, replaced: "dict | None", new_refresh_token) -> "str | None":
+        """Revoke the refresh token a new login replaces: a person who logs in again (as someone
+        else, say) must not leave the old login usable at the server. -> a line to show, or None."""
+        old = (replaced or {}).get("refresh_token")
+        if not isinstance(old, str) or not old or old == new_refresh_token:
+            return None
+        from credproc import oidc
+        from credproc.errors import CredprocError
+
+        try:
+            if not oidc.revoke(self.metadata(), self.config.client(), old):
+                return ("the previous login's refresh token was not revoked (the server has no revocation "
+                        "endpoint): it stays valid at the server until it expires")
+        except CredprocError as err:
+            return (f"the previous login's refresh token could not be revoked ({err.message}): it stays valid at "
+                    "the server until it expires")
+        return "the previous login's refresh token was revoked at the server"
 
     # --- the identity lock -----------------------------------------------------------------------
 
