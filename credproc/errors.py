@@ -106,3 +106,76 @@ def format_error_line(err: CredprocError) -> str:
     """The first stderr line for an error: ``credproc: MESSAGE (hint: ...)``, newlines folded."""
     text = err.message if not err.hint else f"{err.message} (hint: {err.hint})"
     return "credproc: " + " ".join(text.split("\n"))
+
+
+# --- redaction by value ---------------------------------------------------------------------------
+
+REDACTED = "<redacted>"
+_MIN_SECRET = 4  # shorter values are not redacted (nothing credproc holds as a secret is that short)
+_MIN_PART = 8  # a dot-separated part of a secret (a JWT's header, payload, signature) redacted alone
+_MIN_RUN = 16  # any run this long that also occurs in a secret (a truncated or re-wrapped echo)
+
+
+def redact(text: "str | None", secrets) -> "str | None":
+    """``text`` with every known secret value replaced by <redacted>, whatever its shape: the value,
+    its URL-encoded forms, its dot-separated parts, and any 16+ character piece of any of those (a
+    server that echoes a token may quote it truncated, encoded or split). Servers echo what they were
+    sent; matching by value catches what a pattern such as "starts with eyJ" misses."""
+    if not text:
+        return text
+    forms = _secret_forms(secrets)
+    if not forms:
+        return text
+    covered = bytearray(len(text))
+    for form in forms:
+        _cover_occurrences(text, form, covered)
+    _cover_shared_runs(text, forms, covered)
+    return _replace_covered(text, covered)
+
+
+def _secret_forms(secrets) -> "set[str]":
+    from urllib.parse import quote, quote_plus
+
+    forms = set()
+    for secret in secrets or ():
+        if not isinstance(secret, str) or len(secret.strip()) < _MIN_SECRET:
+            continue
+        secret = secret.strip()
+        whole = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), secret.encode("unicode_escape").decode("ascii")}
+        forms |= whole
+        forms |= {part for form in whole for part in form.split(".") if len(part) >= _MIN_PART}
+    return forms
+
+
+def _cover_occurrences(text: str, form: str, covered: bytearray) -> None:
+    start = text.find(form)
+    while start >= 0:
+        covered[start:start + len(form)] = b"\x01" * len(form)
+        start = text.find(form, start + 1)
+
+
+def _cover_shared_runs(text: str, forms, covered: bytearray) -> None:
+    pieces = {form[i:i + _MIN_RUN] for form in forms for i in range(len(form) - _MIN_RUN + 1)}
+    for i in range(len(text) - _MIN_RUN + 1):
+        if text[i:i + _MIN_RUN] in pieces:
+            covered[i:i + _MIN_RUN] = b"\x01" * _MIN_RUN
+
+
+def _replace_covered(text: str, covered: bytearray) -> str:
+    out, i = [], 0
+    while i < len(text):
+        if covered[i]:
+            while i < len(text) and covered[i]:
+                i += 1
+            out.append(REDACTED)
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def redact_error(err: CredprocError, secrets) -> CredprocError:
+    """``err`` itself (same class and exit code) with ``secrets`` redacted from its message and hint."""
+    err.message, err.hint = redact(err.message, secrets), redact(err.hint, secrets)
+    err.args = (err.message,)
+    return err
