@@ -22,6 +22,7 @@ DEFAULT_REGION = "us-east-1"
 MAX_ATTEMPTS = 3
 CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 5
+TOKEN_MARK = "<token>"  # what an echoed web identity token is replaced with in messages
 
 
 def resolve_region(explicit: "str | None" = None) -> str:
@@ -93,7 +94,7 @@ def assume_role_with_web_identity(
     except Exception as err:  # noqa: BLE001 - every botocore failure is mapped below
         mapped = map_error(err, role_arn, Claims(claims), region, duration_seconds, token=token)
         # An endpoint (or proxy) may echo the request anywhere in its answer, the error code included.
-        raise (redact_error(mapped, [token]) if isinstance(mapped, CredprocError) else mapped) from None
+        raise (redact_error(mapped, [token], TOKEN_MARK) if isinstance(mapped, CredprocError) else mapped) from None
     try:
         return _result(response, role_arn)
     except (KeyError, TypeError, AttributeError, ValueError):  # a 200 without usable Credentials
@@ -187,7 +188,7 @@ def _first_line(text: str, token: "str | None" = None) -> str:
         import re
 
         _JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?")
-    return _JWT_LIKE.sub("<token>", " ".join(redact(text, [token]).split()))[:300]
+    return _JWT_LIKE.sub(TOKEN_MARK, " ".join(redact(text, [token], TOKEN_MARK).split()))[:300]
 
 
 def _map_client_error(err, role_arn: str, claims: Claims, duration: int, token: "str | None") -> Exception:

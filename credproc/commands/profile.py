@@ -9,7 +9,7 @@ import os
 import sys
 
 from credproc import awsconfig
-from credproc.errors import ConfigError, DiagnosticsError, LockTimeout
+from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, printable
 
 # Another program (aws configure, an editor) may write the config file while we edit it: we start
 # again from its new content up to this many times before giving up (exit 7).
@@ -73,7 +73,7 @@ def install_profile(ref, *, profile=None, region=None, output=None, dry_run=Fals
     command_line = awsconfig.join_command_line((launcher or credproc_launcher)() + ["process", ref])
     (check_environment or check_environment_yields_aws)(ref)
     for warning in _credentials_file_warnings(name, force):
-        err.write(f"credproc: warning: {warning}\n")
+        err.write(printable(f"credproc: warning: {warning}") + "\n")
 
     config = awsconfig.config_file_path()
     target = awsconfig.real_target(config)
@@ -152,7 +152,7 @@ def _os_errors_as_config_errors(target):
 
 def _print_warnings(edit, err) -> None:
     for warning in edit.warnings:
-        err.write(f"credproc: warning: {warning}\n")
+        err.write(printable(f"credproc: warning: {warning}") + "\n")
 
 
 def _save_record(target, edit, err) -> None:
