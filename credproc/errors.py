@@ -152,17 +152,21 @@ def redact(text: "str | None", secrets, marker: str = REDACTED) -> "str | None":
 
 
 def _secret_forms(secrets) -> "set[str]":
-    from urllib.parse import quote, quote_plus
-
     forms = set()
     for secret in secrets or ():
-        if not isinstance(secret, str) or len(secret.strip()) < _MIN_SECRET:
-            continue
-        secret = secret.strip()
-        whole = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), secret.encode("unicode_escape").decode("ascii")}
-        forms |= whole
-        forms |= {part for form in whole for part in form.split(".") if len(part) >= _MIN_PART}
+        if isinstance(secret, str) and len(secret.strip()) >= _MIN_SECRET:
+            forms |= _forms_of(secret.strip())
     return forms
+
+
+def _forms_of(secret: str) -> "set[str]":
+    """The secret as sent and as a server may quote it (URL-encoded for a path, a query or a form,
+    backslash-escaped), and the long dot-separated parts of each."""
+    from urllib.parse import quote, quote_plus
+
+    whole = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret),
+             secret.encode("unicode_escape").decode("ascii")}
+    return whole | {part for form in whole for part in form.split(".") if len(part) >= _MIN_PART}
 
 
 def _cover_occurrences(text: str, form: str, covered: bytearray) -> None:
@@ -180,16 +184,10 @@ def _cover_shared_runs(text: str, forms, covered: bytearray) -> None:
 
 
 def _replace_covered(text: str, covered: bytearray, marker: str) -> str:
-    out, i = [], 0
-    while i < len(text):
-        if covered[i]:
-            while i < len(text) and covered[i]:
-                i += 1
-            out.append(marker)
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    from itertools import groupby
+
+    runs = groupby(zip(text, covered), key=lambda pair: pair[1])
+    return "".join(marker if secret else "".join(char for char, _ in run) for secret, run in runs)
 
 
 def redact_error(err: CredprocError, secrets, marker: str = REDACTED) -> CredprocError:

@@ -7,6 +7,7 @@ the environment exists and yields AWS credentials, and refuses to clobber or be 
 import contextlib
 import os
 import sys
+import time
 
 from credproc import awsconfig
 from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, printable
@@ -125,8 +126,6 @@ def _read_plan_write(target, plan, should_write):
     """Read, plan and write (when should_write(edit, text)) under the lock; when another program
     changed the file between our read and our replace, start again from its new content, so its
     write is kept. Returns (edit, whether the file was written)."""
-    import time
-
     for attempt in range(EDIT_ATTEMPTS):
         text, mode = awsconfig.read_text(target)
         edit = plan(text)

@@ -36,7 +36,8 @@ def login_definition(token_file, *, oidc_extra: str = "", role: str = ROLE) -> s
             f"          roleArn: {q(role)}\n          sessionName: credproc-test\n"
             f"          token: {{file: {q(str(token_file))}}}\n{oidc_extra}"
             "  environmentVariables:\n    AWS_ACCESS_KEY_ID: ${aws.login.accessKeyId}\n"
-            "    AWS_SECRET_ACCESS_KEY: ${aws.login.secretAccessKey}\n    AWS_SESSION_TOKEN: ${aws.login.sessionToken}\n")
+            "    AWS_SECRET_ACCESS_KEY: ${aws.login.secretAccessKey}\n"
+            "    AWS_SESSION_TOKEN: ${aws.login.sessionToken}\n")
 
 
 def assert_escaped(result, *, code=None, visible=True) -> None:
@@ -70,7 +71,8 @@ def test_printable_escapes_exactly_the_unsafe_characters():
 ])
 def test_a_hostile_key_in_an_error_diagnostic(isolated_env, token_file, argv, code):
     """aws-login's unknown-key error (found when the environment is evaluated) quotes the key."""
-    write_environment(isolated_env.env_dir, REF, login_definition(token_file, oidc_extra=f"          {q('x' + HOSTILE)}: 1\n"))
+    hostile_key = f"          {q('x' + HOSTILE)}: 1\n"
+    write_environment(isolated_env.env_dir, REF, login_definition(token_file, oidc_extra=hostile_key))
     assert_escaped(run_credproc(*argv), code=code)
 
 

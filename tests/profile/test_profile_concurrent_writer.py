@@ -30,7 +30,8 @@ pytestmark = pytest.mark.timeout(180)
 USER = b"# mine: keep\r\n[default]\r\nregion = eu-west-1   ; odd\r\n\r\n[profile work]\r\noutput=text"
 THEIRS = b"\n[profile theirs]\nregion = us-west-2\n"
 STATIC = ("values:\n  aws:\n    login:\n      fn::open::aws-login:\n        static:\n"
-          "          accessKeyId: AKIAIOSFODNN7EXAMPLE\n          secretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+          "          accessKeyId: AKIAIOSFODNN7EXAMPLE\n"
+          "          secretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
           "  environmentVariables:\n    AWS_ACCESS_KEY_ID: ${aws.login.accessKeyId}\n"
           "    AWS_SECRET_ACCESS_KEY: ${aws.login.secretAccessKey}\n")
 
