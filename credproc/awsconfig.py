@@ -723,15 +723,30 @@ def _try_lock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
+class ConfigChanged(Exception):
+    """The config file no longer holds what the edit was planned on (another program wrote it)."""
+
+
 def save_with_backup(path: str, old_text: "str | None", new_text: str, mode: "int | None") -> "str | None":
     """Write the backup of the previous content (0600), then the new file with its old mode (0600
-    for a new file). Returns the backup path (None when there was no previous file)."""
+    for a new file). Returns the backup path (None when there was no previous file).
+
+    Raises ConfigChanged, replacing nothing, when the file no longer holds exactly `old_text`
+    (None: still does not exist) just before the replace: programs other than credproc (aws
+    configure, editors, dotfile managers) do not take our lock, and replacing would drop their write."""
     backup = None
     if old_text is not None:
         backup = path + BACKUP_SUFFIX
         fsutil.write_atomic(backup, encode(old_text), 0o600)
-    fsutil.write_atomic(path, encode(new_text), 0o600 if mode is None else mode)
+    fsutil.write_atomic(path, encode(new_text), 0o600 if mode is None else mode,
+                        before_replace=lambda: _check_unchanged(path, old_text))
     return backup
+
+
+def _check_unchanged(path: str, old_text: "str | None") -> None:
+    # read_text keeps every byte (surrogateescape), so equal text means equal bytes.
+    if read_text(path)[0] != old_text:
+        raise ConfigChanged(path)
 
 
 # ------------------------------------------------------------------------------- install records

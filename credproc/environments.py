@@ -40,7 +40,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from credproc.errors import ConfigError, UsageError
+from credproc.errors import ConfigError, UsageError, printable
 from credproc.store import (EnvName, NotInStore, Store, TooLarge, parse_name, parse_org, read_limited,
                             resolve_short, sha256_hex)
 
@@ -76,9 +76,8 @@ class Opened:
         if diagnostic.severity != "error":
             summary = f"{diagnostic.severity}: {summary}"
         summary = " ".join(str(summary).split("\n"))
-        if diagnostic.line is None:
-            return f"{env}: {summary}"
-        return f"{env}:{diagnostic.line}:{diagnostic.column}: {summary}"
+        where = env if diagnostic.line is None else f"{env}:{diagnostic.line}:{diagnostic.column}"
+        return printable(f"{where}: {summary}")  # keys and values of the definition: no raw escapes
 
     def _sorted(self, diags) -> list:
         from credproc.lang import sort_diagnostics

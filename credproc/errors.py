@@ -17,7 +17,8 @@ The tree::
     └── RecursionDetected         exit 8  credproc was started by itself for the same environment
 
 Every message is one line, names what is wrong and, where one helps, carries a ``hint``
-(printed after the message). No message may contain a secret.
+(printed after the message). No message may contain a secret (``redact`` removes known secrets by
+value) or a raw terminal control character (``printable`` escapes them where lines are printed).
 """
 
 
@@ -103,6 +104,94 @@ class RecursionDetected(CredprocError):
 
 
 def format_error_line(err: CredprocError) -> str:
-    """The first stderr line for an error: ``credproc: MESSAGE (hint: ...)``, newlines folded."""
+    """The first stderr line for an error: ``credproc: MESSAGE (hint: ...)``, newlines folded, other
+    control characters escaped (see printable)."""
     text = err.message if not err.hint else f"{err.message} (hint: {err.hint})"
-    return "credproc: " + " ".join(text.split("\n"))
+    return "credproc: " + printable(" ".join(text.split("\n")))
+
+
+# --- terminal safety ------------------------------------------------------------------------------
+
+# Characters a terminal acts on instead of showing: C0 controls (ESC starts CSI/OSC sequences that
+# clear the screen or set the clipboard, CR overwrites the line), DEL, C1 controls (0x9b is a
+# one-byte CSI), and the Unicode bidi overrides and isolates that make text display in another order.
+_UNSAFE = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_ESCAPES = {code: (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}") for code in _UNSAFE}
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: each unsafe character as a visible escape (ESC as \\x1b,
+    U+202E as \\u202e). Names, keys, values and YAML errors from a definition reach error messages and
+    diagnostics; printed raw, their escape sequences would act on the user's terminal."""
+    return text.translate(_ESCAPES)
+
+
+# --- redaction by value ---------------------------------------------------------------------------
+
+REDACTED = "<redacted>"
+_MIN_SECRET = 4  # shorter values are not redacted (nothing credproc holds as a secret is that short)
+_MIN_PART = 8  # a dot-separated part of a secret (a JWT's header, payload, signature) redacted alone
+_MIN_RUN = 16  # any run this long that also occurs in a secret (a truncated or re-wrapped echo)
+
+
+def redact(text: "str | None", secrets, marker: str = REDACTED) -> "str | None":
+    """``text`` with every known secret value replaced by ``marker``, whatever its shape: the value,
+    its URL-encoded forms, its dot-separated parts, and any 16+ character piece of any of those (a
+    server that echoes a token may quote it truncated, encoded or split). Servers echo what they were
+    sent; matching by value catches what a pattern such as "starts with eyJ" misses."""
+    if not text:
+        return text
+    forms = _secret_forms(secrets)
+    if not forms:
+        return text
+    covered = bytearray(len(text))
+    for form in forms:
+        _cover_occurrences(text, form, covered)
+    _cover_shared_runs(text, forms, covered)
+    return _replace_covered(text, covered, marker)
+
+
+def _secret_forms(secrets) -> "set[str]":
+    forms = set()
+    for secret in secrets or ():
+        if isinstance(secret, str) and len(secret.strip()) >= _MIN_SECRET:
+            forms |= _forms_of(secret.strip())
+    return forms
+
+
+def _forms_of(secret: str) -> "set[str]":
+    """The secret as sent and as a server may quote it (URL-encoded for a path, a query or a form,
+    backslash-escaped), and the long dot-separated parts of each."""
+    from urllib.parse import quote, quote_plus
+
+    whole = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret),
+             secret.encode("unicode_escape").decode("ascii")}
+    return whole | {part for form in whole for part in form.split(".") if len(part) >= _MIN_PART}
+
+
+def _cover_occurrences(text: str, form: str, covered: bytearray) -> None:
+    start = text.find(form)
+    while start >= 0:
+        covered[start:start + len(form)] = b"\x01" * len(form)
+        start = text.find(form, start + 1)
+
+
+def _cover_shared_runs(text: str, forms, covered: bytearray) -> None:
+    pieces = {form[i:i + _MIN_RUN] for form in forms for i in range(len(form) - _MIN_RUN + 1)}
+    for i in range(len(text) - _MIN_RUN + 1):
+        if text[i:i + _MIN_RUN] in pieces:
+            covered[i:i + _MIN_RUN] = b"\x01" * _MIN_RUN
+
+
+def _replace_covered(text: str, covered: bytearray, marker: str) -> str:
+    from itertools import groupby
+
+    runs = groupby(zip(text, covered), key=lambda pair: pair[1])
+    return "".join(marker if secret else "".join(char for char, _ in run) for secret, run in runs)
+
+
+def redact_error(err: CredprocError, secrets, marker: str = REDACTED) -> CredprocError:
+    """``err`` itself (same class and exit code) with ``secrets`` redacted from its message and hint."""
+    err.message, err.hint = redact(err.message, secrets, marker), redact(err.hint, secrets, marker)
+    err.args = (err.message,)
+    return err

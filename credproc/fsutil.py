@@ -3,6 +3,7 @@
 Stdlib only (os, stat) and cheap to import: modules on the credential_process hot path may use it.
 
     write_atomic(path, data, mode=0o600)    replace a file; readers see the old or the new one, never a part
+                                            (before_replace=check: a last check just before the rename)
     create_atomic(path, data, mode=0o600)   the same, but never replaces: FileExistsError if path exists
     make_private_dirs(directory)            create missing directories, each 0700 whatever the umask
     check_private(path, what, mode)         ConfigError for a symlink, someone else's or a group/other-accessible path
@@ -28,11 +29,15 @@ _TEMP_ATTEMPTS = 100
 
 # --- files -----------------------------------------------------------------------------------------
 
-def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
-    """Atomically replace (or create) ``path`` with ``data``; the file ends with exactly ``mode``."""
+def write_atomic(path: str, data: bytes, mode: int = 0o600, *, before_replace=None) -> None:
+    """Atomically replace (or create) ``path`` with ``data``; the file ends with exactly ``mode``.
+    ``before_replace()`` runs once the data is on disk, just before the rename (the narrowest window
+    to check that nobody changed ``path`` meanwhile); if it raises, nothing is replaced."""
     directory = os.path.dirname(path) or "."
     tmp = _written_temp(directory, os.path.basename(path), data, mode)
     try:
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         remove_quietly(tmp)

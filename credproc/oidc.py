@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 from credproc import jwt
-from credproc.errors import ConfigError, TokenError, TransientError
+from credproc.errors import ConfigError, TokenError, TransientError, redact
 
 HTTP_TIMEOUT_SECONDS = 15
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -80,7 +80,23 @@ def _request(url: str, *, form: "dict | None" = None, auth: "tuple | None" = Non
         document = None
     if not isinstance(document, dict):
         raise TokenError(f"the {what} at {_safe_url(url)} answered HTTP {status} without a JSON object")
+    if status != 200:  # error answers are quoted in messages; a server may echo what it was sent
+        document = _redacted_answer(document, _secrets_sent(form, auth))
     return status, document
+
+
+# Form fields that carry a secret (RFC 6749, 7009, 7636, 8628); the others (grant_type, client_id,
+# redirect_uri, scope) are not, and stay readable in an echoed error.
+_SECRET_FIELDS = ("code", "code_verifier", "refresh_token", "device_code", "token", "client_secret", "assertion")
+
+
+def _secrets_sent(form: "dict | None", auth: "tuple | None") -> list:
+    secrets = [value for key, value in (form or {}).items() if key in _SECRET_FIELDS]
+    return secrets + ([auth[1]] if auth else [])
+
+
+def _redacted_answer(document: dict, secrets: list) -> dict:
+    return {key: redact(value, secrets) if isinstance(value, str) else value for key, value in document.items()}
 
 
 def _safe_url(url: str) -> str:

@@ -16,12 +16,13 @@ The client factory is injectable (`client_factory(region) -> client`) for tests.
 """
 import os
 
-from credproc.errors import ConfigError, StsRefused, TransientError
+from credproc.errors import ConfigError, CredprocError, StsRefused, TransientError, redact, redact_error
 
 DEFAULT_REGION = "us-east-1"
 MAX_ATTEMPTS = 3
 CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 5
+TOKEN_MARK = "<token>"  # what an echoed web identity token is replaced with in messages
 
 
 def resolve_region(explicit: "str | None" = None) -> str:
@@ -91,7 +92,9 @@ def assume_role_with_web_identity(
     try:
         response = client.assume_role_with_web_identity(**request)
     except Exception as err:  # noqa: BLE001 - every botocore failure is mapped below
-        raise map_error(err, role_arn, Claims(claims), region, duration_seconds) from None
+        mapped = map_error(err, role_arn, Claims(claims), region, duration_seconds, token=token)
+        # An endpoint (or proxy) may echo the request anywhere in its answer, the error code included.
+        raise (redact_error(mapped, [token], TOKEN_MARK) if isinstance(mapped, CredprocError) else mapped) from None
     try:
         return _result(response, role_arn)
     except (KeyError, TypeError, AttributeError, ValueError):  # a 200 without usable Credentials
@@ -142,7 +145,10 @@ _TRANSIENT_CODES = {
 }
 
 
-def map_error(err: Exception, role_arn: str, claims: Claims, region: str, duration: int) -> Exception:
+def map_error(err: Exception, role_arn: str, claims: Claims, region: str, duration: int,
+              token: "str | None" = None) -> Exception:
+    """The credproc error for a failed call; `token` (the web identity token sent) is redacted by
+    value from anything of the answer that is quoted."""
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -152,10 +158,10 @@ def map_error(err: Exception, role_arn: str, claims: Claims, region: str, durati
     )
 
     if isinstance(err, ClientError):
-        return _map_client_error(err, role_arn, claims, duration)
+        return _map_client_error(err, role_arn, claims, duration, token)
     if isinstance(err, ParamValidationError):
         # botocore checks lengths client-side (e.g. RoleArn >= 20, token >= 4): a config problem
-        return ConfigError(f"the STS request for role {role_arn} is invalid: {_first_line(str(err))}")
+        return ConfigError(f"the STS request for role {role_arn} is invalid: {_first_line(str(err), token)}")
     if isinstance(err, (BotoConnectionError, HTTPClientError)):
         return TransientError(
             f"cannot reach STS in {region} for role {role_arn} after {MAX_ATTEMPTS} attempts ({type(err).__name__})",
@@ -173,21 +179,22 @@ def map_error(err: Exception, role_arn: str, claims: Claims, region: str, durati
 _JWT_LIKE = None
 
 
-def _first_line(text: str) -> str:
-    """One line, at most 300 characters, with anything shaped like a JWT replaced: an endpoint that
-    echoes the request would otherwise put the web identity token into the message."""
+def _first_line(text: str, token: "str | None" = None) -> str:
+    """One line, at most 300 characters, with the token (by value, before it could be cut) and
+    anything else shaped like a JWT replaced: an endpoint that echoes the request would otherwise
+    put the web identity token into the message."""
     global _JWT_LIKE
     if _JWT_LIKE is None:
         import re
 
         _JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?")
-    return _JWT_LIKE.sub("<token>", " ".join(text.split()))[:300]
+    return _JWT_LIKE.sub(TOKEN_MARK, " ".join(redact(text, [token], TOKEN_MARK).split()))[:300]
 
 
-def _map_client_error(err, role_arn: str, claims: Claims, duration: int) -> Exception:
+def _map_client_error(err, role_arn: str, claims: Claims, duration: int, token: "str | None") -> Exception:
     error = err.response.get("Error") or {}
     code = error.get("Code") or "Unknown"
-    message = _first_line(error.get("Message") or "")
+    message = _first_line(error.get("Message") or "", token)
     status = (err.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
     if code in _TRANSIENT_CODES or status >= 500:
         what = "could not reach the identity provider" if code == "IDPCommunicationError" else "failed"

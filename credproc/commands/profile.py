@@ -7,11 +7,15 @@ the environment exists and yields AWS credentials, and refuses to clobber or be 
 import contextlib
 import os
 import sys
+import time
 
 from credproc import awsconfig
-from credproc.errors import ConfigError, DiagnosticsError
+from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, printable
 
-# Version managers put bash scripts here that cost 100+ ms per call (test-infra.md §4).
+# Another program (aws configure, an editor) may write the config file while we edit it: we start
+# again from its new content up to this many times before giving up (exit 7).
+EDIT_ATTEMPTS = 5
+RETRY_PAUSE_SECONDS = 0.05
 
 
 def register(subparsers) -> None:
@@ -23,7 +27,7 @@ def register(subparsers) -> None:
         "in the file as it was. A backup of the previous file is kept as <config>.credproc.bak.",
         epilog="exit codes: 0 installed or already installed; 2 bad arguments, an environment that yields no "
         "AWS credentials, or a conflict (the message names it; --force replaces it); 7 another credproc "
-        "held the config file's lock too long.",
+        "held the config file's lock too long, or another program kept changing the file.",
     )
     install.add_argument("ref", metavar="ORG/ENV", help="the environment, e.g. acme/dev")
     install.add_argument("--profile", metavar="NAME", help="profile name (default: esc-<env>)")
@@ -40,7 +44,8 @@ def register(subparsers) -> None:
         description="Remove the credential_process line credproc wrote for profile NAME, and the whole "
         "section when it holds nothing else. Refuses profiles whose credential_process is not credproc's.",
         epilog="exit codes: 0 removed or nothing to remove; 2 the profile's credential_process is not "
-        "credproc's, or it is defined twice; 7 another credproc held the config file's lock too long.",
+        "credproc's, or it is defined twice; 7 another credproc held the config file's lock too long, "
+        "or another program kept changing the file.",
     )
     uninstall.add_argument("name", metavar="NAME", help="profile name, e.g. esc-dev")
     uninstall.add_argument("--dry-run", action="store_true", help="print the change as a diff; write nothing")
@@ -69,7 +74,7 @@ def install_profile(ref, *, profile=None, region=None, output=None, dry_run=Fals
     command_line = awsconfig.join_command_line((launcher or credproc_launcher)() + ["process", ref])
     (check_environment or check_environment_yields_aws)(ref)
     for warning in _credentials_file_warnings(name, force):
-        err.write(f"credproc: warning: {warning}\n")
+        err.write(printable(f"credproc: warning: {warning}") + "\n")
 
     config = awsconfig.config_file_path()
     target = awsconfig.real_target(config)
@@ -110,13 +115,29 @@ def _edit_config(target, plan, dry_run, out, err):
         return edit
     awsconfig.ensure_parent_dir(target)
     with _os_errors_as_config_errors(target), awsconfig.locked(target):
-        text, mode = awsconfig.read_text(target)
-        edit = plan(text)
+        edit, written = _read_plan_write(target, plan, lambda edit, text: edit.changed or text is None)
         _print_warnings(edit, err)
-        if edit.changed or text is None:
-            awsconfig.save_with_backup(target, text, edit.new_text, mode)
+        if written:
             _save_record(target, edit, err)
     return edit
+
+
+def _read_plan_write(target, plan, should_write):
+    """Read, plan and write (when should_write(edit, text)) under the lock; when another program
+    changed the file between our read and our replace, start again from its new content, so its
+    write is kept. Returns (edit, whether the file was written)."""
+    for attempt in range(EDIT_ATTEMPTS):
+        text, mode = awsconfig.read_text(target)
+        edit = plan(text)
+        if not should_write(edit, text):
+            return edit, False
+        try:
+            awsconfig.save_with_backup(target, text, edit.new_text, mode)
+            return edit, True
+        except awsconfig.ConfigChanged:
+            time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))  # let the other writer finish
+    raise LockTimeout(f"{target} kept changing while credproc was editing it ({EDIT_ATTEMPTS} attempts); "
+                      "it was not changed by credproc", hint="let the other program that writes it finish, then retry")
 
 
 @contextlib.contextmanager
@@ -130,7 +151,7 @@ def _os_errors_as_config_errors(target):
 
 def _print_warnings(edit, err) -> None:
     for warning in edit.warnings:
-        err.write(f"credproc: warning: {warning}\n")
+        err.write(printable(f"credproc: warning: {warning}") + "\n")
 
 
 def _save_record(target, edit, err) -> None:
@@ -301,10 +322,7 @@ def _edit_uninstall(target, plan, dry_run, out, err):
             out.write(awsconfig.unified_diff(text or "", edit.new_text, target))
         return edit
     with _os_errors_as_config_errors(target), awsconfig.locked(target):
-        text, mode = awsconfig.read_text(target)
-        edit = plan(text)
-        if edit.changed:
-            awsconfig.save_with_backup(target, text, edit.new_text, mode)
+        edit, _ = _read_plan_write(target, plan, lambda edit, text: edit.changed)
         if edit.status != "absent":
             _save_record(target, edit, err)
     return edit
