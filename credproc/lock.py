@@ -80,9 +80,10 @@ class Deadline:
 
 @contextlib.contextmanager
 def refresh_lock(key: str, timeout: "float | None" = None, *, environment: "str | None" = None,
-                 waited=None):
+                 waited=None, logging_in: bool = False):
     """Hold the refresh lock for ``key``; LockTimeout after ``timeout`` seconds of waiting.
-    ``waited``: a callable giving the seconds this caller has waited in all (for the message)."""
+    ``waited``: a callable giving the seconds this caller has waited in all (for the message).
+    ``logging_in``: this caller is itself a person's login (told so if another login holds it)."""
     import filelock
 
     timeout = lock_timeout() if timeout is None else timeout
@@ -94,7 +95,7 @@ def refresh_lock(key: str, timeout: "float | None" = None, *, environment: "str 
         try:
             lock.acquire(timeout=0)
         except filelock.Timeout:
-            _fail_fast_if_a_person_holds_it(path, environment)
+            _fail_fast_if_a_person_holds_it(path, environment, logging_in=logging_in)
             lock.acquire()
     except filelock.Timeout:
         raise _timeout_error(environment, waited(), path) from None
@@ -158,9 +159,10 @@ def status_path(key: str) -> str:
     return lock_path(key)[: -len(".lock")] + ".status"
 
 
-def _fail_fast_if_a_person_holds_it(path: str, environment: "str | None") -> None:
-    """A caller that cannot log in itself (no `--auto-login`) must not wait minutes for a person."""
-    if os.environ.get("CREDPROC_AUTO_LOGIN") == "1":
+def _fail_fast_if_a_person_holds_it(path: str, environment: "str | None", logging_in: bool = False) -> None:
+    """A caller that cannot log in itself (no `--auto-login`) must not wait minutes for a person;
+    nor may a second `credproc login` wait behind the first."""
+    if os.environ.get("CREDPROC_AUTO_LOGIN") == "1" and not logging_in:
         return
     data = cache.read_private_bytes(path[: -len(".lock")] + ".status")
     if not data:  # the usual case: nobody is logging in (and json stays unimported)
@@ -176,6 +178,9 @@ def _fail_fast_if_a_person_holds_it(path: str, environment: "str | None") -> Non
     from credproc.errors import LoginRequired
 
     what = f" for {environment}" if environment else ""
+    if logging_in:
+        raise LoginRequired(f"another login{what} is already in progress in another terminal (pid {status['pid']})",
+                            hint=f"finish it there, or stop it (kill {status['pid']}) and run this command again")
     raise LoginRequired(f"login required{what}: a login is in progress in another terminal (pid {status['pid']})",
                         hint=f"finish that login, or run `credproc login {environment or 'ORG/ENV'}`")
 

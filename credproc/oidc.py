@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 from credproc import jwt
-from credproc.errors import ConfigError, TokenError, TransientError, redact
+from credproc.errors import ConfigError, TokenError, TransientError, printable, redact
 
 HTTP_TIMEOUT_SECONDS = 15
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -34,6 +34,10 @@ ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "device_aut
              "revocation_endpoint")
 CALLBACK_PATH = "/callback"
 BROWSER_CHECK_SECONDS = 2.0   # how long to wait to learn whether a browser could be started
+#: How long the browser's redirect waits for credproc's verdict (the code exchange and the token
+#: checks) before it is shown a page: the page tells the truth, not "Logged in" before the exchange.
+VERDICT_WAIT_SECONDS = 60.0
+COUNTDOWN_EVERY_SECONDS = 30.0  # a waiting person is told how long is left this often
 
 
 class OAuthError(TokenError):
@@ -189,11 +193,11 @@ def pkce_pair() -> "tuple[str, str]":
 
 
 def authorization_url(meta: dict, client: Client, *, redirect_uri: str, scopes: list, state: str, nonce: str,
-                      code_challenge: str, extra: "dict | None" = None) -> str:
+                      code_challenge: str, extra: "dict | None" = None, again: str = "credproc login ORG/ENV") -> str:
     endpoint = meta.get("authorization_endpoint")
     if not isinstance(endpoint, str):
         raise TokenError(f"the issuer {meta.get('issuer')} has no authorization_endpoint (no browser login)",
-                         hint="use the device flow: flow: device, or credproc login --device")
+                         hint=f"use the device flow: `flow: device` in the environment, or `{again} --device`")
     methods = meta.get("code_challenge_methods_supported")
     if isinstance(methods, list) and "S256" not in methods:
         raise TokenError(f"the issuer {meta.get('issuer')} does not support PKCE with S256")
@@ -216,7 +220,9 @@ class LoopbackListener:
     """A one-shot HTTP listener on 127.0.0.1 and a random port for the authorization response.
 
     The first request to /callback ends it (whatever it carries: a mismatched `state` is refused,
-    not waited past); other paths (a browser's /favicon.ico) get 404 and are ignored."""
+    not waited past); other paths (a browser's /favicon.ico) get 404 and are ignored. The browser's
+    request is held until credproc has the verdict (answer()): the page then says what really
+    happened (a wrong client secret fails the exchange: the page says so, not "Logged in")."""
 
     def __init__(self):
         import http.server
@@ -224,28 +230,32 @@ class LoopbackListener:
 
         listener = self
         self.result = None
-        self._done = threading.Event()
+        self._arrived = threading.Event()
+        self._answered = threading.Event()
+        self._verdict = (False, "credproc stopped before it finished the login.")
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 parts = urllib.parse.urlsplit(self.path)
-                if parts.path != CALLBACK_PATH or listener._done.is_set():
+                if parts.path != CALLBACK_PATH or listener._arrived.is_set():
                     self.send_error(404)
                     return
-                params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-                listener.result = params
-                ok = "code" in params and "error" not in params
-                title = "Logged in" if ok else "Login failed"
-                text = ("You can close this window and return to the terminal." if ok
-                        else "Return to the terminal for details.")
-                body = _PAGE.format(title=title, text=text).encode("utf-8")
-                self.send_response(200 if ok else 400)
+                listener.result = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+                listener._arrived.set()
+                listener._answered.wait(VERDICT_WAIT_SECONDS)
+                ok, text = listener._verdict
+                self._page(200 if ok else 400, "Logged in" if ok else "Login failed", text)
+
+            def _page(self, status: int, title: str, text: str) -> None:
+                import html
+
+                body = _PAGE.format(title=title, text=html.escape(text)).encode("utf-8")
+                self.send_response(status)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 self.wfile.write(body)
-                listener._done.set()
 
             def log_message(self, *args):  # keep the terminal clean (and the code out of any log)
                 pass
@@ -259,10 +269,17 @@ class LoopbackListener:
 
     def wait(self, timeout: float) -> "dict | None":
         """The callback's query parameters, or None after ``timeout`` seconds."""
-        self._done.wait(timeout)
+        self._arrived.wait(timeout)
         return self.result
 
+    def answer(self, ok: bool, text: str) -> None:
+        """What the browser is shown (no secret: it is one of credproc's own messages)."""
+        if not self._answered.is_set():
+            self._verdict = (ok, text)
+            self._answered.set()
+
     def close(self) -> None:
+        self.answer(False, "credproc stopped before it finished the login: see the terminal.")
         self._server.shutdown()
         self._server.server_close()
 
@@ -281,41 +298,116 @@ def browser_available(environ=None, platform: "str | None" = None) -> bool:
     return True
 
 
+def graphical_browser_possible(environ=None, platform: "str | None" = None) -> bool:
+    """Could a browser opened here show a page? On Linux and the BSDs only with a display (else
+    Python's webbrowser falls back to a text-mode browser, or none, and still reports success);
+    a $BROWSER the person set is taken at its word."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if environ.get("BROWSER"):
+        return True
+    if platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
 def browser_login(meta: dict, client: Client, *, scopes: list, say, open_browser: bool,
-                  timeout: float, extra: "dict | None" = None) -> "tuple[dict, str]":
+                  timeout: float, extra: "dict | None" = None, accept=None,
+                  again: str = "credproc login ORG/ENV") -> "tuple[dict, str]":
     """Authorization code + PKCE S256 through the loopback listener -> (token response, nonce).
 
-    ``say(text)`` shows a line to the person (the terminal)."""
+    ``say(text)`` shows a line to the person (the terminal). ``accept(response, nonce)`` checks the
+    tokens before the browser is told the outcome. ``again``: the command a person would run again."""
     verifier, challenge = pkce_pair()
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     listener = LoopbackListener()
     try:
         url = authorization_url(meta, client, redirect_uri=listener.redirect_uri, scopes=scopes, state=state,
-                                nonce=nonce, code_challenge=challenge, extra=extra)
+                                nonce=nonce, code_challenge=challenge, extra=extra, again=again)
+        preflight_authorization(url, listener.redirect_uri, again)
         say("Log in at this URL" + (" (opening it in your browser)" if open_browser else "") + ":")
         say(url)
         if open_browser:
             _open_browser(url, say)
-        params = listener.wait(timeout)
+        params = _wait_with_countdown(listener, timeout, say, again)
+        if params is None:
+            raise TokenError(f"no login arrived at the redirect listener within {timeout:g}s",
+                             hint=f"run `{again}` again, or `{again} --device` on a machine without a browser")
+        try:
+            response = _exchange_code(meta, client, params, state, listener.redirect_uri, verifier, again)
+            if accept is not None:
+                accept(response, nonce)
+        except TokenError as err:
+            listener.answer(False, f"The login failed: {err.message}. See the terminal.")
+            raise
+        listener.answer(True, "You can close this window and return to the terminal.")
     finally:
         listener.close()
-    if params is None:
-        raise TokenError(f"no login arrived at the redirect listener within {timeout:g}s",
-                         hint="run `credproc login` again, or use --device on a machine without a browser")
-    code = check_authorization_response(params, state, meta.get("issuer"))
+    return response, nonce
+
+
+def _exchange_code(meta: dict, client: Client, params: dict, state: str, redirect_uri: str, verifier: str,
+                   again: str) -> dict:
+    code = check_authorization_response(params, state, meta.get("issuer"), again)
     status, document = token_request(meta, client, {"grant_type": "authorization_code", "code": code,
-                                                    "redirect_uri": listener.redirect_uri,
-                                                    "code_verifier": verifier})
-    return _token_response(status, document, "token endpoint"), nonce
+                                                    "redirect_uri": redirect_uri, "code_verifier": verifier})
+    return _token_response(status, document, "token endpoint")
 
 
-def check_authorization_response(params: dict, state: str, issuer: "str | None") -> str:
+def _wait_with_countdown(listener: LoopbackListener, timeout: float, say, again: str) -> "dict | None":
+    """Wait for the redirect, telling the person how long is left (no silent five-minute waits)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        params = listener.wait(min(left, COUNTDOWN_EVERY_SECONDS))
+        if params is not None:
+            return params
+        left = deadline - time.monotonic()
+        if left > 0:
+            say(f"Still waiting for the login in the browser: {left:.0f}s left "
+                f"(no browser here? Ctrl-C, then `{again} --device`).")
+
+
+def preflight_authorization(url: str, redirect_uri: str, again: str) -> None:
+    """Ask the authorization endpoint ourselves before sending a person there: an unknown client id
+    or a refused redirect URI is a 4xx at once (the identity provider cannot redirect that error to
+    us), and an error it can redirect (a bad scope) comes back in the Location. Either is a one-line
+    error now instead of a person staring at an error page while credproc waits for minutes."""
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(_NoRedirect())
+    try:
+        with opener.open(urllib.request.Request(url, method="GET"), timeout=HTTP_TIMEOUT_SECONDS) as response:
+            status, location = response.status, response.headers.get("Location") or ""
+    except urllib.error.HTTPError as err:
+        status, location = err.code, err.headers.get("Location") or ""
+    except (urllib.error.URLError, OSError):
+        return  # unreachable from here (a proxy only the browser knows?): let the browser try
+    if location.startswith(redirect_uri):
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+        if "error" in params:
+            detail = params["error"] + (f" ({params['error_description']})" if params.get("error_description") else "")
+            raise OAuthError(f"the identity provider refused the login request: {detail}", params["error"],
+                             hint="check oidc.token.login.scopes and audience")
+    if 400 <= status < 500:
+        raise TokenError(f"the identity provider refused the login request (HTTP {status}) before any login "
+                         "page: an unknown oidc.token.login.clientId, or a client that does not allow the "
+                         f"redirect URI http://127.0.0.1:PORT{CALLBACK_PATH}",
+                         hint=f"check clientId and the client's redirect URIs, or try `{again} --device`")
+
+
+def check_authorization_response(params: dict, state: str, issuer: "str | None",
+                                 again: str = "credproc login ORG/ENV") -> str:
     """The code from the redirect, after checking `state` (CSRF, RFC 6749 §10.12) and, when sent,
     `iss` (RFC 9207, mix-up attacks)."""
     if not secrets.compare_digest(str(params.get("state", "")), state):
         raise TokenError("the login redirect carried the wrong `state`: it does not answer the login credproc "
                          "started (a stale browser tab, or a forged request); nothing was accepted",
-                         hint="run `credproc login` again")
+                         hint=f"run `{again}` again")
     if "iss" in params and issuer and params["iss"] != issuer:
         raise TokenError(f"the login redirect came from issuer {params['iss']!r}, expected {issuer!r}")
     if "error" in params:
@@ -359,7 +451,8 @@ def _open_browser(url: str, say) -> None:
 # --- the device authorization grant (RFC 8628) ---------------------------------------------------
 
 def device_login(meta: dict, client: Client, *, scopes: list, say, extra: "dict | None" = None,
-                 sleep=time.sleep, clock=time.monotonic, slow_down_step: "float | None" = None) -> dict:
+                 sleep=time.sleep, clock=time.monotonic, slow_down_step: "float | None" = None,
+                 again: str = "credproc login ORG/ENV") -> dict:
     """Start a device authorization, show the code and URL, poll as the server asks -> token response."""
     endpoint = meta.get("device_authorization_endpoint")
     if not isinstance(endpoint, str):
@@ -372,14 +465,15 @@ def device_login(meta: dict, client: Client, *, scopes: list, say, extra: "dict 
     for name in ("device_code", "user_code", "verification_uri"):
         if not isinstance(device.get(name), str):
             raise TokenError(f"the device authorization endpoint answered without {name}")
-    say(f"To log in, open {device['verification_uri']} and enter the code: {device['user_code']}")
+    # the server's strings reach a terminal: escape control characters (errors.printable)
+    say(printable(f"To log in, open {device['verification_uri']} and enter the code: {device['user_code']}"))
     if isinstance(device.get("verification_uri_complete"), str):
-        say(f"(or open {device['verification_uri_complete']})")
-    return poll_device(meta, client, device, sleep=sleep, clock=clock, slow_down_step=slow_down_step)
+        say(printable(f"(or open {device['verification_uri_complete']})"))
+    return poll_device(meta, client, device, sleep=sleep, clock=clock, slow_down_step=slow_down_step, again=again)
 
 
 def poll_device(meta: dict, client: Client, device: dict, *, sleep=time.sleep, clock=time.monotonic,
-                slow_down_step: "float | None" = None) -> dict:
+                slow_down_step: "float | None" = None, again: str = "credproc login ORG/ENV") -> dict:
     interval = _positive(device.get("interval"), DEFAULT_DEVICE_INTERVAL)
     step = _slow_down_step() if slow_down_step is None else slow_down_step
     deadline = clock() + _positive(device.get("expires_in"), 600)
@@ -388,7 +482,7 @@ def poll_device(meta: dict, client: Client, device: dict, *, sleep=time.sleep, c
         sleep(interval)
         if clock() > deadline:
             raise TokenError("the device code expired before the login was approved",
-                             hint="run `credproc login --device` again and approve it in time")
+                             hint=f"run `{again} --device` again and approve it in time")
         status, document = token_request(meta, client, form)
         if status == 200:
             return _token_response(status, document, "token endpoint")
@@ -400,7 +494,7 @@ def poll_device(meta: dict, client: Client, device: dict, *, sleep=time.sleep, c
             continue
         if error == "expired_token":
             raise TokenError("the device code expired before the login was approved",
-                             hint="run `credproc login --device` again and approve it in time")
+                             hint=f"run `{again} --device` again and approve it in time")
         if error == "access_denied":
             raise OAuthError("the login was denied at the identity provider", error)
         raise _oauth_error(document, status, "token endpoint")

@@ -94,7 +94,7 @@ def _write_index(index: dict) -> None:
 
 # --- records -------------------------------------------------------------------------------------
 
-def load(key: str) -> "dict | None":
+def load(key: str, again: str = "credproc login ORG/ENV") -> "dict | None":
     """The saved record for an identity, or None. An insecure record file is refused, not used."""
     backend = usable_keyring()
     if backend is not None:
@@ -105,10 +105,10 @@ def load(key: str) -> "dict | None":
         record = _decode(text)
         if record is not None:
             return record
-    return _load_file(key)
+    return _load_file(key, again)
 
 
-def _load_file(key: str) -> "dict | None":
+def _load_file(key: str, again: str) -> "dict | None":
     path = _record_path(key)
     try:
         st = os.lstat(path)
@@ -117,7 +117,7 @@ def _load_file(key: str) -> "dict | None":
     if _IS_POSIX and (stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077):
         raise ConfigError(f"the saved login {path} is readable by others or not yours "
                           f"(mode {stat.S_IMODE(st.st_mode):o}); credproc will not use it",
-                          hint=f"rm {path} and run `credproc login` again")
+                          hint=f"rm {path} and run `{again}` again")
     data = cache.read_private_bytes(path)
     return _decode(data.decode("utf-8", "replace") if data else None)
 

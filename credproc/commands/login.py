@@ -30,8 +30,8 @@ def register(subparsers) -> None:
     how.add_argument("--device", action="store_true", help="use the device authorization grant (code + URL)")
     how.add_argument("--no-browser", action="store_true",
                      help="browser flow, but only print the URL (do not start a browser)")
-    login.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                       help="how long to wait for the browser redirect (default 300)")
+    login.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                       help="how long to wait for the browser redirect (default 120; the time left is shown)")
     login.set_defaults(func=login_command)
 
     logout = subparsers.add_parser(
@@ -74,8 +74,10 @@ class _Recorder:
         from credproc.lang.values import Value
 
         plain = self._aws_login.to_plain(inputs)
-        if isinstance(plain, dict) and isinstance(plain.get("oidc"), dict):
-            self.requests.append(self._aws_login.OidcRequest.parse(plain["oidc"], ctx))
+        oidc = plain.get("oidc") if isinstance(plain, dict) else None
+        token = oidc.get("token") if isinstance(oidc, dict) else None
+        if isinstance(token, dict) and "login" in token:  # other sources (the local issuer...) are not ours
+            self.requests.append(self._aws_login.OidcRequest.parse(oidc, ctx))
         placeholder = "credproc-login-placeholder"
         return Value({"accessKeyId": Value("ASIAPLACEHOLDER00000"), "secretAccessKey": Value(placeholder, secret=True),
                       "sessionToken": Value(placeholder, secret=True), "expiration": Value("1970-01-01T00:00:00Z")})
@@ -133,7 +135,7 @@ def login_command(args) -> int:
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     for source in _by_identity(requests).values():
-        with login_source.identity_lock(source.config, interactive=True, ref=args.ref) as held:
+        with login_source.identity_lock(source.config, interactive=True, ref=args.ref, logging_in=True) as held:
             held.announce_interactive()
             result = source.login_interactively(say=_say, flow=flow, open_browser=not args.no_browser,
                                                 timeout=args.timeout)

@@ -48,7 +48,7 @@ FLOWS = ("auto", "browser", "device")
 USES = ("id_token", "access_token")
 KEYS = ("issuer", "clientId", "scopes", "audience", "flow", "use", "clientSecretEnv", "clientSecretKeyring")
 CLIENT_SECRET_KEYRING_SERVICE = "credproc-client-secret"
-LOGIN_TIMEOUT_SECONDS = 300.0
+LOGIN_TIMEOUT_SECONDS = 120.0     # a person at a browser; a countdown is shown meanwhile
 
 
 class LoginConfig:
@@ -276,7 +276,7 @@ class LoginTokenSource(TokenSource):
         from credproc import oidc, tokenstore
 
         key = self.config.identity_key()
-        record = tokenstore.load(key)
+        record = tokenstore.load(key, again=f"credproc login {self.ref}")
         if record is None:
             return None, f"no saved login for {self.config.issuer}"
         meta = self.metadata()
@@ -349,15 +349,23 @@ class LoginTokenSource(TokenSource):
             flow = "browser" if oidc.browser_available() else "device"
         extra = self.config.extra_parameters()
         nonce = None
+        again = f"credproc login {self.ref}"
+        accepted = {}
         if flow == "browser":
-            response, nonce = oidc.browser_login(meta, client, scopes=self.config.scopes, say=say,
-                                                 open_browser=open_browser, timeout=timeout, extra=extra)
+            if open_browser and not oidc.graphical_browser_possible():
+                say(f"No graphical browser here (no DISPLAY or WAYLAND_DISPLAY): open the URL below where a "
+                    f"browser can reach this machine's 127.0.0.1, or stop and run `{again} --device`.")
+                open_browser = False
+            response, nonce = oidc.browser_login(
+                meta, client, scopes=self.config.scopes, say=say, open_browser=open_browser, timeout=timeout,
+                extra=extra, again=again,
+                accept=lambda answer, sent_nonce: accepted.update(result=self.accept(answer, nonce=sent_nonce)))
         else:
-            response = oidc.device_login(meta, client, scopes=self.config.scopes, say=say, extra=extra)
-        _token, claims = self.accept(response, nonce=nonce)
+            response = oidc.device_login(meta, client, scopes=self.config.scopes, say=say, extra=extra, again=again)
+        _token, claims = accepted.get("result") or self.accept(response, nonce=nonce)
         from credproc import tokenstore
 
-        replaced = tokenstore.load(self.config.identity_key())
+        replaced = tokenstore.load(self.config.identity_key(), again=f"credproc login {self.ref}")
         where, warning = self._keep_refresh_token(response, None, claims, nonce=nonce)
         revoked = self._revoke_replaced(replaced, response.get("refresh_token"))
 
@@ -404,9 +412,10 @@ class identity_lock:
     environment's refresh locks around it) gets a status file, so a non-interactive caller that
     finds one of them busy fails fast with "login in progress" (credproc.lock) instead of waiting."""
 
-    def __init__(self, config: LoginConfig, *, interactive: bool, ref: str):
+    def __init__(self, config: LoginConfig, *, interactive: bool, ref: str, logging_in: bool = False):
         self.config = config
         self.interactive = interactive
+        self.logging_in = logging_in  # `credproc login` itself: a second one is told, not made to wait
         self.ref = ref
         self.key = config.identity_key()
         self._lock = None
@@ -416,7 +425,7 @@ class identity_lock:
         from credproc import lock
 
         timeout = INTERACTIVE_LOCK_TIMEOUT if self.interactive else NONINTERACTIVE_LOCK_TIMEOUT
-        self._lock = lock.refresh_lock(self.key, timeout=timeout, environment=self.ref)
+        self._lock = lock.refresh_lock(self.key, timeout=timeout, environment=self.ref, logging_in=self.logging_in)
         self._lock.__enter__()
         return self
 

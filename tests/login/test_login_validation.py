@@ -222,8 +222,17 @@ def test_loopback_listener_is_one_shot_on_127_0_0_1():
         assert listener.redirect_uri.startswith("http://127.0.0.1:") and listener.redirect_uri.endswith("/callback")
         with pytest.raises(urllib.error.HTTPError):  # a browser's favicon request is not the redirect
             urllib.request.urlopen(f"http://127.0.0.1:{listener.port}/favicon.ico", timeout=5)
-        urllib.request.urlopen(listener.redirect_uri + "?code=abc&state=xyz", timeout=5).read()
+        import threading
+
+        pages = []
+        browser = threading.Thread(target=lambda: pages.append(
+            urllib.request.urlopen(listener.redirect_uri + "?code=abc&state=xyz", timeout=5).read()))
+        browser.start()
         assert listener.wait(5) == {"code": "abc", "state": "xyz"}
+        assert not pages  # the browser is answered only with the verdict (after the code exchange)
+        listener.answer(True, "You can close this window.")
+        browser.join(5)
+        assert b"<h2>Logged in</h2>" in pages[0]
         with pytest.raises(urllib.error.HTTPError):  # one shot: a second callback is not accepted
             urllib.request.urlopen(listener.redirect_uri + "?code=evil&state=xyz", timeout=5)
         assert listener.result == {"code": "abc", "state": "xyz"}
