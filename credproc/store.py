@@ -54,6 +54,9 @@ DEFAULT_PROJECT = "default"
 TRUSTED_OWNERS_VARIABLE = "CREDPROC_TRUSTED_STORE_OWNERS"
 EDIT_LOCK_TIMEOUT = 120.0  # seconds; holders only read, check and write one small file
 _IS_POSIX = os.name == "posix"
+# The trusted walk needs openat (os.open with dir_fd); elsewhere (Windows) files are opened by path
+# and ownership is not checked (NTFS ACLs are not modes).
+_WALKS = _IS_POSIX and os.open in os.supports_dir_fd
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC
@@ -223,7 +226,7 @@ def trusted_owners() -> frozenset:
 
 
 def _uid_of(user: str) -> int:
-    if user.isdigit():
+    if user.isascii() and user.isdigit():
         return int(user)
     try:
         import pwd
@@ -240,7 +243,8 @@ def check_trusted(info, path: str, what: str, owners: frozenset) -> None:
         return
     if info.st_uid not in owners:
         raise UntrustedStore(
-            f"refusing {what}: {path} is owned by uid {info.st_uid}, not by you (uid {os.geteuid()}) or root",
+            f"refusing {what}: {path} is owned by uid {info.st_uid}, not by you (uid {os.geteuid()}), "
+            "root or a trusted owner",
             hint=f"if you trust uid {info.st_uid} with your credentials, set {TRUSTED_OWNERS_VARIABLE}="
                  f"{info.st_uid}; else use a store of your own (CREDPROC_ENV_DIR)")
     if info.st_mode & 0o022:
@@ -285,8 +289,14 @@ class Store:
 
     # -- paths ---------------------------------------------------------------------------------
     def path_of(self, name: EnvName) -> str:
-        """The file of ``name``; guaranteed (after resolving symlinks) to lie inside the store."""
-        path = os.path.join(self.root, *name.segments[:-1], name.segments[-1] + SUFFIX)
+        """The file of ``name``'s environment: of the spelling whose file exists (ORG/ENV or
+        ORG/default/ENV), else of ``name`` itself; guaranteed (after resolving symlinks) to lie
+        inside the store. AmbiguousEnvironment when both files exist."""
+        return self._target(name)[1]
+
+    def _inside_path(self, name: EnvName) -> str:
+        """The file of exactly this spelling, checked to lie inside the store."""
+        path = self._raw_path(name)
         self._check_inside(path, name)
         return path
 
@@ -308,7 +318,7 @@ class Store:
         if len(present) > 1:
             raise self._ambiguity(*present)
         target = present[0] if present else name
-        return target, self.path_of(target)
+        return target, self._inside_path(target)
 
     def _ambiguity(self, legacy: EnvName, qualified: EnvName) -> AmbiguousEnvironment:
         return AmbiguousEnvironment(
@@ -336,11 +346,14 @@ class Store:
 
     def _read_trusted(self, name: EnvName, path: str, what: str) -> bytes:
         owners = trusted_owners()
-        directory = self._directory_fd(name, what, owners)
-        try:
-            fd = _open_at(directory, name.env + SUFFIX, path, _FILE_FLAGS, what)
-        finally:
-            os.close(directory)
+        if _WALKS:
+            directory = self._directory_fd(name, what, owners)
+            try:
+                fd = _open_at(directory, name.env + SUFFIX, path, _FILE_FLAGS, what)
+            finally:
+                os.close(directory)
+        else:
+            fd = _open_at(None, path, path, _FILE_FLAGS, what)
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
@@ -461,14 +474,16 @@ class Store:
         """The directories of ``name``'s file exist, trusted: those already there are checked before
         anything is made in them, and all of them again after."""
         owners, what = trusted_owners(), f"environment {name.full}"
-        with contextlib.suppress(NotInStore):
-            os.close(self._directory_fd(name, what, owners))
+        if _WALKS:
+            with contextlib.suppress(NotInStore):
+                os.close(self._directory_fd(name, what, owners))
         fsutil.make_private_dirs(self.root)
         parent = self.root
         for segment in name.segments[:-1]:
             parent = _make_dir_like_parent(os.path.join(parent, segment), parent)
-        os.close(self._directory_fd(name, what, owners))
-        self.path_of(name)  # inside the store, again, now that the directories exist
+        if _WALKS:
+            os.close(self._directory_fd(name, what, owners))
+        self._inside_path(name)  # inside the store, again, now that the directories exist
 
     def remove(self, name: EnvName) -> None:
         target, path = self._target(name)

@@ -114,3 +114,19 @@ def test_one_subject_one_definition_file(put):
     assert issuer.subject("acme", "dev") == issuer.subject("acme", "default/dev")
     for name in (LEGACY, QUALIFIED):
         assert list(open_environment(name, mode="check").files) == [str(qualified)]
+
+
+def test_cache_clear_of_either_spelling_clears_what_the_one_file_produced(cli, put):
+    """A `process` index entry built from <store>/acme/dev.yaml belongs to acme/default/dev too."""
+    import hashlib
+    import time
+
+    from credproc import cache
+
+    legacy = put(LEGACY, "values: {}\n")
+    digest = hashlib.sha256(legacy.read_bytes()).hexdigest()
+    entry = cache.IndexEntry(int(time.time()) + 3600, None, {str(legacy): digest}, b"{}\n")
+    cache.write_index("env", "ab" * 32, entry)
+    proc = cli("cache", "clear", QUALIFIED)
+    assert (proc.returncode, proc.stdout) == (0, f"removed 1 cache entry for {QUALIFIED}\n"), proc.stderr
+    assert cache.read_index("env", "ab" * 32) is None
