@@ -1,5 +1,7 @@
 """Nothing lost: concurrent `env set` of different keys all land (one lock per environment, and the
 file is compared with what was read before it is replaced)."""
+import os
+import shutil
 import subprocess
 import sys
 
@@ -43,3 +45,26 @@ def test_parallel_env_set_creating_a_new_environment_loses_nothing(isolated_env,
     assert all(code == 0 for code, _ in results), results
     values = yaml.safe_load((store / "acme" / "new.yaml").read_text())["values"]
     assert values == {f"k{i}": i for i in range(8)}
+
+
+def test_edit_holds_no_lock_while_the_editor_runs_and_refuses_a_stale_save(isolated_env, put, tmp_path):
+    """While the editor is open another `env set` goes through at once; on save the edit sees the
+    file changed since it was read, writes nothing and says where the user's copy is kept."""
+    path = put("acme/dev", "values:\n  a: 1\n")
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import subprocess, sys\n"
+        f"done = subprocess.run({_command()!r} + ['env', 'set', 'acme/dev', 'other', '2'], timeout=30,\n"
+        "                      capture_output=True, text=True)\n"
+        "assert done.returncode == 0, done.stderr\n"
+        "open(sys.argv[-1], 'a').write('# mine\\n')\n")
+    environ = dict(os.environ, EDITOR=f"{sys.executable} {script}", VISUAL="")
+    proc = subprocess.run(_command() + ["env", "edit", "acme/dev"], env=environ, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    message, _, kept = proc.stderr.splitlines()[0].partition(" (hint: your version is kept in ")
+    assert message == "credproc: acme/dev changed while it was being edited; nothing written"
+    kept = kept.rstrip(")")
+    assert open(kept).read() == "values:\n  a: 1\n# mine\n"
+    assert yaml.safe_load(path.read_text())["values"] == {"a": 1, "other": 2}
+    shutil.rmtree(os.path.dirname(kept))
