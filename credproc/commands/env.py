@@ -225,7 +225,7 @@ def ls_command(args) -> int:
     names = store.list(args.org)
     for name in names:
         _write_stdout(name + "\n")
-    for ambiguity in store.ambiguities(names):  # listed, so that `env rm`/`rm` can fix it; said once
+    for ambiguity in store.ambiguities(names):  # both files listed (remove one to fix it); said once
         sys.stderr.write(format_error_line(ambiguity).replace("credproc: ", "credproc: warning: ", 1) + "\n")
     return 0
 
