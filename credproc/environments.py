@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credproc.errors import ConfigError, UsageError, printable
-from credproc.store import (EnvName, NotInStore, Store, TooLarge, parse_name, parse_org, read_limited,
-                            resolve_short, sha256_hex)
+from credproc.store import (AmbiguousEnvironment, EnvName, NotInStore, Store, TooLarge, UntrustedStore,
+                            parse_name, parse_org, read_limited, resolve_short, sha256_hex)
 
 ANONYMOUS = "<yaml>"
 CONFORMANCE_VAR = "CREDPROC_CONFORMANCE"
@@ -110,10 +110,19 @@ class _StoreLoader:
             data, path = self.store.read(name)
         except (NotInStore, TooLarge) as err:
             raise EnvironmentNotFound(str(err)) from None
+        except (UntrustedStore, AmbiguousEnvironment) as err:  # the reason and its fix, not "not found"
+            raise _with_hint(err) from None
         except (ConfigError, UsageError) as err:  # escapes the store, unreadable
             raise EnvironmentNotFound(f"environment {short!r} not found: {err.message}") from None
         self.files[path] = sha256_hex(data)
         return data
+
+
+def _with_hint(err: ConfigError) -> ConfigError:
+    """The same error with its hint in the message: a diagnostic prints only the message."""
+    if not err.hint:
+        return err
+    return type(err)(f"{err.message} (hint: {err.hint})")
 
 
 def _no_key_decrypter(ciphertext: bytes) -> bytes:

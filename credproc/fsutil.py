@@ -29,12 +29,14 @@ _TEMP_ATTEMPTS = 100
 
 # --- files -----------------------------------------------------------------------------------------
 
-def write_atomic(path: str, data: bytes, mode: int = 0o600, *, before_replace=None) -> None:
-    """Atomically replace (or create) ``path`` with ``data``; the file ends with exactly ``mode``.
+def write_atomic(path: str, data: bytes, mode: int = 0o600, *, before_replace=None,
+                 owner: "tuple[int, int] | None" = None) -> None:
+    """Atomically replace (or create) ``path`` with ``data``; the file ends with exactly ``mode``
+    (and, given ``owner`` = (uid, gid), that owner: root writing a file that stays someone else's).
     ``before_replace()`` runs once the data is on disk, just before the rename (the narrowest window
     to check that nobody changed ``path`` meanwhile); if it raises, nothing is replaced."""
     directory = os.path.dirname(path) or "."
-    tmp = _written_temp(directory, os.path.basename(path), data, mode)
+    tmp = _written_temp(directory, os.path.basename(path), data, mode, owner)
     try:
         if before_replace is not None:
             before_replace()
@@ -45,11 +47,11 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600, *, before_replace=No
     _fsync_dir(directory)
 
 
-def create_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+def create_atomic(path: str, data: bytes, mode: int = 0o600, *, owner: "tuple[int, int] | None" = None) -> None:
     """Create ``path`` with ``data`` whole or not at all; FileExistsError if it exists (even when
     another process creates it at the same moment: os.link never replaces)."""
     directory = os.path.dirname(path) or "."
-    tmp = _written_temp(directory, os.path.basename(path), data, mode)
+    tmp = _written_temp(directory, os.path.basename(path), data, mode, owner)
     try:
         os.link(tmp, path)
     finally:
@@ -57,11 +59,13 @@ def create_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
     _fsync_dir(directory)
 
 
-def _written_temp(directory: str, base: str, data: bytes, mode: int) -> str:
+def _written_temp(directory: str, base: str, data: bytes, mode: int, owner=None) -> str:
     """A new temp file beside ``base`` holding ``data``, flushed to disk; its path."""
     fd, tmp = _create_temp(directory, base)
     try:
         try:
+            if _IS_POSIX and owner is not None:
+                os.fchown(fd, *owner)  # before fchmod: chown may clear mode bits
             if _IS_POSIX:
                 os.fchmod(fd, mode)  # exact: O_CREAT's mode went through the umask
             _write_fully(fd, data)

@@ -19,7 +19,10 @@ The `sub` claim (STABLE: trust policies, templates and tests depend on it)::
     credproc:org:<ORG>:env:<PROJECT>/<ENV>[:<ATTRIBUTE>:<VALUE>]...
 
 <ORG> is the organization, <PROJECT>/<ENV> the environment that contains the
-`fn::open::aws-login` (a legacy two-part name ORG/ENV has project `default`). One `:<ATTRIBUTE>:<VALUE>`
+`fn::open::aws-login` (a legacy two-part name ORG/ENV has project `default`: as in Pulumi ESC, ORG/ENV
+and ORG/default/ENV are one environment, and the store (credproc.store) resolves both to the one
+definition file and refuses to choose when <store>/ORG/ENV.yaml and <store>/ORG/default/ENV.yaml both
+exist, so a subject always belongs to exactly one definition). One `:<ATTRIBUTE>:<VALUE>`
 pair follows per entry of `oidc.subjectAttributes`, in the order written. In <VALUE>, `%` and `:`
 are percent-encoded (`%25`, `%3A`) so that the claim splits unambiguously.
 Example: credproc:org:acme:env:default/dev:pulumi.user.login:alice

@@ -16,9 +16,30 @@ absolute paths, backslashes, empty segments or non-ASCII letters (no unicode loo
 top of that every path is resolved and must stay inside the resolved root (symlinks cannot
 escape the store).
 
-Writes are atomic (temp file in the same directory, fsync, os.replace) with mode 0600; created
-directories get 0700.
+Legacy names: ``ORG/ENV`` is ``ORG/default/ENV`` (as in Pulumi ESC), so both spellings name one
+environment and get one local-issuer subject (``credproc:org:ORG:env:default/ENV``). Its file is
+either ``<root>/ORG/ENV.yaml`` or ``<root>/ORG/default/ENV.yaml``; both at once is an error naming
+both files (AmbiguousEnvironment), wherever a name is resolved: so one subject is one definition.
+
+Trust (a definition can run commands, e.g. ``token: {command: ...}``): every directory walked from
+the store root down to a definition, the root included, and the definition file itself must be
+owned by you, by root or by an owner declared in $CREDPROC_TRUSTED_STORE_OWNERS (user names or
+uids, comma-separated; it lives in your environment, never in the store), and not be writable by
+group or others (a sticky bit does not help: others could still create definitions). Otherwise
+UntrustedStore (exit 2) names the path and the fix. The walk opens each directory relative to the
+previous one with O_NOFOLLOW and checks the opened descriptor (no check-then-open race), so a
+symbolic link below the root is refused and what is checked is what is read. The root itself may
+be a symbolic link (it is checked where it lands); directories above it are not checked: whoever
+can rename one of them can substitute the store only with a directory that passes the same checks.
+``--file`` definitions are chosen on the command line and are not checked (their imports are).
+
+Writes are atomic (temp file in the same directory, fsync, os.replace) under an edit lock per
+environment (in the private cache dir). Written files get 0600 (they may hold secrets) and new
+directories 0700; when root writes into someone else's store, a replaced file keeps its owner and a
+new file or directory gets the owner of the directory it is made in.
 """
+import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -26,9 +47,22 @@ import stat
 from dataclasses import dataclass
 
 from credproc import fsutil, paths
-from credproc.errors import ConfigError, UsageError
+from credproc.errors import ConfigError, LockTimeout, UsageError
 
 SUFFIX = ".yaml"
+DEFAULT_PROJECT = "default"
+TRUSTED_OWNERS_VARIABLE = "CREDPROC_TRUSTED_STORE_OWNERS"
+EDIT_LOCK_TIMEOUT = 120.0  # seconds; holders only read, check and write one small file
+_IS_POSIX = os.name == "posix"
+# The trusted walk needs openat (os.open with dir_fd); elsewhere (Windows) files are opened by path
+# and ownership is not checked (NTFS ACLs are not modes).
+_WALKS = _IS_POSIX and os.open in os.supports_dir_fd
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC
+# O_NONBLOCK: opening a FIFO planted as a definition must not hang (it is then refused by fstat).
+_FILE_FLAGS = os.O_RDONLY | _O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | _O_CLOEXEC
+_LINK_ERRNOS = {errno.ELOOP, getattr(errno, "EMLINK", errno.ELOOP), getattr(errno, "EFTYPE", errno.ELOOP)}
 MAX_NAME_LENGTH = 200
 MAX_SEGMENT_LENGTH = 64
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", re.ASCII)
@@ -44,6 +78,14 @@ def max_definition_bytes() -> int:
 
 class NotInStore(Exception):
     """A well-formed name that has no file (or a short name that is not a valid name)."""
+
+
+class UntrustedStore(ConfigError):
+    """A store directory or definition someone other than you, root or a declared owner could write."""
+
+
+class AmbiguousEnvironment(ConfigError):
+    """Both ``<root>/ORG/ENV.yaml`` and ``<root>/ORG/default/ENV.yaml`` exist: one environment, two files."""
 
 
 class TooLarge(ConfigError):
@@ -83,6 +125,17 @@ class EnvName:
     @property
     def segments(self) -> tuple:
         return (self.org, self.project, self.env) if self.project else (self.org, self.env)
+
+    @property
+    def canonical(self) -> str:
+        """``ORG/PROJECT/ENV``, a legacy name with its ``default`` project: one string per environment."""
+        return f"{self.org}/{self.project or DEFAULT_PROJECT}/{self.env}"
+
+    def spellings(self) -> list:
+        """Every name of this environment, the legacy two-part one first."""
+        if self.project not in (None, DEFAULT_PROJECT):
+            return [self]
+        return [EnvName(self.org, None, self.env), EnvName(self.org, DEFAULT_PROJECT, self.env)]
 
     def __str__(self) -> str:
         return self.full
@@ -161,6 +214,73 @@ def resolve_short(org: str, short: str) -> EnvName:
     return parse_name(f"{org}/{short}")
 
 
+# --- trust ---------------------------------------------------------------------------------------
+
+def trusted_owners() -> frozenset:
+    """The uids whose store directories and definitions are trusted: you, root and the declared ones."""
+    owners = {os.geteuid(), 0} if _IS_POSIX else set()
+    for item in os.environ.get(TRUSTED_OWNERS_VARIABLE, "").split(","):
+        if item.strip():
+            owners.add(_uid_of(item.strip()))
+    return frozenset(owners)
+
+
+def _uid_of(user: str) -> int:
+    if user.isascii() and user.isdigit():
+        return int(user)
+    try:
+        import pwd
+
+        return pwd.getpwnam(user).pw_uid
+    except (ImportError, KeyError):
+        raise ConfigError(f"{TRUSTED_OWNERS_VARIABLE}: unknown user {user[:40]!r}",
+                          hint="list user names or numeric uids, separated by commas") from None
+
+
+def check_trusted(info, path: str, what: str, owners: frozenset) -> None:
+    """UntrustedStore unless ``info`` (an fstat) is owned by a trusted uid and not group/other-writable."""
+    if not _IS_POSIX:
+        return
+    if info.st_uid not in owners:
+        raise UntrustedStore(
+            f"refusing {what}: {path} is owned by uid {info.st_uid}, not by you (uid {os.geteuid()}), "
+            "root or a trusted owner",
+            hint=f"if you trust uid {info.st_uid} with your credentials, set {TRUSTED_OWNERS_VARIABLE}="
+                 f"{info.st_uid}; else use a store of your own (CREDPROC_ENV_DIR)")
+    if info.st_mode & 0o022:
+        raise UntrustedStore(
+            f"refusing {what}: {path} is writable by group or others (mode {stat.S_IMODE(info.st_mode):o})",
+            hint=f"chmod go-w {path}")
+
+
+def _open_at(parent_fd: "int | None", entry: str, path: str, flags: int, what: str) -> int:
+    """os.open of one path component (relative to ``parent_fd``); NotInStore when it is absent."""
+    try:
+        return os.open(entry if parent_fd is not None else path, flags, dir_fd=parent_fd)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotInStore("") from None
+    except PermissionError:
+        raise ConfigError(f"cannot read {what}: permission denied ({path})") from None
+    except OSError as err:
+        if err.errno in _LINK_ERRNOS:
+            raise UntrustedStore(f"refusing {what}: {path} is a symbolic link",
+                                 hint="the store follows no links below its root; replace the link with the file") from None
+        if err.errno == errno.ENXIO:  # a socket
+            raise NotInStore(" (not a regular file)") from None
+        raise ConfigError(f"cannot read {what}: {err.strerror or type(err).__name__} ({path})") from None
+
+
+def _checked_fd(fd: int, path: str, what: str, owners: frozenset):
+    """fstat of ``fd``, checked; the descriptor is closed when the check fails."""
+    try:
+        info = os.fstat(fd)
+        check_trusted(info, path, what, owners)
+    except BaseException:
+        os.close(fd)
+        raise
+    return info
+
+
 class Store:
     """One environment store directory."""
 
@@ -169,8 +289,14 @@ class Store:
 
     # -- paths ---------------------------------------------------------------------------------
     def path_of(self, name: EnvName) -> str:
-        """The file of ``name``; guaranteed (after resolving symlinks) to lie inside the store."""
-        path = os.path.join(self.root, *name.segments[:-1], name.segments[-1] + SUFFIX)
+        """The file of ``name``'s environment: of the spelling whose file exists (ORG/ENV or
+        ORG/default/ENV), else of ``name`` itself; guaranteed (after resolving symlinks) to lie
+        inside the store. AmbiguousEnvironment when both files exist."""
+        return self._target(name)[1]
+
+    def _inside_path(self, name: EnvName) -> str:
+        """The file of exactly this spelling, checked to lie inside the store."""
+        path = self._raw_path(name)
         self._check_inside(path, name)
         return path
 
@@ -182,29 +308,72 @@ class Store:
                 f"environment {name.full} resolves outside the environment store (symbolic link?)"
             )
 
+    def _raw_path(self, name: EnvName) -> str:
+        return os.path.join(self.root, *name.segments[:-1], name.segments[-1] + SUFFIX)
+
+    def _target(self, name: EnvName) -> "tuple[EnvName, str]":
+        """The spelling of ``name`` whose file exists (else ``name`` itself) and its checked path;
+        AmbiguousEnvironment when the legacy and the ``default``-project files both exist."""
+        present = [n for n in name.spellings() if os.path.lexists(self._raw_path(n))]
+        if len(present) > 1:
+            raise self._ambiguity(*present)
+        target = present[0] if present else name
+        return target, self._inside_path(target)
+
+    def _ambiguity(self, legacy: EnvName, qualified: EnvName) -> AmbiguousEnvironment:
+        return AmbiguousEnvironment(
+            f"{legacy.full} and {qualified.full} are one environment, but both {self._raw_path(legacy)} "
+            f"and {self._raw_path(qualified)} exist",
+            hint="remove one of them (a legacy ORG/ENV is ORG/default/ENV, as in Pulumi ESC)")
+
+    # -- the trusted walk ----------------------------------------------------------------------
+    def _directory_fd(self, name: EnvName, what: str, owners: frozenset) -> int:
+        """Descriptor of the directory holding the file of ``name``; every directory from the root
+        down is opened relative to the one above (no links followed below the root) and checked.
+        NotInStore at the first missing one (those above it are checked by then)."""
+        fd = _open_at(None, self.root, self.root, _DIR_FLAGS, what)
+        _checked_fd(fd, self.root, what, owners)
+        path = self.root
+        for segment in name.segments[:-1]:
+            path = os.path.join(path, segment)
+            try:
+                child = _open_at(fd, segment, path, _DIR_FLAGS | _O_NOFOLLOW, what)
+            finally:
+                os.close(fd)
+            fd = child
+            _checked_fd(fd, path, what, owners)
+        return fd
+
+    def _read_trusted(self, name: EnvName, path: str, what: str) -> bytes:
+        owners = trusted_owners()
+        if _WALKS:
+            directory = self._directory_fd(name, what, owners)
+            try:
+                fd = _open_at(directory, name.env + SUFFIX, path, _FILE_FLAGS, what)
+            finally:
+                os.close(directory)
+        else:
+            fd = _open_at(None, path, path, _FILE_FLAGS, what)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise NotInStore(" (a directory)" if stat.S_ISDIR(info.st_mode) else " (not a regular file)")
+            check_trusted(info, path, what, owners)
+            return read_limited(handle, what)
+
     # -- reading -------------------------------------------------------------------------------
     def exists(self, name: EnvName) -> bool:
-        return os.path.isfile(self.path_of(name))
+        return os.path.isfile(self._target(name)[1])
 
     def read(self, name: EnvName) -> "tuple[bytes, str]":
-        """(content, path). Raises NotInStore when there is no such file, TooLarge for a file over
-        max_definition_bytes() (the language's own limit)."""
-        path = self.path_of(name)
-        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+        """(content, path) of the definition of ``name`` (either spelling of a legacy name), checked
+        trusted. Raises NotInStore when there is no such file, TooLarge for a file over
+        max_definition_bytes() (the language's own limit), UntrustedStore, AmbiguousEnvironment."""
+        target, path = self._target(name)
         try:
-            fd = os.open(path, flags)
-        except FileNotFoundError:
-            raise NotInStore(f"environment {name.short!r} not found") from None
-        except NotADirectoryError:
-            raise NotInStore(f"environment {name.short!r} not found") from None
-        except IsADirectoryError:
-            raise NotInStore(f"environment {name.short!r} not found (a directory)") from None
-        except PermissionError:
-            raise ConfigError(f"cannot read environment {name.full}: permission denied") from None
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise NotInStore(f"environment {name.short!r} not found (not a regular file)")
-            return read_limited(handle, f"environment {name.full}"), path
+            return self._read_trusted(target, path, f"environment {name.full}"), path
+        except NotInStore as err:
+            raise NotInStore(f"environment {name.short!r} not found{err}") from None
 
     def list(self, org: "str | None" = None) -> list:
         """Sorted full names of every environment (of one organization when given)."""
@@ -215,6 +384,17 @@ class Store:
         for o in orgs:
             names += self._list_org(o)
         return sorted(names)
+
+    def ambiguities(self, names: list) -> list:
+        """The AmbiguousEnvironment of each environment listed under both of its spellings."""
+        listed = set(names)
+        found = []
+        for full in names:
+            name = parse_name(full)
+            legacy, qualified = name.spellings() if name.project is None else (None, None)
+            if legacy is not None and qualified.full in listed:
+                found.append(self._ambiguity(legacy, qualified))
+        return found
 
     def organizations(self) -> list:
         try:
@@ -238,42 +418,119 @@ class Store:
                         found.append(f"{org}/{entry.name}/{env}")
         return found
 
-    # -- writing -------------------------------------------------------------------------------
+    # -- writing (callers hold edit_lock) --------------------------------------------------------
+    @contextlib.contextmanager
+    def edit_lock(self, name: EnvName):
+        """The edit lock of ``name``'s environment (both spellings share it), in the private cache
+        dir: read, check and replace under it, and no credproc edit of yours is lost."""
+        import filelock
+
+        from credproc import lock
+
+        self._target(name)  # a name that escapes the store (or is ambiguous) is refused before any lock file
+        material = f"credproc-env-edit\0{os.path.realpath(self.root)}\0{name.canonical}"
+        path = lock.lock_path(sha256_hex(material.encode("utf-8", "surrogateescape")))
+        handle = filelock.FileLock(path, timeout=EDIT_LOCK_TIMEOUT, mode=0o600, **lock._lock_options(filelock))
+        try:
+            handle.acquire()
+        except filelock.Timeout:
+            raise LockTimeout(f"timed out after {EDIT_LOCK_TIMEOUT:.0f}s waiting for another credproc "
+                              f"editing {name.full}", hint=f"find it with `fuser {path}`") from None
+        except OSError as err:
+            raise ConfigError(f"cannot open the edit lock {path}: {err.strerror or type(err).__name__}") from None
+        try:
+            yield path
+        finally:
+            handle.release()
+
     def write(self, name: EnvName, data: bytes) -> str:
         """Atomically replace (or create) the definition of ``name``; returns its path."""
-        path = self._prepared_path(name)
-        fsutil.write_atomic(path, data)
+        target, path = self._target(name)
+        self._prepare(target)
+        mode, owner = _mode_and_owner_for(path)
+        fsutil.write_atomic(path, data, mode, owner=owner)
         return path
 
     def create(self, name: EnvName, data: bytes) -> str:
-        """Create the definition of ``name``; ConfigError if it exists (never overwrites, even racing)."""
-        path = self._prepared_path(name)
+        """Create the definition of ``name``; ConfigError if it exists under either spelling (never
+        overwrites, even racing)."""
+        target, path = self._target(name)
+        if os.path.lexists(path):
+            raise self._exists_error(name, target, path)
+        self._prepare(target)
+        mode, owner = _mode_and_owner_for(path)
         try:
-            fsutil.create_atomic(path, data)
+            fsutil.create_atomic(path, data, mode, owner=owner)
         except FileExistsError:
-            raise ConfigError(f"environment {name.full} already exists; not overwritten",
-                              hint=f"edit it: credproc env edit {name.full}") from None
+            raise self._exists_error(name, target, path) from None
         return path
 
-    def _prepared_path(self, name: EnvName) -> str:
-        """The file of ``name``, its directories created (0700) and the path checked again inside."""
-        path = self.path_of(name)
-        fsutil.make_private_dirs(os.path.dirname(path))
-        self._check_inside(path, name)  # again, now that the directories exist
-        return path
+    def _exists_error(self, name: EnvName, target: EnvName, path: str) -> ConfigError:
+        where = "" if target == name else f" as {path}"
+        return ConfigError(f"environment {name.full} already exists{where}; not overwritten",
+                           hint=f"edit it: credproc env edit {name.full}")
+
+    def _prepare(self, name: EnvName) -> None:
+        """The directories of ``name``'s file exist, trusted: those already there are checked before
+        anything is made in them, and all of them again after."""
+        owners, what = trusted_owners(), f"environment {name.full}"
+        if _WALKS:
+            with contextlib.suppress(NotInStore):
+                os.close(self._directory_fd(name, what, owners))
+        fsutil.make_private_dirs(self.root)
+        parent = self.root
+        for segment in name.segments[:-1]:
+            parent = _make_dir_like_parent(os.path.join(parent, segment), parent)
+        if _WALKS:
+            os.close(self._directory_fd(name, what, owners))
+        self._inside_path(name)  # inside the store, again, now that the directories exist
 
     def remove(self, name: EnvName) -> None:
-        path = self.path_of(name)
+        target, path = self._target(name)
         try:
             os.unlink(path)
         except FileNotFoundError:
             raise ConfigError(f"environment {name.full} not found", hint="see `credproc env ls`") from None
         # Tidy an emptied project directory (never the organization or the store root).
-        if name.project:
+        if target.project:
             try:
                 os.rmdir(os.path.dirname(path))
             except OSError:
                 pass
+
+
+def _owner_for(info) -> "tuple[int, int] | None":
+    """(uid, gid) to give what root writes into someone else's store (so it stays theirs); else None."""
+    if not _IS_POSIX or os.geteuid() != 0 or info.st_uid == 0:
+        return None
+    return info.st_uid, info.st_gid
+
+
+def _mode_and_owner_for(path: str) -> "tuple[int, tuple | None]":
+    """0600 (a definition may hold secrets: `env set --secret`), and when root writes, the owner of
+    the file replaced, else of its directory: root editing your store never leaves you a file you
+    cannot read."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):
+        info = os.stat(os.path.dirname(path))
+    return 0o600, _owner_for(info)
+
+
+def _make_dir_like_parent(path: str, parent: str) -> str:
+    """mkdir 0700 (whatever the umask), owned like ``parent`` when root makes it; an existing one is kept."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        return path
+    if _IS_POSIX:
+        os.chmod(path, 0o700)
+        owner = _owner_for(os.stat(parent))
+        if owner:
+            os.chown(path, *owner, follow_symlinks=False)
+    return path
 
 
 def _scan(directory: str) -> list:

@@ -24,7 +24,7 @@ organization.
 import os
 import sys
 
-from credproc.errors import ConfigError, DiagnosticsError, UsageError
+from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, UsageError
 
 
 def register(subparsers) -> None:
@@ -212,14 +212,21 @@ def init_command(args) -> int:
 
     name = parse_name(args.name)
     store = _store()
-    path = store.create(name, template_text(name.full).encode("utf-8"))
+    with store.edit_lock(name):
+        path = store.create(name, template_text(name.full).encode("utf-8"))
     sys.stderr.write(f"created {name.full} ({path}); edit roleArn, then `credproc env check {name.full}`\n")
     return 0
 
 
 def ls_command(args) -> int:
-    for name in _store().list(args.org):
+    from credproc.errors import format_error_line
+
+    store = _store()
+    names = store.list(args.org)
+    for name in names:
         _write_stdout(name + "\n")
+    for ambiguity in store.ambiguities(names):  # both files listed (remove one to fix it); said once
+        sys.stderr.write(format_error_line(ambiguity).replace("credproc: ", "credproc: warning: ", 1) + "\n")
     return 0
 
 
@@ -236,7 +243,8 @@ def rm_command(args) -> int:
         if not _ask(f"remove environment {name.full}? [y/N] ", default=False):
             sys.stderr.write("not removed\n")
             return 0
-    store.remove(name)
+    with store.edit_lock(name):
+        store.remove(name)
     sys.stderr.write(f"removed {name.full}\n")
     return 0
 
@@ -346,24 +354,40 @@ def _read_value(args) -> str:
 
 def set_command(args) -> int:
     from credproc import yamledit
-    from credproc.environments import open_environment
     from credproc.render import parse_property_path
-    from credproc.store import NotInStore, parse_name
+    from credproc.store import parse_name
 
     name = parse_name(args.name)
     path = parse_property_path(args.path)
     if not path:
         raise UsageError("PATH is empty: name the value to set, e.g. aws.region")
+    text = yamledit.scalar_text(_read_value(args), as_string=args.string or args.secret)
     store = _store()
+    with store.edit_lock(name):  # read, edit, check and replace as one step: no concurrent set is lost
+        old_bytes, before = _read_checked(store, name)
+        new_text = yamledit.set_value(_decode(old_bytes or b"", name.full), path, text, secret=args.secret)
+        new_bytes = new_text.encode("utf-8")
+        _refuse_new_errors(store, name, before, new_bytes)
+        _write_checked(store, name, old_bytes, new_bytes)
+    sys.stderr.write(f"set {yamledit.format_path(path)} in {name.full}\n")
+    return 0
+
+
+def _read_checked(store, name) -> "tuple[bytes | None, object]":
+    """(bytes, their diagnostics) of the definition as it is now; (None, None) when there is none."""
+    from credproc.environments import open_environment
+    from credproc.store import NotInStore
+
     try:
         old_bytes, _ = store.read(name)
-        before = open_environment(name.full, mode="check", source=old_bytes, store=store)  # the very bytes edited
     except NotInStore:
-        old_bytes, before = None, None
-    value = _read_value(args)
-    text = yamledit.scalar_text(value, as_string=args.string or args.secret)
-    new_text = yamledit.set_value(_decode(old_bytes or b"", name.full), path, text, secret=args.secret)
-    new_bytes = new_text.encode("utf-8")
+        return None, None
+    return old_bytes, open_environment(name.full, mode="check", source=old_bytes, store=store)  # the very bytes edited
+
+
+def _refuse_new_errors(store, name, before, new_bytes: bytes) -> None:
+    from credproc.environments import open_environment
+
     after = open_environment(name.full, mode="check", source=new_bytes, store=store)
     fresh = _new_errors(before, after)
     if fresh:
@@ -371,13 +395,11 @@ def set_command(args) -> int:
             sys.stderr.write(after.format(d) + "\n")
         raise DiagnosticsError(f"not written: the change would give {name.full} new errors",
                                [after.format(d) for d in fresh])
-    _write_checked(store, name, old_bytes, new_bytes)
-    sys.stderr.write(f"set {yamledit.format_path(path)} in {name.full}\n")
-    return 0
 
 
 def _write_checked(store, name, old_bytes, new_bytes) -> None:
-    """Write unless the file changed since it was read (a concurrent edit is never overwritten)."""
+    """Write unless the file changed since it was read (a concurrent edit is never overwritten).
+    Call under store.edit_lock(name): then no other credproc writes between the check and the write."""
     from credproc.store import NotInStore
 
     try:
@@ -438,10 +460,11 @@ def edit_command(args) -> int:
             sys.stderr.write(f"no changes to {name.full}\n")
             return 0
         try:
-            _write_checked(store, name, original, edited)
-        except ConfigError as err:
+            with store.edit_lock(name):  # not held while the editor ran: compared with what it was then
+                _write_checked(store, name, original, edited)
+        except (ConfigError, LockTimeout) as err:
             keep = True  # the user's work must not be lost: say where it is
-            raise ConfigError(err.message, hint=f"your version is kept in {copy}") from None
+            raise type(err)(err.message, hint=f"your version is kept in {copy}") from None
         sys.stderr.write(f"saved {name.full}\n")
         return 0
     finally:
