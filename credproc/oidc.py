@@ -357,11 +357,12 @@ def _exchange_code(meta: dict, client: Client, params: dict, state: str, redirec
 def _wait_with_countdown(listener: LoopbackListener, timeout: float, say, again: str) -> "dict | None":
     """Wait for the redirect, telling the person how long is left (no silent five-minute waits)."""
     deadline = time.monotonic() + timeout
+    every = min(COUNTDOWN_EVERY_SECONDS, max(timeout / 4, 1.0))
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             return None
-        params = listener.wait(min(left, COUNTDOWN_EVERY_SECONDS))
+        params = listener.wait(min(left, every))
         if params is not None:
             return params
         left = deadline - time.monotonic()
