@@ -42,6 +42,15 @@ def isatty(fd: int) -> bool:
         return False
 
 
+def owns_terminal(fd: int = 0) -> bool:
+    """``fd`` is a terminal whose foreground process group is ours: we may change its settings.
+    A background job (`credproc run ... &`) would be stopped by SIGTTOU if it tried."""
+    try:
+        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+
+
 def same_file(fd_a: int, fd_b: int) -> bool:
     try:
         a, b = os.fstat(fd_a), os.fstat(fd_b)
@@ -302,7 +311,7 @@ class Terminal:
             self._previous_winch = None
         try:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
-        except OSError:
+        except (termios.error, OSError):  # the terminal hung up: nothing left to restore
             pass
 
 
@@ -318,7 +327,12 @@ def _controlling_terminal_setter():
 
 
 def run_on_terminal(argv, executable, env, secrets, forwarder) -> int:
-    terminal = Terminal(0)
+    import termios
+
+    try:
+        terminal = Terminal(0)
+    except (termios.error, OSError):  # not a usable terminal after all (hung up, no ptys left)
+        return run_piped(argv, executable, env, secrets, forwarder)
     try:
         return _run_on(terminal, argv, executable, env, secrets, forwarder)
     finally:
@@ -339,6 +353,9 @@ def _run_on(terminal, argv, executable, env, secrets, forwarder) -> int:
             close_fds=True, restore_signals=True, start_new_session=True,
             preexec_fn=_controlling_terminal_setter(),
         )
+    except BaseException:
+        _close(*{pipe[0] for pipe in pipes.values()})
+        raise
     finally:
         _close(*{pipe[1] for pipe in pipes.values()})
     _close(terminal.follower)

@@ -155,7 +155,7 @@ def _escaped_forms(text: str) -> set:
     from credproc.lang.values import go_json_string
 
     return {go_json_string(text)[1:-1], json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1],
-            quote(text, safe=""), quote_plus(text, safe="")}
+            quote(as_bytes(text), safe=""), quote_plus(as_bytes(text), safe="")}
 
 
 def _base64_forms(text: str) -> set:

@@ -401,7 +401,7 @@ def supervise(argv: list, executable: str, env: dict, *, secrets, mask: bool, fo
         stream.flush()
     if not (mask and secrets):
         returncode = childio.run_direct(argv, executable, env, forwarder)
-    elif childio.isatty(0):
+    elif childio.owns_terminal(0):
         returncode = childio.run_on_terminal(argv, executable, env, secrets, forwarder)
     else:
         returncode = childio.run_piped(argv, executable, env, secrets, forwarder)

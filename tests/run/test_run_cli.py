@@ -65,6 +65,13 @@ def write_env(isolated_env, name, text):
     return path
 
 
+def default_signals():
+    """For preexec_fn: credproc starts with default signal dispositions even when the tests run
+    under nohup (SIGHUP ignored) or in a background job (SIGINT ignored), which it would inherit."""
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def credproc_run(*args, env=None, timeout=60):
     return subprocess.run([CREDPROC, "run", *args], capture_output=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
@@ -242,7 +249,8 @@ def test_signals_reach_the_child(tmp_path, signame):
     marker, ready = tmp_path / "marker", tmp_path / "ready"
     trap = TRAP.replace("signal.SIGTERM", f"signal.{signame}")
     proc = subprocess.Popen([CREDPROC, "run", "acme/dev", "--", *py(trap), str(marker), str(ready)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            preexec_fn=default_signals)
     deadline = time.monotonic() + 30
     while not ready.exists():
         assert proc.poll() is None, proc.stderr.read()

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tests.run.test_run_cli import CREDPROC, PY, py, write_env
+from tests.run.test_run_cli import CREDPROC, PY, default_signals, py, write_env
 
 PW = "hunter2-very-secret"
 INLINE = "inline-only-secret"
@@ -55,12 +55,6 @@ def environments(isolated_env, monkeypatch):
     monkeypatch.delenv("CREDPROC_RUN", raising=False)
     write_env(isolated_env, "acme/mask", ENV)
     return isolated_env
-
-
-def default_signals():
-    """The child of the test starts with default dispositions even when pytest runs under nohup."""
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
 
 
 def run(*args, timeout=60, **kwargs):
@@ -259,6 +253,7 @@ TTY_REPORT = """
     print("size", subprocess.run(["stty", "size"], capture_output=True, text=True).stdout.strip(), flush=True)
     print("url", os.environ["DATABASE_URL"], flush=True)
     print("err", json.loads(os.environ["CONFIG"])["password"], file=sys.stderr, flush=True)
+    sys.stdout.write("key:" + open(os.environ["KEY_FILE"]).read() + "end\\n")
 """
 
 
@@ -274,7 +269,18 @@ def test_on_a_terminal_the_child_gets_a_terminal_and_its_output_is_masked(termin
     assert "size 37 101\n" in text
     assert "url [secret]\n" in text
     assert "err [secret]\n" in text
+    assert "key:[secret]end\n" in text  # the terminal turned its \n into \r\n
     assert terminal.settings() == before, "credproc left the terminal in raw mode"
+
+
+@pytest.mark.timeout(60)
+def test_a_background_grandchild_holding_the_terminal_does_not_hold_the_run(terminal):
+    started = time.monotonic()
+    proc = terminal.start("acme/mask", "--", "sh", "-c", 'sleep 30 & echo "done $DATABASE_URL"')
+    output = terminal.read_rest(proc, timeout=25)
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 0
+    assert output.replace(b"\r\n", b"\n") == b"done [secret]\n"
 
 
 WINCH = """

@@ -245,7 +245,19 @@ class FakeChild:
         self.signals.append(signum)
 
 
-def test_signal_before_the_child_starts_is_remembered_then_forwarded():
+@pytest.fixture
+def default_signals():
+    """Default dispositions for the test, as for a credproc started from a shell, even when pytest
+    runs under nohup (SIGHUP ignored) or in a background job (SIGINT ignored)."""
+    import signal
+
+    previous = {signum: signal.signal(signum, signal.SIG_DFL) for signum in runner.FORWARDED_SIGNALS}
+    yield
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def test_signal_before_the_child_starts_is_remembered_then_forwarded(default_signals):
     import signal
 
     forwarder = runner.SignalForwarder().install()
@@ -262,7 +274,7 @@ def test_signal_before_the_child_starts_is_remembered_then_forwarded():
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
-def test_run_does_not_start_the_command_after_a_signal(tmp_path, monkeypatch):
+def test_run_does_not_start_the_command_after_a_signal(tmp_path, monkeypatch, default_signals):
     import signal
 
     marker = tmp_path / "ran"
