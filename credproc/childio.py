@@ -27,6 +27,8 @@ from credproc.masking import SecretMasker
 READ_SIZE = 1 << 16
 DRAIN_QUIET = 0.05  # after the child's exit, stop when its pipes stay silent this long (seconds)
 DRAIN_LIMIT = 1.0   # ... or after this long, if a grandchild keeps writing
+ECHO_RELEASE = 0.05  # held-back terminal output that is only the echo of typed keys: shown after this
+TYPED_MEMORY = 256   # how many recently typed bytes are remembered to recognize their echo
 
 
 def _write_fully(fd: int, data: bytes) -> None:
@@ -65,13 +67,23 @@ class Output:
     """One source of the child's output (a pipe or the terminal's master side), masked on its way
     to one of our file descriptors."""
 
-    def __init__(self, source: int, destination: int, secrets, *, own_source: bool = True):
+    def __init__(self, source: int, destination: int, secrets, *, own_source: bool = True, keyboard=None):
         self.source = source
         self.destination = destination
         self.masker = SecretMasker(secrets)
         self.own_source = own_source
+        self.keyboard = keyboard  # on the terminal: whose echo may be released early
         self.open = True
         self.broken = False  # our destination is gone (EPIPE)
+
+    def holds_echo(self) -> bool:
+        """The masker holds back a possible start of a secret that is just the echo of the last
+        keys typed: without release_echo() a typed "h" (hunter2...) would appear one key late."""
+        held = self.masker.pending
+        return bool(held) and self.keyboard is not None and self.keyboard.typed.endswith(held)
+
+    def release_echo(self) -> None:
+        self._emit(self.masker.finish())
 
     def pump(self) -> bool:
         """Move what is readable now; False at the end of the stream (or of our destination)."""
@@ -112,6 +124,7 @@ class Input:
         self.source = source
         self.destination = destination
         self.pending = b""
+        self.typed = b""  # the last TYPED_MEMORY bytes typed, to recognize their echo
         self.open = True
 
     def read(self) -> None:
@@ -122,6 +135,7 @@ class Input:
         if not chunk:
             self.open = False
         self.pending += chunk
+        self.typed = (self.typed + chunk)[-TYPED_MEMORY:]
 
     def write(self) -> None:
         try:
@@ -164,7 +178,12 @@ class Pump:
     def _loop(self) -> None:
         while True:
             self._watch_keyboard()
-            for key, events in self.selector.select():
+            echoes = [output for output in self.outputs if output.open and output.holds_echo()]
+            ready = self.selector.select(ECHO_RELEASE if echoes else None)
+            if not ready:  # quiet: nothing more is coming to complete a secret in the echo
+                for output in echoes:
+                    output.release_echo()
+            for key, events in ready:
                 if key.data == "exited":
                     return
                 self._handle(key)
@@ -361,12 +380,29 @@ def _run_on(terminal, argv, executable, env, secrets, forwarder) -> int:
     _close(terminal.follower)
     terminal.follower = None
     fcntl.fcntl(terminal.master, fcntl.F_SETFL, fcntl.fcntl(terminal.master, fcntl.F_GETFL) | os.O_NONBLOCK)
-    outputs = [Output(terminal.master, 1 if out_tty else 2, secrets, own_source=False)]
+    keyboard = Input(0, os.dup(terminal.master))
+    shown_on = _terminal_output_fd(out_tty, err_tty)
+    outputs = [Output(terminal.master, shown_on, secrets, own_source=False, keyboard=keyboard)]
     outputs += [Output(pipe[0], 1 if name == "out" else 2, secrets) for name, pipe in pipes.items()
                 if pipe[0] is not None]
     forwarder.terminal_is_raw = True
     terminal.enter_raw()
-    return _supervise(child, outputs, Input(0, os.dup(terminal.master)), forwarder)
+    return _supervise(child, outputs, keyboard, forwarder)
+
+
+def _terminal_output_fd(out_tty: bool, err_tty: bool) -> int:
+    """Where the child's terminal is shown: our stdout or stderr if one is the terminal; else (both
+    redirected: only echo and prompts are left there) the terminal itself through stdin when it is
+    open for writing too, as a terminal's stdin usually is; else stderr."""
+    import fcntl
+
+    if out_tty or err_tty:
+        return 1 if out_tty else 2
+    try:
+        writable = fcntl.fcntl(0, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR
+    except OSError:
+        writable = False
+    return 0 if writable else 2
 
 
 def _output_pipes(out_tty: bool, err_tty: bool) -> dict:

@@ -223,7 +223,7 @@ def resolve_command(command: str, env: dict) -> str:
 # --- files ---------------------------------------------------------------------------------------
 
 RUN_DIRECTORY_WHAT = "run directory"
-_RUN_NAME = re.compile(r"(\d+)-")  # <pid of the credproc run>-<random>
+_RUN_NAME = re.compile(r"(\d+)-([0-9a-f]{8})-")  # <pid of the credproc run>-<pid scope>-<random>
 
 
 def run_directory() -> str:
@@ -255,17 +255,37 @@ def sweep_stale_runs() -> None:
     the per-run directories whose credproc process is gone. A live run's directory is never
     touched. Nothing is created here, and a directory that fails the privacy check is left to the
     error TempFiles reports."""
+    from credproc import fsutil
+
     directory = run_directory()
     try:
+        fsutil.check_private(directory, RUN_DIRECTORY_WHAT)  # never delete through a link or in another's
         entries = list(os.scandir(directory))
-    except OSError:
+    except (OSError, ConfigError):
         return
+    scope = pid_scope()
     for entry in entries:
         match = _RUN_NAME.match(entry.name)
-        if match and entry.is_dir(follow_symlinks=False) and not _process_alive(int(match.group(1))):
+        if not match or match.group(2) != scope or not entry.is_dir(follow_symlinks=False):
+            continue
+        if not _process_alive(int(match.group(1))):
             import shutil
 
             shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def pid_scope() -> str:
+    """Where our pids mean something: this host and pid namespace. A home directory shared with a
+    container or another machine holds runs whose pids are not ours to check: they are left to
+    a run of their own scope."""
+    import hashlib
+    import socket
+
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return hashlib.sha256(f"{socket.gethostname()}\0{namespace}".encode()).hexdigest()[:8]
 
 
 def _process_alive(pid: int) -> bool:
@@ -293,7 +313,8 @@ class TempFiles:
         import tempfile
 
         if self.directory is None:
-            self.directory = tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=ensure_run_directory())  # 0700
+            prefix = f"{os.getpid()}-{pid_scope()}-"  # what sweep_stale_runs() checks
+            self.directory = tempfile.mkdtemp(prefix=prefix, dir=ensure_run_directory())  # 0700
         fd, path = tempfile.mkstemp(prefix="file-", dir=self.directory)  # O_EXCL, mode 0600
         try:
             _write_fully(fd, content.encode("utf-8", "surrogateescape"))

@@ -399,12 +399,15 @@ def test_files_of_a_sigkilled_run_are_swept_by_the_next_run(environments, tmp_pa
     assert os.path.basename(run_dir).startswith(f"{proc.pid}-")
     assert open(key_file).read() == KEY  # left behind by the SIGKILL
 
-    live = run_directory(environments) / f"{os.getpid()}-live"  # a run still going: kept
-    live.mkdir(mode=0o700)
+    scope = os.path.basename(run_dir).split("-")[1]
+    live = run_directory(environments) / f"{os.getpid()}-{scope}-live"  # a run still going: kept
+    elsewhere = run_directory(environments) / f"{proc.pid}-0badc0de-other"  # another host/container's
+    for kept in (live, elsewhere):
+        kept.mkdir(mode=0o700)
     result = run("acme/mask", "--", PY, "-c", "pass")
     assert result.returncode == 0, result.stderr
     assert not os.path.exists(run_dir)
-    assert live.exists()
+    assert live.exists() and elsewhere.exists()
 
 
 def test_files_live_in_a_private_run_directory(environments):
@@ -438,3 +441,55 @@ def test_an_open_run_directory_is_refused_with_the_fix(environments, tmp_path):
     assert lines[0].startswith(f"credproc: refusing to use the run directory {run_dir}: mode 755")
     assert f"chmod 700 {run_dir}" in result.stderr.decode()
     assert not marker.exists()
+
+
+ECHO = """
+    import sys
+    print("ready", flush=True)
+    line = sys.stdin.readline()
+    print("read", len(line.strip()), flush=True)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_typed_key_that_could_start_a_secret_is_echoed_at_once(terminal):
+    """The echo of "h" (the start of hunter2-...) is not held back until the next key: held-back
+    output that is only the echo of what was typed is shown after a short pause. A program's own
+    output is never released that way (test_a_secret_split_across_writes_...)."""
+    proc = terminal.start("acme/mask", "--", *py(ECHO))
+    terminal.read_until(b"ready")
+    os.write(terminal.leader, b"h")
+    terminal.read_until(b"ready\r\nh", timeout=3)
+    os.write(terminal.leader, PW[1:].encode())
+    os.write(terminal.leader, b"\r")
+    output = terminal.read_rest(proc)
+    assert proc.returncode == 0
+    assert b"read 19" in output
+
+
+@pytest.mark.timeout(60)
+def test_on_a_terminal_with_output_redirected_the_output_stays_in_the_files_and_the_echo_on_the_terminal(tmp_path):
+    term = Terminal()
+    out, err = tmp_path / "out", tmp_path / "err"
+    try:
+        with open(out, "wb") as out_file, open(err, "wb") as err_file:
+            def child_setup():
+                default_signals()
+                os.setsid()
+                import fcntl
+                import termios
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+            follower = os.open(os.ttyname(term.follower), os.O_RDWR)
+            proc = subprocess.Popen([CREDPROC, "run", "acme/mask", "--", *py(KEYS)], stdin=follower,
+                                    stdout=out_file, stderr=err_file, preexec_fn=child_setup)
+            os.close(follower)
+            time.sleep(1)
+            os.write(term.leader, b"typed words\r")
+            shown = term.read_rest(proc)
+    finally:
+        term.close()
+    assert proc.returncode == 0, err.read_bytes()
+    assert out.read_bytes() == b"got typed words [secret]\n"  # a pipe: no \r, masked
+    assert b"typed words\r\n" in shown  # the echo went to the terminal, not into a file
+    assert err.read_bytes() == b""
