@@ -96,7 +96,9 @@ class Output:
         if not chunk:
             return False
         self._emit(self.masker.feed(chunk))
-        return not self.broken
+        # A broken pipe of ours is passed on (closing the child's pipe); the terminal's output is
+        # still read and dropped, or a child writing to it would block forever.
+        return not (self.broken and self.own_source)
 
     def close(self) -> None:
         """Flush what the masker held back; closing a pipe whose reader (us) is gone makes the child
