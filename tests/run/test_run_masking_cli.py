@@ -455,7 +455,7 @@ def test_a_typed_key_that_could_start_a_secret_is_echoed_at_once(terminal):
     output that is only the echo of what was typed is shown after a short pause. A program's own
     output is never released that way (test_a_secret_split_across_writes_...)."""
     proc = terminal.start("acme/mask", "--", *py(ECHO))
-    terminal.read_until(b"ready")
+    terminal.read_until(b"ready\r\n")  # whole: the kernel may echo a key between "ready" and its \r\n
     os.write(terminal.leader, b"h")
     terminal.read_until(b"ready\r\nh", timeout=3)
     os.write(terminal.leader, PW[1:].encode())
