@@ -4,24 +4,25 @@ Stages, each a small piece the command module strings together:
 
     project(value)                -> Projection: environmentVariables and files (ESC §9) + secrets
     interpolate_arguments(args)   -> arguments with ${path} replaced (as `esc run`), + secrets used
-    TempFiles                     -> the `files` entries as 0600 files in a private 0700 directory
+    TempFiles                     -> the `files` entries as 0600 files in a private per-run directory,
+                                     swept by the next run if this one is killed
     child_environment(...)        -> the inherited environment, conflicting AWS_* cleared, projections
-    SecretMasker                  -> replaces secrets by [secret] in a byte stream, chunk by chunk
-    supervise(...)                -> runs the child, pumps/filters its output, forwards signals
+    masking.secret_leaves(value)  -> every secret leaf of the environment, masked wherever it appears
+    supervise(...)                -> runs the child (childio: pipes or a pseudo-terminal), masks its
+                                     output, forwards signals
 
 Nothing here prints a secret or puts one into the child's argv: only the user's own `${...}`
 arguments can do that.
 """
 import os
+import re
 import signal
 import sys
 import threading
 from dataclasses import dataclass, field
 
 from credproc.errors import ConfigError, UsageError
-
-MIN_SECRET_LENGTH = 3  # as esc: shorter secrets would mask too much ordinary output
-SECRET_MARK = b"[secret]"
+from credproc.masking import MIN_SECRET_LENGTH, SECRET_MARK, SecretMasker, mask_variants  # noqa: F401
 
 # Variables that would make an AWS SDK use other credentials (or mix them with ours) when the
 # environment provides its own keys (credential-helpers.md §5.(b) item 25).
@@ -221,8 +222,85 @@ def resolve_command(command: str, env: dict) -> str:
 
 # --- files ---------------------------------------------------------------------------------------
 
+RUN_DIRECTORY_WHAT = "run directory"
+_RUN_NAME = re.compile(r"(\d+)-([0-9a-f]{8})-")  # <pid of the credproc run>-<pid scope>-<random>
+
+
+def run_directory() -> str:
+    """Where runs keep their files: $XDG_RUNTIME_DIR/credproc/run (a per-user tmpfs, emptied at
+    logout) when it exists, else <cache dir>/run. Never /tmp: a run killed by SIGKILL cannot
+    clean up, and what it leaves must stay private and be found again by the next run."""
+    from credproc import paths
+
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if os.path.isabs(runtime) and os.path.isdir(runtime):
+        return os.path.join(runtime, paths.APP, "run")
+    return os.path.join(paths.cache_dir(), "run")
+
+
+def ensure_run_directory() -> str:
+    """The run directory, created 0700; refused (with the chmod that fixes it) when it, or the
+    credproc directory it is in, is a link, someone else's, or open to group or others."""
+    from credproc import fsutil
+
+    directory = run_directory()
+    fsutil.make_private_dirs(directory)
+    fsutil.check_private(os.path.dirname(directory), RUN_DIRECTORY_WHAT, 0o700)
+    fsutil.check_private(directory, RUN_DIRECTORY_WHAT, 0o700)
+    return directory
+
+
+def sweep_stale_runs() -> None:
+    """Remove what earlier runs left behind when they could not clean up (SIGKILL, power loss):
+    the per-run directories whose credproc process is gone. A live run's directory is never
+    touched. Nothing is created here, and a directory that fails the privacy check is left to the
+    error TempFiles reports."""
+    from credproc import fsutil
+
+    directory = run_directory()
+    try:
+        fsutil.check_private(directory, RUN_DIRECTORY_WHAT)  # never delete through a link or in another's
+        entries = list(os.scandir(directory))
+    except (OSError, ConfigError):
+        return
+    scope = pid_scope()
+    for entry in entries:
+        match = _RUN_NAME.match(entry.name)
+        if not match or match.group(2) != scope or not entry.is_dir(follow_symlinks=False):
+            continue
+        if not _process_alive(int(match.group(1))):
+            import shutil
+
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def pid_scope() -> str:
+    """Where our pids mean something: this host and pid namespace. A home directory shared with a
+    container or another machine holds runs whose pids are not ours to check: they are left to
+    a run of their own scope."""
+    import hashlib
+    import socket
+
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return hashlib.sha256(f"{socket.gethostname()}\0{namespace}".encode()).hexdigest()[:8]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, someone else's (pid reused)
+        return True
+    return True
+
+
 class TempFiles:
-    """A private directory (0700) of 0600 files, removed with everything in it on close()."""
+    """A per-run directory (0700, named after our pid, in the private run directory) of 0600 files,
+    removed with everything in it on close(); sweep_stale_runs() removes it if we cannot."""
 
     def __init__(self):
         self.directory = None
@@ -235,10 +313,11 @@ class TempFiles:
         import tempfile
 
         if self.directory is None:
-            self.directory = tempfile.mkdtemp(prefix="credproc-run-")  # mode 0700
+            prefix = f"{os.getpid()}-{pid_scope()}-"  # what sweep_stale_runs() checks
+            self.directory = tempfile.mkdtemp(prefix=prefix, dir=ensure_run_directory())  # 0700
         fd, path = tempfile.mkstemp(prefix="file-", dir=self.directory)  # O_EXCL, mode 0600
         try:
-            _write_fully(fd, content.encode("utf-8"))
+            _write_fully(fd, content.encode("utf-8", "surrogateescape"))
         finally:
             os.close(fd)
         return path
@@ -263,96 +342,6 @@ def _write_fully(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-# --- masking ------------------------------------------------------------------------------------
-
-class SecretMasker:
-    """Replaces every occurrence of any secret (>= 3 characters) with [secret] in a byte stream.
-
-    Occurrences are found for every secret, overlapping ones included, and overlapping spans are
-    merged, so no byte of any secret leaks even when two secrets overlap (the longest match at a
-    position always wins). Output is released as soon as it cannot be the start of a secret: a
-    tail that is a proper prefix of some secret is held back until more data (or the end) decides,
-    so a secret split across reads is still masked, yet prompts without a newline still appear.
-    """
-
-    def __init__(self, secrets):
-        variants = {v for s in secrets if isinstance(s, str) for v in mask_variants(s)}
-        self.secrets = sorted((v.encode("utf-8") for v in variants), key=len, reverse=True)
-        self.pending = b""
-
-    def feed(self, data: bytes) -> bytes:
-        buffer = self.pending + data
-        spans = self._spans(buffer)
-        cut = self._safe_cut(buffer, spans)
-        self.pending = buffer[cut:]
-        return self._mask(buffer, [s for s in spans if s[1] <= cut], cut)
-
-    def finish(self) -> bytes:
-        buffer, self.pending = self.pending, b""
-        return self._mask(buffer, self._spans(buffer), len(buffer))
-
-    def _spans(self, buffer: bytes) -> list:
-        spans = []
-        for secret in self.secrets:
-            start = buffer.find(secret)
-            while start >= 0:
-                spans.append((start, start + len(secret)))
-                start = buffer.find(secret, start + 1)
-        return _merge(spans)
-
-    def _safe_cut(self, buffer: bytes, spans: list) -> int:
-        cut = len(buffer) - self._longest_open_prefix(buffer)
-        for start, end in spans:  # never cut through a masked span: hold the whole span back
-            if start < cut < end:
-                cut = start
-        return cut
-
-    def _longest_open_prefix(self, buffer: bytes) -> int:
-        """Length of the longest tail of ``buffer`` that is a proper prefix of some secret."""
-        if not buffer:
-            return 0
-        last, best = buffer[-1:], 0
-        for secret in self.secrets:
-            position = secret.find(last, 0, len(secret) - 1)
-            while position >= 0:
-                length = position + 1
-                if length > best and length <= len(buffer) and buffer.endswith(secret[:length]):
-                    best = length
-                position = secret.find(last, position + 1, len(secret) - 1)
-        return best
-
-    @staticmethod
-    def _mask(buffer: bytes, spans: list, cut: int) -> bytes:
-        out, position = [], 0
-        for start, end in spans:
-            out.append(buffer[position:start])
-            out.append(SECRET_MARK)
-            position = end
-        out.append(buffer[position:cut])
-        return b"".join(out)
-
-
-def mask_variants(secret: str) -> set:
-    """The strings masked for one secret: the secret itself, and -- because a program rarely prints
-    a multi-line value byte for byte (`$(cat f)` drops the final newline, tools re-indent or turn
-    \n into \r\n) -- the secret without surrounding whitespace and each of its lines, stripped.
-    Only strings of at least MIN_SECRET_LENGTH characters are masked (as esc)."""
-    candidates = {secret, secret.strip()}
-    if "\n" in secret or "\r" in secret:
-        candidates.update(line.strip() for line in secret.splitlines())
-    return {c for c in candidates if len(c) >= MIN_SECRET_LENGTH}
-
-
-def _merge(spans: list) -> list:
-    merged = []
-    for start, end in sorted(spans):
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
 # --- supervision --------------------------------------------------------------------------------
 
 def exit_status(returncode: int) -> int:
@@ -367,12 +356,15 @@ class SignalForwarder:
     it (and cleans up). SIGINT from a terminal already reached the child, which shares our
     foreground process group: forwarding it too would make it a double Ctrl-C (terraform, for one,
     treats a second interrupt as "abort now"), so it is forwarded only when we are not the
-    terminal's foreground group (e.g. `kill -INT` from elsewhere, or no terminal at all).
+    terminal's foreground group (e.g. `kill -INT` from elsewhere, or no terminal at all). When the
+    child runs on a pseudo-terminal of its own, our terminal is raw and sends no signal: Ctrl-C
+    reaches the child as a key, and a SIGINT we receive came from elsewhere, so it is forwarded.
     """
 
     def __init__(self):
         self.child = None
         self.pending = []
+        self.terminal_is_raw = False
         self._previous = {}
 
     def install(self):
@@ -397,7 +389,7 @@ class SignalForwarder:
     def _handle(self, signum, frame):
         if self.child is None:
             self.pending.append(signum)
-        elif not (signum == signal.SIGINT and _terminal_delivered_sigint()):
+        elif self.terminal_is_raw or not (signum == signal.SIGINT and _terminal_delivered_sigint()):
             self._send(signum)
 
     def _send(self, signum):
@@ -420,72 +412,29 @@ def _terminal_delivered_sigint() -> bool:
     return False
 
 
-def _same_file(fd_a: int, fd_b: int) -> bool:
-    try:
-        a, b = os.fstat(fd_a), os.fstat(fd_b)
-    except OSError:
-        return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
-def _filtered(fd: int, masking: bool) -> bool:
-    """Output to a terminal is passed through untouched (as esc and item 25): masking it would break
-    interactive programs, and the user is looking at their own terminal."""
-    if not masking:
-        return False
-    try:
-        return not os.isatty(fd)
-    except OSError:
-        return True
-
-
-def _pump(source, destination_fd: int, masker: SecretMasker) -> None:
-    """Copy the child's output to ``destination_fd`` through ``masker`` until EOF. If our own output
-    is gone (EPIPE), close the pipe so the child sees the broken pipe too, as it would without us."""
-    fd = source.fileno()
-    try:
-        while True:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                _write_fully(destination_fd, masker.finish())
-                return
-            _write_fully(destination_fd, masker.feed(chunk))
-    except OSError:  # BrokenPipeError on our side, or the pipe itself failed
-        return
-    finally:
-        source.close()
-
-
 def supervise(argv: list, executable: str, env: dict, *, secrets, mask: bool, forwarder: SignalForwarder) -> int:
-    """Run the child to completion and return credproc's exit status for it."""
-    import subprocess
+    """Run the child to completion and return credproc's exit status for it: its output masked
+    through pipes, or through a pseudo-terminal of its own when stdin is a terminal (childio);
+    passed through untouched with -i or when there is nothing to mask."""
+    from credproc import childio
 
-    out_filtered = _filtered(1, mask and bool(secrets))
-    err_filtered = _filtered(2, mask and bool(secrets))
-    # One pipe when stdout and stderr are the same file (2>&1): keeps the child's interleaving.
-    merged = out_filtered and err_filtered and _same_file(1, 2)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    child = subprocess.Popen(
-        argv,
-        executable=executable,
-        env=env,
-        stdout=subprocess.PIPE if out_filtered else None,
-        stderr=subprocess.STDOUT if merged else (subprocess.PIPE if err_filtered else None),
-        close_fds=True,
-        restore_signals=True,
-    )
-    forwarder.attach(child)
-    pumps = []
-    for source, fd in ((child.stdout, 1), (child.stderr, 2)):
-        if source is not None:
-            thread = threading.Thread(target=_pump, args=(source, fd, SecretMasker(secrets)), daemon=True)
-            thread.start()
-            pumps.append(thread)
-    returncode = child.wait()
-    for thread in pumps:
-        thread.join()
+    if not (mask and secrets):
+        returncode = childio.run_direct(argv, executable, env, forwarder)
+    elif childio.owns_terminal(0):
+        returncode = childio.run_on_terminal(argv, executable, env, secrets, forwarder)
+    else:
+        returncode = childio.run_piped(argv, executable, env, secrets, forwarder)
     return exit_status(returncode)
+
+
+def masked_secrets(value, projection: Projection, argument_secrets: set) -> set:
+    """Every secret leaf of the environment, wherever the child may print it (inside a larger
+    string, a JSON document, a file), and the whole projected and interpolated secret strings."""
+    from credproc.masking import secret_leaves
+
+    return secret_leaves(value) | projection.secrets | argument_secrets
 
 
 # --- the whole run ------------------------------------------------------------------------------
@@ -500,7 +449,8 @@ def run(ref: str, value, command: list, *, interactive: bool = False, nested: bo
         raise UsageError("no command specified", hint=f"credproc run {ref} -- COMMAND [ARGS...]")
     projection = project(value)
     arguments, argument_secrets = interpolate_arguments(command[1:], value)
-    secrets = projection.secrets | argument_secrets
+    secrets = masked_secrets(value, projection, argument_secrets)
+    sweep_stale_runs()
     forwarder = SignalForwarder().install()
     try:
         with TempFiles() as files:

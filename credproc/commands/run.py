@@ -5,18 +5,25 @@ from credproc.errors import ExitCode, UsageError
 
 DESCRIPTION = """\
 Run COMMAND with the environment's `environmentVariables` and `files` (each file written to a
-0600 temporary file in a private directory, removed afterwards; its variable holds the path),
-appended over the inherited environment, with ${path} in the ARGS replaced by the string form of
-the value at that path (missing -> empty, $$ -> $), as `esc run` does.
+0600 file in a private per-run directory under $XDG_RUNTIME_DIR/credproc/run, else
+<cache dir>/run, removed afterwards, and by the next run if this one is killed; its variable
+holds the path), appended over the inherited environment, with ${path} in the ARGS replaced by
+the string form of the value at that path (missing -> empty, $$ -> $), as `esc run` does.
 
 When the environment provides AWS credentials, AWS_PROFILE, AWS_DEFAULT_PROFILE and stale AWS
 keys/role variables are removed, and AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION
 are set when known. CREDPROC_RUN=ORG/ENV is set in the child.
 
-Secret values (3 characters or longer) are replaced by [secret] in the command's stdout and
-stderr when they are not terminals, unless -i. stdin is passed through. SIGINT, SIGTERM and
-SIGHUP sent to credproc are forwarded to the command (a terminal's Ctrl-C reaches it directly,
-and only once)."""
+Every secret value of the environment (3 characters or longer, counted in characters) is replaced
+by [secret] wherever it appears in the command's stdout and stderr: alone or inside a larger
+string, JSON document or file, line by line when it has several, JSON-escaped, percent-encoded
+or in base64. When stdin is a terminal the command runs on a terminal of its own (same settings
+and window size; yours is in raw mode meanwhile and restored afterwards) whose output is masked
+too; otherwise its stdout and stderr are pipes and stdin is passed through. -i turns masking off:
+the command then uses your stdin, stdout and stderr directly. SIGINT, SIGTERM and SIGHUP sent to
+credproc are forwarded to the command (a terminal's Ctrl-C reaches it directly, and only once),
+window size changes too. credproc returns when the command exits, even if a background process
+it started still holds its output open."""
 
 EPILOG = """\
 exit status: the command's own; 128+N when it died of signal N. credproc's own failures:
@@ -40,7 +47,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-i", "--interactive", action="store_true",
-                        help="do not filter the command's output (for interactive programs)")
+                        help="do not mask the command's output: it uses your terminal directly")
     parser.add_argument("--nested", action="store_true",
                         help="allow running inside another `credproc run`")
     parser.add_argument("environment", metavar="ORG/ENV")

@@ -1,0 +1,246 @@
+"""What `credproc run` masks in its child's output, and the stream masker that does it.
+
+    secret_leaves(value)   -> every secret leaf of an opened environment (plus what a secret JSON
+                              or base64 string carries inside it)
+    mask_variants(secret)  -> the byte strings masked for one secret: itself, its lines, and the
+                              forms a program or ESC's own builtins print it in
+    SecretMasker           -> replaces them by [secret] in a byte stream, chunk by chunk
+
+The minimum length is counted in characters (Unicode code points) of the secret's text, never in
+bytes, everywhere: "é1" (2 characters, 3 UTF-8 bytes) is not masked, "pwé" is. A derived form is
+masked when the text it derives from is long enough.
+
+Covered: the secret itself; without surrounding whitespace; each line of a multi-line secret; the
+whole with CRLF line ends (a terminal's output); JSON string escapes (Go's, as fn::toJSON writes,
+and Python's ASCII-only form); percent-encoding (as in a URL); base64 (standard and URL-safe, with
+and without padding, of the secret and of the secret plus a newline as `echo "$S" | base64` does).
+Not covered: a secret cut into pieces, re-encoded inside a larger encoding (base64 of "user:pw",
+a JSON escape of a document that holds it), hex, compression, encryption, or any transformation
+the program invents; secrets shorter than MIN_SECRET_LENGTH characters.
+"""
+import base64
+import binascii
+import json
+import re
+from urllib.parse import quote, quote_plus
+
+MIN_SECRET_LENGTH = 3  # characters: shorter secrets would mask too much ordinary output (as esc)
+SECRET_MARK = b"[secret]"
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
+
+
+def long_enough(text: str) -> bool:
+    """The one length rule of every masker: characters, not bytes."""
+    return len(text) >= MIN_SECRET_LENGTH
+
+
+def as_bytes(text: str) -> bytes:
+    # surrogateescape: fn::fromBase64 of non-UTF-8 bytes yields such strings, printed as those bytes
+    return text.encode("utf-8", "surrogateescape")
+
+
+# --- which strings are secret --------------------------------------------------------------------
+
+def secret_leaves(value) -> set:
+    """The string form of every scalar under a secret node of ``value`` (a secret flag covers the
+    whole subtree), plus the strings a secret JSON document or base64 text holds inside it, so a
+    program that decodes one and prints a member or the decoded text is masked too."""
+    secret, plain = set(), set()
+    _walk(value, False, secret, plain)
+    for text in list(secret):
+        secret |= _embedded_strings(text) - plain
+    return {s for s in secret if long_enough(s)}
+
+
+def _walk(value, inherited: bool, secret: set, plain: set) -> None:
+    if value is None or value.unknown:
+        return
+    is_secret = inherited or value.secret
+    inner = value.value
+    if isinstance(inner, dict):
+        children = inner.values()
+    elif isinstance(inner, list):
+        children = inner
+    else:
+        (secret if is_secret else plain).add(_scalar_text(inner))
+        return
+    for child in children:
+        _walk(child, is_secret, secret, plain)
+
+
+def _scalar_text(inner) -> str:
+    from credproc.lang.values import scalar_string
+
+    return scalar_string(inner)
+
+
+def _embedded_strings(text: str) -> set:
+    """Strings inside a secret that is a JSON document (fn::toJSON of an object with an inline
+    secret) or base64 text (fn::toBase64 of one). The evaluated value no longer says which member
+    was secret, so every string member is masked, except those the environment has as plain values
+    elsewhere (a `user: ${user}` member stays visible)."""
+    found = set(_json_strings(text))
+    decoded = _base64_text(text)
+    if decoded is not None:
+        found.add(decoded)
+        found.update(_json_strings(decoded))
+    return found
+
+
+def _json_strings(text: str) -> list:
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return []
+    try:
+        document = json.loads(stripped)
+    except ValueError:
+        return []
+    return list(_strings_in(document))
+
+
+def _strings_in(document):
+    if isinstance(document, str):
+        yield document
+    elif isinstance(document, dict):
+        for member in document.values():
+            yield from _strings_in(member)
+    elif isinstance(document, list):
+        for member in document:
+            yield from _strings_in(member)
+
+
+def _base64_text(text: str) -> "str | None":
+    """The UTF-8 text ``text`` is the base64 of, or None (not base64, or binary)."""
+    if len(text) < 4 or not _BASE64.fullmatch(text):
+        return None
+    try:
+        data = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4),
+                                validate=True)
+        decoded = data.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if decoded.isprintable() or "\n" in decoded else None
+
+
+# --- the forms each secret is masked in ----------------------------------------------------------
+
+def mask_variants(secret: str) -> set:
+    """The strings masked for one secret (see the module docstring), each long enough."""
+    if not long_enough(secret):
+        return set()
+    cores = _core_forms(secret)
+    variants = set(cores)
+    for core in cores:
+        variants |= _escaped_forms(core)
+    for whole in {secret, secret.strip()}:
+        if long_enough(whole):
+            variants |= _base64_forms(whole) | _base64_forms(whole + "\n")
+    return {v for v in variants if long_enough(v)}
+
+
+def _core_forms(secret: str) -> set:
+    """A program rarely prints a multi-line value byte for byte: `$(cat f)` drops the final newline,
+    tools re-indent, a terminal turns \\n into \\r\\n. So: the secret, stripped, with CRLF, and
+    each of its lines stripped."""
+    cores = {secret, secret.strip()}
+    if "\n" in secret or "\r" in secret:
+        cores.add(secret.replace("\r\n", "\n").replace("\n", "\r\n"))
+        cores.add(secret.strip().replace("\r\n", "\n").replace("\n", "\r\n"))
+        cores.update(line.strip() for line in secret.splitlines())
+    return {c for c in cores if long_enough(c)}
+
+
+def _escaped_forms(text: str) -> set:
+    from credproc.lang.values import go_json_string
+
+    return {go_json_string(text)[1:-1], json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1],
+            quote(as_bytes(text), safe=""), quote_plus(as_bytes(text), safe="")}
+
+
+def _base64_forms(text: str) -> set:
+    data = as_bytes(text)
+    forms = set()
+    for encoded in (base64.b64encode(data), base64.urlsafe_b64encode(data)):
+        forms.add(encoded.decode("ascii"))
+        forms.add(encoded.rstrip(b"=").decode("ascii"))
+    return forms
+
+
+# --- the stream masker ---------------------------------------------------------------------------
+
+class SecretMasker:
+    """Replaces every occurrence of any masked form of any secret with [secret] in a byte stream.
+
+    Occurrences are found for every form, overlapping ones included, and overlapping spans are
+    merged, so no byte of any secret leaks even when two secrets overlap (the longest match at a
+    position always wins). Output is released as soon as it cannot be the start of a secret: a
+    tail that is a proper prefix of some form is held back until more data (or the end) decides,
+    so a secret split across reads is still masked, yet prompts without a newline still appear.
+    """
+
+    def __init__(self, secrets):
+        variants = {v for s in secrets if isinstance(s, str) for v in mask_variants(s)}
+        self.secrets = sorted({as_bytes(v) for v in variants}, key=len, reverse=True)
+        self.pending = b""
+
+    def feed(self, data: bytes) -> bytes:
+        buffer = self.pending + data
+        spans = self._spans(buffer)
+        cut = self._safe_cut(buffer, spans)
+        self.pending = buffer[cut:]
+        return self._mask(buffer, [s for s in spans if s[1] <= cut], cut)
+
+    def finish(self) -> bytes:
+        buffer, self.pending = self.pending, b""
+        return self._mask(buffer, self._spans(buffer), len(buffer))
+
+    def _spans(self, buffer: bytes) -> list:
+        spans = []
+        for secret in self.secrets:
+            start = buffer.find(secret)
+            while start >= 0:
+                spans.append((start, start + len(secret)))
+                start = buffer.find(secret, start + 1)
+        return _merge(spans)
+
+    def _safe_cut(self, buffer: bytes, spans: list) -> int:
+        cut = len(buffer) - self._longest_open_prefix(buffer)
+        for start, end in spans:  # never cut through a masked span: hold the whole span back
+            if start < cut < end:
+                cut = start
+        return cut
+
+    def _longest_open_prefix(self, buffer: bytes) -> int:
+        """Length of the longest tail of ``buffer`` that is a proper prefix of some secret."""
+        if not buffer:
+            return 0
+        last, best = buffer[-1:], 0
+        for secret in self.secrets:
+            position = secret.find(last, 0, len(secret) - 1)
+            while position >= 0:
+                length = position + 1
+                if length > best and length <= len(buffer) and buffer.endswith(secret[:length]):
+                    best = length
+                position = secret.find(last, position + 1, len(secret) - 1)
+        return best
+
+    @staticmethod
+    def _mask(buffer: bytes, spans: list, cut: int) -> bytes:
+        out, position = [], 0
+        for start, end in spans:
+            out.append(buffer[position:start])
+            out.append(SECRET_MARK)
+            position = end
+        out.append(buffer[position:cut])
+        return b"".join(out)
+
+
+def _merge(spans: list) -> list:
+    merged = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
