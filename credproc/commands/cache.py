@@ -1,14 +1,19 @@
 """`credproc cache ls [--json]` and `credproc cache clear [ORG/ENV]`: inspect and empty the cache.
 
-Nothing secret is ever shown: entries are described by kind, environment (or role), role ARN,
-expiry and a key prefix; the stored credentials and answers are never read out.
+Every kind of cached item is listed and cleared: STS answers ("creds"), `process` index entries
+("env"), cached ID/access tokens of interactive logins ("login"), and lock files (refresh locks,
+environment edit locks and the AWS config file's lock) that no running process holds.
+Nothing secret is ever shown: entries are described by kind, environment (or role, or identity
+provider), role ARN, expiry and a key prefix; the stored credentials, answers and tokens are never
+read out.
 """
 import os
 import sys
 import time
 
-# "creds": STS results of the aws-login provider; "env": the per-environment index of `credproc process`.
-KINDS = ("creds", "env")
+# "creds": STS results of the aws-login provider; "env": the per-environment index of `credproc process`;
+# "login": ID/access tokens of interactive logins (credproc.tokens.login).
+KINDS = ("creds", "env", "login")
 KEY_PREFIX_LENGTH = 12
 
 
@@ -41,6 +46,8 @@ def describe(kind: str, key: str, entry: dict, now: float) -> dict:
     """One row: only names, ARNs, times and the key prefix (never credentials)."""
     from credproc import cache
 
+    if kind == "login":
+        return _describe_login(key, entry, now)
     left = cache.seconds_left(entry, now)
     role = entry.get("role_arn") if isinstance(entry.get("role_arn"), str) else None
     return {
@@ -51,6 +58,59 @@ def describe(kind: str, key: str, entry: dict, now: float) -> dict:
         "seconds_left": None if left is None else int(left),
         "key": key[:KEY_PREFIX_LENGTH],
     }
+
+
+def _describe_login(key: str, entry: dict, now: float) -> dict:
+    """A cached login token: the identity provider and client it is for, and its expiry."""
+    from credproc import cache
+
+    exp = entry.get("exp") if isinstance(entry.get("exp"), (int, float)) else None
+    issuer, client = entry.get("issuer"), entry.get("client_id")
+    return {
+        "kind": "login",
+        "environment": f"{issuer} ({client})" if isinstance(issuer, str) and isinstance(client, str) else None,
+        "role_arn": None,
+        "expiration": None if exp is None else cache.format_expiration(exp),
+        "seconds_left": None if exp is None else int(exp - now),
+        "key": key[:KEY_PREFIX_LENGTH],
+    }
+
+
+def lock_rows() -> list:
+    """Lock files, each with whether a running process holds it (a free one is left by a finished
+    process: harmless, and `cache clear` removes it)."""
+    rows = []
+    for path in _lock_files():
+        in_cache = os.path.basename(os.path.dirname(path)) == "locks"
+        rows.append({"kind": "lock", "environment": None if in_cache else path, "role_arn": None,
+                     "expiration": None, "seconds_left": None,
+                     "key": os.path.basename(path)[:KEY_PREFIX_LENGTH] if in_cache else "-",
+                     "held": _is_held(path) if path.endswith(".lock") else False, "path": path})
+    return rows
+
+
+def _lock_files() -> list:
+    from credproc import cache
+
+    found = []
+    locks = os.path.join(cache.cache_root(), "locks")
+    try:
+        found += sorted(os.path.join(locks, n) for n in os.listdir(locks) if n.endswith((".lock", ".status")))
+    except OSError:
+        pass
+    config_lock = _aws_config_lock()
+    if config_lock and os.path.lexists(config_lock):
+        found.append(config_lock)
+    return found
+
+
+def _aws_config_lock() -> "str | None":
+    try:
+        from credproc import awsconfig
+
+        return awsconfig.real_target(awsconfig.config_file_path()) + awsconfig.LOCK_SUFFIX
+    except Exception:  # no AWS config location can be worked out: nothing to list
+        return None
 
 
 def entry_environment(entry: dict) -> "str | None":
@@ -100,7 +160,7 @@ def collect(now: float) -> list:
     for kind in KINDS:
         for key, entry in cache.list_entries(kind):
             rows.append(describe(kind, key, entry, now))
-    return rows
+    return rows + lock_rows()
 
 
 def format_left(seconds: "int | None") -> str:
@@ -119,8 +179,9 @@ def format_table(rows: list) -> str:
     for row in rows:
         who = row["environment"] or _role_name(row["role_arn"]) or "-"
         expires = (row["expiration"] or "-").replace("T", " ").replace("Z", "")
-        lines.append((row["kind"], who, row["role_arn"] or "-", expires, format_left(row["seconds_left"]),
-                      row["key"]))
+        left = ("held by a running credproc" if row["held"] else "free (left by a finished process)") \
+            if row["kind"] == "lock" else format_left(row["seconds_left"])
+        lines.append((row["kind"], who, row["role_arn"] or "-", expires, left, row["key"]))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
 
@@ -136,7 +197,7 @@ def list_command(args) -> int:
 
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     elif not rows:
-        sys.stdout.write("the cache is empty\n")
+        sys.stdout.write("the cache is empty (no credentials, tokens, index entries or lock files)\n")
     else:
         sys.stdout.write(format_table(rows) + "\n")
     return 0
@@ -154,14 +215,18 @@ def clear_command(args) -> int:
         wanted = parse_name(args.environment).full  # a bad name is a usage error, not "0 removed"
     removed = 0
     for kind in KINDS:
+        if wanted is not None and kind == "login":
+            continue  # a login's tokens serve every environment of its identity provider: `logout` ends them
         for key, entry in _matching(kind, wanted):
             if cache.remove_entry(kind, key):
                 removed += 1
                 _remove_lock(key)
+    locks = 0
     if wanted is None:
-        _remove_orphan_files()
+        locks = _remove_orphan_files()
     what = f"for {wanted}" if wanted else "in total"
-    sys.stdout.write(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} {what}\n")
+    sys.stdout.write(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} {what}"
+                     + (f" and {locks} unused lock file{'' if locks == 1 else 's'}" if locks else "") + "\n")
     return 0
 
 
@@ -215,24 +280,25 @@ def _remove_lock(key: str) -> None:
             pass
 
 
-def _remove_orphan_files() -> None:
+def _remove_orphan_files() -> int:
     """`clear` with no name empties everything: unreadable entries and leftover temp/lock files too
-    (lock files are safe to remove when nobody holds them; a held one is skipped)."""
+    (lock files are safe to remove when nobody holds them; a held one is skipped; a status file goes
+    with its free lock). Returns how many lock files went."""
     from credproc import cache
 
     for kind in KINDS:
         cache.clear_kind(kind)
-    locks = os.path.join(cache.cache_root(), "locks")
-    try:
-        names = os.listdir(locks)
-    except OSError:
-        return
-    for name in names:
-        if name.endswith(".lock") and not _is_held(os.path.join(locks, name)):
-            try:
-                os.unlink(os.path.join(locks, name))
-            except OSError:
-                pass
+    removed = 0
+    for path in _lock_files():
+        lock = path[: -len(".status")] + ".lock" if path.endswith(".status") else path
+        if os.path.lexists(lock) and _is_held(lock):
+            continue
+        try:
+            os.unlink(path)
+            removed += path.endswith(".lock")
+        except OSError:
+            pass
+    return removed
 
 
 def _is_held(path: str) -> bool:

@@ -116,7 +116,7 @@ def test_clear_all(populated, isolated_env):
     (lock_dir / f"{populated['prod']}.lock").touch(mode=0o600)
     result = credproc("cache", "clear")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "removed 4 cache entries in total\n"
+    assert result.stdout == "removed 4 cache entries in total\n"  # the lock went with its entry
     assert cache.list_entries("creds") == [] and cache.list_entries("env") == []
     assert not any(lock_dir.iterdir())
     assert credproc("cache", "clear").stdout == "removed 0 cache entries in total\n"
@@ -149,3 +149,58 @@ def test_insecure_cache_dir_is_refused(isolated_env):
     result = credproc("cache", "ls")
     assert result.returncode == 2
     assert "chmod 700" in result.stderr
+
+
+def login_token_entry(seconds):
+    key = cache.make_key({"login-token": "test"})
+    cache.write_entry("login", key, {"token": "eyJsecret.id.token", "exp": int(time.time()) + seconds,
+                                     "issuer": "https://login.example.com", "client_id": "credproc",
+                                     "identity_key": "ab" * 32, "use": "id_token"})
+    return key
+
+
+def test_every_kind_is_listed_and_cleared(isolated_env):
+    """A cached ID token, a lock left by a finished process and the AWS config file's lock used to be
+    invisible to `cache ls` ("the cache is empty") and left by `cache clear`."""
+    token_key = login_token_entry(600)
+    lock_dir = isolated_env.cache_dir / "locks"
+    lock_dir.mkdir(mode=0o700)
+    (lock_dir / ("ab" * 32 + ".lock")).touch(mode=0o600)
+    isolated_env.config_file.parent.mkdir(mode=0o700)
+    config_lock = isolated_env.config_file.parent / "config.credproc.lock"
+    config_lock.touch(mode=0o600)
+    listed = credproc("cache", "ls")
+    assert "empty" not in listed.stdout
+    login_line = next(line for line in listed.stdout.splitlines() if line.startswith("login "))
+    assert "https://login.example.com (credproc)" in login_line and token_key[:12] in login_line
+    assert "eyJsecret" not in listed.stdout
+    assert sum("free (left by a finished process)" in line for line in listed.stdout.splitlines()) == 2
+    assert str(config_lock) in listed.stdout
+    rows = json.loads(credproc("cache", "ls", "--json").stdout)
+    assert {row["kind"] for row in rows} == {"login", "lock"}
+    cleared = credproc("cache", "clear")
+    assert cleared.stdout == "removed 1 cache entry in total and 2 unused lock files\n"
+    assert cache.list_entries("login") == [] and not config_lock.exists() and not any(lock_dir.iterdir())
+    assert credproc("cache", "ls").stdout.startswith("the cache is empty")
+
+
+def test_a_held_lock_is_listed_as_held_and_kept(isolated_env):
+    import fcntl
+
+    isolated_env.cache_dir.mkdir(mode=0o700)
+    lock_dir = isolated_env.cache_dir / "locks"
+    lock_dir.mkdir(mode=0o700)
+    held = lock_dir / ("cd" * 32 + ".lock")
+    held.touch(mode=0o600)
+    with open(held, "rb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        listed = credproc("cache", "ls")
+        cleared = credproc("cache", "clear")
+    assert "held by a running credproc" in listed.stdout
+    assert cleared.stdout == "removed 0 cache entries in total\n" and held.exists()
+
+
+def test_clearing_one_environment_keeps_the_shared_login_tokens(populated):
+    login_token_entry(600)
+    assert credproc("cache", "clear", "acme/dev").returncode == 0
+    assert len(cache.list_entries("login")) == 1
