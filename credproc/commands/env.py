@@ -61,8 +61,15 @@ def _missing_subcommand(parser) -> int:
 def _add_init(sub) -> None:
     p = sub.add_parser("init", help="create an environment from a commented template",
                        description="Create ORG/ENV from a commented template showing fn::open::aws-login and "
-                                   "environmentVariables. Refuses to overwrite an existing environment.")
+                                   "environmentVariables, with the token source you choose. Refuses to overwrite "
+                                   "an existing environment.",
+                       epilog="examples:\n  credproc env init acme/dev\n"
+                              "  credproc env init acme/ci --template github-actions\n"
+                              "  credproc env init acme/me --template login",
+                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     p.add_argument("name", metavar="ORG/ENV")
+    p.add_argument("--template", choices=sorted(TOKEN_TEMPLATES), default="local",
+                   help="where the OIDC token comes from (default: local, credproc's own issuer)")
     p.set_defaults(func=init_command)
 
 
@@ -200,10 +207,37 @@ def _ask(question: str, default: bool) -> bool:
 
 # --- init, ls, rm ------------------------------------------------------------------------------------
 
-def template_text(name: str) -> str:
+_INDENT = " " * 10
+#: `env init --template NAME`: the token source block of the template (see the README's token sources).
+TOKEN_TEMPLATES = {
+    "local": ["# token: omitted, so credproc's local issuer signs the token",
+              "# (`credproc issuer init --url https://YOUR-HOST/PATH` once, then publish `credproc issuer show`)"],
+    "file": ["# A token file another agent keeps fresh (Kubernetes projected service account token):",
+             "token: {file: /var/run/secrets/eks.amazonaws.com/serviceaccount/token}"],
+    "env": ["# A token in an environment variable (set by your CI system):",
+            "token: {env: CI_OIDC_TOKEN}"],
+    "command": ["# A program that prints the token (run without a shell). A cached answer is bound to the",
+                "# argv and to what bindEnv/bindFiles name: list what the program reads.",
+                "token: {command: [my-token-tool, --audience, sts.amazonaws.com], bindEnv: [MY_TOOL_SESSION]}"],
+    "github-actions": ["# The GitHub Actions OIDC token (the workflow needs `permissions: id-token: write`):",
+                       "token: {githubActions: {audience: sts.amazonaws.com}}"],
+    "login": ["# A person's login at your identity provider: `credproc login @@NAME@@` once, silent refresh after.",
+              "token:",
+              "  login:",
+              "    issuer: https://login.example.com   # https; discovery at ISSUER/.well-known/openid-configuration",
+              "    clientId: credproc                  # a public (native) client allowing http://127.0.0.1 redirects",
+              "    # scopes: [openid, offline_access]",
+              "    # flow: auto                        # auto | browser | device"],
+}
+
+
+def template_text(name: str, token: str = "local") -> str:
     from importlib import resources
 
     text = resources.files("credproc").joinpath("templates/env.yaml").read_text(encoding="utf-8")
+    others = ", ".join(t for t in sorted(TOKEN_TEMPLATES) if t != token)
+    block = TOKEN_TEMPLATES[token] + [f"# (other token sources: `credproc env init --template` {others})"]
+    text = text.replace("@@TOKEN@@", "\n".join(_INDENT + line for line in block))
     return text.replace("@@NAME@@", name)
 
 
@@ -213,8 +247,10 @@ def init_command(args) -> int:
     name = parse_name(args.name)
     store = _store()
     with store.edit_lock(name):
-        path = store.create(name, template_text(name.full).encode("utf-8"))
-    sys.stderr.write(f"created {name.full} ({path}); edit roleArn, then `credproc env check {name.full}`\n")
+        path = store.create(name, template_text(name.full, args.template).encode("utf-8"))
+    then = f"`credproc login {name.full}`" if args.template == "login" else f"`credproc env check {name.full}`"
+    what = "roleArn and the login's issuer and clientId" if args.template == "login" else "roleArn"
+    sys.stderr.write(f"Created {name.full} ({path}): edit {what}, then {then}.\n")
     return 0
 
 
