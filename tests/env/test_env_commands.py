@@ -65,7 +65,7 @@ def test_init_writes_a_private_commented_template_that_checks(cli, store):
     path = store / "acme" / "dev.yaml"
     text = path.read_text()
     for needle in ("fn::open::aws-login:", "oidc:", "roleArn: arn:aws:iam::", "sessionName:", "duration: 1h",
-                   "# token: {file: ", "AWS_ACCESS_KEY_ID: ${aws.login.accessKeyId}",
+                   "credproc env init --template", "# token: omitted", "AWS_ACCESS_KEY_ID: ${aws.login.accessKeyId}",
                    "AWS_SECRET_ACCESS_KEY: ${aws.login.secretAccessKey}",
                    "AWS_SESSION_TOKEN: ${aws.login.sessionToken}", "credproc env check acme/dev"):
         assert needle in text
