@@ -284,16 +284,20 @@ def shell_quoted(text: str) -> str:
 
 
 def dotenv_quoted(text: str) -> str:
-    """``text`` quoted for a .env file that `set -a; . FILE` (any POSIX shell), python-dotenv and
-    docker compose each read as one entry without running anything.
+    """``text`` quoted for a .env file: `set -a; . FILE` (any POSIX shell) reads it exactly, and no
+    reader (sh, python-dotenv, docker compose) runs anything or reads part of it as another entry.
 
-    Single quotes when the text has no ' or \\ (read exactly by all three); else double quotes
-    with \\ " $ ` escaped (exact for shells; python-dotenv keeps the backslash before $ and `).
-    Never the shell idiom 'it'\\''s': python-dotenv cannot parse it and would then read the rest
-    of a multi-line value as entries of their own."""
+    Single quotes when the text has no ' or \\ (exact for all three); else double quotes with
+    \\ " $ ` escaped (exact for sh and compose; python-dotenv keeps the backslash before $ and `).
+    Never the shell idiom 'it'\\''s': python-dotenv cannot parse it and would then read the rest of
+    a multi-line value as entries of their own. A closing quote right after a backslash ends
+    nothing for compose, so trailing backslashes go after the quotes as \\\\ (sh reads them;
+    python-dotenv drops that entry with a warning, compose refuses the file)."""
     if "'" not in text and "\\" not in text:
         return f"'{text}'"
-    return '"' + re.sub(r'([\\"$`])', r"\\\1", text) + '"'
+    body = text.rstrip("\\")
+    trailing = len(text) - len(body)
+    return '"' + re.sub(r'([\\"$`])', r"\\\1", body) + '"' + "\\\\" * trailing
 
 
 def write_temp_file(content: str) -> str:

@@ -9,6 +9,7 @@ Random values (hypothesis) mix every Unicode character but NUL and surrogates wi
 import io
 import json
 import os
+import re
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -22,7 +23,7 @@ NASTY = ["'", '"', "\\", "\\'", "'\\''", "$(touch pwned)", "`touch pwned`", "${H
          "\u201c", "\u201d", "\u201e", "\u00e9", "\U0001f600", "\u0085", "\u2028", "'\"'\"'"]
 CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\0")
 VALUE = st.lists(st.one_of(st.sampled_from(NASTY), st.text(CHARS, max_size=6)), max_size=6).map("".join)
-SLOW = settings(max_examples=int(os.environ.get("CREDPROC_SHELL_EXAMPLES", "20")), deadline=None,
+SLOW = settings(max_examples=int(os.environ.get("CREDPROC_SHELL_EXAMPLES", "15")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -78,20 +79,48 @@ def test_env_open_and_get_output_evals_to_exactly_the_values(shell, values, put,
 @SLOW
 @given(values=st.lists(VALUE, min_size=1, max_size=6))
 @example(values=["it's", "a\\b", "$(x)'", "`x`\\", "${HOME}", "x\ny", "\\n", "'\n$HOME=1\nEVIL=1"])
-def test_python_dotenv_reads_one_entry_per_variable(values, put):
-    """python-dotenv (interpolation off: it has no escape for `${`) gets every variable once and no other;
-    exact, except that in a value holding ' or \\ it keeps the backslash written before $ and `."""
+@example(values=["x\\", "\" EVIL=1 \""])  # compose: a closing quote after a backslash ends nothing
+def test_dotenv_readers_get_one_entry_per_variable(values, put):
+    """python-dotenv (interpolation off: it has no escape for `${`) gets each variable at most once and no
+    other, exact except that in a value holding ' or \\ it keeps the backslash written before $ and `;
+    docker compose's parser gets exactly these entries or refuses the file."""
     from dotenv import dotenv_values
 
     expected = {f"CREDPROC_T{i}": value for i, value in enumerate(values)}
     put("acme/q", environment_yaml(expected))
     proc = cli(*ENV_COMMANDS["open dotenv"])
     got = dotenv_values(stream=io.StringIO(proc.stdout.decode("utf-8")), interpolate=False)
-    assert set(got) == set(expected), proc.stdout
-    for name, value in expected.items():
+    # a value ending in a backslash has its backslashes after the closing quote: dropped (warning)
+    assert set(got) == {name for name, value in expected.items() if not value.endswith("\\")}, proc.stdout
+    for name in got:
+        value = expected[name]
         if "'" in value or "\\" in value:
             value = value.replace("$", "\\$").replace("`", "\\`")
         assert got[name] == value, (name, proc.stdout)
+    assert compose_keys(proc.stdout.decode("utf-8")) in (list(expected), None)
+
+
+def compose_keys(text: str) -> "list | None":
+    """The keys docker compose's .env parser (compose-go dotenv/parser.go) reads, or None where it refuses
+    the file. Only its statement splitting, which is what decides whether a value can smuggle in an
+    entry: a quoted value ends at the first quote of its kind not right after a backslash."""
+    keys = []
+    while text.strip():
+        text = text.lstrip()
+        key, sep, rest = text.partition("=")
+        if not sep or not re.fullmatch(r"[\w.]+", key):
+            return None  # "unexpected character in variable name": the file is refused
+        quote = rest[:1]
+        if quote in ("'", '"'):
+            end = next((i for i in range(1, len(rest)) if rest[i] == quote and rest[i - 1] != "\\"), None)
+            if end is None:
+                return None  # unterminated quoted value
+            rest = rest[end + 1:]
+        else:
+            rest = rest.partition("\n")[2]
+        keys.append(key)
+        text = rest
+    return keys
 
 
 # Valid names that the reading shell itself needs or owns: set, but not read back.
