@@ -5,18 +5,24 @@ Formats (see docs/esc-language.md §17 and §9):
     yaml      the plain value as YAML, in yaml.v3's style (indent 3, sequences indented under
               their key, strings quoted only where needed, double quotes for look-alike scalars).
     string    the string form of the value, a newline appended unless it already ends with one.
-    dotenv    KEY="value" lines: environmentVariables (sorted), then files (sorted), values
-              quoted with Go strconv.Quote; a file entry's value is the path of a temp file
-              (mode 0600) holding its content (kept after exit, like ESC).
-    shell     the dotenv lines prefixed with `export `.
+    dotenv    KEY='value' lines: environmentVariables (sorted), then files (sorted); a file
+              entry's value is the path of a temp file (mode 0600) holding its content (kept
+              after exit, like ESC). Quoted by dotenv_quoted (not Go-quoted as ESC does).
+    shell     `export KEY=...` lines, each value quoted by shell_quoted (not Go-quoted as ESC does).
     detailed  the value tree with its flags: {"value": ..., "secret": true, "unknown": true}
               (no source traces).
 
-Redaction: with ``redact`` a secret node prints as "[secret]" (the whole node); an unknown node
-prints as "[unknown]".
+dotenv and shell differ from ESC's bytes on purpose: ESC writes "..." with Go escapes, so `$(...)`
+and backquotes in a value ran when the output was eval'd. Here every value is quoted so that
+nothing in it is ever expanded, and an entry that cannot be a variable (a name that is not
+[A-Za-z_][A-Za-z0-9_]*, a value holding NUL) is left out with a warning instead of printed.
+
+Redaction: with ``redact`` a secret node prints as "[secret]" (the whole node, in every format,
+detailed too); an unknown node prints as "[unknown]".
 """
 import json
 import os
+import re
 import tempfile
 
 from credproc.errors import UsageError
@@ -143,23 +149,25 @@ def check_format(fmt: str, path: list) -> None:
         raise UsageError(f"output format '{fmt}' may not be used with a property path")
 
 
-def render(root, fmt: str, *, redact: bool, path: "list | None" = None, write_files: bool = True) -> str:
-    """The text to print for the environment value ``root`` (None: nothing evaluated)."""
+def render(root, fmt: str, *, redact: bool, path: "list | None" = None, write_files: bool = True,
+           warn=None) -> str:
+    """The text to print for the environment value ``root`` (None: nothing evaluated).
+
+    ``warn(message)`` hears of each entry the dotenv and shell formats leave out."""
     path = path or []
     check_format(fmt, path)
     if root is None:
         return ""  # ESC prints nothing for an environment without values
     if fmt in PROCESS_FORMATS:
-        lines = process_lines(root, redact=redact, write_files=write_files)
-        prefix = "export " if fmt == "shell" else ""
-        return "".join(f"{prefix}{line}\n" for line in lines)
+        entries = process_entries(root, redact=redact, write_files=write_files, warn=warn or (lambda _: None))
+        return "".join(_process_line(fmt, name, text) + "\n" for name, text in entries)
     value = select(root, path) if path else root
     if fmt == "json":
         return to_json(value, redact)
     if fmt == "yaml":
         return to_yaml(plain(value, redact))
     if fmt == "detailed":
-        return json.dumps(_detailed(value), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        return json.dumps(_detailed(value, redact), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     text = string_of(value, redact)
     return text if text.endswith("\n") else text + "\n"
 
@@ -170,15 +178,17 @@ def to_json(value, redact: bool) -> str:
     return go_json(plain(value, redact), indent=2) + "\n"
 
 
-def _detailed(value):
+def _detailed(value, redact: bool):
     if value is None:
         return {}
+    if redact and value.secret:
+        return {"value": SECRET, "secret": True}  # the whole node, like the other formats
     out = {}
     inner = value.value
     if isinstance(inner, list):
-        out["value"] = [_detailed(v) for v in inner]
+        out["value"] = [_detailed(v, redact) for v in inner]
     elif isinstance(inner, dict):
-        out["value"] = {k: _detailed(v) for k, v in inner.items()}
+        out["value"] = {k: _detailed(v, redact) for k, v in inner.items()}
     elif inner is not None:
         out["value"] = _number_or(inner)
     if value.secret:
@@ -229,17 +239,65 @@ def _scalar_entries(root, key: str, redact: bool) -> list:
     return out
 
 
-def process_lines(root, *, redact: bool, write_files: bool) -> list:
-    """`KEY="value"` lines (dotenv) for the environment variables then the files."""
+def process_entries(root, *, redact: bool, write_files: bool, warn) -> list:
+    """[(NAME, text)] of the dotenv and shell formats: the environment variables then the files
+    (a file's text is the path of a temp file holding its content). Entries that cannot be a
+    variable are left out, each with a ``warn(message)``."""
     variables, files = projections(root, redact=redact)
-    lines = [f"{name}={go_quote(text)}" for name, text, _ in variables]
+    entries = [(name, text) for name, text, _ in variables if _usable("environmentVariables", name, text, warn)]
     for name, content, secret in files:
-        if write_files and not (redact and secret):
-            shown = write_temp_file(content)
-        else:
-            shown = UNKNOWN
-        lines.append(f"{name}={go_quote(shown)}")
-    return lines
+        if _usable("files", name, "", warn):  # checked first: no temp file for an entry left out
+            shown = write_temp_file(content) if write_files and not (redact and secret) else UNKNOWN
+            entries.append((name, shown))
+    return entries
+
+
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _usable(group: str, name: str, text: str, warn) -> bool:
+    # A name such as `X=1;touch f;Y` would be shell code once printed; NUL ends a C string, so no
+    # environment variable can hold it. Both are left out (the key's text is shown Go-quoted: it
+    # may hold control characters; a value is never shown).
+    if not VARIABLE_NAME.match(name):
+        warn(f"{group} key {go_quote(name)} is not a variable name ([A-Za-z_][A-Za-z0-9_]*); left out")
+        return False
+    if "\0" in text:
+        warn(f"{group}.{name} holds a NUL character, which no environment variable can; left out")
+        return False
+    return True
+
+
+def _process_line(fmt: str, name: str, text: str) -> str:
+    if fmt == "shell":
+        return f"export {name}={shell_quoted(text)}"
+    return f"{name}={dotenv_quoted(text)}"
+
+
+def shell_quoted(text: str) -> str:
+    """``text`` as one word that bash, dash, zsh and fish all read back exactly, expanding nothing.
+
+    Single quotes, but ' and \\ go outside them as \\' and \\\\: fish reads those two escapes even
+    inside single quotes, POSIX shells read them only outside. Newlines stay literal (inside quotes)."""
+    pieces = re.split(r"([\\'])", text)
+    return "".join("\\" + p if p in ("\\", "'") else f"'{p}'" for p in pieces if p) or "''"
+
+
+def dotenv_quoted(text: str) -> str:
+    """``text`` quoted for a .env file: `set -a; . FILE` (any POSIX shell) reads it exactly, and no
+    reader (sh, python-dotenv, docker compose) runs anything or reads part of it as another entry.
+
+    Single quotes when the text has no ' or \\ (exact for all three); else double quotes with
+    \\ " $ ` escaped (exact for sh and compose; python-dotenv keeps the backslash before $ and `).
+    Never the shell idiom 'it'\\''s': python-dotenv cannot parse it and would then read the rest of
+    a multi-line value as entries of their own. A closing quote right after a backslash ends
+    nothing for compose, so trailing backslashes go after the quotes as \\\\ (sh reads them;
+    python-dotenv drops that entry with a warning, compose refuses the file)."""
+    if "'" not in text and "\\" not in text:
+        return f"'{text}'"
+    body = text.rstrip("\\")
+    trailing = len(text) - len(body)
+    return '"' + re.sub(r'([\\"$`])', r"\\\1", body) + '"' + "\\\\" * trailing
 
 
 def write_temp_file(content: str) -> str:

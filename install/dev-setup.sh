@@ -13,3 +13,19 @@ if command -v npm >/dev/null 2>&1; then
     (cd tests/login/oidc_server && npm ci --no-audit --no-fund --loglevel=error) \
         || echo "dev-setup: warning: npm ci failed in tests/login/oidc_server; the login tests will skip" >&2
 fi
+# zsh and fish: the shell-quoting tests eval credproc's output in them (they skip a shell that is
+# missing, saying so). CI runs this script as root on a fresh Debian machine, where apt-get can add
+# them; anywhere else (not root, no apt-get, offline) this only warns.
+missing_shells=""
+for shell in zsh fish; do
+    command -v "$shell" >/dev/null 2>&1 || missing_shells="$missing_shells $shell"
+done
+if [ -n "$missing_shells" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        # shellcheck disable=SC2086  # one word per shell
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing_shells >/dev/null; } \
+            || echo "dev-setup: warning: could not install$missing_shells; the shell-quoting tests will skip them" >&2
+    else
+        echo "dev-setup: warning:$missing_shells not installed (needs root and apt-get); the shell-quoting tests will skip them" >&2
+    fi
+fi

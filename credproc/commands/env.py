@@ -4,7 +4,8 @@
     env ls [ORG]                     the environments of the store (of one organization)
     env rm ORG/ENV [--yes]           remove (asks on a terminal; without one --yes is required)
     env open [ORG/ENV] [PATH] [--format F] [--show-secrets] [--partial] [--file FILE] [--org ORG]
-                                     evaluate, calling providers (secrets shown, as `esc env open`)
+                                     evaluate, calling providers (secrets "[secret]" unless
+                                     --show-secrets; `esc env open` always shows them)
     env get ORG/ENV [PATH] [--value F] [--show-secrets]
                                      static check: providers not called, secrets redacted
     env check ORG/ENV | --file FILE  diagnostics only
@@ -15,6 +16,10 @@
 Diagnostics print on stderr as `ORG/ENV:LINE:COL: SUMMARY`, sorted like ESC, warnings with
 `warning: ` before the summary; any error diagnostic makes the command exit 2 and print nothing
 on stdout (with `--partial`, `env open` still prints what did evaluate, unknowns as "[unknown]").
+
+The dotenv and shell formats quote values so that eval'ing them runs nothing (credproc.render);
+entries they leave out (a key that is not a variable name, a value with NUL) are warned about on
+stderr as `credproc: warning: ...`.
 
 `env open --file FILE` evaluates a definition that is not in the store as the anonymous root
 "<yaml>"; its imports come from the store, in the organization given by --org, else by a
@@ -92,14 +97,17 @@ def _add_open(sub) -> None:
 
     p = sub.add_parser(
         "open", help="evaluate an environment (providers are called)",
-        description="Evaluate ORG/ENV, calling providers, and print it (secrets shown, as `esc env open`). "
+        description="Evaluate ORG/ENV, calling providers, and print it; secrets print as \"[secret]\" unless "
+                    "--show-secrets (`esc env open` always shows them). "
                     "With any error diagnostic: diagnostics on stderr, nothing on stdout, exit 2.",
     )
     p.add_argument("args", nargs="*", metavar="ORG/ENV [PATH]",
                    help="environment, then an optional property path such as a.b[0][\"c.d\"]")
     p.add_argument("--format", "-f", default="json", choices=FORMATS, metavar="FORMAT",
                    help=f"output format: {', '.join(FORMATS)} (default json)")
-    p.add_argument("--show-secrets", action="store_true", help="accepted for ESC compatibility (open always shows)")
+    p.add_argument("--show-secrets", action="store_true",
+                   help="show secret values (needed, e.g., for eval \"$(credproc env open ORG/ENV --format shell "
+                        "--show-secrets)\")")
     p.add_argument("--partial", action="store_true",
                    help="with errors, still print what evaluated (unknowns as \"[unknown]\"); exit 2")
     p.add_argument("--file", metavar="FILE",
@@ -179,6 +187,10 @@ def _fail_with_errors(opened, what: str = "has"):
     lines = opened.error_lines()
     plural = "s" if len(lines) != 1 else ""
     return DiagnosticsError(f"environment {opened.name} {what} {len(lines)} error{plural}", lines)
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"credproc: warning: {message}\n")
 
 
 def _write_stdout(text: str) -> None:
@@ -322,7 +334,8 @@ def open_command(args) -> int:
     _print_diagnostics(opened)
     if opened.has_errors and not args.partial:
         raise _fail_with_errors(opened)
-    _write_stdout(render(opened.value, args.format, redact=False, path=path, write_files=True))
+    _write_stdout(render(opened.value, args.format, redact=not args.show_secrets, path=path, write_files=True,
+                         warn=_warn))
     if opened.has_errors:
         raise _fail_with_errors(opened)
     return 0
@@ -338,7 +351,8 @@ def get_command(args) -> int:
     _print_diagnostics(opened)
     if opened.has_errors:
         raise _fail_with_errors(opened)
-    _write_stdout(render(opened.value, args.value, redact=not args.show_secrets, path=path, write_files=False))
+    _write_stdout(render(opened.value, args.value, redact=not args.show_secrets, path=path, write_files=False,
+                         warn=_warn))
     return 0
 
 

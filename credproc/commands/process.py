@@ -402,20 +402,12 @@ def export_variables(answer: bytes) -> list:
     return variables
 
 
-def _posix_single_quoted(value: str) -> str:
-    return "'" + value.replace("'", "'\"'\"'") + "'"
+# PowerShell reads these four as a single quote too; inside '...' each is doubled to stand for itself.
+POWERSHELL_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 
 
 def _powershell_single_quoted(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _fish_single_quoted(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _dotenv_double_quoted(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+    return "'" + "".join(ch * 2 if ch in POWERSHELL_SINGLE_QUOTES else ch for ch in value) + "'"
 
 
 def _windows_cmd(name: str, value: str) -> str:
@@ -437,13 +429,15 @@ def format_export(answer: bytes, fmt: str) -> str:
         import json
 
         return json.dumps(dict(variables), indent=2) + "\n"
+    from credproc.render import dotenv_quoted, shell_quoted  # the quoting of `env open` (one word in any shell)
+
     render = {
-        "env": lambda n, v: f"export {n}={_posix_single_quoted(v)}",
-        "env-no-export": lambda n, v: f"{n}={_posix_single_quoted(v)}",
+        "env": lambda n, v: f"export {n}={shell_quoted(v)}",
+        "env-no-export": lambda n, v: f"{n}={shell_quoted(v)}",
         "powershell": lambda n, v: f"$Env:{n}={_powershell_single_quoted(v)}",
         "windows-cmd": _windows_cmd,
-        "fish": lambda n, v: f"set -gx {n} {_fish_single_quoted(v)}",
-        "dotenv": lambda n, v: f"{n}={_dotenv_double_quoted(v)}",
+        "fish": lambda n, v: f"set -gx {n} {shell_quoted(v)}",
+        "dotenv": lambda n, v: f"{n}={dotenv_quoted(v)}",
     }[fmt]
     return "".join(render(name, value) + "\n" for name, value in variables)
 

@@ -369,7 +369,8 @@ def test_export_posix_env_round_trips_through_sh():
                          capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]}).stdout
     assert out == f"ASIAEXAMPLE|{SECRET}|tok/+=|2030-01-01T00:00:00Z"
     no_export = process.format_export(ANSWER, "env-no-export")
-    assert no_export.splitlines()[1] == "AWS_SECRET_ACCESS_KEY=" + shlex.quote(SECRET).replace("'\"'\"'", "'\"'\"'")
+    # ' and \ outside the single quotes: the same word then reads back in fish too (test_env_shell_eval)
+    assert no_export.splitlines()[1] == "AWS_SECRET_ACCESS_KEY='it'\\''s $HOME `x` '\\\\' \"q\"'"
     assert shlex.split(no_export.splitlines()[1].partition("=")[2]) == [SECRET]
 
 
@@ -377,8 +378,9 @@ def test_export_other_formats():
     lines = process.format_export(ANSWER, "powershell").splitlines()
     assert lines[0] == "$Env:AWS_ACCESS_KEY_ID='ASIAEXAMPLE'"
     assert lines[1] == "$Env:AWS_SECRET_ACCESS_KEY='it''s $HOME `x` \\ \"q\"'"
-    assert process.format_export(ANSWER, "fish").splitlines()[1] == "set -gx AWS_SECRET_ACCESS_KEY 'it\\'s $HOME `x` \\\\ \"q\"'"
-    assert process.format_export(ANSWER, "dotenv").splitlines()[1] == 'AWS_SECRET_ACCESS_KEY="it\'s \\$HOME `x` \\\\ \\"q\\""'
+    assert process.format_export(ANSWER, "fish").splitlines()[1] == "set -gx AWS_SECRET_ACCESS_KEY 'it'\\''s $HOME `x` '\\\\' \"q\"'"
+    # the backquote is escaped too: in double quotes sh would run `x` (it did before)
+    assert process.format_export(ANSWER, "dotenv").splitlines()[1] == 'AWS_SECRET_ACCESS_KEY="it\'s \\$HOME \\`x\\` \\\\ \\"q\\""'
     assert json.loads(process.format_export(ANSWER, "json")) == {
         "AWS_ACCESS_KEY_ID": "ASIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_SESSION_TOKEN": "tok/+=",
         "AWS_CREDENTIAL_EXPIRATION": "2030-01-01T00:00:00Z"}

@@ -134,7 +134,8 @@ def test_rm_missing(cli, acme):
 # --- open ----------------------------------------------------------------------------------------
 
 def test_open_json_merges_imports_in_the_org_and_shows_secrets(cli, acme):
-    proc = cli("env", "open", "acme/dev")
+    assert json.loads(cli("env", "open", "acme/dev").stdout)["pw"] == "[secret]"  # only when asked:
+    proc = cli("env", "open", "acme/dev", "--show-secrets")
     assert (proc.returncode, proc.stderr) == (0, "")
     got = json.loads(proc.stdout)
     assert got["shared"] == {"a": 1, "b": 3}
@@ -151,19 +152,19 @@ def test_open_path_and_formats(cli, acme):
     assert cli("env", "open", "acme/dev", "missing.key").stdout == "null\n"
     assert cli("env", "open", "acme/dev", "shared", "--format", "string").stdout == '"a"="1","b"="3"\n'
     assert cli("env", "open", "acme/dev", "shared", "-f", "yaml").stdout == "a: 1\nb: 3\n"
-    dotenv = cli("env", "open", "acme/dev", "--format", "dotenv")
+    dotenv = cli("env", "open", "acme/dev", "--format", "dotenv", "--show-secrets")
     lines = dotenv.stdout.splitlines()
-    assert lines[:3] == ['COUNT="3"', 'GREETING="hello"', 'PW="hunter2"']
-    conf = json.loads(lines[3].partition("=")[2])
+    assert lines[:3] == ["COUNT='3'", "GREETING='hello'", "PW='hunter2'"]
+    conf = lines[3].partition("=")[2].strip("'")
     assert lines[3].startswith("CONF=") and len(lines) == 4
     try:
         assert open(conf).read() == "region = 1"
         assert stat.S_IMODE(os.stat(conf).st_mode) == 0o600
     finally:
         os.unlink(conf)
-    shell = cli("env", "open", "acme/dev", "--format", "shell").stdout.splitlines()
-    assert shell[:3] == ['export COUNT="3"', 'export GREETING="hello"', 'export PW="hunter2"']
-    os.unlink(json.loads(shell[3].partition("=")[2]))
+    shell = cli("env", "open", "acme/dev", "--format", "shell", "--show-secrets").stdout.splitlines()
+    assert shell[:3] == ["export COUNT='3'", "export GREETING='hello'", "export PW='hunter2'"]
+    os.unlink(shell[3].partition("=")[2].strip("'"))
 
 
 def test_open_bad_format_and_path_combinations(cli, acme):
@@ -251,7 +252,7 @@ def test_ciphertext_without_the_test_key_is_a_clear_diagnostic(cli, put):
     proc = cli("env", "open", "acme/cipher")
     assert_clean_failure(proc)
     assert "no key for static ciphertext" in first_line(proc.stderr)
-    conformance = cli("env", "open", "acme/cipher", env=CONFORMANCE)
+    conformance = cli("env", "open", "acme/cipher", "--show-secrets", env=CONFORMANCE)
     assert json.loads(conformance.stdout) == {"s": "hunter2"}
     assert cli("env", "open", "acme/cipher", env={"CREDPROC_CONFORMANCE": "yes"}).returncode == 2
 
@@ -276,7 +277,7 @@ def test_get_does_not_call_providers_and_redacts(cli, put):
     shown = cli("env", "get", "acme/p", "s", "--show-secrets", env=CONFORMANCE)
     assert shown.stdout == '"hunter2"\n'
     dotenv = cli("env", "get", "acme/p", "--value", "dotenv", env=CONFORMANCE)
-    assert dotenv.stdout == 'O="[unknown]"\nS="[secret]"\n'
+    assert dotenv.stdout == "O='[unknown]'\nS='[secret]'\n"
     opened = cli("env", "open", "acme/p", "o", env=CONFORMANCE)
     assert json.loads(opened.stdout) == {"x": 1}
 

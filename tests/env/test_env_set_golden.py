@@ -49,7 +49,8 @@ def test_set_secret_value_is_not_printed_and_is_redacted_by_get(cli, put):
     assert "TopSecret123" not in proc.stdout + proc.stderr
     got = cli("env", "get", "acme/x", "pw")
     assert got.stdout == '"[secret]"\n'
-    opened = cli("env", "open", "acme/x", "pw")
+    assert cli("env", "open", "acme/x", "pw").stdout == '"[secret]"\n'
+    opened = cli("env", "open", "acme/x", "pw", "--show-secrets")
     assert opened.stdout == '"TopSecret123"\n'
 
 
@@ -58,7 +59,7 @@ def test_set_secret_and_string_read_back_exactly(cli, put, flag):
     put("acme/x", "values:\n  a: 1\n")
     text = "p@$$w0rd ${a} $ end$"
     assert cli("env", "set", "acme/x", "v", text, flag).returncode == 0
-    assert cli("env", "open", "acme/x", "v").stdout == '"p@$$w0rd ${a} $ end$"\n'
+    assert cli("env", "open", "acme/x", "v", "--show-secrets").stdout == '"p@$$w0rd ${a} $ end$"\n'
 
 
 def test_set_creates_private_folders(cli, store):

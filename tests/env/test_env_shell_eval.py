@@ -1,0 +1,270 @@
+"""Output made to be eval'd runs nothing and gives back exactly the values: `env open --format
+shell|dotenv`, `env get --value shell|dotenv` and `credproc export --format env|env-no-export|fish|
+dotenv`, through the real CLI, eval'd in real bash, sh (dash), zsh and fish, the variables read back
+byte for byte with `env -0`, and a marker file that any injected command would create.
+
+Random values (hypothesis) mix every Unicode character but NUL and surrogates with quotes, backslashes,
+`$(...)`, backquotes, newlines, control characters and PowerShell's quote look-alikes.
+"""
+import io
+import json
+import os
+import re
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from shellhelpers import MARKER, SHELLS, environment_yaml, missing_shell_reason, read_back, run_credproc, yaml_string
+
+NASTY = ["'", '"', "\\", "\\'", "'\\''", "$(touch pwned)", "`touch pwned`", "${HOME}", "$HOME", "$",
+         ";touch pwned;", "&& touch pwned", "(touch pwned)", "{touch,pwned}", "\n", "\r", "\t", "\x1b[31m",
+         "\x7f", "!", "!!", "%PATH%", "#", " ", "=", "\\\n", "\u2018", "\u2019", "\u201a", "\u201b",
+         "\u201c", "\u201d", "\u201e", "\u00e9", "\U0001f600", "\u0085", "\u2028", "'\"'\"'"]
+CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\0")
+VALUE = st.lists(st.one_of(st.sampled_from(NASTY), st.text(CHARS, max_size=6)), max_size=6).map("".join)
+SLOW = settings(max_examples=int(os.environ.get("CREDPROC_SHELL_EXAMPLES", "15")), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def shell_or_skip(shell: str) -> None:
+    reason = missing_shell_reason(shell)
+    if reason:
+        pytest.skip(reason)
+
+
+def cli(*args, env=None):
+    """Bytes in, bytes out: the tests compare values byte for byte."""
+    return run_credproc(*[str(a) for a in args], env=env)
+
+
+def check_round_trip(shell: str, text: bytes, expected: dict, workdir, *, fish_export: bool = False) -> None:
+    found, stderr, touched = read_back(shell, text, set(expected), workdir)
+    assert not touched, f"{shell} ran a command hidden in a value:\n{text!r}"
+    for name, value in expected.items():
+        if fish_export and "\n" in value:
+            # fish's `export` is a function that splits its argument with a command substitution: it
+            # keeps a value's first line (documented; POSIX shells get every line, tested below).
+            assert found.get(name) in (value.encode(), value.split("\n")[0].encode()), (shell, name, value)
+            continue
+        assert found.get(name) == value.encode("utf-8"), (shell, name, value, text, stderr)
+
+
+# --- env open / env get: shell and dotenv --------------------------------------------------------
+
+ENV_COMMANDS = {
+    "open shell": ("env", "open", "acme/q", "--format", "shell", "--show-secrets"),
+    "open dotenv": ("env", "open", "acme/q", "--format", "dotenv", "--show-secrets"),
+    "get shell": ("env", "get", "acme/q", "--value", "shell", "--show-secrets"),
+    "get dotenv": ("env", "get", "acme/q", "--value", "dotenv", "--show-secrets"),
+}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@SLOW
+@given(values=st.lists(VALUE, min_size=1, max_size=5))
+@example(values=["$(touch pwned)", "`touch pwned`", "it's", "a\\", "\\'", "x\ny\n", "", "\u2019'\u2018"])
+def test_env_open_and_get_output_evals_to_exactly_the_values(shell, values, put, tmp_path):
+    shell_or_skip(shell)
+    expected = {f"CREDPROC_T{i}": value for i, value in enumerate(values)}
+    put("acme/q", environment_yaml(expected))
+    for label, argv in ENV_COMMANDS.items():
+        if shell == "fish" and "dotenv" in label:
+            continue  # NAME=value lines are not fish syntax (a .env file is for dotenv readers and sh)
+        proc = cli(*argv)
+        assert (proc.returncode, proc.stderr) == (0, b""), (label, proc.stderr)
+        check_round_trip(shell, proc.stdout, expected, tmp_path, fish_export=shell == "fish")
+
+
+@SLOW
+@given(values=st.lists(VALUE, min_size=1, max_size=6))
+@example(values=["it's", "a\\b", "$(x)'", "`x`\\", "${HOME}", "x\ny", "\\n", "'\n$HOME=1\nEVIL=1"])
+@example(values=["x\\", "\" EVIL=1 \""])  # compose: a closing quote after a backslash ends nothing
+def test_dotenv_readers_get_one_entry_per_variable(values, put):
+    """python-dotenv (interpolation off: it has no escape for `${`) gets each variable at most once and no
+    other, exact except that in a value holding ' or \\ it keeps the backslash written before $ and `;
+    docker compose's parser gets exactly these entries or refuses the file."""
+    from dotenv import dotenv_values
+
+    expected = {f"CREDPROC_T{i}": value for i, value in enumerate(values)}
+    put("acme/q", environment_yaml(expected))
+    proc = cli(*ENV_COMMANDS["open dotenv"])
+    got = dotenv_values(stream=io.StringIO(proc.stdout.decode("utf-8")), interpolate=False)
+    # a value ending in a backslash has its backslashes after the closing quote: dropped (warning)
+    assert set(got) == {name for name, value in expected.items() if not value.endswith("\\")}, proc.stdout
+    for name in got:
+        value = expected[name]
+        if "'" in value or "\\" in value:
+            value = value.replace("$", "\\$").replace("`", "\\`")
+        assert got[name] == value, (name, proc.stdout)
+    assert compose_keys(proc.stdout.decode("utf-8")) in (list(expected), None)
+
+
+def compose_keys(text: str) -> "list | None":
+    """The keys docker compose's .env parser (compose-go dotenv/parser.go) reads, or None where it refuses
+    the file. Only its statement splitting, which is what decides whether a value can smuggle in an
+    entry: a quoted value ends at the first quote of its kind not right after a backslash."""
+    keys = []
+    while text.strip():
+        text = text.lstrip()
+        key, sep, rest = text.partition("=")
+        if not sep or not re.fullmatch(r"[\w.]+", key):
+            return None  # "unexpected character in variable name": the file is refused
+        quote = rest[:1]
+        if quote in ("'", '"'):
+            end = next((i for i in range(1, len(rest)) if rest[i] == quote and rest[i - 1] != "\\"), None)
+            if end is None:
+                return None  # unterminated quoted value
+            rest = rest[end + 1:]
+        else:
+            rest = rest.partition("\n")[2]
+        keys.append(key)
+        text = rest
+    return keys
+
+
+# Valid names that the reading shell itself needs or owns: set, but not read back.
+SHELL_OWNED = {"PATH", "HOME", "IFS", "PWD", "OLDPWD", "PPID", "LINENO", "OPTIND", "OPTARG", "PS1", "PS2", "PS4",
+               "ENV", "SHLVL", "LC_ALL", "CREDPROC_T_FILE", "_"}
+
+
+@SLOW
+@given(names=st.lists(st.text(CHARS, min_size=1, max_size=12), min_size=1, max_size=4, unique=True))
+@example(names=["X=1;touch pwned;Y", "$(touch pwned)", "A B", "1X", "OK_1", "\u00e9t\u00e9", "a\nb"])
+def test_keys_that_are_not_variable_names_are_left_out_with_a_warning(names, put, tmp_path):
+    import re
+
+    valid = [n for n in names if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n)]
+    expected = {n: "v" for n in valid if n not in SHELL_OWNED}
+    put("acme/q", environment_yaml({name: "v" for name in names}))
+    for label in ("open shell", "get dotenv"):
+        proc = cli(*ENV_COMMANDS[label])
+        out, err = proc.stdout.decode(), proc.stderr.decode()
+        assert proc.returncode == 0, err
+        printed = {line.split("=", 1)[0].removeprefix("export ") for line in out.splitlines()}
+        assert printed == set(valid), out
+        warnings = [line for line in err.split("\n") if line.startswith("credproc: warning: ")]
+        assert len(warnings) == len(names) - len(valid), err
+        assert err.count("\n") == len(warnings), err  # one line each: names are Go-quoted
+        found, _, touched = read_back("sh", proc.stdout, set(expected), tmp_path)
+        assert not touched and all(found[n] == b"v" for n in expected), proc.stdout
+
+
+def test_a_nul_in_a_value_leaves_that_variable_out_with_a_warning(put):
+    put("acme/q", "values:\n  environmentVariables:\n    A: \"x\\0y\"\n    B: ok\n")
+    for label in ("open shell", "open dotenv", "get shell"):
+        proc = cli(*ENV_COMMANDS[label])
+        assert proc.returncode == 0, proc.stderr
+        assert [line.removeprefix(b"export ").split(b"=")[0] for line in proc.stdout.splitlines()] == [b"B"]
+        assert proc.stderr == (b"credproc: warning: environmentVariables.A holds a NUL character, which no "
+                               b"environment variable can; left out\n")
+
+
+def test_a_file_path_with_quotes_and_substitutions_is_quoted(put, tmp_path):
+    """`files` print the path of a temp file: under a TMPDIR whose name is shell code it must stay data."""
+    tmpdir = tmp_path / "it's $(touch pwned) `touch pwned`"
+    tmpdir.mkdir()
+    put("acme/q", "values:\n  files:\n    CONF: \"[default]\\nregion = x\\n\"\n")
+    for fmt in ("shell", "dotenv"):
+        proc = cli("env", "open", "acme/q", "--format", fmt, env={"TMPDIR": str(tmpdir)})
+        assert proc.returncode == 0, proc.stderr
+        for shell in ("bash", "sh"):
+            found, _, touched = read_back(shell, proc.stdout, {"CONF"}, tmp_path)
+            assert not touched
+            path = found["CONF"].decode()
+            assert os.path.dirname(path) == str(tmpdir)
+            with open(path, encoding="utf-8") as handle:
+                assert handle.read() == "[default]\nregion = x\n"
+
+
+# --- credproc export --------------------------------------------------------------------------------
+
+EXPORT_SHELLS = {"env": SHELLS, "env-no-export": ("bash", "sh", "zsh"), "fish": ("fish",), "dotenv": ("bash", "sh", "zsh")}
+PRINTABLE = st.characters(blacklist_categories=("Cs",), min_codepoint=0x20)
+CREDENTIAL = st.lists(st.one_of(st.sampled_from([n for n in NASTY if not any(ord(c) < 0x20 for c in n)]),
+                                st.text(PRINTABLE, max_size=6)), min_size=1, max_size=5).map("".join).filter(bool)
+
+
+def static_credentials_yaml(key_id: str, secret: str, token: str) -> str:
+    return ("values:\n  environmentVariables:\n"
+            f"    AWS_ACCESS_KEY_ID: {yaml_string(key_id)}\n"
+            f"    AWS_SECRET_ACCESS_KEY: {yaml_string(secret)}\n"
+            f"    AWS_SESSION_TOKEN: {yaml_string(token)}\n")
+
+
+def powershell_assignments(text: str) -> dict:
+    """Reads `$Env:NAME='...'` lines as PowerShell's tokenizer does: ' and U+2018..U+201B all close a
+    verbatim string, and two of them in a row stand for the second one."""
+    quotes = "'\u2018\u2019\u201a\u201b"
+    got, i = {}, 0
+    while i < len(text):
+        assert text.startswith("$Env:", i), text[i:]
+        eq = text.index("=", i)
+        name, i = text[i + 5:eq], eq + 1
+        assert text[i] in quotes
+        i, value = i + 1, []
+        while not (text[i] in quotes and (i + 1 >= len(text) or text[i + 1] not in quotes)):
+            if text[i] in quotes:
+                i += 1
+            value.append(text[i])
+            i += 1
+        assert text[i + 1] == "\n", text[i:]
+        got[name], i = "".join(value), i + 2
+    return got
+
+
+def export_formats_read_by(shell: str) -> list:
+    return [fmt for fmt, shells in EXPORT_SHELLS.items() if shell in shells]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@SLOW
+@given(key_id=CREDENTIAL, secret=CREDENTIAL, token=CREDENTIAL)
+@example(key_id="AKIA'$(touch pwned)", secret="s\\'`touch pwned`\u2019\u2018'", token="t\u201c\u201b$HOME\\")
+def test_export_formats_eval_to_exactly_the_credentials(shell, key_id, secret, token, put, tmp_path):
+    shell_or_skip(shell)
+    expected = {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token}
+    put("acme/q", static_credentials_yaml(key_id, secret, token))
+    for fmt in export_formats_read_by(shell):
+        proc = cli("export", "acme/q", "--format", fmt)
+        assert proc.returncode == 0, (fmt, proc.stderr)
+        check_round_trip(shell, proc.stdout, expected, tmp_path)
+
+
+@SLOW
+@given(key_id=CREDENTIAL, secret=CREDENTIAL, token=CREDENTIAL)
+@example(key_id="AKIA'", secret="\u2018$(x)\u2019\u201a\u201b''", token="`x`\u201c\u201d\u201e")
+def test_export_powershell_and_json_read_back_exactly(key_id, secret, token, put):
+    """No PowerShell here: its verbatim-string rule (powershell_assignments) stands in for it."""
+    expected = {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token}
+    put("acme/q", static_credentials_yaml(key_id, secret, token))
+    powershell = cli("export", "acme/q", "--format", "powershell")
+    assert powershell_assignments(powershell.stdout.decode("utf-8")) == expected
+    assert json.loads(cli("export", "acme/q", "--format", "json").stdout) == expected
+
+
+def test_export_refuses_control_characters_in_one_line(put):
+    put("acme/q", static_credentials_yaml("AKIA", "a\x1b[2Jb", "t"))
+    proc = cli("export", "acme/q", "--format", "env")
+    assert proc.returncode != 0 and proc.stdout == b""
+    assert proc.stderr.count(b"\n") == 1 and b"AWS_SECRET_ACCESS_KEY" in proc.stderr, proc.stderr
+    assert b"\x1b" not in proc.stderr
+
+
+def test_powershell_doubles_every_single_quote_look_alike():
+    from credproc.commands.process import _powershell_single_quoted
+
+    assert _powershell_single_quoted("a'b\u2018c\u2019d\u201ae\u201bf\u201cg") == \
+        "'a''b\u2018\u2018c\u2019\u2019d\u201a\u201ae\u201b\u201bf\u201cg'"
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_missing_shells_are_named_in_the_skip_reason(shell, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert shell in missing_shell_reason(shell) and "dev-setup.sh" in missing_shell_reason(shell)
+
+
+def test_the_marker_is_what_the_injections_would_create(tmp_path):
+    """The harness can see an injection: the same payload, unquoted, does create the marker."""
+    found, _, touched = read_back("sh", b"X=$(touch pwned)\n", {"X"}, tmp_path)
+    assert touched and MARKER == "pwned"
