@@ -41,6 +41,11 @@ class Provider:
         Returns a Value. If the returned Value is secret the evaluator makes every node inside secret."""
         raise NotImplementedError
 
+    def check(self, inputs, ctx: OpenContext) -> None:
+        """Optional, credproc's own (ESC's check validates the input schema only): called when
+        checking (not opening) with fully known inputs; an exception becomes a diagnostic, as from
+        open(). For rules a schema cannot say in a sentence (a misspelled value, an http URL)."""
+
 
 class Rotator:
     """fn::rotate::NAME."""

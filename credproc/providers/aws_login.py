@@ -146,25 +146,24 @@ class AwsLoginProvider(Provider):
         self._now = now or time.time
 
     def open(self, inputs, ctx):
-        plain = to_plain(inputs)
-        if not isinstance(plain, dict) or ("oidc" in plain) == ("static" in plain):
-            raise ConfigError("aws-login needs exactly one of `oidc` or `static`")
-        _refuse_unknown_keys(plain, INPUT_SCHEMA, "aws-login")
+        plain = _checked_inputs(inputs)
         if "static" in plain:
             return self._open_static(plain["static"], ctx)
         return self._open_oidc(plain["oidc"], ctx)
 
+    def check(self, inputs, ctx):
+        """`env check` (and `env set`/`edit`, and `doctor`): what open() would refuse, found without a
+        token or an STS call, for fully known inputs. The local issuer's set-up is `doctor`'s to check."""
+        plain = _checked_inputs(inputs)
+        if "static" in plain:
+            _static_keys(plain["static"])
+        else:
+            OidcRequest.parse(plain["oidc"], ctx, resolve_local_issuer=False)
+
     # --- static -------------------------------------------------------------------------------
 
     def _open_static(self, static, ctx):
-        if not isinstance(static, dict):
-            raise ConfigError("aws-login `static` must be an object")
-        _refuse_unknown_keys(static, STATIC_SCHEMA, "aws-login static")
-        key_id, secret, token = static.get("accessKeyId"), static.get("secretAccessKey"), static.get("sessionToken")
-        if not isinstance(key_id, str) or not isinstance(secret, str) or not key_id or not secret:
-            raise ConfigError("aws-login `static` needs string `accessKeyId` and `secretAccessKey`")
-        if token is not None and not isinstance(token, str):
-            raise ConfigError("aws-login `static.sessionToken` must be a string")
+        key_id, secret, token = _static_keys(static)
         self._record(ctx, None, key_id, None, None)
         result = {"accessKeyId": Value(key_id), "secretAccessKey": Value(secret, secret=True)}
         if token:
@@ -231,6 +230,26 @@ class AwsLoginProvider(Provider):
             "access_key_id": access_key_id, "expiration": expiration, "account_id": account_id,
             "region": region, "stale": stale, "bindings": list(bindings or ()),
         })
+
+
+def _checked_inputs(inputs) -> dict:
+    plain = to_plain(inputs)
+    if not isinstance(plain, dict) or ("oidc" in plain) == ("static" in plain):
+        raise ConfigError("aws-login needs exactly one of `oidc` or `static`")
+    _refuse_unknown_keys(plain, INPUT_SCHEMA, "aws-login")
+    return plain
+
+
+def _static_keys(static) -> tuple:
+    if not isinstance(static, dict):
+        raise ConfigError("aws-login `static` must be an object")
+    _refuse_unknown_keys(static, STATIC_SCHEMA, "aws-login static")
+    key_id, secret, token = static.get("accessKeyId"), static.get("secretAccessKey"), static.get("sessionToken")
+    if not isinstance(key_id, str) or not isinstance(secret, str) or not key_id or not secret:
+        raise ConfigError("aws-login `static` needs string `accessKeyId` and `secretAccessKey`")
+    if token is not None and not isinstance(token, str):
+        raise ConfigError("aws-login `static.sessionToken` must be a string")
+    return key_id, secret, token
 
 
 def _check_lifetime(entry: dict, request: "OidcRequest", margin: float, now: float) -> None:
@@ -303,7 +322,7 @@ def _output(entry: dict) -> Value:
 class OidcRequest:
     """The parsed `oidc` block, its token source and its cache key."""
 
-    def __init__(self, oidc: dict, ctx):
+    def __init__(self, oidc: dict, ctx, resolve_local_issuer: bool = True):
         from credproc import issuer, sts, tokens
 
         self.role_arn = _string(oidc, "roleArn")
@@ -322,6 +341,9 @@ class OidcRequest:
             org=self.org, environment=ctx.environment, root_environment=ctx.root_environment,
             subject_attributes=self.subject_attributes, audience=_optional_string(oidc, "audience"),
         )
+        if oidc.get("token") is None and not resolve_local_issuer:
+            self.source = None  # checking the definition only: the issuer's set-up is not part of it
+            return
         self.source = tokens.resolve(oidc.get("token"), token_context)
         self.material = {
             "provider": "aws-login",
@@ -360,11 +382,11 @@ class OidcRequest:
         return seconds
 
     @classmethod
-    def parse(cls, oidc, ctx) -> "OidcRequest":
+    def parse(cls, oidc, ctx, resolve_local_issuer: bool = True) -> "OidcRequest":
         if not isinstance(oidc, dict):
             raise ConfigError("aws-login `oidc` must be an object")
         _refuse_unknown_keys(oidc, OIDC_SCHEMA, "aws-login oidc")
-        return cls(oidc, ctx)
+        return cls(oidc, ctx, resolve_local_issuer)
 
     def exchange(self, client_factory, now: float) -> dict:
         """Token -> STS -> a cache entry (expiration from STS's answer, never now + duration)."""

@@ -129,7 +129,9 @@ SHELL_OWNED = {"PATH", "HOME", "IFS", "PWD", "OLDPWD", "PPID", "LINENO", "OPTIND
 
 
 @SLOW
-@given(names=st.lists(st.text(CHARS, min_size=1, max_size=12), min_size=1, max_size=4, unique=True))
+# keys beginning with fn:: (in any case) are the language's reserved builtin prefix: a definition error
+@given(names=st.lists(st.text(CHARS, min_size=1, max_size=12).filter(lambda n: not n.lower().startswith("fn::")),
+                      min_size=1, max_size=4, unique=True))
 @example(names=["X=1;touch pwned;Y", "$(touch pwned)", "A B", "1X", "OK_1", "\u00e9t\u00e9", "a\nb"])
 def test_keys_that_are_not_variable_names_are_left_out_with_a_warning(names, put, tmp_path):
     import re
