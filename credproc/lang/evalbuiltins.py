@@ -8,7 +8,7 @@ from credproc.lang.builtins import GoError, go_base64_decode, go_json_decode, go
 from credproc.lang.diagnostics import did_you_mean
 from credproc.lang.eval import (
     Patch, MAX_ARRAY_ITEMS, MAX_STRING_CHARS, _ARRAY_SCHEMA, _STRING_ARRAY_SCHEMA, _STRING_SCHEMA, _Exporter,
-    _TooLarge, _V, _from_plain, _from_value, _unknown, base64_encode,
+    _TooLarge, _V, _from_plain, _from_value, _spend, _unknown, base64_encode,
 )
 from credproc.lang.syntax import join_key
 from credproc.lang.values import Value, from_plain, go_json, go_quote
@@ -31,6 +31,7 @@ def _combine(*values):
 
 def _string_result(text, secret):
     if len(text) > MAX_STRING_CHARS:
+        _spend(len(text))  # made, though refused: the work counts
         raise _TooLarge()
     return _V(text, secret=secret)
 
