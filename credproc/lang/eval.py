@@ -25,7 +25,9 @@ import contextvars
 import sys
 
 from credproc.lang import ast as A
-from credproc.lang.diagnostics import Diagnostic, EnvironmentNotFound, did_you_mean, has_errors
+from credproc.lang.diagnostics import (
+    Diagnostic, EnvironmentNotFound, SuggestionAllowance, did_you_mean, has_errors,
+)
 from credproc.lang.provider import OpenContext
 from credproc.lang.syntax import join_index, join_key
 from credproc.lang.values import UNKNOWN_MARKER, Number, Value, go_quote, scalar_string
@@ -334,6 +336,7 @@ class Evaluation:
         # rotation: document paths of the root's rotators to rotate (empty = all); patches produced
         self.rotate_doc_paths = set(rotate_doc_paths or ())
         self.patches = []
+        self.suggestions = SuggestionAllowance()
 
     @property
     def checking(self):
@@ -373,6 +376,12 @@ class _Env:
     def accessor_error(self, x, accessor, summary):
         line, column = x.ast.node.position_of(accessor.start) if hasattr(x.ast.node, "position_of") else (None, None)
         self.diag(x.ast.node, summary, line=line, column=column)
+
+    def did_you_mean(self, name, candidates, order=sorted):
+        """A suggestion for a misspelt name, paid from the evaluation's suggestion allowance."""
+        if not self.ev.suggestions.take(len(candidates)):  # ordering them is work too
+            return ""
+        return did_you_mean(name, order(candidates), self.ev.suggestions)
 
     # driver
 
@@ -574,7 +583,7 @@ class _Env:
                     if base is not None and (base.unknown or isinstance(base.repr, dict)):
                         return self.value_access(x, base, accessors[i:])
                     self.accessor_error(x, accessor, f'unknown property {go_quote(key)}'
-                                        + did_you_mean(key, sorted(receiver.props)))
+                                        + self.did_you_mean(key, receiver.props))
                     return _unknown()
                 receiver = prop
             else:
@@ -599,7 +608,8 @@ class _Env:
                 if child is None:
                     if v.base_unknown:
                         return _unknown()
-                    self.accessor_error(x, accessor, f'unknown property {go_quote(key)}' + did_you_mean(key, sorted(r)))
+                    self.accessor_error(x, accessor, f'unknown property {go_quote(key)}'
+                                        + self.did_you_mean(key, r))
                     return _unknown()
                 v = child
             else:
