@@ -39,6 +39,7 @@ MAX_EXPORT_NODES = 2_000_000
 _RECURSION_LIMIT = 30_000
 EVAL_BUDGET_BYTES = 64 * 1024 * 1024
 NODE_BYTES = 32  # what one value node counts on top of its text: a 1 MiB definition stays far below
+SLOT_BYTES = 8  # what each member of an array or object counts (a pointer), shared or not
 
 _STRING_SCHEMA = {"type": "string"}
 _ARRAY_SCHEMA = {"type": "array"}
@@ -65,8 +66,8 @@ class Budget:
     """Bytes of values one evaluation (the root and every import) may produce.
 
     Counted where data is made, once, from sizes carried on the values (no re-measuring):
-    * every value node the evaluator builds: NODE_BYTES plus the characters of its string, or of
-      its object keys (literals, interpolations, builtin and provider results, merges, imports);
+    * every value node the evaluator builds: NODE_BYTES plus the characters of its string, or
+      SLOT_BYTES a member and the characters of its keys (literals, interpolations, builtin and provider results, merges, imports);
     * every time a composite value is written out in full (interpolated, fn::toJSON, fn::toString,
       validated, given to a provider, returned as the result): its written-out size (`_V.nbytes`),
       so a value used twice counts twice, however it is shared in memory;
@@ -103,6 +104,13 @@ def _spend(n):
     budget = _BUDGET.get()
     if budget is not None:
         budget.spend(n)
+
+
+def _require(n):
+    """Stop now if n more bytes would not fit: for work whose result is counted only once made."""
+    budget = _BUDGET.get()
+    if budget is not None and n > budget.left:
+        raise BudgetExceeded()
 
 
 # --- values ------------------------------------------------------------------------------------------
@@ -172,13 +180,14 @@ class _V:
 
 
 def _sizes(r):
-    """(characters this node adds, written-out size of its members)."""
+    """(bytes this node adds: its characters, or its keys' characters and a slot per member;
+    written-out size of its members)."""
     if isinstance(r, str):
         return len(r), 0
     if isinstance(r, dict):
-        return sum(map(len, r)), sum(c.nbytes for c in r.values())
+        return sum(map(len, r)) + SLOT_BYTES * len(r), sum(c.nbytes for c in r.values())
     if isinstance(r, list):
-        return 0, sum(c.nbytes for c in r)
+        return SLOT_BYTES * len(r), sum(c.nbytes for c in r)
     return 0, 0
 
 

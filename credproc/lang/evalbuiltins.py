@@ -7,7 +7,7 @@ from credproc.lang import ast as A
 from credproc.lang.builtins import GoError, go_base64_decode, go_json_decode, go_split
 from credproc.lang.eval import (
     Patch, MAX_ARRAY_ITEMS, MAX_STRING_CHARS, _ARRAY_SCHEMA, _STRING_ARRAY_SCHEMA, _STRING_SCHEMA, _Exporter,
-    _TooLarge, _V, _from_plain, _from_value, _spend, _unknown, base64_encode,
+    NODE_BYTES, _TooLarge, _V, _from_plain, _from_value, _require, _spend, _unknown, base64_encode,
 )
 from credproc.lang.syntax import join_key
 from credproc.lang.values import Value, from_plain, go_json, go_quote
@@ -234,12 +234,9 @@ def _concat(env, x):
     secret = any(a.has_secret() for a in arrays)
     if any(a.unknown for a in arrays):
         return _unknown(secret=secret)
-    items = []
-    for a in arrays:
-        items.extend(a.repr)
-        if len(items) > MAX_ARRAY_ITEMS:
-            raise _TooLarge()
-    return _V(items, secret=secret)
+    if sum(len(a.repr) for a in arrays) > MAX_ARRAY_ITEMS:  # refused before copying
+        raise _TooLarge()
+    return _V([item for a in arrays for item in a.repr], secret=secret)
 
 
 @_when_known(arg=_STRING_SCHEMA)
@@ -264,8 +261,11 @@ def _to_json(env, x, secret, value):
 
 @_when_known(arg=_STRING_SCHEMA)
 def _from_json(env, x, secret, value):
+    text = value.repr
+    # Every value after the first follows a '[', ',' or ':': stop before decoding more than fits.
+    _require(NODE_BYTES * (1 + text.count("[") + text.count(",") + text.count(":")))
     try:
-        plain = go_json_decode(value.repr, _charge_slow_decode)
+        plain = go_json_decode(text, _charge_slow_decode)
     except GoError as err:
         env.diag(x.ast.node, f"decoding JSON string: {err}")
         return _unknown(secret=secret)

@@ -111,6 +111,32 @@ def test_string_builtins_are_counted(expression):
     _assert_stopped(diags, seconds)
 
 
+def _commas(levels):
+    lines = ["  c0: '1,1,1,1,1,1,1,1'"]
+    return "\n".join(lines + [f"  c{i}: '${{c{i - 1}}},${{c{i - 1}}}'" for i in range(1, levels + 1)])
+
+
+def test_decoding_millions_of_json_values_is_refused_before_decoding():
+    source = "values:\n" + _commas(18) + "\n" + "".join(f"  j{k}: {{fn::fromJSON: '[${{c{k}}}]'}}\n" for k in (16, 17, 18))
+    value, diags, seconds = _timed_open(source)
+    _assert_stopped(diags, seconds, bound=5)
+
+
+def test_splitting_into_millions_of_values_is_counted():
+    source = "values:\n" + _doubling(15) + "".join(f"  s{j}: {{fn::split: ['', '${{a15}}']}}\n" for j in range(30))
+    value, diags, seconds = _timed_open(source)
+    _assert_stopped(diags, seconds)
+
+
+def test_concatenating_shared_arrays_counts_each_member():
+    # 40 arrays of 256 Ki references to one array's members: 2 MiB of slots each, nothing copied
+    source = ("values:\n" + _doubling(14) + "  s: {fn::split: ['', '${a14}']}\n"
+              + "".join(f"  k{j}: {{fn::concat: ['${{s}}', '${{s}}']}}\n" for j in range(40)))
+    value, diags, seconds = _timed_open(source)
+    _assert_stopped(diags, seconds)
+    assert _over_budget(diags)[0].path.startswith("values.k")  # while building them, not when exported
+
+
 def test_quoting_nested_arrays_cannot_grow_exponentially():
     # every level of Go quoting doubles the backslashes: 2**60 characters without a guard
     lines = ["values:", "  l0: ['\"\"\"\"\"\"\"\"']"]
