@@ -67,7 +67,8 @@ class Budget:
 
     Counted where data is made, once, from sizes carried on the values (no re-measuring):
     * every value node the evaluator builds: NODE_BYTES plus the characters of its string, or
-      SLOT_BYTES a member and the characters of its keys (literals, interpolations, builtin and provider results, merges, imports);
+      SLOT_BYTES a member and the characters of its keys (literals, interpolations, builtin and
+      provider results, merges, imports);
     * every time a composite value is written out in full (interpolated, fn::toJSON, fn::toString,
       validated, given to a provider, returned as the result): its written-out size (`_V.nbytes`),
       so a value used twice counts twice, however it is shared in memory;
