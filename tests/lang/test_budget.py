@@ -242,3 +242,80 @@ def test_the_cli_ends_the_attack_quickly_with_the_diagnostic(command):
     assert LIMIT_MESSAGE in proc.stderr
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
     assert "MemoryError" not in proc.stderr
+
+
+# --- the fast paths give what the character-by-character rules give -----------------------------------
+
+_TRICKY = ["", "plain", 'q"uote', "back\\slash", "tab\tnl\nnul\x00del\x7f", "<a>&b", "\u2028\u2029",
+           "é漢字😀", "\u00a0nbsp", "\u200bzero-width", "\ufeffbom", "\udc80\udcff", "\ud800lone", "\U000e0001tag",
+           "\x1b[31m", "mixed é\x01\u00a0😀\"\\<"]
+
+
+def _reference_go_quote(s):
+    from credproc.lang.values import _quote_char
+
+    return '"' + "".join(_quote_char.__wrapped__(ch) for ch in s) + '"'
+
+
+def _reference_go_json_string(s):
+    from credproc.lang.values import _JSON_ESCAPES
+
+    out = []
+    for ch in s:
+        if ch in _JSON_ESCAPES:
+            out.append(_JSON_ESCAPES[ch])
+        elif ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04x}")
+        elif 0xD800 <= ord(ch) <= 0xDFFF:
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _samples():
+    import random
+
+    rng = random.Random(7)
+    pool = "".join(_TRICKY) + "abc xyz"
+    return _TRICKY + ["".join(rng.choice(pool) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+
+
+def test_go_quote_and_go_json_string_match_the_per_character_rules():
+    from credproc.lang.values import go_json_string, go_quote
+
+    for s in _samples():
+        assert go_quote(s) == _reference_go_quote(s), repr(s)
+        assert go_json_string(s) == _reference_go_json_string(s), repr(s)
+
+
+def test_fast_json_and_base64_decoding_match_go_rules():
+    import random
+
+    from credproc.lang import builtins as B
+
+    def outcome(decode, text):
+        try:
+            return "ok", decode(text), type(decode(text))
+        except B.GoError as err:
+            return "error", str(err)
+
+    def go_rules_json(text):
+        decoder = B._JsonDecoder(text)
+        decoder.skip_ws()
+        if decoder.i >= len(text):
+            raise B.GoError("EOF")
+        return decoder.value(0)
+
+    def go_rules_base64(text):
+        return B.go_base64_decode(text + "\n") if B._plain_base64(text) else B.go_base64_decode(text)
+
+    rng = random.Random(11)
+    tokens = ["{", "}", "[", "]", ",", ":", '"a"', '"\\u00e9"', '"\\ud800"', '"\\ud83d\\ude00"', "1", "-0",
+              "1.5e3", "01", "1.", "1e", "true", "null", "NaN", "Infinity", " ", '"\x01"', "-", '"', "\udc80"]
+    for _ in range(3000):
+        text = "".join(rng.choice(tokens) for _ in range(rng.randint(1, 7)))
+        assert outcome(B.go_json_decode, text) == outcome(go_rules_json, text), repr(text)
+    for _ in range(3000):
+        text = "".join(rng.choice("AB+/=\r\n-é") for _ in range(rng.randint(0, 9)))
+        assert outcome(B.go_base64_decode, text) == outcome(go_rules_base64, text), repr(text)
