@@ -47,7 +47,17 @@ Limits (hostile input ends in a diagnostic, never an exception or a hang):
     * collections nested deeper than 256 levels (syntax.MAX_DEPTH) are refused;
     * YAML aliases are refused (never expanded), invalid UTF-8 is refused;
     * reference chains deeper than 1500 (eval.MAX_EVAL_DEPTH), strings longer than 8 Mi characters,
-      arrays longer than 1 Mi items and results of more than 2 Mi nodes become unknown with an error.
+      arrays longer than 1 Mi items and results of more than 2 Mi nodes become unknown with an error;
+    * one evaluation (the root and all it imports) may produce at most 64 MiB of values
+      (eval.EVAL_BUDGET_BYTES); past that it stops with the single error "evaluation exceeds
+      credproc's limit of 64 MiB of produced values" at the expression being evaluated, and the
+      result is unknown. Counted once, where data is made (see eval.Budget): each value node built
+      counts 32 bytes plus its string's characters or its keys' characters; each time an array or
+      object is written out in full (interpolated, fn::toJSON, fn::toString, validated, given to a
+      provider, returned) its written-out size counts again, so sharing by reference hides nothing;
+      decoding invalid fn::fromJSON/fn::fromBase64 input character by character counts 16 bytes a
+      character. This bounds memory (a few hundred MB) and time (about a second) for any input;
+    * "did you mean" suggestions share an allowance of 2 M edit-distance cells per evaluation.
 Importing this package is cheap (no YAML): the heavy stages are imported by load()/evaluate().
 """
 

@@ -7,6 +7,8 @@
 * go_split: ``strings.Split``.
 """
 import binascii
+import json
+import re
 
 from credproc.lang.crypt import go_base64_error_offset
 from credproc.lang.values import Number
@@ -20,7 +22,22 @@ class GoError(ValueError):
 
 # --- base64 / split ----------------------------------------------------------------------------------
 
-def go_base64_decode(text: str) -> bytes:
+# Text Go's StdEncoding certainly decodes (alphabet only, padded to a multiple of 4) is decoded at
+# C speed; anything else takes the byte-by-byte path that finds Go's error offset.
+_BASE64_ALPHABET = re.compile(r"[A-Za-z0-9+/]*")
+
+
+def _plain_base64(text: str) -> bool:
+    body = text.rstrip("=")
+    return len(text) % 4 == 0 and len(text) - len(body) <= 2 and _BASE64_ALPHABET.fullmatch(body) is not None
+
+
+def go_base64_decode(text: str, before_slow_path=None) -> bytes:
+    """before_slow_path(n): called before n characters are examined one by one in Python."""
+    if _plain_base64(text):
+        return binascii.a2b_base64(text)
+    if before_slow_path is not None:
+        before_slow_path(len(text))
     src = text.encode("utf-8", "surrogateescape")
     offset = go_base64_error_offset(src)
     if offset is not None:
@@ -231,10 +248,57 @@ def _skip_digits(s: str, i: int) -> int:
     return i
 
 
-def go_json_decode(text: str):
-    """The first JSON value of `text` (trailing text ignored), numbers as Number; GoError on failure."""
+def go_json_decode(text: str, before_slow_path=None):
+    """The first JSON value of `text` (trailing text ignored), numbers as Number; GoError on failure.
+    before_slow_path(n): called before n characters are decoded one by one in Python."""
     decoder = _JsonDecoder(text)
     decoder.skip_ws()
     if decoder.i >= len(text):
         raise GoError("EOF")
+    fast = _fast_json_decode(text, decoder.i)
+    if fast is not _NOT_FAST:
+        return fast
+    if before_slow_path is not None:
+        before_slow_path(len(text))
     return decoder.value(0)
+
+
+_NOT_FAST = object()
+# Where Python's json and Go's differ: surrogates (Go writes U+FFFD for lone ones and for invalid
+# UTF-8), and NaN/Infinity (Python accepts them; refused below through parse_constant).
+_SURROGATE_TEXT = re.compile(r"[\ud800-\udfff]|\\u[dD][89abAB]")
+
+
+def _refuse_constant(name):
+    raise ValueError(name)
+
+
+_PY_JSON = json.JSONDecoder(parse_int=Number, parse_float=Number, parse_constant=_refuse_constant)
+
+
+def _fast_json_decode(text: str, start: int):
+    """The value through Python's C decoder when it is sure to equal Go's, else _NOT_FAST (then the
+    character-by-character decoder runs, for Go's exact error messages and corner cases)."""
+    if _SURROGATE_TEXT.search(text, start):
+        return _NOT_FAST
+    try:
+        value, _ = _PY_JSON.raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return _NOT_FAST
+    if isinstance(value, Number):  # Python stops a top-level `1.` or `1e` where Go fails: let Go's rules say
+        return _NOT_FAST
+    if (text.count("[", start) + text.count("{", start) > MAX_JSON_DEPTH
+            and _depth_over(value, MAX_JSON_DEPTH)):
+        return _NOT_FAST
+    return value
+
+
+def _depth_over(value, limit) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (list, dict)):
+            if depth >= limit:
+                return True
+            stack.extend((c, depth + 1) for c in (v.values() if isinstance(v, dict) else v))
+    return False

@@ -85,12 +85,32 @@ def _fold(s: str) -> bytes:
 # Longer candidate lists are not searched: a suggestion is a courtesy, not worth quadratic time.
 _MAX_CANDIDATES = 1000
 _MAX_NAME = 256
+# Edit-distance cells one evaluation may spend on suggestions (about a second of Python): one
+# misspelt long name among 1000 long keys costs 64 Mi cells, and a definition may misspell many.
+SUGGESTION_CELLS = 2_000_000
 
 
-def suggest(name: str, candidates, transpositions: bool = False) -> Optional[str]:
+class SuggestionAllowance:
+    """The edit-distance work left for suggestions; once spent, messages carry no suggestion."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, cells=SUGGESTION_CELLS):
+        self.cells = cells
+
+    def take(self, cells) -> bool:
+        if cells > self.cells:
+            self.cells = 0
+            return False
+        self.cells -= cells
+        return True
+
+
+def suggest(name: str, candidates, transpositions: bool = False, allowance=None) -> Optional[str]:
     """The nearest candidate at distance < ceil(len(name)/2) (bytes, ignoring case and '_'), or None.
 
     That is ESC's rule for properties; builtin names also count a swap of two letters as one edit.
+    allowance: a SuggestionAllowance the comparisons are paid from (None: unbounded).
     """
     if len(name) > _MAX_NAME:
         return None
@@ -102,15 +122,20 @@ def suggest(name: str, candidates, transpositions: bool = False) -> Optional[str
             break
         if candidate == name or len(candidate) > _MAX_NAME:
             continue
-        distance = levenshtein(folded.decode("latin-1"), _fold(candidate).decode("latin-1"), transpositions)
+        folded_candidate = _fold(candidate)
+        if abs(len(folded_candidate) - len(folded)) >= limit:  # the distance is at least that
+            continue
+        if allowance is not None and not allowance.take((len(folded) + 1) * (len(folded_candidate) + 1)):
+            return None
+        distance = levenshtein(folded.decode("latin-1"), folded_candidate.decode("latin-1"), transpositions)
         if distance < limit and (best_distance is None or distance < best_distance):
             best, best_distance = candidate, distance
     return best
 
 
-def did_you_mean(name: str, candidates) -> str:
+def did_you_mean(name: str, candidates, allowance=None) -> str:
     """``'; did you mean "X"?'`` or the empty string."""
-    found = suggest(name, candidates)
+    found = suggest(name, candidates, allowance=allowance)
     if found is None:
         return ""
     from credproc.lang.values import go_quote  # stdlib-only module

@@ -16,13 +16,18 @@ shows only those (keys inherited from an import are left out).
 
 Guards against hostile input (each a diagnostic, never an exception): reference chains deeper than
 MAX_EVAL_DEPTH, strings longer than MAX_STRING_CHARS, arrays longer than MAX_ARRAY_ITEMS, results
-with more than MAX_EXPORT_NODES nodes (shared sub-values are counted each time they appear).
+with more than MAX_EXPORT_NODES nodes (shared sub-values are counted each time they appear); each of
+these makes one value unknown. Over all of them, the evaluation budget (EVAL_BUDGET_BYTES, see
+Budget) ends the whole evaluation: it bounds the memory and time any definition can cost.
 """
 import base64
+import contextvars
 import sys
 
 from credproc.lang import ast as A
-from credproc.lang.diagnostics import Diagnostic, EnvironmentNotFound, did_you_mean, has_errors
+from credproc.lang.diagnostics import (
+    Diagnostic, EnvironmentNotFound, SuggestionAllowance, did_you_mean, has_errors,
+)
 from credproc.lang.provider import OpenContext
 from credproc.lang.syntax import join_index, join_key
 from credproc.lang.values import UNKNOWN_MARKER, Number, Value, go_quote, scalar_string
@@ -32,6 +37,9 @@ MAX_STRING_CHARS = 8 * 1024 * 1024
 MAX_ARRAY_ITEMS = 1_000_000
 MAX_EXPORT_NODES = 2_000_000
 _RECURSION_LIMIT = 30_000
+EVAL_BUDGET_BYTES = 64 * 1024 * 1024
+NODE_BYTES = 32  # what one value node counts on top of its text: a 1 MiB definition stays far below
+SLOT_BYTES = 8  # what each member of an array or object counts (a pointer), shared or not
 
 _STRING_SCHEMA = {"type": "string"}
 _ARRAY_SCHEMA = {"type": "array"}
@@ -41,6 +49,69 @@ _RESERVED_TOP_LEVEL = ("imports", "context", "environments")
 
 class _TooLarge(Exception):
     pass
+
+
+# --- the budget ----------------------------------------------------------------------------------------
+
+class BudgetExceeded(Exception):
+    """The evaluation produced more than its budget; `where` is (env, node) of the innermost
+    expression being evaluated, filled in on the way out."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = None
+
+
+class Budget:
+    """Bytes of values one evaluation (the root and every import) may produce.
+
+    Counted where data is made, once, from sizes carried on the values (no re-measuring):
+    * every value node the evaluator builds: NODE_BYTES plus the characters of its string, or
+      SLOT_BYTES a member and the characters of its keys (literals, interpolations, builtin and
+      provider results, merges, imports);
+    * every time a composite value is written out in full (interpolated, fn::toJSON, fn::toString,
+      validated, given to a provider, returned as the result): its written-out size (`_V.nbytes`),
+      so a value used twice counts twice, however it is shared in memory;
+    * every piece of text the string form quotes, as it is made.
+    """
+
+    __slots__ = ("limit", "left")
+
+    def __init__(self, limit):
+        self.limit = self.left = limit
+
+    def spend(self, n):
+        self.left -= n
+        if self.left < 0:
+            raise BudgetExceeded()
+
+    def message(self):
+        return f"evaluation exceeds credproc's limit of {_format_bytes(self.limit)} of produced values"
+
+
+def _format_bytes(n):
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
+# The budget of the evaluation running in this context (thread), so that every value built anywhere
+# in the evaluator is counted where it is built; None outside an evaluation.
+_BUDGET = contextvars.ContextVar("credproc_eval_budget", default=None)
+
+
+def _spend(n):
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.spend(n)
+
+
+def _require(n):
+    """Stop now if n more bytes would not fit: for work whose result is counted only once made."""
+    budget = _BUDGET.get()
+    if budget is not None and n > budget.left:
+        raise BudgetExceeded()
 
 
 # --- values ------------------------------------------------------------------------------------------
@@ -54,12 +125,17 @@ class _V:
     """
 
     __slots__ = ("repr", "secret", "unknown", "schema", "final", "own", "base_unknown", "tolerated",
-                 "_deep_unknown", "_deep_secret", "_size")
+                 "_deep_unknown", "_deep_secret", "_size", "nbytes")
 
     def __init__(self, repr=None, secret=False, unknown=False, schema=None, own=None):
         self.repr, self.secret, self.unknown, self.schema, self.own = repr, secret, unknown, schema, own
         self.final = self.base_unknown = self.tolerated = False
         self._deep_unknown = self._deep_secret = self._size = None
+        own_bytes, inner = _sizes(repr)
+        # nbytes: the size written out in full (shared members count each time), from the
+        # members' own nbytes: computed once, here. Only this node's own bytes are new data.
+        self.nbytes = NODE_BYTES + own_bytes + inner
+        _spend(NODE_BYTES + own_bytes)
 
     def copy(self, **changes):
         v = _V(self.repr, self.secret, self.unknown, self.schema, self.own)
@@ -102,6 +178,18 @@ class _V:
         if not isinstance(self.repr, dict):
             return ()
         return self.repr.keys() if self.own is None else self.own
+
+
+def _sizes(r):
+    """(bytes this node adds: its characters, or its keys' characters and a slot per member;
+    written-out size of its members)."""
+    if isinstance(r, str):
+        return len(r), 0
+    if isinstance(r, dict):
+        return sum(map(len, r)) + SLOT_BYTES * len(r), sum(c.nbytes for c in r.values())
+    if isinstance(r, list):
+        return SLOT_BYTES * len(r), sum(c.nbytes for c in r)
+    return 0, 0
 
 
 def _unknown(schema=None, secret=False):
@@ -148,8 +236,12 @@ class _Exporter:
         self.budget = budget
 
     def check(self, v: _V):
+        """Refuse a value over the node limit; count a composite's written-out size (a scalar's
+        text is shared, not copied)."""
         if v.size() > self.budget:
             raise _TooLarge()
+        if isinstance(v.repr, (list, dict)):
+            _spend(v.nbytes)
         return self
 
     def spend(self):
@@ -187,10 +279,21 @@ class _Exporter:
         if v.unknown:
             return UNKNOWN_MARKER
         if isinstance(r, list):
-            return ",".join(go_quote(self.string(item)) for item in r)
+            return ",".join(self.quoted(self.string(item)) for item in r)
         if isinstance(r, dict):
-            return ",".join(f"{go_quote(k)}={go_quote(self.string(r[k]))}" for k in sorted(v.own_keys()))
+            return ",".join(f"{go_quote(k)}={self.quoted(self.string(r[k]))}" for k in sorted(v.own_keys()))
         return scalar_string(r)
+
+    @staticmethod
+    def quoted(text):
+        # Each level of nesting quotes its members again (backslashes double): without this check
+        # a few dozen nested arrays would make strings of 2**N characters.
+        if len(text) > MAX_STRING_CHARS:
+            raise _TooLarge()
+        _spend(len(text) + 2)
+        quoted = go_quote(text)
+        _spend(len(quoted) - len(text) - 2)
+        return quoted
 
 
 # --- runtime expressions ---------------------------------------------------------------------------------
@@ -243,6 +346,7 @@ class Evaluation:
         # rotation: document paths of the root's rotators to rotate (empty = all); patches produced
         self.rotate_doc_paths = set(rotate_doc_paths or ())
         self.patches = []
+        self.suggestions = SuggestionAllowance()
 
     @property
     def checking(self):
@@ -282,6 +386,12 @@ class _Env:
     def accessor_error(self, x, accessor, summary):
         line, column = x.ast.node.position_of(accessor.start) if hasattr(x.ast.node, "position_of") else (None, None)
         self.diag(x.ast.node, summary, line=line, column=column)
+
+    def did_you_mean(self, name, candidates, order=sorted):
+        """A suggestion for a misspelt name, paid from the evaluation's suggestion allowance."""
+        if not self.ev.suggestions.take(len(candidates)):  # ordering them is work too
+            return ""
+        return did_you_mean(name, order(candidates), self.ev.suggestions)
 
     # driver
 
@@ -408,6 +518,9 @@ class _Env:
         except _TooLarge:
             self.diag(x.ast.node, "value is too large")
             v = _unknown()
+        except BudgetExceeded as stop:
+            stop.where = stop.where or (self, x.ast.node)
+            raise
         finally:
             self.ev.depth -= 1
         x.value, x.state = v, _DONE
@@ -480,7 +593,7 @@ class _Env:
                     if base is not None and (base.unknown or isinstance(base.repr, dict)):
                         return self.value_access(x, base, accessors[i:])
                     self.accessor_error(x, accessor, f'unknown property {go_quote(key)}'
-                                        + did_you_mean(key, sorted(receiver.props)))
+                                        + self.did_you_mean(key, receiver.props))
                     return _unknown()
                 receiver = prop
             else:
@@ -505,7 +618,8 @@ class _Env:
                 if child is None:
                     if v.base_unknown:
                         return _unknown()
-                    self.accessor_error(x, accessor, f'unknown property {go_quote(key)}' + did_you_mean(key, sorted(r)))
+                    self.accessor_error(x, accessor, f'unknown property {go_quote(key)}'
+                                        + self.did_you_mean(key, r))
                     return _unknown()
                 v = child
             else:
@@ -569,7 +683,7 @@ class _Env:
 
         try:
             result = S.validate(_Exporter().check(v).value(v), schema)
-        except _TooLarge:
+        except (_TooLarge, BudgetExceeded):
             raise
         except Exception as err:  # S.InvalidSchema, or a schema the validator cannot read at all
             self.diag((schema_at or x).ast.node, f"invalid schema: {err}")
@@ -730,20 +844,30 @@ def _evaluate(name, decl, *, loader, providers, rotators, context, mode, show_se
                     rotate_doc_paths=rotate_doc_paths)
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
+    budget = Budget(EVAL_BUDGET_BYTES)
+    token = _BUDGET.set(budget)
     try:
         env = _Env(ev, name, decl, name, is_root=True)
-        try:
-            v = env.evaluate()
-            value = _Exporter().check(v).value(v)
-        except _TooLarge:
-            env.diag(None, f"the environment's value has more than {MAX_EXPORT_NODES} nodes")
-            value = Value(None, unknown=True)
-        except RecursionError:  # a last resort: the depth guards should stop everything before
-            env.diag(None, "the environment is nested too deeply to evaluate")
-            value = Value(None, unknown=True)
+        value = _evaluate_root(env, budget)
     finally:
+        _BUDGET.reset(token)
         sys.setrecursionlimit(old_limit)
     return value, ev.diags, ev.patches
+
+
+def _evaluate_root(env, budget) -> Value:
+    """The root's value, exported; unknown (with a diagnostic) when a guard stopped it."""
+    try:
+        v = env.evaluate()
+        return _Exporter().check(v).value(v)
+    except _TooLarge:
+        env.diag(None, f"the environment's value has more than {MAX_EXPORT_NODES} nodes")
+    except BudgetExceeded as stop:
+        at_env, node = stop.where or (env, None)
+        at_env.diag(node, budget.message())
+    except RecursionError:  # a last resort: the depth guards should stop everything before
+        env.diag(None, "the environment is nested too deeply to evaluate")
+    return Value(None, unknown=True)
 
 
 def base64_encode(text: str) -> str:

@@ -5,10 +5,9 @@ an unknown input makes the result unknown; a secret input makes the result secre
 """
 from credproc.lang import ast as A
 from credproc.lang.builtins import GoError, go_base64_decode, go_json_decode, go_split
-from credproc.lang.diagnostics import did_you_mean
 from credproc.lang.eval import (
     Patch, MAX_ARRAY_ITEMS, MAX_STRING_CHARS, _ARRAY_SCHEMA, _STRING_ARRAY_SCHEMA, _STRING_SCHEMA, _Exporter,
-    _TooLarge, _V, _from_plain, _from_value, _unknown, base64_encode,
+    NODE_BYTES, _TooLarge, _V, _from_plain, _from_value, _require, _spend, _unknown, base64_encode,
 )
 from credproc.lang.syntax import join_key
 from credproc.lang.values import Value, from_plain, go_json, go_quote
@@ -29,8 +28,18 @@ def _combine(*values):
     return any(v.has_unknown() for v in values), any(v.has_secret() for v in values)
 
 
+# Decoding that falls back to Go's exact character-by-character rules (invalid input, for the error
+# message) runs in Python, ~100x slower than making text: each character counts this many bytes.
+SLOW_DECODE_BYTES_PER_CHAR = 16
+
+
+def _charge_slow_decode(chars):
+    _spend(SLOW_DECODE_BYTES_PER_CHAR * chars)
+
+
 def _string_result(text, secret):
     if len(text) > MAX_STRING_CHARS:
+        _spend(len(text))  # made, though refused: the work counts
         raise _TooLarge()
     return _V(text, secret=secret)
 
@@ -44,7 +53,7 @@ def _lookup(env, x, registry, kind, name):
     except Exception as err:  # a provider module that fails to import
         env.diag(x.ast.node, f"loading {kind} {name!r}: {err}", cause=err)
         return None
-    env.diag(x.ast.node, f'unknown {kind} {go_quote(name)}' + did_you_mean(name, list(registry)))
+    env.diag(x.ast.node, f'unknown {kind} {go_quote(name)}' + env.did_you_mean(name, registry, list))
     return None
 
 
@@ -206,9 +215,10 @@ def _join(env, x, secret, delimiter, values):
 
 @_when_known(first=_STRING_SCHEMA, second=_STRING_SCHEMA)
 def _split(env, x, secret, delimiter, string):
-    parts = go_split(string.repr, delimiter.repr)
-    if len(parts) > MAX_ARRAY_ITEMS:
+    text, sep = string.repr, delimiter.repr
+    if (len(text) if sep == "" else text.count(sep) + 1) > MAX_ARRAY_ITEMS:  # refused before splitting
         raise _TooLarge()
+    parts = go_split(text, sep)
     # Upstream leaves the elements of a secret's split unmarked; a credential tool keeps them secret.
     return _V([_V(p, secret=secret) for p in parts], secret=secret)
 
@@ -226,12 +236,9 @@ def _concat(env, x):
     secret = any(a.has_secret() for a in arrays)
     if any(a.unknown for a in arrays):
         return _unknown(secret=secret)
-    items = []
-    for a in arrays:
-        items.extend(a.repr)
-        if len(items) > MAX_ARRAY_ITEMS:
-            raise _TooLarge()
-    return _V(items, secret=secret)
+    if sum(len(a.repr) for a in arrays) > MAX_ARRAY_ITEMS:  # refused before copying
+        raise _TooLarge()
+    return _V([item for a in arrays for item in a.repr], secret=secret)
 
 
 @_when_known(arg=_STRING_SCHEMA)
@@ -242,7 +249,7 @@ def _to_base64(env, x, secret, value):
 @_when_known(arg=_STRING_SCHEMA)
 def _from_base64(env, x, secret, value):
     try:
-        data = go_base64_decode(value.repr)
+        data = go_base64_decode(value.repr, _charge_slow_decode)
     except GoError as err:
         env.diag(x.ast.node, f"decoding base64 string: {err}")
         return _unknown(secret=secret)
@@ -256,8 +263,11 @@ def _to_json(env, x, secret, value):
 
 @_when_known(arg=_STRING_SCHEMA)
 def _from_json(env, x, secret, value):
+    text = value.repr
+    # Every value after the first follows a '[', ',' or ':': stop before decoding more than fits.
+    _require(NODE_BYTES * (1 + text.count("[") + text.count(",") + text.count(":")))
     try:
-        plain = go_json_decode(value.repr)
+        plain = go_json_decode(text, _charge_slow_decode)
     except GoError as err:
         env.diag(x.ast.node, f"decoding JSON string: {err}")
         return _unknown(secret=secret)

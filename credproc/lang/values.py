@@ -2,6 +2,8 @@
 
 Renderers (to_plain, string_form, go_json) live beside the type in this module.
 """
+import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +80,14 @@ _QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r
                   "\v": "\\v", "\\": "\\\\", '"': '\\"'}
 
 
+# What go_quote must change among ASCII characters; runs of non-ASCII are looked at as a whole.
+_QUOTE_ASCII_SPECIAL = re.compile(r'[\x00-\x1f\x7f"\\]')
+_NON_ASCII_RUN = re.compile(r'[^\x00-\x7f]+')
+# What go_json_string must change: JSON's escapes, HTML characters, U+2028/2029, surrogates.
+_JSON_SPECIAL = re.compile('[\x00-\x1f"\\\\<>&\u2028\u2029\ud800-\udfff]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _go_is_print(ch: str) -> bool:
     import unicodedata
 
@@ -88,28 +98,48 @@ def _go_is_print(ch: str) -> bool:
 
 def go_quote(s: str) -> str:
     """Go ``strconv.Quote``. Lone surrogates U+DC80..U+DCFF stand for invalid UTF-8 bytes
-    (Python's surrogateescape) and are written ``\\xNN`` like Go writes the raw byte."""
-    out = ['"']
-    for ch in s:
-        code = ord(ch)
-        if ch in _QUOTE_ESCAPES:
-            out.append(_QUOTE_ESCAPES[ch])
-        elif 0x20 <= code < 0x7F:
-            out.append(ch)
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append("\\ufffd")
-        elif _go_is_print(ch):
-            out.append(ch)
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
+    (Python's surrogateescape) and are written ``\\xNN`` like Go writes the raw byte.
+
+    Linear and mostly in C: ASCII escapes are C-level str.replace passes, and runs of non-ASCII
+    characters are kept whole when printable, so only characters that change cost Python work."""
+    if _QUOTE_ASCII_SPECIAL.search(s) is not None:
+        s = s.replace("\\", "\\\\")
+        for ch, escaped in _QUOTE_ESCAPES.items():
+            if ch != "\\" and ch in s:
+                s = s.replace(ch, escaped)
+        for code in (*range(0x20), 0x7F):
+            if chr(code) in s:
+                s = s.replace(chr(code), f"\\x{code:02x}")
+    if not s.isascii():
+        s = _NON_ASCII_RUN.sub(_quote_run, s)
+    return '"' + s + '"'
+
+
+def _quote_run(match) -> str:
+    run = match.group()
+    if run.isprintable():  # Python's printable is Go's IsPrint
+        return run
+    return "".join(map(_quote_char, run))
+
+
+@functools.lru_cache(maxsize=4096)  # a run repeats few distinct characters: C-speed lookups
+def _quote_char(ch: str) -> str:
+    code = ord(ch)
+    if ch in _QUOTE_ESCAPES:
+        return _QUOTE_ESCAPES[ch]
+    if 0x20 <= code < 0x7F:
+        return ch
+    if code < 0x20 or code == 0x7F:
+        return f"\\x{code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    if 0xD800 <= code <= 0xDFFF:
+        return "\\ufffd"
+    if _go_is_print(ch):
+        return ch
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 # --- Go encoding/json ------------------------------------------------------------------------------
@@ -120,22 +150,21 @@ _JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"
 
 
 def go_json_string(s: str) -> str:
-    """A JSON string as Go's json.Marshal writes it (HTML-safe; invalid UTF-8 -> U+FFFD)."""
-    out = ['"']
-    for ch in s:
-        esc = _JSON_ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-            continue
-        code = ord(ch)
-        if code < 0x20:
-            out.append(f"\\u{code:04x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    """A JSON string as Go's json.Marshal writes it (HTML-safe; invalid UTF-8 -> U+FFFD).
+
+    Each character that changes is replaced by a C-level str.replace, never one by one in Python,
+    so a large string costs a few linear passes."""
+    if _JSON_SPECIAL.search(s) is None:
+        return '"' + s + '"'
+    s = s.replace("\\", "\\\\")
+    for ch, escaped in _JSON_ESCAPES.items():
+        if ch != "\\" and ch in s:
+            s = s.replace(ch, escaped)
+    for code in range(0x20):
+        ch = chr(code)
+        if ch in s:
+            s = s.replace(ch, f"\\u{code:04x}")
+    return '"' + _SURROGATE.sub("\ufffd", s) + '"'
 
 
 def go_json(plain, indent=None) -> str:
