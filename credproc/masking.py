@@ -12,8 +12,11 @@ masked when the text it derives from is long enough.
 
 Covered: the secret itself; without surrounding whitespace; each line of a multi-line secret; the
 whole with CRLF line ends (a terminal's output); JSON string escapes (Go's, as fn::toJSON writes,
-and Python's ASCII-only form); percent-encoding (as in a URL); base64 (standard and URL-safe, with
-and without padding, of the secret and of the secret plus a newline as `echo "$S" | base64` does).
+Python's ASCII-only form, and `/` escaped as `\/`); percent-encoding (as in a URL: every byte, or `/`
+kept, upper- or lowercase hex); base64 (standard and URL-safe, with and without padding, of the
+secret and of the secret plus a newline as `echo "$S" | base64` does, and each line of it wrapped at
+76 or 64 columns as `base64` and `openssl base64` print it). Every literal `fn::secret` of the
+definitions is masked too, wherever it was interpolated (definition_secrets).
 Not covered: a secret cut into pieces, re-encoded inside a larger encoding (base64 of "user:pw",
 a JSON escape of a document that holds it), hex, compression, encryption, or any transformation
 the program invents; secrets shorter than MIN_SECRET_LENGTH characters.
@@ -154,8 +157,21 @@ def _core_forms(secret: str) -> set:
 def _escaped_forms(text: str) -> set:
     from credproc.lang.values import go_json_string
 
-    return {go_json_string(text)[1:-1], json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1],
-            quote(as_bytes(text), safe=""), quote_plus(as_bytes(text), safe="")}
+    data = as_bytes(text)
+    forms = {go_json_string(text)[1:-1], json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    forms |= {f.replace("/", "\\/") for f in forms}  # PHP's (and others') JSON escapes `/` as `\/`
+    # percent-encoding: every byte, or `/` kept (Python's quote default), `+` for spaces; and the
+    # lowercase hex some encoders write
+    encoded = {quote(data, safe=""), quote(data), quote_plus(data, safe=""), quote_plus(data)}
+    encoded |= {_PERCENT.sub(lambda m: m.group(0).lower(), e) for e in encoded}
+    return forms | encoded
+
+
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+#: Line lengths of wrapped base64: GNU `base64` (76) and `openssl base64` (64). A long secret's
+#: base64 arrives in lines: each full line is masked on its own.
+BASE64_WRAP_COLUMNS = (76, 64)
+_MIN_BASE64_LINE = 8  # a shorter last line is left: a few characters of base64 reveal next to nothing
 
 
 def _base64_forms(text: str) -> set:
@@ -164,7 +180,47 @@ def _base64_forms(text: str) -> set:
     for encoded in (base64.b64encode(data), base64.urlsafe_b64encode(data)):
         forms.add(encoded.decode("ascii"))
         forms.add(encoded.rstrip(b"=").decode("ascii"))
+    for encoded in (base64.b64encode(data).decode("ascii"),):
+        for width in BASE64_WRAP_COLUMNS:
+            if len(encoded) > width:
+                lines = [encoded[i:i + width] for i in range(0, len(encoded), width)]
+                forms.update(line for line in lines if len(line) >= _MIN_BASE64_LINE)
     return forms
+
+
+def definition_secrets(paths) -> set:
+    """The plaintext of every literal `fn::secret` in these definition files: a secret written inline
+    inside fn::join, fn::toString or a nested fn::toJSON survives in the evaluated value only as part
+    of a larger string, so it is taken from where it was written."""
+    found = set()
+    for path in paths:
+        found |= _literal_secrets(path)
+    return {s for s in found if long_enough(s)}
+
+
+def _literal_secrets(path: str) -> set:
+    try:
+        import yaml
+
+        with open(path, "rb") as handle:
+            data = handle.read(1024 * 1024 + 1)
+        root = yaml.compose(data.decode("utf-8"), Loader=yaml.SafeLoader) if len(data) <= 1024 * 1024 else None
+    except Exception:  # unreadable or not YAML: the evaluation reported it; nothing to add here
+        return set()
+    found, seen, stack = set(), set(), [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == "fn::secret" and isinstance(value, yaml.ScalarNode):
+                    found.add(value.value)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return found
 
 
 # --- the stream masker ---------------------------------------------------------------------------

@@ -429,18 +429,19 @@ def supervise(argv: list, executable: str, env: dict, *, secrets, mask: bool, fo
     return exit_status(returncode)
 
 
-def masked_secrets(value, projection: Projection, argument_secrets: set) -> set:
+def masked_secrets(value, projection: Projection, argument_secrets: set, definitions=()) -> set:
     """Every secret leaf of the environment, wherever the child may print it (inside a larger
-    string, a JSON document, a file), and the whole projected and interpolated secret strings."""
-    from credproc.masking import secret_leaves
+    string, a JSON document, a file), the whole projected and interpolated secret strings, and every
+    literal `fn::secret` of the definition files (inline in fn::join, say, it is no leaf)."""
+    from credproc.masking import definition_secrets, secret_leaves
 
-    return secret_leaves(value) | projection.secrets | argument_secrets
+    return secret_leaves(value) | projection.secrets | argument_secrets | definition_secrets(definitions)
 
 
 # --- the whole run ------------------------------------------------------------------------------
 
 def run(ref: str, value, command: list, *, interactive: bool = False, nested: bool = False,
-        inherited: "dict | None" = None, aws_records=()) -> int:
+        inherited: "dict | None" = None, aws_records=(), definitions=()) -> int:
     """Project ``value`` (an opened environment) onto ``command`` and run it; returns the exit status.
     aws_records: the aws-login provider's `opened` records from opening ``value``."""
     inherited = dict(os.environ if inherited is None else inherited)
@@ -449,7 +450,7 @@ def run(ref: str, value, command: list, *, interactive: bool = False, nested: bo
         raise UsageError("no command specified", hint=f"credproc run {ref} -- COMMAND [ARGS...]")
     projection = project(value)
     arguments, argument_secrets = interpolate_arguments(command[1:], value)
-    secrets = masked_secrets(value, projection, argument_secrets)
+    secrets = masked_secrets(value, projection, argument_secrets, definitions)
     sweep_stale_runs()
     forwarder = SignalForwarder().install()
     try:

@@ -96,7 +96,8 @@ def run_command(args) -> int:
         return diagnostics_exit_code(opened)
     aws_login = providers.built().get("aws-login")  # its `opened` records: expiry of the keys it gave
     return runner.run(args.environment, opened.value, command, interactive=args.interactive,
-                      nested=args.nested, aws_records=list(getattr(aws_login, "opened", None) or ()))
+                      nested=args.nested, aws_records=list(getattr(aws_login, "opened", None) or ()),
+                      definitions=list(opened.files))
 
 
 def diagnostics_exit_code(opened) -> int:
