@@ -50,3 +50,13 @@ def config_dir() -> str:
 def env_dir() -> str:
     """The environment store: $CREDPROC_ENV_DIR, else <config dir>/environments."""
     return os.environ.get("CREDPROC_ENV_DIR") or os.path.join(user_config_dir(), "environments")
+
+
+def runtime_dir() -> str:
+    """Private per-user files that must outlive the command that wrote them for a while (`run`'s
+    per-run directories, the `files` of `env open`): $XDG_RUNTIME_DIR/credproc (a per-user tmpfs,
+    emptied at logout) when it exists, else the cache dir. Never /tmp."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if os.path.isabs(runtime) and os.path.isdir(runtime):
+        return os.path.join(runtime, APP)
+    return cache_dir()

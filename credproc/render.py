@@ -300,12 +300,44 @@ def dotenv_quoted(text: str) -> str:
     return '"' + re.sub(r'([\\"$`])', r"\\\1", body) + '"' + "\\\\" * trailing
 
 
+#: `files` written for `env open`/`env get` outlive the command (their paths are printed to be used
+#: later, as ESC's are); older ones are removed by the next command that writes one.
+FILES_KEPT_SECONDS = 12 * 3600
+
+
 def write_temp_file(content: str) -> str:
-    """A private (0600) temporary file holding ``content``; the caller owns it."""
-    fd, path = tempfile.mkstemp(prefix="credproc-")
+    """A private (0600) file holding ``content`` in the private files directory (never /tmp), whose
+    path is printed; files older than FILES_KEPT_SECONDS there are removed first."""
+    directory = files_directory()
+    _sweep_old_files(directory)
+    fd, path = tempfile.mkstemp(prefix="credproc-", dir=directory)
     with os.fdopen(fd, "wb") as handle:
         handle.write(content.encode("utf-8", "surrogateescape"))
     return path
+
+
+def files_directory() -> str:
+    """<runtime dir>/files (paths.runtime_dir), created 0700; refused when not private."""
+    from credproc import fsutil, paths
+
+    directory = os.path.join(paths.runtime_dir(), "files")
+    fsutil.make_private_dirs(directory)
+    fsutil.check_private(os.path.dirname(directory), "credproc runtime directory", 0o700)
+    fsutil.check_private(directory, "files directory", 0o700)
+    return directory
+
+
+def _sweep_old_files(directory: str) -> None:
+    import time
+
+    limit = time.time() - FILES_KEPT_SECONDS
+    for entry in os.scandir(directory):
+        try:
+            if entry.name.startswith("credproc-") and entry.is_file(follow_symlinks=False) \
+                    and entry.stat(follow_symlinks=False).st_mtime < limit:
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 # --- YAML in yaml.v3's style ---------------------------------------------------------------------

@@ -232,10 +232,7 @@ def run_directory() -> str:
     clean up, and what it leaves must stay private and be found again by the next run."""
     from credproc import paths
 
-    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    if os.path.isabs(runtime) and os.path.isdir(runtime):
-        return os.path.join(runtime, paths.APP, "run")
-    return os.path.join(paths.cache_dir(), "run")
+    return os.path.join(paths.runtime_dir(), "run")
 
 
 def ensure_run_directory() -> str:

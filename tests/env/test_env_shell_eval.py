@@ -163,18 +163,19 @@ def test_a_nul_in_a_value_leaves_that_variable_out_with_a_warning(put):
 
 
 def test_a_file_path_with_quotes_and_substitutions_is_quoted(put, tmp_path):
-    """`files` print the path of a temp file: under a TMPDIR whose name is shell code it must stay data."""
+    """`files` print the path of a file in the private runtime directory: under an XDG_RUNTIME_DIR
+    whose name is shell code it must stay data."""
     tmpdir = tmp_path / "it's $(touch pwned) `touch pwned`"
-    tmpdir.mkdir()
+    tmpdir.mkdir(mode=0o700)
     put("acme/q", "values:\n  files:\n    CONF: \"[default]\\nregion = x\\n\"\n")
     for fmt in ("shell", "dotenv"):
-        proc = cli("env", "open", "acme/q", "--format", fmt, env={"TMPDIR": str(tmpdir)})
+        proc = cli("env", "open", "acme/q", "--format", fmt, env={"XDG_RUNTIME_DIR": str(tmpdir)})
         assert proc.returncode == 0, proc.stderr
         for shell in ("bash", "sh"):
             found, _, touched = read_back(shell, proc.stdout, {"CONF"}, tmp_path)
             assert not touched
             path = found["CONF"].decode()
-            assert os.path.dirname(path) == str(tmpdir)
+            assert os.path.dirname(path) == str(tmpdir / "credproc" / "files")
             with open(path, encoding="utf-8") as handle:
                 assert handle.read() == "[default]\nregion = x\n"
 
@@ -270,3 +271,23 @@ def test_the_marker_is_what_the_injections_would_create(tmp_path):
     """The harness can see an injection: the same payload, unquoted, does create the marker."""
     found, _, touched = read_back("sh", b"X=$(touch pwned)\n", {"X"}, tmp_path)
     assert touched and MARKER == "pwned"
+
+
+def test_files_of_env_open_stay_private_and_old_ones_are_swept(put, tmp_path):
+    """They outlive the command (their paths are printed to be used later), so they never go to
+    /tmp: a private 0700 directory in the runtime dir, 0600 files, removed after 12 hours."""
+    import stat
+    import time
+
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    put("acme/q", "values:\n  files:\n    CONF: hello\n")
+    proc = cli("env", "open", "acme/q", "--format", "dotenv", env={"XDG_RUNTIME_DIR": str(runtime)})
+    assert proc.returncode == 0, proc.stderr
+    files = runtime / "credproc" / "files"
+    [first] = list(files.iterdir())
+    assert stat.S_IMODE(files.stat().st_mode) == 0o700 and stat.S_IMODE(first.stat().st_mode) == 0o600
+    long_ago = time.time() - 13 * 3600
+    os.utime(first, (long_ago, long_ago))
+    assert cli("env", "open", "acme/q", "--format", "dotenv", env={"XDG_RUNTIME_DIR": str(runtime)}).returncode == 0
+    assert not first.exists() and len(list(files.iterdir())) == 1

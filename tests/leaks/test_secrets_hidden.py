@@ -108,13 +108,15 @@ def secret_store(isolated_env, tmp_path):
     (org / "vault.yaml").write_text(VAULT)
     (org / "full.yaml").write_text(ENVIRONMENT)
     tmpdir = tmp_path / "tmpdir"
-    tmpdir.mkdir()
+    tmpdir.mkdir(mode=0o700)
     return tmpdir
 
 
 def run(tmpdir: Path, *args) -> subprocess.CompletedProcess:
     command = [str(CREDPROC)] if CREDPROC.exists() else [sys.executable, "-m", "credproc"]
-    return subprocess.run(command + list(args), env=dict(os.environ, TMPDIR=str(tmpdir)), capture_output=True,
+    # files written for `env open` go to the private runtime directory, scanned like TMPDIR
+    return subprocess.run(command + list(args), env=dict(os.environ, TMPDIR=str(tmpdir), XDG_RUNTIME_DIR=str(tmpdir)),
+                          capture_output=True,
                           timeout=60, stdin=subprocess.DEVNULL)
 
 
