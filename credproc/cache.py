@@ -336,7 +336,12 @@ def write_index(kind: str, key: str, entry: IndexEntry) -> None:
 # stdlib-only and cheap; a mismatch is a miss, and the miss path then fails exactly as a cold cache
 # would (a missing token: exit 4).
 
-BINDING_KINDS = ("file", "env")
+BINDING_KINDS = ("file", "env", "private", "absent")
+#   file     the bytes of a file (a token file, a bindFiles entry)
+#   env      the value of a variable
+#   private  the bytes of a file that must also be ours and private (the issuer key, a login marker):
+#            a cold call refuses an insecure one, so a hit must not serve past it either
+#   absent   a path that must not exist (the other spelling of an ORG/ENV name: both would be ambiguous)
 ABSENT = "absent"  # the digest of a variable that is unset or a file that cannot be read
 OVERSIZE = "oversize"  # a file larger than MAX_TOKEN_BYTES: never a match
 #: What a token source reads at most (a JWT is a few KiB; /dev/zero must not exhaust memory).
@@ -359,6 +364,8 @@ class Binding:
         """Does the source still name the same identity (and is its token still unexpired)?"""
         if self.until is not None and now >= self.until:
             return False
+        if self.kind == "absent":
+            return not os.path.lexists(self.arg)
         return self.digest not in (ABSENT, OVERSIZE) and binding_digest(self.kind, self.arg) == self.digest
 
     def material(self) -> list:
@@ -380,6 +387,11 @@ def binding_digest(kind: str, arg: str) -> str:
     if kind == "env":
         value = os.environ.get(arg)
         return ABSENT if value is None else sha256_hex(value.encode("utf-8", "surrogateescape"))
+    if kind == "absent":
+        return ABSENT if not os.path.lexists(arg) else "present"
+    if kind == "private":
+        data = read_private_bytes(arg)
+        return ABSENT if data is None else sha256_hex(data)
     data = read_capped(arg, MAX_TOKEN_BYTES)
     if data is None:
         return ABSENT
@@ -387,13 +399,16 @@ def binding_digest(kind: str, arg: str) -> str:
 
 
 def read_capped(path: str, limit: int) -> "bytes | None":
-    """At most limit + 1 bytes of a file (symlinks followed: Kubernetes projects tokens through
-    them); None if it cannot be read. A caller seeing limit + 1 bytes knows the file is too large."""
+    """At most limit + 1 bytes of a regular file (symlinks followed: Kubernetes projects tokens
+    through them); None if it cannot be read or is no regular file (a FIFO would block for ever, a
+    directory has no bytes to bind). A caller seeing limit + 1 bytes knows the file is too large."""
     try:
-        fd = os.open(path, os.O_RDONLY | _O_BINARY)
+        fd = os.open(path, os.O_RDONLY | _O_BINARY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, min(1 << 16, limit + 1 - size))

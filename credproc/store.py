@@ -308,6 +308,20 @@ class Store:
                 f"environment {name.full} resolves outside the environment store (symbolic link?)"
             )
 
+    def other_spelling(self, path: str) -> "str | None":
+        """For a definition file of the store, the file of the other spelling of its environment
+        (`ORG/ENV.yaml` <-> `ORG/default/ENV.yaml`), whose appearance would make the name ambiguous;
+        None for a file outside the store or of a project other than `default`."""
+        relative = os.path.relpath(os.path.abspath(path), self.root)
+        parts = relative.split(os.sep)
+        if relative.startswith("..") or not parts[-1].endswith(SUFFIX):
+            return None
+        if len(parts) == 2:
+            return os.path.join(self.root, parts[0], DEFAULT_PROJECT, parts[1])
+        if len(parts) == 3 and parts[1] == DEFAULT_PROJECT:
+            return os.path.join(self.root, parts[0], parts[2])
+        return None
+
     def _raw_path(self, name: EnvName) -> str:
         return os.path.join(self.root, *name.segments[:-1], name.segments[-1] + SUFFIX)
 

@@ -187,12 +187,32 @@ def _sha256(data: bytes) -> str:
 
 
 def _file_sha256(path: str) -> "str | None":
-    # No definition over 1 MiB is ever evaluated (lang.syntax.MAX_SOURCE_BYTES), so none is indexed:
-    # a larger file now is a miss, read no further than that.
-    data = cache.read_capped(path, _MAX_DEFINITION_BYTES)
+    """The digest of a definition file as the store would accept it now, else None (a miss, after
+    which the cold path says what is wrong): not a symbolic link, a regular file owned by us or
+    root and writable by nobody else, no larger than the language's limit (lang.syntax.MAX_SOURCE_BYTES:
+    nothing larger is ever evaluated, so nothing larger is read here)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if os.name == "posix" and (info.st_uid not in (os.getuid(), 0) or info.st_mode & 0o022):
+            return None  # the cold path knows the trusted owners (CREDPROC_TRUSTED_STORE_OWNERS)
+        data = os.read(fd, _MAX_DEFINITION_BYTES + 1) if _is_regular(info) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     if data is None or len(data) > _MAX_DEFINITION_BYTES:
         return None
     return _sha256(data)
+
+
+def _is_regular(info) -> bool:
+    import stat
+
+    return stat.S_ISREG(info.st_mode)
 
 
 _MAX_DEFINITION_BYTES = 1024 * 1024  # lang.syntax.MAX_SOURCE_BYTES, without importing the language
@@ -342,7 +362,7 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
             raise too_short_error(ref, creds, left, margin)
     if _cacheable(opened, registry):
         entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer,
-                                 _bindings(awscreds_records(registry)))
+                                 _bindings(awscreds_records(registry)) + _unambiguous(opened.files))
         try:
             cache.write_index(INDEX_KIND, key, entry)
         except (OSError, ValueError) as exc:  # the answer is still good; only the next call is slower
@@ -367,6 +387,16 @@ def _bindings(records: list) -> list:
                 seen.add(marker)
                 result.append(binding)
     return result
+
+
+def _unambiguous(files) -> list:
+    """The answer stands only while no definition gains a second spelling (ORG/ENV.yaml beside
+    ORG/default/ENV.yaml): a cold call would refuse to choose between the two."""
+    from credproc.store import Store
+
+    store = Store()
+    others = (store.other_spelling(path) for path in files)
+    return [cache.Binding("absent", other, cache.ABSENT) for other in others if other]
 
 
 def too_short_error(ref: str, creds, left: float, margin: float):

@@ -209,7 +209,7 @@ class AwsLoginProvider(Provider):
     def _refresh(self, request: "OidcRequest", previous: "dict | None", margin: float) -> dict:
         try:
             entry = _within_deadline(lambda: request.exchange(self._sts_client_factory, self._now()),
-                                     request.refresh_deadline(), request.display_name)
+                                     request.refresh_deadline(), request.display_name, on_timeout=request.source.abort)
             _check_lifetime(entry, request, margin, self._now())
             if request.source.rebinds_after_fetch:
                 request.bind()  # the fetch logged in: the answer belongs to the new login
@@ -266,7 +266,7 @@ def _check_lifetime(entry: dict, request: "OidcRequest", margin: float, now: flo
         )
 
 
-def _within_deadline(exchange, seconds: float, display_name: str):
+def _within_deadline(exchange, seconds: float, display_name: str, on_timeout=None):
     """Run the token fetch and the STS call (with its retries) within one overall deadline: an
     endpoint that trickles a byte every few seconds defeats per-read timeouts and would hold the
     refresh lock, and every caller waiting on it, for minutes. On time-out the exchange is left
@@ -286,6 +286,9 @@ def _within_deadline(exchange, seconds: float, display_name: str):
     worker.join(seconds)
     if worker.is_alive():
         from credproc.errors import TransientError
+
+        if on_timeout is not None:
+            on_timeout()  # e.g. kill the token command, which would hold our stderr open
 
         raise TransientError(
             f"refreshing the credentials for {display_name} took longer than {seconds:g}s "

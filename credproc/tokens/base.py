@@ -1,6 +1,8 @@
 """The TokenSource interface and what a source learns about the environment that asks."""
 from dataclasses import dataclass, field
 
+import os
+
 from credproc import cache, jwt
 from credproc.errors import ConfigError
 
@@ -35,11 +37,15 @@ class TokenSource:
         (plus the `bindEnv`/`bindFiles` the definition adds). A cached answer is served only while
         every one of them reads the same. Raises the error a cold fetch would raise when the source
         cannot give a token now (an unset variable, a missing file, an expired token: exit 4)."""
-        extra = [cache.Binding.now(kind, arg) for kind, arg in self.extra_bindings]
+        extra = [_extra_binding(kind, arg) for kind, arg in self.extra_bindings]
         return self._bindings() + extra
 
     def _bindings(self) -> list:
         raise NotImplementedError
+
+    def abort(self) -> None:
+        """Called from another thread when the refresh deadline passed: stop whatever the fetch
+        started (a token command). Most sources have nothing to stop."""
 
     def describe(self) -> str:
         """Where tokens come from, for messages (never the token)."""
@@ -76,8 +82,6 @@ class TokenSource:
 def _extra_bindings(spec: dict) -> list:
     """`bindEnv: [VAR, ...]` and `bindFiles: [PATH, ...]`: more inputs a token depends on (what a
     `command` reads, say), so that a cached answer is served only while they read the same."""
-    import os
-
     result = []
     for key, kind in (("bindEnv", "env"), ("bindFiles", "file")):
         names = spec.get(key) or []
@@ -96,3 +100,14 @@ def expiry_of(claims: dict) -> "int | None":
     if not isinstance(exp, (int, float)) or isinstance(exp, bool):
         return None
     return int(exp) + jwt.CLOCK_SKEW_SECONDS
+
+
+def _extra_binding(kind: str, arg: str):
+    binding = cache.Binding.now(kind, arg)
+    if kind == "file" and os.path.lexists(arg) and binding.digest in (cache.ABSENT, cache.OVERSIZE):
+        # bound by its bytes, so it must be a readable regular file of at most MAX_TOKEN_BYTES: else
+        # every state of it would look the same and the binding would bind nothing
+        raise ConfigError(f"oidc.token.bindFiles names {arg}, which is not a readable regular file of at most "
+                          f"{cache.MAX_TOKEN_BYTES // 1024} KiB: credproc binds a file by its bytes",
+                          hint="bind a smaller file that changes with the identity (a session or config file)")
+    return binding

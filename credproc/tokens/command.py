@@ -39,18 +39,31 @@ class CommandTokenSource(TokenSource):
     def _bindings(self) -> list:
         return []
 
+    def abort(self) -> None:
+        """The refresh deadline passed (another thread): end the command and its process group now."""
+        child = getattr(self, "_child", None)
+        if child is not None:
+            _kill(child)
+
     def _obtain(self) -> str:
         name = self.argv[0]
         try:
-            child = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+            # its own process group: a time-out kills the command and whatever it started, so nothing
+            # keeps credproc's stderr (and the caller reading it) open after credproc gave up
+            child = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     start_new_session=os.name == "posix")
         except FileNotFoundError:
             raise TokenError(f"the token command {name!r} was not found") from None
         except PermissionError:
             raise TokenError(f"the token command {name!r} is not executable") from None
         except OSError as err:
             raise TokenError(f"the token command {name!r} could not be started ({type(err).__name__})") from None
-        with child:
-            output = _read_bounded(child, self.timeout, name)
+        self._child = child
+        try:
+            with child:
+                output = _read_bounded(child, self.timeout, name)
+        finally:
+            self._child = None
         if child.returncode != 0:
             raise TokenError(f"the token command {name!r} failed with exit code {child.returncode}")
         try:
@@ -91,7 +104,17 @@ def _read_bounded(child, timeout: float, name: str) -> bytes:
 
 
 def _kill(child) -> None:
-    child.kill()
+    if os.name == "posix":
+        import signal
+
+        try:
+            os.killpg(child.pid, signal.SIGKILL)  # the command and what it started (its own group)
+        except OSError:
+            pass
+    try:
+        child.kill()
+    except OSError:
+        pass
     child.wait()
 
 

@@ -39,7 +39,7 @@ class FileTokenSource(TokenSource):
             raise TokenError(f"the token file {self.path} does not exist")
         data = cache.read_capped(self.path, cache.MAX_TOKEN_BYTES)
         if data is None:
-            raise TokenError(f"cannot read the token file {self.path}")
+            raise TokenError(f"cannot read the token file {self.path} (it must be a readable regular file)")
         if len(data) > cache.MAX_TOKEN_BYTES:
             raise TokenError(f"the token file {self.path} is larger than {cache.MAX_TOKEN_BYTES // 1024} KiB; "
                              "an OIDC token is a few KiB")

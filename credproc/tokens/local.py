@@ -26,7 +26,9 @@ class LocalIssuerTokenSource(TokenSource):
         return {"url": self.settings["url"], "sub": self.subject, "kid": self.settings["kid"]}
 
     def _bindings(self) -> list:
-        bindings = [cache.Binding.now("file", path) for path in issuer.identity_files()]
+        key, settings = issuer.identity_files()
+        # the key must be private: a cold call refuses an insecure one, so a hit must not serve past it
+        bindings = [cache.Binding.now("private", key), cache.Binding.now("file", settings)]
         if any(b.digest in (cache.ABSENT, cache.OVERSIZE) for b in bindings):
             issuer.load()  # raises the error a cold fetch gives (not set up, unreadable key)
         return bindings

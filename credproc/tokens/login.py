@@ -217,7 +217,7 @@ class LoginTokenSource(TokenSource):
         answer cached from this login (credproc.tokenstore)."""
         from credproc import tokenstore
 
-        return [cache.Binding.now("file", tokenstore.ensure_marker(self.config.identity_key()))]
+        return [cache.Binding.now("private", tokenstore.ensure_marker(self.config.identity_key()))]
 
     def _obtain(self) -> str:
         token = self.cached_token()

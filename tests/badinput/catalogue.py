@@ -180,7 +180,7 @@ CASES = [
     case("token-exp-string", "token contents", "`exp` is a string", token=jwt(exp="tomorrow"), code=4, line='credproc: the token from file {token_file} has a non-numeric `exp` claim', match="exact"),
     case("token-binary", "token contents", "binary bytes", token=b"\x00\xff\xfe garbage", code=4, line='credproc: the token file {token_file} is not UTF-8 text', match="exact"),
     case("token-huge", "token contents", "a 2 MB token", token="a" * (2 * 1024 * 1024), code=4, line='credproc: the token file {token_file} is larger than 256 KiB; an OIDC token is a few KiB', match="exact"),
-    case("token-dev-zero", "token contents", "`{file: /dev/zero}` (endless)", yaml=login(token="{file: /dev/zero}"), code=4, line='credproc: the token file /dev/zero is larger than 256 KiB; an OIDC token is a few KiB', match="exact"),
+    case("token-dev-zero", "token contents", "`{file: /dev/zero}` (endless)", yaml=login(token="{file: /dev/zero}"), code=4, line='credproc: cannot read the token file /dev/zero (it must be a readable regular file)', match="exact"),
     case("token-iss-mismatch", "token contents", "`iss` other than the expected issuer",
          yaml=login(token="{file: {token_file}, issuer: 'https://expected.example'}"), code=4, line="credproc: the token from file {token_file} has the wrong `iss`: expected 'https://expected.example', got 'https://issuer.credproc.test'", match="exact"),
     case("token-aud-mismatch", "token contents", "`aud` other than the expected audience",

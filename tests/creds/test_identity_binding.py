@@ -191,3 +191,57 @@ def test_a_command_without_bind_env_is_bound_to_its_argv_only(isolated_env, sts,
     first = keys_of(credproc("process", REF))
     monkeypatch.setenv("VAULT_TOKEN", make_token(sub="bob"))
     assert keys_of(credproc("process", REF)) == first and sts.count(AWRWI) == 1
+
+
+# --- found by a hostile review: a hit must not serve past what a cold call refuses ---------------
+
+def test_a_bind_files_entry_too_large_to_bind_is_refused(isolated_env, sts, tmp_path, monkeypatch):
+    big = tmp_path / "tool.db"
+    big.write_bytes(os.urandom(300_000))
+    command = (f"{{command: [{sys.executable}, -c, 'import os; print(os.environ[\"VAULT_TOKEN\"])'], "
+               f"bindFiles: [{big}]}}")
+    define(isolated_env, command)
+    monkeypatch.setenv("VAULT_TOKEN", make_token(sub="alice"))
+    refused(credproc("process", REF), code=2, says="which is not a readable regular file of at most 256 KiB")
+    big.unlink()
+    big.mkdir()  # a directory has no bytes to bind either
+    refused(credproc("process", REF), code=2, says="not a readable regular file")
+    assert sts.count(AWRWI) == 0
+
+
+def test_an_insecure_issuer_key_is_refused_on_a_hit_too(isolated_env, sts, local_issuer):
+    write_environment(isolated_env.env_dir, REF, login_yaml("null").replace("          token: null\n", ""))
+    keys_of(credproc("process", REF))
+    key = isolated_env.config_dir / "issuer" / "key.pem"
+    key.chmod(0o644)
+    for command in (("process", REF), ("export", REF)):
+        result = credproc(*command)
+        assert result.returncode == 2 and result.stdout == b"", result.stderr
+        assert "issuer key" in result.stderr.decode()
+
+
+def test_a_definition_turned_into_a_link_or_made_writable_is_not_served_from_the_cache(isolated_env, sts, tmp_path):
+    token_file = write_token_file(tmp_path, make_token(sub="alice"))
+    define(isolated_env, f"{{file: {token_file}}}")
+    keys_of(credproc("process", REF))
+    definition = isolated_env.env_dir / "acme" / "dev.yaml"
+    definition.chmod(0o666)
+    assert credproc("process", REF).returncode == 2  # as the cold path: refused
+    definition.chmod(0o600)
+    outside = tmp_path / "outside.yaml"
+    outside.write_bytes(definition.read_bytes())
+    definition.unlink()
+    definition.symlink_to(outside)  # the same bytes, through a link out of the store
+    result = credproc("process", REF)
+    assert result.returncode == 2 and result.stdout == b"", result.stderr
+
+
+def test_a_second_spelling_appearing_beside_a_cached_environment_ends_the_answer(isolated_env, sts, tmp_path):
+    token_file = write_token_file(tmp_path, make_token(sub="alice"))
+    define(isolated_env, f"{{file: {token_file}}}")
+    keys_of(credproc("process", REF))
+    write_environment(isolated_env.env_dir, "acme/default/dev",
+                      login_yaml(f"{{file: {token_file}}}", role_arn="arn:aws:iam::123456789012:role/evil"))
+    result = credproc("process", REF)
+    assert result.returncode == 2 and result.stdout == b""
+    assert "are one environment" in result.stderr.decode()

@@ -83,3 +83,36 @@ def test_a_held_lock_with_keys_below_the_floor_is_exit_7_after_the_time_really_w
     assert err.startswith("credproc: timed out after 2s waiting for another credproc to refresh credentials "
                           "for acme/dev"), err
     assert waited < 4  # one wait of the timeout, not one per lock (it was twice the timeout)
+
+
+def test_a_token_command_is_ended_with_its_children_at_the_refresh_deadline(isolated_env, proxy, tmp_path):
+    """The abandoned command must not keep credproc's stderr open: botocore (and a shell pipeline)
+    reads it until it closes, so a leftover `sleep` would hold every `aws` call for its lifetime."""
+    pidfile = tmp_path / "grandchild.pid"
+    script = f"sleep 60 & echo $! > {pidfile}; wait"
+    write_environment(isolated_env.env_dir, REF, login_yaml(f"{{command: [sh, -c, '{script}'], timeout: 300}}"))
+    started = time.monotonic()
+    done = subprocess.run([CREDPROC, "process", REF], env=python_bytecode_env(dict(os.environ, CREDPROC_REFRESH_TIMEOUT="3")),
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    elapsed = time.monotonic() - started  # communicate() waited for stderr to close
+    assert done.returncode == 6, done.stderr
+    assert elapsed < 20
+    grandchild = int(pidfile.read_text())
+    for _ in range(50):
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the token command's child outlived the refresh deadline")
+
+
+def test_a_fifo_as_token_file_fails_at_once_instead_of_blocking(isolated_env, proxy, tmp_path):
+    fifo = tmp_path / "token.fifo"
+    os.mkfifo(fifo)
+    write_environment(isolated_env.env_dir, REF, login_yaml(f"{{file: {fifo}}}"))
+    started = time.monotonic()
+    code, out, err = run("process", REF)
+    assert (code, out) == (4, b"") and "must be a readable regular file" in err
+    assert time.monotonic() - started < 20
