@@ -114,8 +114,12 @@ def format_error_line(err: CredprocError) -> str:
 
 # Characters a terminal acts on instead of showing: C0 controls (ESC starts CSI/OSC sequences that
 # clear the screen or set the clipboard, CR overwrites the line), DEL, C1 controls (0x9b is a
-# one-byte CSI), and the Unicode bidi overrides and isolates that make text display in another order.
-_UNSAFE = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+# one-byte CSI), the Unicode bidi overrides, isolates and marks that make text display in another
+# order, and the invisible format characters that hide or join text (zero-width spaces and joiners,
+# the soft hyphen, BOM, line and paragraph separators, interlinear annotations).
+_UNSAFE = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+           0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), 0x2028, 0x2029, *range(0x2060, 0x2065), 0xFEFF,
+           *range(0xFFF9, 0xFFFC)]
 _ESCAPES = {code: (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}") for code in _UNSAFE}
 
 

@@ -49,7 +49,7 @@ def _seconds_setting(name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value <= 3600:
-        raise ConfigError(f"{name} must be a number of seconds between 0 and 3600, got {raw[:20]!r}",
+        raise ConfigError(f"{name} must be a number of seconds more than 0 and at most 3600, got {raw[:20]!r}",
                           hint=f"unset {name} for the default of {default:g}")
     return value
 

@@ -453,7 +453,7 @@ def format_export(answer: bytes, fmt: str) -> str:
         return answer.decode("utf-8")
     variables = export_variables(answer)
     for name, value in variables:
-        if any(ord(ch) < 32 for ch in value):
+        if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):  # C0, DEL and C1 (0x9b is a CSI)
             raise ConfigError(f"{name} holds a control character and cannot be exported")
     if fmt == "json":
         import json

@@ -210,7 +210,11 @@ def _when_known(**schemas):
 
 @_when_known(first=_STRING_SCHEMA, second=_STRING_ARRAY_SCHEMA)
 def _join(env, x, secret, delimiter, values):
-    return _string_result(delimiter.repr.join(v.repr for v in values.repr), secret)
+    items = values.repr
+    size = sum(len(v.repr) for v in items) + len(delimiter.repr) * max(len(items) - 1, 0)
+    if size > MAX_STRING_CHARS:  # refused before joining: a long delimiter times many items is GiBs
+        raise _TooLarge()
+    return _string_result(delimiter.repr.join(v.repr for v in items), secret)
 
 
 @_when_known(first=_STRING_SCHEMA, second=_STRING_SCHEMA)

@@ -242,7 +242,7 @@ CASES = [
     case("var-margin-low", "environment variables", "CREDPROC_REFRESH_MARGIN=10 (below 16)",
          env={"CREDPROC_REFRESH_MARGIN": "10"}, line="credproc: CREDPROC_REFRESH_MARGIN=10 is below the minimum"),
     case("var-lock-timeout", "environment variables", "CREDPROC_LOCK_TIMEOUT=-1",
-         env={"CREDPROC_LOCK_TIMEOUT": "-1"}, line="credproc: CREDPROC_LOCK_TIMEOUT must be a number of seconds between 0 and 3600, got '-1' (hint: unset CREDPROC_LOCK_TIMEOUT for the default of 45)", match="exact"),
+         env={"CREDPROC_LOCK_TIMEOUT": "-1"}, line="credproc: CREDPROC_LOCK_TIMEOUT must be a number of seconds more than 0 and at most 3600, got '-1' (hint: unset CREDPROC_LOCK_TIMEOUT for the default of 45)", match="exact"),
     case("var-chain", "environment variables", "CREDPROC_CHAIN already holds the environment",
          env={"CREDPROC_CHAIN": "acme/dev"}, code=8, line="credproc: credproc process acme/dev was started by itself"),
     case("var-chain-deep", "environment variables", "CREDPROC_CHAIN three deep",

@@ -54,8 +54,12 @@ def token_file(tmp_path):
 
 
 def test_printable_escapes_exactly_the_unsafe_characters():
-    unsafe = [*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-    for code in range(0x2100):
+    unsafe = [*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+              # invisible format characters: zero-width spaces and joiners, bidi marks, soft hyphen,
+              # line/paragraph separators, word joiners, BOM, interlinear annotations
+              0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), 0x2028, 0x2029, *range(0x2060, 0x2065), 0xFEFF,
+              *range(0xFFF9, 0xFFFC)]
+    for code in [*range(0x2100), *range(0xFEF0, 0x10000)]:
         shown = printable(chr(code))
         if code in unsafe:
             assert shown == (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")

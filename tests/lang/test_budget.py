@@ -319,3 +319,28 @@ def test_fast_json_and_base64_decoding_match_go_rules():
     for _ in range(3000):
         text = "".join(rng.choice("AB+/=\r\n-é") for _ in range(rng.randint(0, 9)))
         assert outcome(B.go_base64_decode, text) == outcome(go_rules_base64, text), repr(text)
+
+
+def test_a_long_delimiter_times_many_items_is_refused_before_joining(tmp_path):
+    """Found by a hostile review: 420 KB of definition asked fn::join for a 4 GB string, and the
+    budget was checked only after it was built (4 GB of memory, or MemoryError under a limit)."""
+    import resource
+    import subprocess
+    import sys
+
+    items = ", ".join(["a"] * 200_000)
+    text = f"values:\n  s: '{'z' * 20000}'\n  j:\n    fn::join: ['${{s}}', [{items}]]\n"
+    store = tmp_path / "store"
+    (store / "acme").mkdir(parents=True, mode=0o700)
+    store.chmod(0o700)
+    (store / "acme" / "bomb.yaml").write_text(text)
+    (store / "acme" / "bomb.yaml").chmod(0o600)
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    done = subprocess.run([sys.executable, "-m", "credproc", "env", "check", "acme/bomb"], capture_output=True,
+                          text=True, timeout=60, preexec_fn=limit_memory,
+                          env={**__import__("os").environ, "CREDPROC_ENV_DIR": str(store)})
+    assert done.returncode == 2, done.stderr
+    assert "internal error" not in done.stderr and "too large" in done.stderr
