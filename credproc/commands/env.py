@@ -498,7 +498,13 @@ def edit_command(args) -> int:
     except NotInStore:
         raise ConfigError(f"environment {name.full} not found", hint=f"create it: credproc env init {name.full}") from None
     argv = _editor_argv()
-    workdir = tempfile.mkdtemp(prefix="credproc-edit-")  # mode 0700
+    from credproc import runner
+
+    # The copy holds the definition's secrets: it lives in the private run directory, named after our
+    # pid, so that an edit killed with SIGKILL leaves nothing readable behind for long (the next
+    # `env edit` or `run` sweeps it), never in /tmp.
+    runner.sweep_stale_runs()
+    workdir = tempfile.mkdtemp(prefix=f"{os.getpid()}-{runner.pid_scope()}-edit-", dir=runner.ensure_run_directory())
     keep = False
     try:
         copy = os.path.join(workdir, name.env + ".yaml")
@@ -513,8 +519,11 @@ def edit_command(args) -> int:
             with store.edit_lock(name):  # not held while the editor ran: compared with what it was then
                 _write_checked(store, name, original, edited)
         except (ConfigError, LockTimeout) as err:
-            keep = True  # the user's work must not be lost: say where it is
-            raise type(err)(err.message, hint=f"your version is kept in {copy}") from None
+            keep = True  # the user's work must not be lost: say where it is (a name no sweep removes)
+            kept = tempfile.mkdtemp(prefix="kept-edit-", dir=os.path.dirname(workdir))
+            os.replace(copy, os.path.join(kept, os.path.basename(copy)))
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise type(err)(err.message, hint=f"your version is kept in {os.path.join(kept, os.path.basename(copy))}") from None
         sys.stderr.write(f"saved {name.full}\n")
         return 0
     finally:
