@@ -68,3 +68,23 @@ def test_other_encoders_escapes_are_masked(isolated_env):
     out = run(script)
     assert "L0ngSecretToken" not in out and "%2f" not in out and "%2F" not in out
     assert out.count("[secret]") == 3
+
+
+def test_a_prompt_without_a_newline_appears_while_the_child_waits(isolated_env):
+    """Found by a hostile review: the prompt's last character was held back (it might start a
+    secret) until the child wrote again, so "Proceed [Y" showed as "Proceed [" while it waited."""
+    import select
+    import time
+
+    define(isolated_env, "values:\n  pw: {fn::secret: Yes-this-is-secret}\n  environmentVariables:\n    PW: ${pw}\n")
+    child = subprocess.Popen([CREDPROC, "run", "acme/dev", "--", sys.executable, "-c",
+                              "import sys, time; sys.stdout.write('Proceed [Y'); sys.stdout.flush(); time.sleep(3)"],
+                             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        seen, deadline = b"", time.monotonic() + 2.5
+        while b"Proceed [Y" not in seen and time.monotonic() < deadline:
+            if select.select([child.stdout], [], [], 0.1)[0]:
+                seen += os.read(child.stdout.fileno(), 100)
+        assert seen == b"Proceed [Y"  # shown while the child still waits (it sleeps 3 s)
+    finally:
+        child.wait(10)
