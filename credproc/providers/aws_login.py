@@ -176,6 +176,7 @@ class AwsLoginProvider(Provider):
         request = OidcRequest.parse(oidc, ctx)
         request.bind()  # whose token, read now; fails as a cold fetch would (before any cache read)
         margin = cache.refresh_margin_seconds()
+        _check_duration_outlasts_margin(request, margin)
         entry = self._cached_or_refreshed(request, margin)
         self._record(ctx, request.cache_key, entry["credentials"]["AccessKeyId"], entry["expiration"],
                      entry.get("account_id"), region=request.region,
@@ -230,6 +231,17 @@ class AwsLoginProvider(Provider):
             "access_key_id": access_key_id, "expiration": expiration, "account_id": account_id,
             "region": region, "stale": stale, "bindings": list(bindings or ()),
         })
+
+
+def _check_duration_outlasts_margin(request: "OidcRequest", margin: float) -> None:
+    """Keys that never have the refresh margin left would be refreshed on every use, and each
+    refresh would give keys no better: refused up front, naming both settings."""
+    if request.duration <= margin:
+        raise ConfigError(
+            f"oidc.duration {request.duration // 60}m is not longer than the refresh margin of {int(margin // 60)} "
+            "minutes: credproc never hands out keys with less than the margin left, so these could never be used",
+            hint="request a longer oidc.duration, or lower CREDPROC_REFRESH_MARGIN (minimum 16)",
+        )
 
 
 def _checked_inputs(inputs) -> dict:

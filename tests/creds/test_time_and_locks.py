@@ -116,3 +116,17 @@ def test_a_fifo_as_token_file_fails_at_once_instead_of_blocking(isolated_env, pr
     code, out, err = run("process", REF)
     assert (code, out) == (4, b"") and "must be a readable regular file" in err
     assert time.monotonic() - started < 20
+
+
+def test_a_duration_no_longer_than_the_refresh_margin_is_refused(isolated_env, proxy, tmp_path):
+    """Found by a hostile review: 30-minute keys with CREDPROC_REFRESH_MARGIN=40 were served (as a
+    failed refresh), though they never have the margin left."""
+    token_file = write_token_file(tmp_path, jwt_token())
+    text = login_yaml(f"{{file: {token_file}}}").replace("          token:", "          duration: 30m\n          token:")
+    write_environment(isolated_env.env_dir, REF, text)
+    code, out, err = run("process", REF, CREDPROC_REFRESH_MARGIN="40")
+    assert (code, out) == (2, b"")
+    assert "oidc.duration 30m is not longer than the refresh margin of 40 minutes" in err
+    assert proxy.count(AWRWI) == 0
+    code, out, err = run("process", REF)  # the default margin (20 minutes): fine
+    assert code == 0, err
