@@ -183,8 +183,12 @@ def test_a_file_path_with_quotes_and_substitutions_is_quoted(put, tmp_path):
 # --- credproc export --------------------------------------------------------------------------------
 
 EXPORT_SHELLS = {"env": SHELLS, "env-no-export": ("bash", "sh", "zsh"), "fish": ("fish",), "dotenv": ("bash", "sh", "zsh")}
-PRINTABLE = st.characters(blacklist_categories=("Cs",), min_codepoint=0x20)
-CREDENTIAL = st.lists(st.one_of(st.sampled_from([n for n in NASTY if not any(ord(c) < 0x20 for c in n)]),
+def _control(ch: str) -> bool:  # what export refuses: C0, DEL and C1
+    return ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0
+
+
+PRINTABLE = st.characters(blacklist_categories=("Cs",), min_codepoint=0x20).filter(lambda ch: not _control(ch))
+CREDENTIAL = st.lists(st.one_of(st.sampled_from([n for n in NASTY if not any(_control(c) for c in n)]),
                                 st.text(PRINTABLE, max_size=6)), min_size=1, max_size=5).map("".join).filter(bool)
 
 
@@ -246,12 +250,14 @@ def test_export_powershell_and_json_read_back_exactly(key_id, secret, token, put
     assert json.loads(cli("export", "acme/q", "--format", "json").stdout) == expected
 
 
-def test_export_refuses_control_characters_in_one_line(put):
-    put("acme/q", static_credentials_yaml("AKIA", "a\x1b[2Jb", "t"))
-    proc = cli("export", "acme/q", "--format", "env")
-    assert proc.returncode != 0 and proc.stdout == b""
-    assert proc.stderr.count(b"\n") == 1 and b"AWS_SECRET_ACCESS_KEY" in proc.stderr, proc.stderr
-    assert b"\x1b" not in proc.stderr
+@pytest.mark.parametrize("control", ["\x1b[2J", "\x7f", "\u0085", "\u009b2J"])  # C0, DEL, C1 (0x9b: a CSI)
+def test_export_refuses_control_characters_in_one_line(put, control):
+    put("acme/q", static_credentials_yaml("AKIA", f"a{control}b", "t"))
+    for fmt in ("env", "powershell", "fish", "dotenv", "json"):
+        proc = cli("export", "acme/q", "--format", fmt)
+        assert proc.returncode != 0 and proc.stdout == b""
+        assert proc.stderr.count(b"\n") == 1 and b"AWS_SECRET_ACCESS_KEY" in proc.stderr, proc.stderr
+        assert control.encode() not in proc.stderr
 
 
 def test_powershell_doubles_every_single_quote_look_alike():
