@@ -28,7 +28,7 @@ DEFAULT_REFRESH_TIMEOUT = 30.0
 #: Waiting for another process's refresh: longer than that refresh may take, so a waiter does not
 #: give up just before the holder's answer arrives.
 DEFAULT_TIMEOUT = DEFAULT_REFRESH_TIMEOUT + 15.0
-#: Keys whose lock this process holds. An interactive login (credproc.tokens.login) marks them all
+#: Keys whose lock this process holds. An interactive login (credproc.identity.tokens.login) marks them all
 #: as "waiting on a person" (a status file beside each lock) while it waits.
 HELD: set = set()
 

@@ -85,9 +85,9 @@ class _Recorder:
 
 def login_requests(ref: str) -> list:
     """[OidcRequest] of ORG/ENV whose token source is an interactive login."""
-    from credproc import store
+    from credproc.store import store
     from credproc.commands import process
-    from credproc.environments import open_environment
+    from credproc.store.environments import open_environment
 
     store.parse_name(ref)
     recorder = _recording_aws_login()
@@ -109,8 +109,9 @@ def _by_identity(requests: list) -> dict:
 
 def _drop_credentials(identity_keys) -> int:
     """Forget every STS answer and `process` index entry made from these logins: each is bound to
-    its login's marker file (credproc.tokenstore), whatever environment it was made for."""
-    from credproc import cache, tokenstore
+    its login's marker file (credproc.identity.tokenstore), whatever environment it was made for."""
+    from credproc import cache
+    from credproc.identity import tokenstore
     from credproc.commands import process
 
     markers = {tokenstore.marker_path(key) for key in identity_keys}
@@ -128,7 +129,7 @@ def _drop_credentials(identity_keys) -> int:
 # --- login ---------------------------------------------------------------------------------------
 
 def login_command(args) -> int:
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     requests = login_requests(args.ref)
     flow = "device" if args.device else ("browser" if args.no_browser else None)
@@ -153,7 +154,7 @@ def login_command(args) -> int:
 # --- logout --------------------------------------------------------------------------------------
 
 def logout_command(args) -> int:
-    from credproc import tokenstore
+    from credproc.identity import tokenstore
 
     if args.all == bool(args.ref):
         raise UsageError("logout needs ORG/ENV or --all (not both)", hint="credproc logout ORG/ENV")
@@ -177,7 +178,7 @@ def logout_command(args) -> int:
 def _logout_locked(key: str, issuer: str, client_id: str, config, ref: str) -> str:
     """Under the identity's lock: a refresh running meanwhile must not save a rotated refresh token
     after we forgot the old one."""
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     config = config if config is not None else _config_for(issuer, client_id)
     if config is None or config.identity_key() != key:
@@ -187,7 +188,7 @@ def _logout_locked(key: str, issuer: str, client_id: str, config, ref: str) -> s
 
 
 def _config_for(issuer, client_id):
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     try:
         return login_source.LoginConfig({"issuer": issuer, "clientId": client_id})
@@ -198,7 +199,7 @@ def _config_for(issuer, client_id):
 def _config_of_saved(meta: dict):
     """The config a saved login was made with: its client secret's source included (a confidential
     client must authenticate to revoke)."""
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     try:
         return login_source.LoginConfig.of_saved_login(meta)
@@ -207,7 +208,8 @@ def _config_of_saved(meta: dict):
 
 
 def _logout_one(key: str, issuer: str, client_id: str, config) -> str:
-    from credproc import oidc, tokenstore
+    from credproc.identity import oidc
+    from credproc.identity import tokenstore
 
     record = tokenstore.load(key)
     revoked = ""
@@ -231,7 +233,7 @@ def _logout_one(key: str, issuer: str, client_id: str, config) -> str:
 def _cached_identities() -> dict:
     """identity key -> (issuer, client id) of cached ID/access tokens (also after the refresh token went)."""
     from credproc import cache
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     found = {}
     for _key, entry in cache.list_entries(login_source.CACHE_KIND):
@@ -242,7 +244,7 @@ def _cached_identities() -> dict:
 
 def _drop_cached_tokens(identity_key: str) -> int:
     from credproc import cache
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     dropped = 0
     for key, entry in cache.list_entries(login_source.CACHE_KIND):

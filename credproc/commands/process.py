@@ -93,7 +93,7 @@ def parse_arguments(argv: list) -> "tuple[str, str | None]":
 
 
 def _take_auto_login(argv: list) -> list:
-    """`--auto-login`: an interactive login token source (credproc.tokens.login) may log in, talking
+    """`--auto-login`: an interactive login token source (credproc.identity.tokens.login) may log in, talking
     to the controlling terminal only. Passed on through the environment (it is read deep inside
     evaluation); waiters then allow for a person taking minutes, not seconds."""
     if "--auto-login" not in argv:
@@ -215,7 +215,7 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
         if answer is not None:
             return answer
         ensure_site_packages()
-        from credproc import store
+        from credproc.store import store
         from credproc.lock import refresh_lock
 
         store.parse_name(ref)  # a bad name is a usage error before the lock or any evaluation
@@ -301,8 +301,8 @@ def lock_timeout() -> float:
 
 def open_credentials(ref: str, path: "str | None"):
     """Open the environment and pick its AWS credentials -> (AwsCredentials, Opened, registry)."""
-    from credproc import awscreds
-    from credproc.environments import open_environment
+    from credproc.creds import awscreds
+    from credproc.store.environments import open_environment
     from credproc.providers import providers
 
     registry = providers(conformance=os.environ.get("CREDPROC_CONFORMANCE") == "1")
@@ -351,7 +351,7 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
 
 
 def awscreds_records(registry) -> list:
-    from credproc import awscreds
+    from credproc.creds import awscreds
 
     return awscreds.provider_records(registry)
 
@@ -429,7 +429,7 @@ def format_export(answer: bytes, fmt: str) -> str:
         import json
 
         return json.dumps(dict(variables), indent=2) + "\n"
-    from credproc.render import dotenv_quoted, shell_quoted  # the quoting of `env open` (one word in any shell)
+    from credproc.store.render import dotenv_quoted, shell_quoted  # the quoting of `env open` (one word in any shell)
 
     render = {
         "env": lambda n, v: f"export {n}={shell_quoted(v)}",

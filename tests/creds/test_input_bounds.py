@@ -5,7 +5,8 @@ import threading
 
 import pytest
 
-from credproc import cache, oidc
+from credproc import cache
+from credproc.identity import oidc
 from credproc.commands import process
 from credproc.errors import TokenError
 from credproc.lang import syntax

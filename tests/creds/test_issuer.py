@@ -5,7 +5,10 @@ import time
 
 import pytest
 
-from credproc import cli, issuer, jwt, tokens
+from credproc import cli
+from credproc.identity import issuer
+from credproc.identity import jwt
+from credproc.identity import tokens
 from credproc.errors import ConfigError, UsageError
 
 URL = "https://oidc.example.com/credproc"

@@ -16,7 +16,7 @@ REF = "acme/dev"
 ANSWER = (b'{"Version": 1, "AccessKeyId": "ASIASEEDED0000000001", "SecretAccessKey": "seeded/secret", '
           b'"SessionToken": "seeded-token", "Expiration": "%s", "AccountId": "123456789012"}\n')
 FORBIDDEN = ("yaml", "boto3", "botocore", "filelock", "platformdirs", "argparse", "json", "datetime",
-             "credproc.lang", "credproc.store", "credproc.environments", "credproc.providers", "credproc.awscreds")
+             "credproc.lang", "credproc.store.store", "credproc.store.environments", "credproc.providers", "credproc.creds.awscreds")
 
 pytestmark = pytest.mark.timeout(60)
 

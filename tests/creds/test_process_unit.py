@@ -59,7 +59,7 @@ class FakeWorld:
         self.variables = True
         self.used = ("aws-login",)
         self.registry = None
-        monkeypatch.setattr("credproc.environments.open_environment", self.open_environment)
+        monkeypatch.setattr("credproc.store.environments.open_environment", self.open_environment)
         monkeypatch.setattr("credproc.providers.providers", self.providers)
 
     def providers(self, conformance=False, **options):
@@ -215,7 +215,7 @@ def test_path_picks_explicitly(world):
 
 
 def test_several_login_values_need_a_path(world, monkeypatch):
-    from credproc import awscreds
+    from credproc.creds import awscreds
 
     login = Value({"accessKeyId": Value("ASIA1"), "secretAccessKey": Value("s1")})
     env = Value({"a": Value({"login": login}), "b": Value({"login": login})})
@@ -228,7 +228,7 @@ def test_several_login_values_need_a_path(world, monkeypatch):
 
 
 def test_unknown_or_missing_parts_are_clear_errors():
-    from credproc import awscreds
+    from credproc.creds import awscreds
 
     env = Value({"environmentVariables": Value({"AWS_ACCESS_KEY_ID": Value("ASIA1")})})
     with pytest.raises(ConfigError, match=r"environmentVariables\.AWS_SECRET_ACCESS_KEY is missing"):

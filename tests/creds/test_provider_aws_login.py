@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from credproc import cache, jwt
+from credproc import cache
+from credproc.identity import jwt
 from credproc.errors import ConfigError, StsRefused, TokenError
 from credproc.lang import schema
 from credproc.lang.provider import OpenContext
@@ -232,7 +233,7 @@ def test_expiration_comes_from_sts_not_from_duration():
 
 
 def test_local_issuer_subject_attributes_reach_sts(fake_sts):
-    from credproc import issuer
+    from credproc.identity import issuer
 
     issuer.init("https://oidc.example.com/credproc")
     block = {"roleArn": ROLE, "sessionName": "dev", "subjectAttributes": ["pulumi.user.login", "rootEnvironment.name"]}

@@ -37,7 +37,7 @@ def sts_at_moto(moto_server, monkeypatch):
 
 
 def write_env(ref, token_yaml=""):
-    from credproc.store import Store, parse_name
+    from credproc.store.store import Store, parse_name
 
     text = SEED.format(role=ROLE, session=SESSION, token=token_yaml)
     Store().write(parse_name(ref), text.encode())

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from credproc import sts
+from credproc.providers import sts
 from credproc.errors import StsRefused, TransientError
 from test_sts_support import ACCOUNT, FakeSts, make_token
 

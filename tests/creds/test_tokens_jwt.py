@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from credproc import jwt
+from credproc.identity import jwt
 from credproc.errors import TokenError
 from test_sts_support import make_token
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from credproc import tokens
+from credproc.identity import tokens
 from credproc.errors import ConfigError, TokenError, TransientError
 from test_sts_support import GitHubActionsTokenService, make_token
 

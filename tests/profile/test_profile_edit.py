@@ -16,7 +16,7 @@ from botocore.compat import compat_shell_split
 sys.path.insert(0, os.path.dirname(__file__))
 from profilehelp import FAKE_LINE, patch_profile_commands, read_bytes, run_cli, write_bytes  # noqa: E402
 
-from credproc import awsconfig  # noqa: E402
+from credproc.aws import config as awsconfig  # noqa: E402
 from credproc.commands import profile  # noqa: E402
 from credproc.errors import ConfigError, DiagnosticsError, UsageError  # noqa: E402
 from credproc.lang.values import Value  # noqa: E402
@@ -244,7 +244,7 @@ def test_a_stale_install_record_does_not_make_uninstall_remove_the_users_section
 
 CONCURRENT_WORKER = textwrap.dedent("""
     import io, sys, time
-    from credproc import awsconfig
+    from credproc.aws import config as awsconfig
     from credproc.commands import profile
     plan = awsconfig.plan_install
     def slow_plan(*a, **k):  # widen the read-modify-write window: without the lock, edits get lost
@@ -471,7 +471,7 @@ def test_check_refuses_an_environment_with_error_diagnostics(monkeypatch):
 
 
 def _use_fake_open_environment(monkeypatch, opened):
-    import credproc.environments as environments
+    import credproc.store.environments as environments
 
     calls = []
 

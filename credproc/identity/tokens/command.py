@@ -15,7 +15,7 @@ import time
 
 from credproc import cache
 from credproc.errors import ConfigError, TokenError
-from credproc.tokens.base import TokenSource
+from credproc.identity.tokens.base import TokenSource
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 

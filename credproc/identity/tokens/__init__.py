@@ -2,17 +2,17 @@
 
     resolve(spec, ctx) -> TokenSource      spec: the plain `oidc.token` mapping, or None
     TokenSource.identity() -> dict         what the token depends on (no secret): part of the cache key
-    TokenSource.fetch() -> str             a token, shape and claims checked (credproc.jwt)
+    TokenSource.fetch() -> str             a token, shape and claims checked (credproc.identity.jwt)
 
 `spec` holds exactly one *kind* key, plus optional expectations checked before STS:
 
-    (omitted)                       the local issuer (credproc.issuer; `credproc issuer init` first)
+    (omitted)                       the local issuer (credproc.identity.issuer; `credproc issuer init` first)
     {file: PATH}                    re-read on every refresh (Kubernetes rotates projected tokens)
     {env: VAR}                      an environment variable
     {command: [ARGV...]}            run without a shell; stdout, stripped, is the token;
                                     `timeout` (seconds, default 30)
     {githubActions: {audience: A}}  the GitHub Actions OIDC endpoint (needs `permissions: id-token: write`)
-    {login: {...}}                  a person's browser/device login (credproc.tokens.login)
+    {login: {...}}                  a person's browser/device login (credproc.identity.tokens.login)
     issuer: URL                     expected `iss` (optional)
     audience: AUD                   expected `aud` (optional; defaults to `oidc.audience` if set)
     bindEnv: [VAR...]               more variables / files the token depends on (for `command`):
@@ -24,14 +24,14 @@ TokenSource.bindings() -> [cache.Binding]   what pins whose token the source giv
 import importlib
 
 from credproc.errors import ConfigError
-from credproc.tokens.base import TokenContext, TokenSource
+from credproc.identity.tokens.base import TokenContext, TokenSource
 
 KINDS = {
-    "file": "credproc.tokens.file:FileTokenSource",
-    "env": "credproc.tokens.env:EnvTokenSource",
-    "command": "credproc.tokens.command:CommandTokenSource",
-    "githubActions": "credproc.tokens.github_actions:GitHubActionsTokenSource",
-    "login": "credproc.tokens.login:LoginTokenSource",
+    "file": "credproc.identity.tokens.file:FileTokenSource",
+    "env": "credproc.identity.tokens.env:EnvTokenSource",
+    "command": "credproc.identity.tokens.command:CommandTokenSource",
+    "githubActions": "credproc.identity.tokens.github_actions:GitHubActionsTokenSource",
+    "login": "credproc.identity.tokens.login:LoginTokenSource",
 }
 #: Keys allowed beside the kind key.
 MODIFIERS = ("issuer", "audience", "timeout", "bindEnv", "bindFiles")
@@ -57,7 +57,7 @@ def _kind_of(spec: dict) -> str:
 def resolve(spec: "dict | None", ctx: TokenContext) -> TokenSource:
     """The token source for a plain `oidc.token` value (None: the local issuer)."""
     if spec is None:
-        from credproc.tokens.local import LocalIssuerTokenSource
+        from credproc.identity.tokens.local import LocalIssuerTokenSource
 
         return LocalIssuerTokenSource(ctx)
     if not isinstance(spec, dict):

@@ -17,7 +17,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from credproc import awsconfig, paths
+from credproc import paths
+from credproc.aws import config as awsconfig
 from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
@@ -348,7 +349,7 @@ def _loose_files(root: str) -> list:
 
 def _make_probe():
     """An aws-login provider that does everything but call STS (built lazily: imports the provider)."""
-    from credproc import issuer
+    from credproc.identity import issuer
     from credproc.lang.values import Value
     from credproc.providers.aws_login import AwsLoginProvider, OidcRequest
 
@@ -389,7 +390,7 @@ def check_environment(ref: "str | None") -> "tuple[list, list]":
     if ref is None:
         return [Check("environment", WARN, "no environment to check", "credproc doctor ORG/ENV")], []
     from credproc import providers
-    from credproc.environments import conformance_enabled, open_environment
+    from credproc.store.environments import conformance_enabled, open_environment
 
     probe = _make_probe()
     registry = providers.providers(conformance=conformance_enabled())
@@ -433,7 +434,7 @@ def _token_rows(ref: str, probes: list, has_env_errors: bool) -> list:
 
 def check_issuer(probes: list) -> list:
     """The local issuer's files, when an environment uses it (or when none is being checked)."""
-    from credproc import issuer
+    from credproc.identity import issuer
 
     uses_local = any(p.get("local") for p in probes)
     directory = issuer.issuer_dir()
@@ -564,7 +565,7 @@ def run_checks(arg: "str | None", online: bool = False) -> list:
 
 
 def _profile_region(target: Target) -> str:
-    from credproc import sts
+    from credproc.providers import sts
 
     return (target.keys or {}).get("region") or sts.resolve_region()
 

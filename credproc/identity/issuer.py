@@ -20,7 +20,7 @@ The `sub` claim (STABLE: trust policies, templates and tests depend on it)::
 
 <ORG> is the organization, <PROJECT>/<ENV> the environment that contains the
 `fn::open::aws-login` (a legacy two-part name ORG/ENV has project `default`: as in Pulumi ESC, ORG/ENV
-and ORG/default/ENV are one environment, and the store (credproc.store) resolves both to the one
+and ORG/default/ENV are one environment, and the store (credproc.store.store) resolves both to the one
 definition file and refuses to choose when <store>/ORG/ENV.yaml and <store>/ORG/default/ENV.yaml both
 exist, so a subject always belongs to exactly one definition). One `:<ATTRIBUTE>:<VALUE>`
 pair follows per entry of `oidc.subjectAttributes`, in the order written. In <VALUE>, `%` and `:`
@@ -109,7 +109,7 @@ class LocalIssuer:
         self.previous_keys = list(previous_keys or [])
 
     def jwks(self) -> dict:
-        from credproc.jwt import public_jwk
+        from credproc.identity.jwt import public_jwk
 
         return {"keys": [public_jwk(self._private_key.public_key(), self.kid)] + self.previous_keys}
 
@@ -129,7 +129,7 @@ class LocalIssuer:
 
     def mint(self, sub: str, *, audience: "str | None" = None, extra: "dict | None" = None,
              now: "float | None" = None) -> str:
-        from credproc.jwt import encode_rs256
+        from credproc.identity.jwt import encode_rs256
 
         issued = int(time.time() if now is None else now)
         claims = dict(extra or {})
@@ -161,7 +161,7 @@ def _kid_for(public_key) -> str:
     """RFC 7638 thumbprint: stable for a key, different for the next one."""
     import hashlib
 
-    from credproc.jwt import b64url_encode, public_jwk
+    from credproc.identity.jwt import b64url_encode, public_jwk
 
     jwk = public_jwk(public_key, "")
     canonical = json.dumps({"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"), sort_keys=True)

@@ -61,7 +61,7 @@ def scalar_text(value: str, *, as_string: bool) -> str:
         if node.start_mark.index == value.index(text) and node.end_mark.index == value.index(text) + len(text):
             return text
         return quote(node.value)
-    from credproc.render import _resolves_to_non_string
+    from credproc.store.render import _resolves_to_non_string
 
     if node.value == text and (_resolves_to_non_string(text) or not _UNSAFE_PLAIN.search(text)):
         return text
@@ -69,7 +69,7 @@ def scalar_text(value: str, *, as_string: bool) -> str:
 
 
 def key_text(key: str) -> str:
-    from credproc.render import _resolves_to_non_string
+    from credproc.store.render import _resolves_to_non_string
 
     if _PLAIN_KEY.fullmatch(key) and not _resolves_to_non_string(key):
         return key

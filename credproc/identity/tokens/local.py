@@ -1,11 +1,12 @@
-"""The default token source: credproc's local OIDC issuer (credproc.issuer) mints a 5-minute token
-whose `sub` names the organization and environment (format in credproc.issuer).
+"""The default token source: credproc's local OIDC issuer (credproc.identity.issuer) mints a 5-minute token
+whose `sub` names the organization and environment (format in credproc.identity.issuer).
 
 Identity binding, computed without signing: the digests of the issuer's key and settings files
 (a new key or URL is another issuer), while the subject and its attributes are part of the cache
 key itself (the user name that pulumi.user.login reads is in `credproc process`'s index key)."""
-from credproc import cache, issuer
-from credproc.tokens.base import TokenSource
+from credproc import cache
+from credproc.identity import issuer
+from credproc.identity.tokens.base import TokenSource
 
 
 class LocalIssuerTokenSource(TokenSource):

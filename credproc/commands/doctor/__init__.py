@@ -1,4 +1,4 @@
-"""`credproc doctor [PROFILE | ORG/ENV] [--online]`: a table of checks, each with a fix (credproc.doctor)."""
+"""`credproc doctor [PROFILE | ORG/ENV] [--online]`: a table of checks, each with a fix (credproc.commands.doctor.checks)."""
 
 
 def register(subparsers) -> None:
@@ -26,7 +26,7 @@ def _doctor(args) -> int:
     import shutil
     import sys
 
-    from credproc import doctor
+    from credproc.commands.doctor import checks as doctor
 
     rows = doctor.run_checks(args.target, online=args.online)
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None

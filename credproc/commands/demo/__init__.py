@@ -1,4 +1,4 @@
-"""`credproc demo [--keep]`: the whole path against moto, in a throwaway home (see credproc.demo)."""
+"""`credproc demo [--keep]`: the whole path against moto, in a throwaway home (see credproc.commands.demo.scenario)."""
 
 
 def register(subparsers) -> None:
@@ -21,6 +21,6 @@ def register(subparsers) -> None:
 
 
 def _demo(args) -> int:
-    from credproc.demo import run_demo
+    from credproc.commands.demo.scenario import run_demo
 
     return run_demo(keep=args.keep)

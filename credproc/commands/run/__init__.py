@@ -75,8 +75,8 @@ def split_command(args) -> list:
 
 def run_command(args) -> int:
     from credproc import providers as registry
-    from credproc import runner
-    from credproc.environments import conformance_enabled, open_environment
+    from credproc.commands.run import runner
+    from credproc.store.environments import conformance_enabled, open_environment
 
     command = split_command(args)
     if not command:

@@ -1,7 +1,8 @@
 """The TokenSource interface and what a source learns about the environment that asks."""
 from dataclasses import dataclass, field
 
-from credproc import cache, jwt
+from credproc import cache
+from credproc.identity import jwt
 from credproc.errors import ConfigError
 
 

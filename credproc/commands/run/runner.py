@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 
 from credproc.errors import ConfigError, UsageError
-from credproc.masking import MIN_SECRET_LENGTH, SECRET_MARK, SecretMasker, mask_variants  # noqa: F401
+from credproc.commands.run.masking import MIN_SECRET_LENGTH, SECRET_MARK, SecretMasker, mask_variants  # noqa: F401
 
 # Variables that would make an AWS SDK use other credentials (or mix them with ours) when the
 # environment provides its own keys (credential-helpers.md §5.(b) item 25).
@@ -50,7 +50,7 @@ def project(value) -> Projection:
     """environmentVariables and files of an opened environment (ESC rules §9): the entries that
     `env open --format dotenv` prints (render.projections: scalar entries only, null -> "", arrays
     and objects skipped silently). Secret entries join the mask list."""
-    from credproc.render import projections
+    from credproc.store.render import projections
 
     result = Projection()
     variables, files = projections(value, redact=False)
@@ -120,7 +120,7 @@ def _parse_argument(argument: str):
 def lookup(value, accessors):
     """The Value at ``accessors`` (a list of str keys and int indexes), or None when missing: the
     same rule as the PATH of `credproc env open ORG/ENV PATH` (one implementation, in render)."""
-    from credproc.render import select
+    from credproc.store.render import select
 
     return select(value, accessors)
 
@@ -416,7 +416,7 @@ def supervise(argv: list, executable: str, env: dict, *, secrets, mask: bool, fo
     """Run the child to completion and return credproc's exit status for it: its output masked
     through pipes, or through a pseudo-terminal of its own when stdin is a terminal (childio);
     passed through untouched with -i or when there is nothing to mask."""
-    from credproc import childio
+    from credproc.commands.run import childio
 
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
@@ -432,7 +432,7 @@ def supervise(argv: list, executable: str, env: dict, *, secrets, mask: bool, fo
 def masked_secrets(value, projection: Projection, argument_secrets: set) -> set:
     """Every secret leaf of the environment, wherever the child may print it (inside a larger
     string, a JSON document, a file), and the whole projected and interpolated secret strings."""
-    from credproc.masking import secret_leaves
+    from credproc.commands.run.masking import secret_leaves
 
     return secret_leaves(value) | projection.secrets | argument_secrets
 

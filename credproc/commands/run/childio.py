@@ -22,7 +22,7 @@ import subprocess
 import threading
 import time
 
-from credproc.masking import SecretMasker
+from credproc.commands.run.masking import SecretMasker
 
 READ_SIZE = 1 << 16
 DRAIN_QUIET = 0.05  # after the child's exit, stop when its pipes stay silent this long (seconds)

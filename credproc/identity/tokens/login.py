@@ -20,14 +20,14 @@ How a token is found (`fetch`, what `credproc process` does):
 1. the cached token (kind "login", 0600) while it has more than TOKEN_MARGIN_SECONDS left;
 2. else, under the identity lock (one per issuer + client id, shared by every environment and
    every process using that login), look again (another process may have just refreshed), then
-   refresh silently with the saved refresh token (credproc.tokenstore), validate, cache;
+   refresh silently with the saved refresh token (credproc.identity.tokenstore), validate, cache;
 3. else a login is needed. Without `--auto-login` and a controlling terminal, LoginRequired at once
    (exit 3, hint `credproc login ORG/ENV`): no network call, no waiting on a person. With them,
    the login talks to /dev/tty only, never to stdout/stderr (botocore swallows stderr).
 
 While an interactive login holds the identity lock it writes a status file beside the lock, so
 that a non-interactive caller fails fast with "a login is in progress" instead of waiting for a
-person. Every token is validated before use (credproc.oidc.validate_token: signature against the
+person. Every token is validated before use (credproc.identity.oidc.validate_token: signature against the
 JWKS, iss, aud, exp, nonce).
 """
 import json
@@ -36,7 +36,7 @@ import time
 
 from credproc import cache
 from credproc.errors import ConfigError, LoginRequired, TokenError
-from credproc.tokens.base import TokenSource
+from credproc.identity.tokens.base import TokenSource
 
 CACHE_KIND = "login"
 TOKEN_MARGIN_SECONDS = 120          # STS must still accept the token when it arrives
@@ -64,7 +64,7 @@ class LoginConfig:
         unknown = sorted(k for k in value if k not in KEYS)
         if unknown:
             raise ConfigError(f"unknown key `{unknown[0]}` in oidc.token.login; known keys: {', '.join(KEYS)}")
-        from credproc import oidc
+        from credproc.identity import oidc
 
         self.issuer = _required(value, "issuer")
         oidc.require_https(self.issuer, "oidc.token.login.issuer")
@@ -94,7 +94,7 @@ class LoginConfig:
                                                "scopes": self.scopes, "audience": self.audience, "use": self.use}})
 
     def client(self):
-        from credproc import oidc
+        from credproc.identity import oidc
 
         return oidc.Client(self.client_id, self._secret())
 
@@ -214,8 +214,8 @@ class LoginTokenSource(TokenSource):
 
     def _bindings(self) -> list:
         """The saved login's marker: a new login, a logout or a revoked refresh token ends every
-        answer cached from this login (credproc.tokenstore)."""
-        from credproc import tokenstore
+        answer cached from this login (credproc.identity.tokenstore)."""
+        from credproc.identity import tokenstore
 
         return [cache.Binding.now("file", tokenstore.ensure_marker(self.config.identity_key()))]
 
@@ -264,7 +264,7 @@ class LoginTokenSource(TokenSource):
         return entry["token"]
 
     def metadata(self) -> dict:
-        from credproc import oidc
+        from credproc.identity import oidc
 
         if self._meta is None:
             self._meta = oidc.discover(self.config.issuer)
@@ -273,7 +273,8 @@ class LoginTokenSource(TokenSource):
 
     def _refreshed(self) -> "tuple[str | None, str]":
         """(token, "") after a silent refresh, or (None, why a login is needed)."""
-        from credproc import oidc, tokenstore
+        from credproc.identity import oidc
+        from credproc.identity import tokenstore
 
         key = self.config.identity_key()
         record = tokenstore.load(key, again=f"credproc login {self.ref}")
@@ -293,7 +294,7 @@ class LoginTokenSource(TokenSource):
 
     def accept(self, response: dict, *, nonce: "str | None" = None, previous: "dict | None" = None) -> "tuple[str, dict]":
         """Validate the token to use from a token response and cache it -> (token, claims)."""
-        from credproc import oidc
+        from credproc.identity import oidc
 
         self.metadata()
         config = self.config
@@ -325,7 +326,7 @@ class LoginTokenSource(TokenSource):
     def _keep_refresh_token(self, response: dict, previous: "dict | None", claims: dict,
                             nonce: "str | None" = None) -> "tuple[str | None, str | None]":
         """Save a new (or rotated) refresh token -> (where, one-time warning)."""
-        from credproc import tokenstore
+        from credproc.identity import tokenstore
 
         refresh_token = response.get("refresh_token")
         if not isinstance(refresh_token, str) or not refresh_token:
@@ -340,7 +341,7 @@ class LoginTokenSource(TokenSource):
                             timeout: float = LOGIN_TIMEOUT_SECONDS) -> dict:
         """Run the browser or device flow, validate, cache the token, save the refresh token.
         The caller holds the identity lock. Returns {claims, store, warning}."""
-        from credproc import oidc
+        from credproc.identity import oidc
 
         meta = self.metadata()
         client = self.config.client()
@@ -363,7 +364,7 @@ class LoginTokenSource(TokenSource):
         else:
             response = oidc.device_login(meta, client, scopes=self.config.scopes, say=say, extra=extra, again=again)
         _token, claims = accepted.get("result") or self.accept(response, nonce=nonce)
-        from credproc import tokenstore
+        from credproc.identity import tokenstore
 
         replaced = tokenstore.load(self.config.identity_key(), again=f"credproc login {self.ref}")
         where, warning = self._keep_refresh_token(response, None, claims, nonce=nonce)
@@ -380,7 +381,7 @@ class LoginTokenSource(TokenSource):
         old = (replaced or {}).get("refresh_token")
         if not isinstance(old, str) or not old or old == new_refresh_token:
             return None
-        from credproc import oidc
+        from credproc.identity import oidc
         from credproc.errors import CredprocError
 
         try:

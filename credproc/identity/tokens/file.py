@@ -6,7 +6,7 @@ import os
 
 from credproc import cache
 from credproc.errors import ConfigError, TokenError
-from credproc.tokens.base import TokenSource, expiry_of
+from credproc.identity.tokens.base import TokenSource, expiry_of
 
 
 class FileTokenSource(TokenSource):

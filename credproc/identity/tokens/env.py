@@ -5,7 +5,7 @@ import re
 
 from credproc import cache
 from credproc.errors import ConfigError, TokenError
-from credproc.tokens.base import TokenSource, expiry_of
+from credproc.identity.tokens.base import TokenSource, expiry_of
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -4,7 +4,7 @@ API (implemented by the store/env-commands work):
 
     open_environment(ref: str, *, mode="eval", show_secrets=False, file=None, providers=None)
         -> Opened
-    ref:       "ORG/ENV" or "ORG/PROJECT/ENV" (validated by credproc.store.parse_name).
+    ref:       "ORG/ENV" or "ORG/PROJECT/ENV" (validated by credproc.store.store.parse_name).
     file:      path of a definition outside the store (its imports still come from the store);
                then the root is evaluated as anonymous "<yaml>" unless a ref is given too.
     providers: Mapping[str, Provider] to use instead of the default registry (the caller may keep
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credproc.errors import ConfigError, UsageError, printable
-from credproc.store import (AmbiguousEnvironment, EnvName, NotInStore, Store, TooLarge, UntrustedStore,
+from credproc.store.store import (AmbiguousEnvironment, EnvName, NotInStore, Store, TooLarge, UntrustedStore,
                             parse_name, parse_org, read_limited, resolve_short, sha256_hex)
 
 ANONYMOUS = "<yaml>"

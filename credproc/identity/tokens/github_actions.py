@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from credproc import cache
 from credproc.errors import ConfigError, TokenError, TransientError
-from credproc.tokens.base import TokenSource
+from credproc.identity.tokens.base import TokenSource
 
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
 URL_VAR = "ACTIONS_ID_TOKEN_REQUEST_URL"

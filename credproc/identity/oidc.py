@@ -4,7 +4,7 @@ against the issuer's JWKS.
 
 HTTP is the standard library's urllib. Signatures (RS256, ES256) are checked with `cryptography`,
 imported inside the function that needs it. Nothing here touches the disk or the keyring: that is
-credproc.tokens.login and credproc.tokenstore.
+credproc.identity.tokens.login and credproc.identity.tokenstore.
 
 Errors: a server that cannot be reached is TransientError (exit 6); an error answer from the
 server is OAuthError (a TokenError, exit 4) that keeps the OAuth `error` code so callers can tell
@@ -22,7 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from credproc import jwt
+from credproc.identity import jwt
 from credproc.errors import ConfigError, TokenError, TransientError, printable, redact
 
 HTTP_TIMEOUT_SECONDS = 15
