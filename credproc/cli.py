@@ -63,7 +63,10 @@ def _dispatch(argv: list) -> int:
     if argv and argv[0] in HOT_COMMANDS:
         import importlib
 
-        return importlib.import_module(HOT_COMMANDS[argv[0]]).main(argv[1:])
+        hot = importlib.import_module(HOT_COMMANDS[argv[0]])
+        if "-h" not in argv and "--help" not in argv:
+            return hot.main(argv[1:])
+        hot.ensure_site_packages()  # the full parser below imports every command module
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

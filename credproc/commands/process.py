@@ -56,8 +56,7 @@ EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell", "windows-cmd"
 # --- the command ---------------------------------------------------------------------------------
 
 def main(argv: list) -> int:
-    if "-h" in argv or "--help" in argv:
-        return _print_help()
+    """The hot path (`--help` goes through the cli's full parser instead)."""
     argv = _take_auto_login(argv)
     ref, path = parse_arguments(argv)
     _write_stdout(credential_answer(ref, path))
@@ -105,14 +104,6 @@ def _take_auto_login(argv: list) -> list:
 
 def _shown(arg: str) -> str:
     return repr(arg if len(arg) <= 40 else arg[:37] + "...")
-
-
-def _print_help() -> int:
-    ensure_site_packages()  # building the full parser imports every command module
-    from credproc.cli import build_parser
-
-    build_parser().parse_args(["process", "--help"])  # prints and exits 0 (SystemExit, kept by the cli)
-    return 0
 
 
 def _write_stdout(answer: bytes) -> None:
@@ -458,7 +449,7 @@ def register(subparsers) -> None:
     process.add_argument("--auto-login", action="store_true",
                          help="if a login token source needs a person to log in and there is a controlling "
                               "terminal, log in there (/dev/tty) instead of failing with exit code 3")
-    process.set_defaults(func=_run_process)
+    # no func: the cli answers `process` itself (hot path) and comes here only for --help
 
     export = subparsers.add_parser(
         "export",
@@ -471,13 +462,6 @@ def register(subparsers) -> None:
     export.add_argument("--format", choices=EXPORT_FORMATS, default="process",
                         help="output format (default: process, byte-identical to `credproc process`)")
     export.set_defaults(func=_run_export)
-
-
-def _run_process(args) -> int:
-    if getattr(args, "auto_login", False):
-        _take_auto_login(["--auto-login"])
-    _write_stdout(credential_answer(args.ref, args.path))
-    return 0
 
 
 def _run_export(args) -> int:
