@@ -77,24 +77,13 @@ def _members(value):
 
 
 def _at_path(ref: str, value, path: str):
-    current = value
-    for part in _split_path(path):
-        members = _members(current)
-        if isinstance(members, dict) and part in members:
-            current = members[part]
-        elif isinstance(members, list) and part.isdigit() and int(part) < len(members):
-            current = members[int(part)]
-        else:
-            raise ConfigError(f"{ref}: no value at --path {path}", hint="use dots between property names, e.g. aws.login")
-    return current
+    """The value at ``path``, read exactly as `env open ORG/ENV PATH` reads it (one parser, one walk)."""
+    from credproc.store.render import parse_property_path, select
 
-
-def _split_path(path: str) -> list:
-    parts = []
-    for piece in path.replace("[", ".").replace("]", "").split("."):
-        if piece:
-            parts.append(piece.strip("\"'"))
-    return parts
+    found = select(value, parse_property_path(path))
+    if found is None:
+        raise ConfigError(f"{ref}: no value at --path {path}", hint="use dots between property names, e.g. aws.login")
+    return found
 
 
 def _looks_like_login(value) -> bool:
