@@ -302,10 +302,28 @@ def windows_split(line: str) -> "list[str] | None":
     return words
 
 
-def credproc_ref_of(command_line: str) -> "str | None":
-    """The ORG/ENV that a credential_process line runs `credproc process` for, or None when the line
-    does not run credproc (someone else's helper)."""
-    # Split as botocore on this platform would; the program name may use either separator.
+@dataclass
+class ProcessLine:
+    """A `credential_process` line that runs credproc, taken apart."""
+
+    raw: str
+    argv: list
+    ref: "str | None"
+    profile_flag: "str | None"
+
+    @property
+    def executable(self) -> str:
+        return self.argv[0] if self.argv else ""
+
+
+# Options of `credproc process` that take a value (credproc.commands.process.parse_arguments), and
+# --profile, which lines written by hand sometimes carry (doctor reports it).
+_VALUE_OPTIONS = ("--path", "--profile")
+
+
+def parse_process_line(command_line: str) -> "ProcessLine | None":
+    """The line split as botocore splits it on this platform; None unless it runs `credproc process`
+    (someone else's helper). The environment is read with the argument rules of `credproc process`."""
     argv = (windows_split if sys.platform == "win32" else posix_split)(command_line) or []
     if argv and re.split(r"[\\/]", argv[0])[-1].lower() in ("credproc", "credproc.exe"):
         rest = argv[1:]
@@ -313,7 +331,36 @@ def credproc_ref_of(command_line: str) -> "str | None":
         rest = argv[3:]
     else:
         return None
-    return rest[1] if len(rest) >= 2 and rest[0] == "process" else None
+    if not rest or rest[0] != "process":
+        return None
+    options = _process_options(rest[1:])
+    return ProcessLine(command_line, argv, options.get(""), options.get("--profile"))
+
+
+def _process_options(args: list) -> dict:
+    """option -> value, and "" -> the first positional argument (the environment)."""
+    found, positional_only, index = {}, False, 0
+    while index < len(args):
+        arg = args[index]
+        name = arg.split("=", 1)[0]
+        if not positional_only and arg == "--":
+            positional_only = True
+        elif not positional_only and arg in _VALUE_OPTIONS and index + 1 < len(args):
+            found[arg] = args[index + 1]
+            index += 1
+        elif not positional_only and name in _VALUE_OPTIONS and "=" in arg:
+            found[name] = arg.split("=", 1)[1]
+        elif not (not positional_only and arg.startswith("-") and arg != "-"):
+            found.setdefault("", arg)
+        index += 1
+    return found
+
+
+def credproc_ref_of(command_line: str) -> "str | None":
+    """The ORG/ENV that a credential_process line runs `credproc process` for, or None when the line
+    does not run credproc (someone else's helper)."""
+    line = parse_process_line(command_line)
+    return line.ref if line else None
 
 
 # ---------------------------------------------------------------------------------- edit plans

@@ -10,7 +10,6 @@ with STS's `Date` header.
 Nothing secret is ever shown: no token, no secret key, no session token; access key ids are masked.
 """
 import os
-import shlex
 import stat
 import subprocess
 import sys
@@ -81,53 +80,11 @@ def profile_sections(text: "str | None") -> dict:
     return result
 
 
-@dataclass
-class ProcessLine:
-    """A `credential_process` line that runs credproc, taken apart."""
-
-    raw: str
-    argv: list
-    ref: "str | None"
-    profile_flag: "str | None"
-
-    @property
-    def executable(self) -> str:
-        return self.argv[0] if self.argv else ""
-
-
-def parse_process_line(raw: str) -> "ProcessLine | None":
-    """The line split as botocore splits it on POSIX; None unless it runs `credproc ... process`."""
-    try:
-        argv = shlex.split(raw)
-    except ValueError:
-        return None
-    if "process" not in argv or not argv:
-        return None
-    looks_like_credproc = "credproc" in os.path.basename(argv[0]) or "credproc" in argv[1:argv.index("process")]
-    if not looks_like_credproc:
-        return None
-    rest = argv[argv.index("process") + 1:]
-    ref = profile_flag = None
-    index = 0
-    while index < len(rest):
-        arg = rest[index]
-        if arg.startswith("--profile="):
-            profile_flag = arg.split("=", 1)[1]
-        elif arg in ("--profile", "--path") and index + 1 < len(rest):
-            if arg == "--profile":
-                profile_flag = rest[index + 1]
-            index += 1
-        elif not arg.startswith("-") and ref is None:
-            ref = arg
-        index += 1
-    return ProcessLine(raw, argv, ref, profile_flag)
-
-
 def credproc_profiles(profiles: dict) -> dict:
     """name -> ProcessLine for every profile whose credential_process runs credproc."""
     found = {}
     for name, keys in profiles.items():
-        line = parse_process_line(keys.get("credential_process", ""))
+        line = awsconfig.parse_process_line(keys.get("credential_process", ""))
         if line is not None:
             found[name] = line
     return found
@@ -139,7 +96,7 @@ def credproc_profiles(profiles: dict) -> dict:
 @dataclass
 class Target:
     profile: "str | None" = None
-    line: "ProcessLine | None" = None
+    line: "awsconfig.ProcessLine | None" = None
     keys: "dict | None" = None
     ref: "str | None" = None
 
@@ -188,7 +145,7 @@ def resolve_target(arg: "str | None", profiles: dict) -> "tuple[Target, list]":
 # --- the profile's wiring -------------------------------------------------------------------------
 
 
-def _starts(line: ProcessLine) -> "tuple[str, str]":
+def _starts(line: awsconfig.ProcessLine) -> "tuple[str, str]":
     """Run the profile's credproc with --version: (version text, problem or "")."""
     argv = line.argv[:line.argv.index("process")] + ["--version"]
     try:
@@ -248,7 +205,7 @@ def check_wiring(target: Target) -> list:
     return rows
 
 
-def _split_agreement(line: ProcessLine, fix: str) -> list:
+def _split_agreement(line: awsconfig.ProcessLine, fix: str) -> list:
     """botocore splits the line with shlex on POSIX and with MSVCRT rules on Windows: a line that splits
     differently works here and breaks when the same config is used on the other system."""
 
