@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from urllib.parse import unquote
 
-from credproc.lang.values import Number, Value, go_json_string, go_quote
+from credproc.lang.values import Number, Value, format_json_float, go_json, go_quote
 
 __all__ = [
     "SchemaError",
@@ -150,51 +150,34 @@ def _count(n) -> int:
     return int(d)
 
 
-def _go_float(f: float) -> str:
-    """Go's encoding/json text for a float64 (shortest digits; exponent form outside [1e-6, 1e21))."""
-    if f != f or f in (float("inf"), float("-inf")):
-        raise InvalidSchema(f"unsupported value: {f!r}")
-    if f == 0:
-        return "-0" if str(f).startswith("-") else "0"
-    d = Decimal(repr(f)).normalize()
-    if abs(f) < 1e-6 or abs(f) >= 1e21:
-        sign, digits, exp = d.as_tuple()
-        mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
-        e = exp + len(digits) - 1
-        # strconv writes at least two exponent digits; encoding/json then trims e-07 to e-7.
-        return ("-" if sign else "") + mantissa + (f"e-{-e}" if e < 0 else f"e+{e:02d}")
-    return format(d, "f")
-
-
 def number_text(n) -> str:
     """How Go prints a schema number: json.Number text as written, ints in decimal, floats as json."""
     if isinstance(n, float):
-        return _go_float(n)
+        if n != n or n in (float("inf"), float("-inf")):
+            raise InvalidSchema(f"unsupported value: {n!r}")
+        return format_json_float(n)
     if isinstance(n, Decimal):
         return format(n, "f") if n == n.to_integral_value() and abs(n) < Decimal("1e21") else str(n)
     return str(n)
 
 
 def const_json(v) -> str:
-    """Compact Go json.Marshal of a schema constant (plain Python, or a Value tree): sorted keys,
-    HTML escaping, numbers as their text, floats as Go's json writes a float64."""
+    """Compact Go json.Marshal of a schema constant (plain Python, or a Value tree), through the one
+    JSON encoder (credproc.lang.values.go_json)."""
+    return go_json(_json_plain(v))
+
+
+def _json_plain(v):
     if isinstance(v, Value):
         v = v.value
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, (Number, int, float, Decimal)):
-        return number_text(v)
-    if isinstance(v, str):
-        return go_json_string(v)
     if isinstance(v, (list, tuple)):
-        return "[" + ",".join(const_json(x) for x in v) + "]"
+        return [_json_plain(x) for x in v]
     if isinstance(v, dict):
-        keys = sorted(v, key=lambda k: k.encode("utf-8"))
-        return "{" + ",".join(go_json_string(k) + ":" + const_json(v[k]) for k in keys) + "}"
+        return {k: _json_plain(x) for k, x in v.items()}
+    if isinstance(v, (float, Decimal)) and not isinstance(v, bool):
+        return Number(number_text(v))
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
     raise TypeError(f"not a JSON value: {type(v).__name__}")
 
 
