@@ -18,7 +18,7 @@ import contextlib
 import os
 import time
 
-from credproc import cache
+from credproc import cache, fsutil
 from credproc.errors import ConfigError, LockTimeout
 
 LOCK_TIMEOUT_VARIABLE = "CREDPROC_LOCK_TIMEOUT"
@@ -36,7 +36,7 @@ HELD: set = set()
 def lock_path(key: str) -> str:
     cache._check_key(key)
     directory = os.path.join(cache.cache_root(), "locks")
-    cache._ensure_private_dir(directory)
+    fsutil.ensure_private_dir(directory, "cache directory", cache.CACHE_VARIABLE)
     return os.path.join(directory, key + ".lock")
 
 

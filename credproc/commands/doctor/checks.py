@@ -276,11 +276,11 @@ def check_cache_dir() -> list:
 
 
 def _private_dir_problem(path: str, st) -> "tuple[str, str]":
-    """The same rule credproc applies before every cache use (credproc.cache), as (problem, fix)."""
-    from credproc import cache
+    """The same rule credproc applies before every cache use (credproc.fsutil.check_private), as (problem, fix)."""
+    from credproc import cache, fsutil
 
     try:
-        cache._check_private(path, st)  # noqa: SLF001 (one rule, one place)
+        fsutil.check_private(path, "cache directory", 0o700, cache.CACHE_VARIABLE, st)
     except ConfigError as err:
         return str(err), err.hint or f"chmod 700 {path}"
     return "", ""
