@@ -50,51 +50,25 @@ def _say(text: str) -> None:
 
 # --- finding the login sources of an environment -------------------------------------------------
 
-def _recording_aws_login():
-    """A stand-in for the aws-login provider: parses each `oidc` block (token source included) and
-    returns placeholders, so an environment's login sources are found without calling STS."""
-    from credproc.lang.provider import Provider
-
-    class RecordingAwsLogin(_Recorder, Provider):
-        pass
-
-    return RecordingAwsLogin()
-
-
-class _Recorder:
-    def __init__(self):
-        from credproc.providers import aws_login
-
-        self._aws_login = aws_login
-        self.input_schema = aws_login.INPUT_SCHEMA
-        self.output_schema = aws_login.OUTPUT_SCHEMA
-        self.requests = []
-
-    def open(self, inputs, ctx):
-        from credproc.lang.values import Value
-
-        plain = self._aws_login.to_plain(inputs)
-        oidc = plain.get("oidc") if isinstance(plain, dict) else None
-        token = oidc.get("token") if isinstance(oidc, dict) else None
-        if isinstance(token, dict) and "login" in token:  # other sources (the local issuer...) are not ours
-            self.requests.append(self._aws_login.OidcRequest.parse(oidc, ctx))
-        placeholder = "credproc-login-placeholder"
-        return Value({"accessKeyId": Value("ASIAPLACEHOLDER00000"), "secretAccessKey": Value(placeholder, secret=True),
-                      "sessionToken": Value(placeholder, secret=True), "expiration": Value("1970-01-01T00:00:00Z")})
-
-
 def login_requests(ref: str) -> list:
     """[OidcRequest] of ORG/ENV whose token source is an interactive login."""
     from credproc.store import store
     from credproc.commands import process
+    from credproc.providers.aws_login import OidcRequest, PlanningAwsLogin
     from credproc.store.environments import open_environment
 
     store.parse_name(ref)
-    recorder = _recording_aws_login()
-    opened = open_environment(ref, providers={"aws-login": recorder})
+    requests = []
+
+    def keep_logins(oidc, ctx):  # other token sources (the local issuer...) are not ours to parse
+        token = oidc.get("token") if isinstance(oidc, dict) else None
+        if isinstance(token, dict) and "login" in token:
+            requests.append(OidcRequest.parse(oidc, ctx))
+
+    opened = open_environment(ref, providers={"aws-login": PlanningAwsLogin(keep_logins)})
     if opened.has_errors:
         raise process.diagnostics_error(ref, opened)
-    found = [r for r in recorder.requests if getattr(r.source, "kind", None) == "login"]
+    found = [r for r in requests if getattr(r.source, "kind", None) == "login"]
     if not found:
         raise ConfigError(f"{ref} has no interactive login token source (oidc.token.login); nothing to log in to")
     return found

@@ -232,6 +232,26 @@ class AwsLoginProvider(Provider):
         })
 
 
+class PlanningAwsLogin(AwsLoginProvider):
+    """The aws-login provider minus STS, for commands that must see an environment's logins without
+    getting credentials (`doctor`, `login`): inputs are checked as open() checks them, each `oidc`
+    block goes to ``plan(oidc, ctx)`` (which may parse it, look at its token source, raise for a
+    diagnostic), and every output is unknown. Static keys open as usual (no STS call there)."""
+
+    def __init__(self, plan):
+        super().__init__()
+        self._plan = plan
+
+    def _open_oidc(self, oidc, ctx):
+        self._plan(oidc, ctx)
+        return unknown_outputs()
+
+
+def unknown_outputs() -> Value:
+    return Value({name: Value(None, unknown=True, secret=name != "accessKeyId")
+                  for name in ("accessKeyId", "secretAccessKey", "sessionToken", "expiration")})
+
+
 def _checked_inputs(inputs) -> dict:
     plain = to_plain(inputs)
     if not isinstance(plain, dict) or ("oidc" in plain) == ("static" in plain):

@@ -305,41 +305,35 @@ def _loose_files(root: str) -> list:
 
 
 def _make_probe():
-    """An aws-login provider that does everything but call STS (built lazily: imports the provider)."""
+    """The aws-login stand-in that does everything but call STS, recording a probe per `oidc` block
+    (built lazily: imports the provider)."""
     from credproc.identity import issuer
-    from credproc.lang.values import Value
-    from credproc.providers.aws_login import AwsLoginProvider, OidcRequest
+    from credproc.providers.aws_login import OidcRequest, PlanningAwsLogin
 
-    class ProbeAwsLogin(AwsLoginProvider):
-        def __init__(self):
-            super().__init__()
-            self.probes = []
+    probes = []
 
-        def _open_oidc(self, oidc, ctx):
-            probe = {"path": ctx.path, "local": isinstance(oidc, dict) and oidc.get("token") is None}
-            self.probes.append(probe)
-            if probe["local"]:
-                try:
-                    issuer.load_settings()
-                except ConfigError as err:  # a token-source problem, reported on its own row
-                    probe["error"] = err
-                    return _unknown_outputs()
-            request = OidcRequest.parse(oidc, ctx)  # bad inputs: an environment diagnostic
-            probe.update(source=request.source.describe(), role=request.role_arn, region=request.region,
-                         duration=request.duration)
+    def probe(oidc, ctx):
+        found = {"path": ctx.path, "local": isinstance(oidc, dict) and oidc.get("token") is None}
+        probes.append(found)
+        if found["local"]:
             try:
-                request.source.fetch()  # the token itself is dropped at once
-                claims = getattr(request.source, "claims", {}) or {}
-                probe["claims"] = {k: claims.get(k) for k in ("iss", "aud", "sub", "exp")}
-            except CredprocError as err:
-                probe["error"] = err
-            return _unknown_outputs()
+                issuer.load_settings()
+            except ConfigError as err:  # a token-source problem, reported on its own row
+                found["error"] = err
+                return
+        request = OidcRequest.parse(oidc, ctx)  # bad inputs: an environment diagnostic
+        found.update(source=request.source.describe(), role=request.role_arn, region=request.region,
+                     duration=request.duration)
+        try:
+            request.source.fetch()  # the token itself is dropped at once
+            claims = getattr(request.source, "claims", {}) or {}
+            found["claims"] = {k: claims.get(k) for k in ("iss", "aud", "sub", "exp")}
+        except CredprocError as err:
+            found["error"] = err
 
-    def _unknown_outputs():
-        return Value({name: Value(None, unknown=True, secret=name != "accessKeyId")
-                      for name in ("accessKeyId", "secretAccessKey", "sessionToken", "expiration")})
-
-    return ProbeAwsLogin()
+    provider = PlanningAwsLogin(probe)
+    provider.probes = probes
+    return provider
 
 
 def check_environment(ref: "str | None") -> "tuple[list, list]":
