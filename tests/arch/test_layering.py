@@ -159,3 +159,33 @@ def test_the_hot_path_imports_only_the_standard_library_when_loaded():
 @pytest.mark.parametrize("name", ["credproc.store.store", "credproc.lang.eval"])
 def test_the_graph_sees_function_level_imports(name):
     assert credproc_graph()[name], f"{name} imports nothing? the import reader is broken"
+
+
+# --- declared dependencies ---------------------------------------------------------------------------
+
+IMPORT_NAMES = {"pyyaml": "yaml"}  # distribution name -> the module it provides, where they differ
+
+
+def _declared_runtime_dependencies() -> list:
+    import re
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    return [re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower() for spec in project["dependencies"]]
+
+
+def test_every_declared_runtime_dependency_is_imported():
+    modules = all_modules()
+    imported = {dep.split(".")[0] for name in modules for dep in imports_of(modules, name)}
+    unused = [dist for dist in _declared_runtime_dependencies()
+              if IMPORT_NAMES.get(dist, dist.replace("-", "_")).split(".")[0] not in imported]
+    assert unused == []
+
+
+def test_package_data_names_files_that_exist():
+    tomllib = pytest.importorskip("tomllib")
+
+    data = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    missing = [pattern for pattern in data["credproc"] if not list(PACKAGE.glob(pattern))]
+    assert missing == []
