@@ -18,7 +18,7 @@ import os
 import stat
 import time
 
-from credproc import fsutil, paths
+from credproc import fsutil, paths, settings
 from credproc.errors import ConfigError
 
 SCHEMA_VERSION = 1
@@ -34,7 +34,6 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
 _HEX = frozenset("0123456789abcdef")
 _IS_POSIX = os.name == "posix"
-CACHE_VARIABLE = "CREDPROC_CACHE_DIR"  # credproc.paths.cache_dir
 
 
 # --- the directory -----------------------------------------------------------------------------
@@ -47,7 +46,7 @@ def cache_root() -> str:
 
 
 def _ensure_private_dir(path: str) -> None:
-    fsutil.ensure_private_dir(path, "cache directory", CACHE_VARIABLE)
+    fsutil.ensure_private_dir(path, "cache directory", settings.CACHE_DIR)
 
 
 def _kind_dir(kind: str, create: bool) -> str:
@@ -383,7 +382,7 @@ def _sha256_constructor():
 
 def refresh_margin_seconds() -> int:
     """CREDPROC_REFRESH_MARGIN (minutes), default 20, at least 16."""
-    raw = os.environ.get("CREDPROC_REFRESH_MARGIN", "").strip()
+    raw = settings.refresh_margin()
     if not raw:
         return DEFAULT_REFRESH_MARGIN_MINUTES * 60
     try:

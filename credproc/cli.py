@@ -3,9 +3,9 @@
 `credproc process` is dispatched before argparse is even imported: it is the credential_process
 hot path and hand-parses its few arguments (see credproc.commands.process).
 """
-import os
 import sys
 
+from credproc import settings
 from credproc.errors import EXIT_CODE_TABLE, CredprocError, ExitCode, UsageError, format_error_line
 
 # Each module exposes register(subparsers): it adds its sub-commands and sets `func(args) -> int`.
@@ -81,7 +81,7 @@ def main(argv: "list | None" = None) -> int:
     try:
         return _dispatch(argv)
     except CredprocError as err:
-        if os.environ.get("CREDPROC_DEBUG"):
+        if settings.debug():
             import traceback
 
             traceback.print_exc()
@@ -95,7 +95,7 @@ def main(argv: "list | None" = None) -> int:
     except SystemExit as exc:  # argparse: keep its code (2 for usage errors)
         return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
     except Exception as exc:  # a bug: one line, no message text (it could hold a secret)
-        if os.environ.get("CREDPROC_DEBUG"):
+        if settings.debug():
             import traceback
 
             traceback.print_exc()

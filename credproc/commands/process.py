@@ -28,14 +28,12 @@ import os
 import sys
 import time
 
-from credproc import cache, paths
+from credproc import cache, paths, settings
 from credproc.errors import ConfigError, UsageError
 
 USAGE = "credproc process ORG/ENV [--path PATH]"
 INDEX_KIND = "env"
-CHAIN_VARIABLE = "CREDPROC_CHAIN"
 MAX_CHAIN_DEPTH = 3
-LOCK_TIMEOUT_VARIABLE = "CREDPROC_LOCK_TIMEOUT"
 
 # Environment variables that change what evaluation yields (where STS is, how it is reached,
 # which providers exist). Anything else a provider reads is covered by its own cache key.
@@ -44,7 +42,7 @@ KEY_VARIABLES = (
     "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_USE_FIPS_ENDPOINT",
     "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE",
     "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
-    "CREDPROC_CONFORMANCE",
+    settings.CONFORMANCE,
     # the execution context's pulumi.user.login (getpass.getuser reads them in this order): it may
     # be a subject attribute of the local issuer's token, or interpolated into any input
     "LOGNAME", "USER", "LNAME", "USERNAME",
@@ -97,8 +95,8 @@ def _take_auto_login(argv: list) -> list:
     evaluation); waiters then allow for a person taking minutes, not seconds."""
     if "--auto-login" not in argv:
         return argv
-    os.environ["CREDPROC_AUTO_LOGIN"] = "1"
-    os.environ.setdefault(LOCK_TIMEOUT_VARIABLE, "300")
+    os.environ[settings.AUTO_LOGIN] = "1"
+    os.environ.setdefault(settings.LOCK_TIMEOUT, "300")
     return [arg for arg in argv if arg != "--auto-login"]
 
 
@@ -195,7 +193,7 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
     from credproc.errors import LockTimeout
     from credproc.lock import Deadline, wait_until_free
 
-    previous_chain = os.environ.get(CHAIN_VARIABLE)
+    previous_chain = os.environ.get(settings.CHAIN)
     enter_chain(ref)  # before any waiting: a credproc started by its own refresh must not wait for it
     deadline = Deadline(lock_timeout())  # one wait in all, however many locks it takes
     try:
@@ -226,9 +224,9 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
         return answer
     finally:  # in-process callers (export, run) get their environment back
         if previous_chain is None:
-            os.environ.pop(CHAIN_VARIABLE, None)
+            os.environ.pop(settings.CHAIN, None)
         else:
-            os.environ[CHAIN_VARIABLE] = previous_chain
+            os.environ[settings.CHAIN] = previous_chain
 
 
 def ensure_site_packages() -> None:
@@ -268,7 +266,7 @@ def enter_chain(ref: str, environ=None) -> None:
     from credproc.errors import RecursionDetected
 
     environ = os.environ if environ is None else environ
-    chain = [r for r in environ.get(CHAIN_VARIABLE, "").split(",") if r]
+    chain = settings.chain(environ)
     shown = " -> ".join(chain + [ref])
     if ref in chain:
         raise RecursionDetected(
@@ -281,7 +279,7 @@ def enter_chain(ref: str, environ=None) -> None:
             f"credproc processes nested more than {MAX_CHAIN_DEPTH} deep (chain: {shown})",
             hint="environments whose token sources call credproc again form a chain; shorten it",
         )
-    environ[CHAIN_VARIABLE] = ",".join(chain + [ref])
+    environ[settings.CHAIN] = ",".join(chain + [ref])
 
 
 def lock_timeout() -> float:
@@ -296,7 +294,7 @@ def open_credentials(ref: str, path: "str | None"):
     from credproc.store.environments import open_environment
     from credproc.providers import providers
 
-    registry = providers(conformance=os.environ.get("CREDPROC_CONFORMANCE") == "1")
+    registry = providers(conformance=settings.conformance())
     opened = open_environment(ref, providers=registry)
     if opened.has_errors:
         raise diagnostics_error(ref, opened)

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from credproc import settings
 from credproc.identity import jwt
 from credproc.errors import ConfigError, TokenError, TransientError, printable, redact
 
@@ -503,7 +504,7 @@ def poll_device(meta: dict, client: Client, device: dict, *, sleep=time.sleep, c
 
 def _slow_down_step() -> float:
     # Tests shorten RFC 8628's fixed 5 seconds; nothing else should set this.
-    return _positive(os.environ.get("CREDPROC_DEVICE_SLOW_DOWN_SECONDS"), SLOW_DOWN_STEP_SECONDS)
+    return _positive(settings.device_slow_down_seconds(), SLOW_DOWN_STEP_SECONDS)
 
 
 def _positive(value, default: float) -> float:

@@ -21,11 +21,10 @@ import json
 import os
 import stat
 
-from credproc import cache, fsutil, paths
+from credproc import cache, fsutil, paths, settings
 from credproc.errors import ConfigError
 
 KEYRING_SERVICE = "credproc"
-STORE_VARIABLE = "CREDPROC_TOKEN_STORE"
 _IS_POSIX = os.name == "posix"
 
 
@@ -43,17 +42,17 @@ def _record_path(key: str) -> str:
 
 def usable_keyring():
     """The keyring backend if one is usable (not the `fail`/`null` backends), else None."""
-    forced = os.environ.get(STORE_VARIABLE, "").strip().lower()
+    forced = settings.token_store()
     if forced == "file":
         return None
     if forced not in ("", "keyring"):
-        raise ConfigError(f"{STORE_VARIABLE} must be `keyring` or `file`, got {forced!r}")
+        raise ConfigError(f"{settings.TOKEN_STORE} must be `keyring` or `file`, got {forced!r}")
     try:
         import keyring
         from keyring.backends import fail
     except ImportError:
         if forced == "keyring":
-            raise ConfigError(f"{STORE_VARIABLE}=keyring but the `keyring` package is not installed") from None
+            raise ConfigError(f"{settings.TOKEN_STORE}=keyring but the `keyring` package is not installed") from None
         return None
     try:
         backend = keyring.get_keyring()
@@ -62,7 +61,7 @@ def usable_keyring():
         return None
     if isinstance(backend, fail.Keyring) or type(backend).__module__.endswith(".null") or priority <= 0:
         if forced == "keyring":
-            raise ConfigError(f"{STORE_VARIABLE}=keyring but no usable keyring backend was found")
+            raise ConfigError(f"{settings.TOKEN_STORE}=keyring but no usable keyring backend was found")
         return None
     return backend
 

@@ -40,16 +40,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from credproc import settings
 from credproc.errors import ConfigError, UsageError, printable
 from credproc.store.store import (AmbiguousEnvironment, EnvName, NotInStore, Store, TooLarge, UntrustedStore,
                             parse_name, parse_org, read_limited, resolve_short, sha256_hex)
 
 ANONYMOUS = "<yaml>"
-CONFORMANCE_VAR = "CREDPROC_CONFORMANCE"
 
 
 def conformance_enabled() -> bool:
-    return os.environ.get(CONFORMANCE_VAR) == "1"
+    return settings.conformance()
 
 
 @dataclass

@@ -46,12 +46,11 @@ import re
 import stat
 from dataclasses import dataclass
 
-from credproc import fsutil, paths
+from credproc import fsutil, paths, settings
 from credproc.errors import ConfigError, LockTimeout, UsageError
 
 SUFFIX = ".yaml"
 DEFAULT_PROJECT = "default"
-TRUSTED_OWNERS_VARIABLE = "CREDPROC_TRUSTED_STORE_OWNERS"
 EDIT_LOCK_TIMEOUT = 120.0  # seconds; holders only read, check and write one small file
 _IS_POSIX = os.name == "posix"
 # The trusted walk needs openat (os.open with dir_fd); elsewhere (Windows) files are opened by path
@@ -219,9 +218,8 @@ def resolve_short(org: str, short: str) -> EnvName:
 def trusted_owners() -> frozenset:
     """The uids whose store directories and definitions are trusted: you, root and the declared ones."""
     owners = {os.geteuid(), 0} if _IS_POSIX else set()
-    for item in os.environ.get(TRUSTED_OWNERS_VARIABLE, "").split(","):
-        if item.strip():
-            owners.add(_uid_of(item.strip()))
+    for item in settings.trusted_store_owners():
+        owners.add(_uid_of(item))
     return frozenset(owners)
 
 
@@ -233,7 +231,7 @@ def _uid_of(user: str) -> int:
 
         return pwd.getpwnam(user).pw_uid
     except (ImportError, KeyError):
-        raise ConfigError(f"{TRUSTED_OWNERS_VARIABLE}: unknown user {user[:40]!r}",
+        raise ConfigError(f"{settings.TRUSTED_STORE_OWNERS}: unknown user {user[:40]!r}",
                           hint="list user names or numeric uids, separated by commas") from None
 
 
@@ -245,7 +243,7 @@ def check_trusted(info, path: str, what: str, owners: frozenset) -> None:
         raise UntrustedStore(
             f"refusing {what}: {path} is owned by uid {info.st_uid}, not by you (uid {os.geteuid()}), "
             "root or a trusted owner",
-            hint=f"if you trust uid {info.st_uid} with your credentials, set {TRUSTED_OWNERS_VARIABLE}="
+            hint=f"if you trust uid {info.st_uid} with your credentials, set {settings.TRUSTED_STORE_OWNERS}="
                  f"{info.st_uid}; else use a store of your own (CREDPROC_ENV_DIR)")
     if info.st_mode & 0o022:
         raise UntrustedStore(

@@ -189,3 +189,31 @@ def test_package_data_names_files_that_exist():
     data = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     missing = [pattern for pattern in data["credproc"] if not list(PACKAGE.glob(pattern))]
     assert missing == []
+
+
+# --- settings ----------------------------------------------------------------------------------------
+
+def test_only_settings_reads_credproc_variables():
+    """A CREDPROC_* name as a whole string literal (what os.environ.get needs) appears only in
+    credproc.settings; names inside longer texts (messages, docs) are fine."""
+    import re
+
+    readers = []
+    for name, path in all_modules().items():
+        if name == "credproc.settings":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"CREDPROC_[A-Z_]+", node.value):
+                readers.append(f"{name}: {node.value}")
+    assert readers == []
+
+
+def test_settings_lists_every_credproc_variable_the_package_names():
+    import re
+
+    from credproc import settings
+
+    named = set()
+    for path in all_modules().values():
+        named |= set(re.findall(r"\bCREDPROC_[A-Z_]*[A-Z]\b", path.read_text()))
+    assert named - set(settings.READ) == set()

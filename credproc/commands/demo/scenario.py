@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.request
 
+from credproc import settings
 from credproc.errors import ConfigError, CredprocError, ExitCode
 
 ORG_ENV = "demo/dev"
@@ -84,7 +85,7 @@ def find_tools() -> "tuple[str, list]":
 def hermetic_environment(home: str, endpoint: "str | None") -> dict:
     """The process environment for every command of the demo: nothing of the user's own set-up leaks in
     (no AWS_* credentials or profile, no CREDPROC_* settings), and every file lives under `home`."""
-    keep_debug = os.environ.get("CREDPROC_DEBUG")
+    keep_debug = os.environ.get(settings.DEBUG)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDPROC_", "XDG_"))}
     env.update(
         HOME=home,
@@ -112,7 +113,7 @@ def hermetic_environment(home: str, endpoint: "str | None") -> dict:
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
     if keep_debug:
-        env["CREDPROC_DEBUG"] = keep_debug
+        env[settings.DEBUG] = keep_debug
     return env
 
 
@@ -295,7 +296,7 @@ class Demo:
         self.credproc_cmd("issuer", "trust-policy", ORG_ENV, "--account", ACCOUNT)
 
     def step_environment(self) -> None:
-        store = self.env["CREDPROC_ENV_DIR"]
+        store = self.env[settings.ENV_DIR]
         path = os.path.join(store, *ORG_ENV.split("/")) + ".yaml"
         self.say.step(f"Write the environment {ORG_ENV}", f"file {path}:")
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -429,7 +430,7 @@ class Demo:
 
     def print_kept(self) -> None:
         env = hermetic_environment(self.home, None)
-        names = ("CREDPROC_CONFIG_DIR", "CREDPROC_CACHE_DIR", "CREDPROC_ENV_DIR", "AWS_CONFIG_FILE",
+        names = (settings.CONFIG_DIR, settings.CACHE_DIR, settings.ENV_DIR, "AWS_CONFIG_FILE",
                  "AWS_SHARED_CREDENTIALS_FILE")
         self.say.note(f"kept {self.home} (--keep):")
         for name in names:

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from credproc import paths
+from credproc import paths, settings
 from credproc.aws import config as awsconfig
 from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
 
@@ -277,10 +277,10 @@ def check_cache_dir() -> list:
 
 def _private_dir_problem(path: str, st) -> "tuple[str, str]":
     """The same rule credproc applies before every cache use (credproc.fsutil.check_private), as (problem, fix)."""
-    from credproc import cache, fsutil
+    from credproc import fsutil
 
     try:
-        fsutil.check_private(path, "cache directory", 0o700, cache.CACHE_VARIABLE, st)
+        fsutil.check_private(path, "cache directory", 0o700, settings.CACHE_DIR, st)
     except ConfigError as err:
         return str(err), err.hint or f"chmod 700 {path}"
     return "", ""

@@ -21,6 +21,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
+from credproc import settings
 from credproc.errors import ConfigError, UsageError
 from credproc.commands.run.masking import MIN_SECRET_LENGTH, SECRET_MARK, SecretMasker, mask_variants  # noqa: F401
 
@@ -31,7 +32,6 @@ CONFLICTING_AWS_VARIABLES = (
     "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
     "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
 )
-RUN_MARKER = "CREDPROC_RUN"  # set in the child to ORG/ENV; its presence means "already inside run"
 FORWARDED_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -182,7 +182,7 @@ def child_environment(inherited: dict, projection: Projection, file_paths: dict,
             variables.setdefault("AWS_DEFAULT_REGION", context.region)
     env.update(variables)
     env.update(file_paths)
-    env[RUN_MARKER] = ref
+    env[settings.RUN] = ref
     for name in list(variables) + list(file_paths):
         _check_variable(name, env[name])
     return env
@@ -198,7 +198,7 @@ def _check_variable(name: str, value: str) -> None:
 
 
 def refuse_nesting(inherited: dict, ref: str, nested: bool) -> None:
-    outer = inherited.get(RUN_MARKER)
+    outer = settings.inside_run(inherited)
     if outer and not nested:
         raise UsageError(
             f"already inside `credproc run {outer}`; running {ref} inside it would mix two environments",

@@ -34,13 +34,12 @@ import json
 import os
 import time
 
-from credproc import cache
+from credproc import cache, settings
 from credproc.errors import ConfigError, LoginRequired, TokenError
 from credproc.identity.tokens.base import TokenSource
 
 CACHE_KIND = "login"
 TOKEN_MARGIN_SECONDS = 120          # STS must still accept the token when it arrives
-AUTO_LOGIN_VARIABLE = "CREDPROC_AUTO_LOGIN"   # set by `credproc process --auto-login`
 INTERACTIVE_LOCK_TIMEOUT = 300.0    # a person is logging in: wait as long as a login may take
 NONINTERACTIVE_LOCK_TIMEOUT = 30.0  # a refresh is a couple of HTTP calls
 DEFAULT_SCOPES = ("openid", "offline_access")
@@ -186,8 +185,7 @@ def open_terminal():
 
 
 def auto_login_requested(environ=None) -> bool:
-    environ = os.environ if environ is None else environ
-    return environ.get(AUTO_LOGIN_VARIABLE) == "1"
+    return settings.auto_login(environ)
 
 
 # --- the token source ----------------------------------------------------------------------------
