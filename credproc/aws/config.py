@@ -339,6 +339,7 @@ def parse_process_line(command_line: str) -> "ProcessLine | None":
 
 def _process_options(args: list) -> dict:
     """option -> value, and "" -> the first positional argument (the environment)."""
+    args = [arg for arg in args if arg != "--auto-login"]  # process drops it wherever it stands
     found, positional_only, index = {}, False, 0
     while index < len(args):
         arg = args[index]

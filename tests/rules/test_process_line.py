@@ -14,7 +14,7 @@ WORDS = st.sampled_from(["acme/dev", "acme/payments/prod", "--path", "--path=aws
                          "--auto-login", "--", "-", "x"])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(st.lists(WORDS, max_size=5))
 def test_the_line_names_the_environment_process_answers_for(args):
     try:
