@@ -10,6 +10,7 @@ import sys
 import time
 
 from credproc.aws import config as awsconfig
+from credproc.aws import processline
 from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, printable
 
 # Another program (aws configure, an editor) may write the config file while we edit it: we start
@@ -71,7 +72,7 @@ def install_profile(ref, *, profile=None, region=None, output=None, dry_run=Fals
     name = awsconfig.validate_profile_name(profile if profile is not None else default_profile_name(ref))
     region = awsconfig.validate_region(region) if region is not None else None
     output = awsconfig.validate_output(output) if output is not None else None
-    command_line = awsconfig.join_command_line((launcher or credproc_launcher)() + ["process", ref])
+    command_line = processline.join_command_line((launcher or credproc_launcher)() + ["process", ref])
     (check_environment or check_environment_yields_aws)(ref)
     for warning in _credentials_file_warnings(name, force):
         err.write(printable(f"credproc: warning: {warning}") + "\n")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from credproc import paths, settings
 from credproc.aws import config as awsconfig
+from credproc.aws import processline
 from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
@@ -84,7 +85,7 @@ def credproc_profiles(profiles: dict) -> dict:
     """name -> ProcessLine for every profile whose credential_process runs credproc."""
     found = {}
     for name, keys in profiles.items():
-        line = awsconfig.parse_process_line(keys.get("credential_process", ""))
+        line = processline.parse_process_line(keys.get("credential_process", ""))
         if line is not None:
             found[name] = line
     return found
@@ -96,7 +97,7 @@ def credproc_profiles(profiles: dict) -> dict:
 @dataclass
 class Target:
     profile: "str | None" = None
-    line: "awsconfig.ProcessLine | None" = None
+    line: "processline.ProcessLine | None" = None
     keys: "dict | None" = None
     ref: "str | None" = None
 
@@ -145,7 +146,7 @@ def resolve_target(arg: "str | None", profiles: dict) -> "tuple[Target, list]":
 # --- the profile's wiring -------------------------------------------------------------------------
 
 
-def _starts(line: awsconfig.ProcessLine) -> "tuple[str, str]":
+def _starts(line: processline.ProcessLine) -> "tuple[str, str]":
     """Run the profile's credproc with --version: (version text, problem or "")."""
     argv = line.argv[:line.argv.index("process")] + ["--version"]
     try:
@@ -205,11 +206,11 @@ def check_wiring(target: Target) -> list:
     return rows
 
 
-def _split_agreement(line: awsconfig.ProcessLine, fix: str) -> list:
+def _split_agreement(line: processline.ProcessLine, fix: str) -> list:
     """botocore splits the line with shlex on POSIX and with MSVCRT rules on Windows: a line that splits
     differently works here and breaks when the same config is used on the other system."""
 
-    if awsconfig.windows_split(line.raw) == line.argv:
+    if processline.windows_split(line.raw) == line.argv:
         return []
     return [Check("profile portability", WARN, "credential_process splits differently on Windows (quoting)", fix)]
 
