@@ -12,7 +12,7 @@ from credproc.lang import schema
 from credproc.lang.provider import OpenContext
 from credproc.lang.values import Value
 from credproc.providers.aws_login import AwsLoginProvider, parse_duration
-from test_sts_support import ACCOUNT, FakeSts, make_token
+from stssupport import ACCOUNT, FakeSts, make_token
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/esc-dev"
 CTX = OpenContext(environment="dev", root_environment="dev", path="aws.login",

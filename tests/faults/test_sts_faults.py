@@ -11,7 +11,7 @@ import pytest
 from credtest import ROLE_ARN, sts_error_xml
 from support.runner import assert_clean_failure, run_credproc, temp_leftovers
 from support.stsproxy import AWRWI
-from test_process_freshness import age_sts_cache  # tests/creds: ages the provider's one STS entry
+from credtest import age_sts_cache  # tests/creds: ages the provider's one STS entry
 
 from credproc import cache
 

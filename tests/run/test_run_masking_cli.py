@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from tests.run.test_run_cli import CREDPROC, PY, default_signals, py, write_env
+from runhelp import CREDPROC, PY, default_signals, py, write_env  # tests/run is on sys.path
 
 PW = "hunter2-very-secret"
 INLINE = "inline-only-secret"
