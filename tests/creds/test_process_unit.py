@@ -16,6 +16,7 @@ import pytest
 
 from credproc import cache
 from credproc.commands import process
+from credproc.creds import export
 from credproc.errors import (ConfigError, DiagnosticsError, ExitCode, RecursionDetected, StsRefused,
                              UsageError)
 from credproc.lang.values import Value
@@ -358,36 +359,36 @@ SECRET = "it's $HOME `x` \\ \"q\""
 
 
 def test_export_process_is_byte_identical():
-    assert process.format_export(ANSWER, "process").encode() == ANSWER
+    assert export.format_export(ANSWER, "process").encode() == ANSWER
 
 
 def test_export_posix_env_round_trips_through_sh():
-    script = process.format_export(ANSWER, "env")
+    script = export.format_export(ANSWER, "env")
     assert script.splitlines()[0] == "export AWS_ACCESS_KEY_ID='ASIAEXAMPLE'"
     out = subprocess.run(["sh", "-c", script + 'printf "%s|%s|%s|%s" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" '
                                                '"$AWS_SESSION_TOKEN" "$AWS_CREDENTIAL_EXPIRATION"'],
                          capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]}).stdout
     assert out == f"ASIAEXAMPLE|{SECRET}|tok/+=|2030-01-01T00:00:00Z"
-    no_export = process.format_export(ANSWER, "env-no-export")
+    no_export = export.format_export(ANSWER, "env-no-export")
     # ' and \ outside the single quotes: the same word then reads back in fish too (test_env_shell_eval)
     assert no_export.splitlines()[1] == "AWS_SECRET_ACCESS_KEY='it'\\''s $HOME `x` '\\\\' \"q\"'"
     assert shlex.split(no_export.splitlines()[1].partition("=")[2]) == [SECRET]
 
 
 def test_export_other_formats():
-    lines = process.format_export(ANSWER, "powershell").splitlines()
+    lines = export.format_export(ANSWER, "powershell").splitlines()
     assert lines[0] == "$Env:AWS_ACCESS_KEY_ID='ASIAEXAMPLE'"
     assert lines[1] == "$Env:AWS_SECRET_ACCESS_KEY='it''s $HOME `x` \\ \"q\"'"
-    assert process.format_export(ANSWER, "fish").splitlines()[1] == "set -gx AWS_SECRET_ACCESS_KEY 'it'\\''s $HOME `x` '\\\\' \"q\"'"
+    assert export.format_export(ANSWER, "fish").splitlines()[1] == "set -gx AWS_SECRET_ACCESS_KEY 'it'\\''s $HOME `x` '\\\\' \"q\"'"
     # the backquote is escaped too: in double quotes sh would run `x` (it did before)
-    assert process.format_export(ANSWER, "dotenv").splitlines()[1] == 'AWS_SECRET_ACCESS_KEY="it\'s \\$HOME \\`x\\` \\\\ \\"q\\""'
-    assert json.loads(process.format_export(ANSWER, "json")) == {
+    assert export.format_export(ANSWER, "dotenv").splitlines()[1] == 'AWS_SECRET_ACCESS_KEY="it\'s \\$HOME \\`x\\` \\\\ \\"q\\""'
+    assert json.loads(export.format_export(ANSWER, "json")) == {
         "AWS_ACCESS_KEY_ID": "ASIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_SESSION_TOKEN": "tok/+=",
         "AWS_CREDENTIAL_EXPIRATION": "2030-01-01T00:00:00Z"}
     plain = b'{"Version": 1, "AccessKeyId": "AKIAEXAMPLE", "SecretAccessKey": "abc/+="}\n'
-    assert process.format_export(plain, "windows-cmd") == 'set "AWS_ACCESS_KEY_ID=AKIAEXAMPLE"\nset "AWS_SECRET_ACCESS_KEY=abc/+="\n'
+    assert export.format_export(plain, "windows-cmd") == 'set "AWS_ACCESS_KEY_ID=AKIAEXAMPLE"\nset "AWS_SECRET_ACCESS_KEY=abc/+="\n'
     with pytest.raises(ConfigError, match="cmd.exe"):
-        process.format_export(ANSWER, "windows-cmd")
+        export.format_export(ANSWER, "windows-cmd")
 
 
 def test_main_writes_one_answer(world, monkeypatch):
