@@ -243,13 +243,13 @@ def _matching(kind: str, wanted: "str | None") -> list:
 def _index_of(kind: str, key: str, entry: dict, wanted: str) -> bool:
     """Does this `process` index entry (which does not name its environment) belong to ``wanted``?
 
-    Its key is process.index_key(ref, path, environ) -- but other --path values and environment
+    Its key is credproc.creds.index.index_key(ref, path, environ) -- but other --path values and environment
     settings give other keys -- so the definition files it was built from decide as well: the entry
     belongs to every environment whose file it read. Clearing too much only costs a re-evaluation;
     clearing too little would keep serving an answer the user wanted gone."""
     if kind != "env":
         return False
-    from credproc.commands.process import index_key
+    from credproc.creds.index import index_key
 
     if key == index_key(wanted, None):
         return True

@@ -54,6 +54,7 @@ def login_requests(ref: str) -> list:
     """[OidcRequest] of ORG/ENV whose token source is an interactive login."""
     from credproc.store import store
     from credproc.commands import process
+    from credproc.creds import index
     from credproc.providers.aws_login import OidcRequest, PlanningAwsLogin
     from credproc.store.environments import open_environment
 
@@ -87,6 +88,7 @@ def _drop_credentials(identity_keys) -> int:
     from credproc import cache
     from credproc.identity import tokenstore
     from credproc.commands import process
+    from credproc.creds import index
 
     markers = {tokenstore.marker_path(key) for key in identity_keys}
     dropped = 0
@@ -94,9 +96,9 @@ def _drop_credentials(identity_keys) -> int:
         bound = (entry.get("material") or {}).get("token_binding") or []
         if any(isinstance(b, list) and len(b) == 3 and b[1] in markers for b in bound):
             dropped += cache.remove_entry("creds", key)
-    for key, entry in cache.list_entries(process.INDEX_KIND):
+    for key, entry in cache.list_entries(index.INDEX_KIND):
         if any(binding[1] in markers for binding in entry.get("bindings") or ()):
-            dropped += cache.remove_entry(process.INDEX_KIND, key)
+            dropped += cache.remove_entry(index.INDEX_KIND, key)
     return dropped
 
 

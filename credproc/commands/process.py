@@ -28,25 +28,13 @@ import os
 import sys
 import time
 
-from credproc import cache, paths, settings
+from credproc import cache, settings
+from credproc.creds import index
 from credproc.errors import ConfigError, UsageError
 
 USAGE = "credproc process ORG/ENV [--path PATH]"
-INDEX_KIND = "env"
 MAX_CHAIN_DEPTH = 3
 
-# Environment variables that change what evaluation yields (where STS is, how it is reached,
-# which providers exist). Anything else a provider reads is covered by its own cache key.
-KEY_VARIABLES = (
-    "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_USE_FIPS_ENDPOINT",
-    "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE",
-    "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
-    settings.CONFORMANCE,
-    # the execution context's pulumi.user.login (getpass.getuser reads them in this order): it may
-    # be a subject attribute of the local issuer's token, or interpolated into any input
-    "LOGNAME", "USER", "LNAME", "USERNAME",
-)
 
 
 
@@ -118,72 +106,11 @@ def _write_stdout(answer: bytes) -> None:
 def credential_answer(ref: str, path: "str | None" = None) -> bytes:
     """The credential_process JSON (bytes, newline-terminated) for ``ref``: from the index or fresh."""
     margin = cache.refresh_margin_seconds()
-    key = index_key(ref, path)
-    answer = cached_answer(key, margin)
+    key = index.index_key(ref, path)
+    answer = index.cached_answer(key, margin)
     if answer is not None:
         return answer
     return _refresh(ref, path, key, margin)
-
-
-def index_key(ref: str, path: "str | None", environ=None) -> str:
-    """sha256 over everything that changes the answer. NUL-separated (no JSON on the hot path):
-    NUL cannot occur in arguments or environment values, so the encoding is unambiguous."""
-    environ = os.environ if environ is None else environ
-    parts = ["credproc-index-key", str(cache.SCHEMA_VERSION), ref, path if path is not None else "\1",
-             os.path.abspath(paths.env_dir()), os.path.abspath(paths.config_dir())]
-    for name in KEY_VARIABLES:
-        value = environ.get(name)
-        parts.append(name + ("\1" if value is None else "=" + value))
-    return _sha256("\0".join(parts).encode("utf-8", "surrogateescape"))
-
-
-def cached_answer(key: str, margin: float, now: "float | None" = None) -> "bytes | None":
-    """The indexed answer if it is still the answer for this caller, with ``margin`` seconds left."""
-    entry = cache.read_index(INDEX_KIND, key)
-    now = time.time() if now is None else now
-    if entry is None or not _still_applies(entry, now):
-        return None
-    if entry.expires is not None and entry.expires - now < margin:
-        return None
-    return entry.answer
-
-
-def _still_applies(entry, now: float) -> bool:
-    """Same definition bytes, and every token source still names the identity it was made for."""
-    if not entry.files:
-        return False
-    for file_path, digest in entry.files.items():
-        if _file_sha256(file_path) != digest:
-            return False
-    return all(binding.holds(now) for binding in entry.bindings)
-
-
-def stale_answer(key: str, now: "float | None" = None) -> "bytes | None":
-    """When the refresh lock cannot be had: the indexed answer if it still applies to this caller
-    and has more than the serve-stale floor (10 minutes) left, as a failed refresh would serve."""
-    entry = cache.read_index(INDEX_KIND, key)
-    now = time.time() if now is None else now
-    if entry is None or not _still_applies(entry, now):
-        return None
-    if entry.expires is not None and entry.expires - now <= cache.SERVE_STALE_MIN_SECONDS:
-        return None
-    return entry.answer
-
-
-def _sha256(data: bytes) -> str:
-    return cache.sha256_hex(data)
-
-
-def _file_sha256(path: str) -> "str | None":
-    # No definition over 1 MiB is ever evaluated (lang.syntax.MAX_SOURCE_BYTES), so none is indexed:
-    # a larger file now is a miss, read no further than that.
-    data = cache.read_capped(path, _MAX_DEFINITION_BYTES)
-    if data is None or len(data) > _MAX_DEFINITION_BYTES:
-        return None
-    return _sha256(data)
-
-
-_MAX_DEFINITION_BYTES = 1024 * 1024  # lang.syntax.MAX_SOURCE_BYTES, without importing the language
 
 
 # --- the miss ------------------------------------------------------------------------------------
@@ -199,7 +126,7 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
         # Most callers on a cold cache only need the one refresh already under way: they wait for it
         # with the standard library and print its answer (no filelock, yaml or boto3 imported).
         wait_until_free(key, timeout=deadline.remaining(), environment=ref)
-        answer = cached_answer(key, margin)
+        answer = index.cached_answer(key, margin)
         if answer is not None:
             return answer
         ensure_site_packages()
@@ -208,14 +135,14 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
 
         store.parse_name(ref)  # a bad name is a usage error before the lock or any evaluation
         with refresh_lock(key, timeout=deadline.remaining(), environment=ref, waited=deadline.elapsed):
-            answer = cached_answer(key, margin)  # refreshed by another process while we waited?
+            answer = index.cached_answer(key, margin)  # refreshed by another process while we waited?
             if answer is not None:
                 return answer
             return _evaluate(ref, path, key, margin)
     except LockTimeout:
         # The holder is slow or stuck: keys that still have more than the floor left are served,
         # as a failed refresh would serve them; otherwise the timeout (exit 7) stands.
-        answer = stale_answer(key)
+        answer = index.stale_answer(key)
         if answer is None:
             raise
         sys.stderr.write(f"credproc: warning: {ref}: another credproc has held the refresh lock for "
@@ -332,7 +259,7 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
         entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer,
                                  _bindings(awscreds_records(registry)))
         try:
-            cache.write_index(INDEX_KIND, key, entry)
+            cache.write_index(index.INDEX_KIND, key, entry)
         except (OSError, ValueError) as exc:  # the answer is still good; only the next call is slower
             sys.stderr.write(f"credproc: warning: could not write the cache index ({type(exc).__name__})\n")
     return answer

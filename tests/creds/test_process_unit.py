@@ -16,6 +16,7 @@ import pytest
 
 from credproc import cache
 from credproc.commands import process
+from credproc.creds import index
 from credproc.creds import export
 from credproc.errors import (ConfigError, DiagnosticsError, ExitCode, RecursionDetected, StsRefused,
                              UsageError)
@@ -167,9 +168,9 @@ def test_index_below_the_margin_is_a_miss(world, monkeypatch):
                                         ("HTTPS_PROXY", "http://proxy:3128"), ("AWS_CA_BUNDLE", "/ca.pem"),
                                         ("CREDPROC_CONFORMANCE", "1")])
 def test_settings_that_change_the_result_change_the_index_key(world, monkeypatch, name, value):
-    before = process.index_key(REF, None)
+    before = index.index_key(REF, None)
     monkeypatch.setenv(name, value)
-    assert process.index_key(REF, None) != before
+    assert index.index_key(REF, None) != before
     process.credential_answer(REF)
     monkeypatch.delenv(name)
     process.credential_answer(REF)
@@ -177,8 +178,8 @@ def test_settings_that_change_the_result_change_the_index_key(world, monkeypatch
 
 
 def test_path_and_ref_are_part_of_the_key():
-    keys = {process.index_key("acme/dev", None), process.index_key("acme/dev", "aws.login"),
-            process.index_key("acme/prod", None), process.index_key("acme/dev", "")}
+    keys = {index.index_key("acme/dev", None), index.index_key("acme/dev", "aws.login"),
+            index.index_key("acme/prod", None), index.index_key("acme/dev", "")}
     assert len(keys) == 4
 
 
@@ -191,9 +192,9 @@ def test_answers_depending_on_other_providers_are_not_indexed(world):
 
 def test_corrupt_index_is_a_miss_and_replaced(world, isolated_env):
     process.credential_answer(REF)
-    key = process.index_key(REF, None)
-    index = isolated_env.cache_dir / "env" / (key + ".idx")
-    index.write_bytes(index.read_bytes()[:-10])
+    key = index.index_key(REF, None)
+    index_file = isolated_env.cache_dir / "env" / (key + ".idx")
+    index_file.write_bytes(index_file.read_bytes()[:-10])
     process.credential_answer(REF)
     assert world.opens == 2
     process.credential_answer(REF)
@@ -403,5 +404,5 @@ def test_hot_path_sha256_agrees_with_hashlib(tmp_path):
     for data in (b"", b"values:\n  x: 1\n", os.urandom(100000)):
         path = tmp_path / "f"
         path.write_bytes(data)
-        assert process._file_sha256(str(path)) == hashlib.sha256(data).hexdigest()
-    assert process._file_sha256(str(tmp_path / "missing")) is None
+        assert index._file_sha256(str(path)) == hashlib.sha256(data).hexdigest()
+    assert index._file_sha256(str(tmp_path / "missing")) is None
