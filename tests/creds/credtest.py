@@ -263,9 +263,6 @@ def python_bytecode_env(env: dict) -> dict:
     return env
 
 
-def first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
-
 
 def age_sts_cache(seconds_left: int) -> str:
     """Make the provider's one STS cache entry expire in ``seconds_left``; forget the process index."""

@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import pytest
+from support.text import first_line  # tests/ is on sys.path (tests/conftest.py)
 
 from credtest import (CREDPROC, ROLE_ARN, FaultProxy, jwt_token, login_yaml, python_bytecode_env, sts_error_xml,
                       write_environment, write_token_file)
@@ -25,9 +26,6 @@ def run(*args, **env):
                             stdin=subprocess.DEVNULL, capture_output=True, timeout=90)
     return result.returncode, result.stdout, result.stderr.decode()
 
-
-def first_line(stderr: str) -> str:
-    return stderr.splitlines()[0] if stderr else ""
 
 
 @pytest.fixture

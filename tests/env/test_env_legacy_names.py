@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from envhelpers import assert_clean_failure, first_line, snapshot
+from envhelpers import assert_clean_failure, snapshot
+from support.text import first_line
 
 LEGACY, QUALIFIED = "acme/dev", "acme/default/dev"
 
