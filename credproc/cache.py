@@ -18,7 +18,7 @@ import os
 import stat
 import time
 
-from credproc import fsutil, paths
+from credproc import fsutil, paths, settings
 from credproc.errors import ConfigError
 
 SCHEMA_VERSION = 1
@@ -46,54 +46,7 @@ def cache_root() -> str:
 
 
 def _ensure_private_dir(path: str) -> None:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        _make_private_dir(path)
-        st = os.lstat(path)
-    _check_private(path, st)
-
-
-def _make_private_dir(path: str) -> None:
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        os.makedirs(parent, mode=0o700, exist_ok=True)
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:  # a concurrent credproc made it first; it is checked just the same
-        return
-    except OSError as err:  # a read-only file system, a parent we may not write: say so, not "internal error"
-        raise ConfigError(
-            f"cannot create the cache directory {path}: {err.strerror or type(err).__name__}",
-            hint="credproc needs a writable private cache directory; set CREDPROC_CACHE_DIR to one",
-        ) from None
-    if _IS_POSIX:
-        os.chmod(path, 0o700)  # our own new directory: undo a umask that removed owner bits
-
-
-def _check_private(path: str, st) -> None:
-    if stat.S_ISLNK(st.st_mode):
-        raise ConfigError(
-            f"cache directory {path} is a symbolic link; credproc keeps credentials only in a real directory",
-            hint=f"remove the link (rm {path}) or set CREDPROC_CACHE_DIR to a private directory",
-        )
-    if not stat.S_ISDIR(st.st_mode):
-        raise ConfigError(
-            f"cache directory {path} is not a directory",
-            hint="remove it or set CREDPROC_CACHE_DIR to a private directory",
-        )
-    if not _IS_POSIX:
-        return
-    if st.st_uid != os.getuid():
-        raise ConfigError(
-            f"cache directory {path} is owned by uid {st.st_uid}, not by you (uid {os.getuid()})",
-            hint="set CREDPROC_CACHE_DIR to a directory you own, or remove this one",
-        )
-    if st.st_mode & 0o077:
-        raise ConfigError(
-            f"cache directory {path} is accessible by group or others (mode {stat.S_IMODE(st.st_mode):o})",
-            hint=f"chmod 700 {path}",
-        )
+    fsutil.ensure_private_dir(path, "cache directory", settings.CACHE_DIR)
 
 
 def _kind_dir(kind: str, create: bool) -> str:
@@ -444,7 +397,7 @@ def _sha256_constructor():
 
 def refresh_margin_seconds() -> int:
     """CREDPROC_REFRESH_MARGIN (minutes), default 20, at least 16."""
-    raw = os.environ.get("CREDPROC_REFRESH_MARGIN", "").strip()
+    raw = settings.refresh_margin()
     if not raw:
         return DEFAULT_REFRESH_MARGIN_MINUTES * 60
     try:

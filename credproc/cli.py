@@ -3,9 +3,9 @@
 `credproc process` is dispatched before argparse is even imported: it is the credential_process
 hot path and hand-parses its few arguments (see credproc.commands.process).
 """
-import os
 import sys
 
+from credproc import settings
 from credproc.errors import EXIT_CODE_TABLE, CredprocError, ExitCode, UsageError, format_error_line
 
 # Each module exposes register(subparsers): it adds its sub-commands and sets `func(args) -> int`.
@@ -63,7 +63,10 @@ def _dispatch(argv: list) -> int:
     if argv and argv[0] in HOT_COMMANDS:
         import importlib
 
-        return importlib.import_module(HOT_COMMANDS[argv[0]]).main(argv[1:])
+        hot = importlib.import_module(HOT_COMMANDS[argv[0]])
+        if "-h" not in argv and "--help" not in argv:
+            return hot.main(argv[1:])
+        hot.ensure_site_packages()  # the full parser below imports every command module
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
@@ -78,7 +81,7 @@ def main(argv: "list | None" = None) -> int:
     try:
         return _dispatch(argv)
     except CredprocError as err:
-        if os.environ.get("CREDPROC_DEBUG"):
+        if settings.debug():
             import traceback
 
             traceback.print_exc()
@@ -92,7 +95,7 @@ def main(argv: "list | None" = None) -> int:
     except SystemExit as exc:  # argparse: keep its code (2 for usage errors)
         return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
     except Exception as exc:  # a bug: one line, no message text (it could hold a secret)
-        if os.environ.get("CREDPROC_DEBUG"):
+        if settings.debug():
             import traceback
 
             traceback.print_exc()

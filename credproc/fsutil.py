@@ -6,8 +6,9 @@ Stdlib only (os, stat) and cheap to import: modules on the credential_process ho
                                             (before_replace=check: a last check just before the rename)
     create_atomic(path, data, mode=0o600)   the same, but never replaces: FileExistsError if path exists
     make_private_dirs(directory)            create missing directories, each 0700 whatever the umask
-    check_private(path, what, mode)         ConfigError for a symlink, someone else's or a group/other-accessible path
-    ensure_private_dir(path, what)          make_private_dirs, then check_private
+    check_private(path, what, mode)         ConfigError for a symlink, a non-directory, someone else's or a
+                                            group/other-accessible path (the one privacy rule)
+    ensure_private_dir(path, what)          create it if missing (make_private_dirs), then check_private
 
 How a write works: a temp file in the same directory (so os.replace is a rename on one file system),
 opened O_EXCL|O_NOFOLLOW with mode 0600 (a planted file or link is never written through, and the
@@ -145,22 +146,44 @@ def make_private_dirs(directory: str) -> None:
             os.chmod(path, 0o700)
 
 
-def check_private(path: str, what: str, mode: int = 0o700) -> None:
-    """Refuse ``path`` (ConfigError naming it and the fix) if it is a symbolic link, is not owned by
-    the user, or lets group or others in. ``mode`` is what the hint's chmod sets (0o700 or 0o600)."""
-    info = os.lstat(path)
+def check_private(path: str, what: str, mode: int = 0o700, variable: "str | None" = None, info=None) -> None:
+    """The one privacy rule for credproc's directories (mode 0o700) and secret files (0o600): refuse
+    ``path`` (ConfigError naming it and the fix) if it is a symbolic link, not a directory (0o700),
+    not owned by the user, or lets group or others in. ``variable``: the CREDPROC_* setting that
+    puts it elsewhere, offered in the hints; ``info``: its lstat, when the caller has it."""
+    info = os.lstat(path) if info is None else info
+    elsewhere = f" or set {variable} to a private directory" if variable else ""
+    kind = "directory" if mode == 0o700 else "file"
     if stat.S_ISLNK(info.st_mode):
-        raise ConfigError(f"refusing to use the {what} {path}: it is a symbolic link")
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise ConfigError(f"refusing to use the {what} {path}: it is not owned by you")
-    if _IS_POSIX and info.st_mode & 0o077:
-        raise ConfigError(
-            f"refusing to use the {what} {path}: mode {stat.S_IMODE(info.st_mode):o} lets others read it",
-            hint=f"chmod {mode:o} {path}",
-        )
+        raise ConfigError(f"{what} {path} is a symbolic link; credproc keeps credentials only in a real {kind}",
+                          hint=f"remove the link (rm {path}){elsewhere}")
+    if kind == "directory" and not stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{what} {path} is not a directory", hint=f"remove it{elsewhere}")
+    if not _IS_POSIX:
+        return
+    if info.st_uid != os.getuid():
+        raise ConfigError(f"{what} {path} is owned by uid {info.st_uid}, not by you (uid {os.getuid()})",
+                          hint=f"set {variable} to a directory you own, or remove this one" if variable
+                          else "remove it, or make it yours")
+    if info.st_mode & 0o077:
+        raise ConfigError(f"{what} {path} is accessible by group or others (mode {stat.S_IMODE(info.st_mode):o})",
+                          hint=f"chmod {mode:o} {path}")
 
 
-def ensure_private_dir(path: str, what: str) -> None:
-    """``path`` exists as a private directory (created 0700 if missing); ConfigError otherwise."""
-    make_private_dirs(path)
-    check_private(path, what, 0o700)
+def ensure_private_dir(path: str, what: str, variable: "str | None" = None) -> None:
+    """``path`` exists as a private directory (created 0700 with its missing parents if absent);
+    ConfigError otherwise, also when it cannot be created (a read-only file system)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        _create_private_dir(path, what, variable)
+        info = os.lstat(path)
+    check_private(path, what, 0o700, variable, info)
+
+
+def _create_private_dir(path: str, what: str, variable: "str | None") -> None:
+    try:
+        make_private_dirs(path)
+    except OSError as err:  # a read-only file system, a parent we may not write: say so, not "internal error"
+        raise ConfigError(f"cannot create the {what} {path}: {err.strerror or type(err).__name__}",
+                          hint=f"credproc needs a writable private {what}" + (f"; set {variable} to one" if variable else "")) from None

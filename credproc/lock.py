@@ -18,17 +18,15 @@ import contextlib
 import os
 import time
 
-from credproc import cache
+from credproc import cache, fsutil, settings
 from credproc.errors import ConfigError, LockTimeout
 
-LOCK_TIMEOUT_VARIABLE = "CREDPROC_LOCK_TIMEOUT"
-REFRESH_TIMEOUT_VARIABLE = "CREDPROC_REFRESH_TIMEOUT"
 #: A refresh (token source, STS attempts and retries) ends within this many seconds.
 DEFAULT_REFRESH_TIMEOUT = 30.0
 #: Waiting for another process's refresh: longer than that refresh may take, so a waiter does not
 #: give up just before the holder's answer arrives.
 DEFAULT_TIMEOUT = DEFAULT_REFRESH_TIMEOUT + 15.0
-#: Keys whose lock this process holds. An interactive login (credproc.tokens.login) marks them all
+#: Keys whose lock this process holds. An interactive login (credproc.identity.tokens.login) marks them all
 #: as "waiting on a person" (a status file beside each lock) while it waits.
 HELD: set = set()
 
@@ -36,12 +34,11 @@ HELD: set = set()
 def lock_path(key: str) -> str:
     cache._check_key(key)
     directory = os.path.join(cache.cache_root(), "locks")
-    cache._ensure_private_dir(directory)
+    fsutil.ensure_private_dir(directory, "cache directory", settings.CACHE_DIR)
     return os.path.join(directory, key + ".lock")
 
 
-def _seconds_setting(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
+def _seconds_setting(name: str, raw: str, default: float) -> float:
     if not raw:
         return default
     try:
@@ -56,12 +53,12 @@ def _seconds_setting(name: str, default: float) -> float:
 
 def lock_timeout() -> float:
     """CREDPROC_LOCK_TIMEOUT: seconds to wait for another process's refresh (every lock site)."""
-    return _seconds_setting(LOCK_TIMEOUT_VARIABLE, DEFAULT_TIMEOUT)
+    return _seconds_setting(settings.LOCK_TIMEOUT, settings.lock_timeout(), DEFAULT_TIMEOUT)
 
 
 def refresh_timeout() -> float:
     """CREDPROC_REFRESH_TIMEOUT: the overall deadline of one refresh (token, STS, retries)."""
-    return _seconds_setting(REFRESH_TIMEOUT_VARIABLE, DEFAULT_REFRESH_TIMEOUT)
+    return _seconds_setting(settings.REFRESH_TIMEOUT, settings.refresh_timeout(), DEFAULT_REFRESH_TIMEOUT)
 
 
 class Deadline:
@@ -162,7 +159,7 @@ def status_path(key: str) -> str:
 def _fail_fast_if_a_person_holds_it(path: str, environment: "str | None", logging_in: bool = False) -> None:
     """A caller that cannot log in itself (no `--auto-login`) must not wait minutes for a person;
     nor may a second `credproc login` wait behind the first."""
-    if os.environ.get("CREDPROC_AUTO_LOGIN") == "1" and not logging_in:
+    if settings.auto_login() and not logging_in:
         return
     data = cache.read_private_bytes(path[: -len(".lock")] + ".status")
     if not data:  # the usual case: nobody is logging in (and json stays unimported)

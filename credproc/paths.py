@@ -6,6 +6,8 @@ that both agree), so a cache hit need not import platformdirs (~37 ms). Elsewher
 import os
 import sys
 
+from credproc import settings
+
 APP = "credproc"
 
 
@@ -39,17 +41,17 @@ def user_config_dir() -> str:
 
 def cache_dir() -> str:
     """Credential cache: $CREDPROC_CACHE_DIR, else the user cache dir."""
-    return os.environ.get("CREDPROC_CACHE_DIR") or user_cache_dir()
+    return settings.cache_dir() or user_cache_dir()
 
 
 def config_dir() -> str:
     """Issuer keys and other settings: $CREDPROC_CONFIG_DIR, else the user config dir."""
-    return os.environ.get("CREDPROC_CONFIG_DIR") or user_config_dir()
+    return settings.config_dir() or user_config_dir()
 
 
 def env_dir() -> str:
     """The environment store: $CREDPROC_ENV_DIR, else <config dir>/environments."""
-    return os.environ.get("CREDPROC_ENV_DIR") or os.path.join(user_config_dir(), "environments")
+    return settings.env_dir() or os.path.join(user_config_dir(), "environments")
 
 
 def runtime_dir() -> str:

@@ -9,8 +9,8 @@ isolated_env (autouse)
     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_SECURITY_TOKEN,
     AWS_CREDENTIAL_EXPIRATION, AWS_PROFILE, AWS_DEFAULT_PROFILE, AWS_ROLE_ARN,
     AWS_ROLE_SESSION_NAME, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_*, AWS_ENDPOINT_URL*,
-    AWS_REGION, AWS_DEFAULT_REGION, AWS_CA_BUNDLE, the CREDPROC_* knobs (CREDPROC_CHAIN,
-    CREDPROC_REFRESH_MARGIN, CREDPROC_DEBUG, CREDPROC_CONFORMANCE) and the proxy variables.
+    AWS_REGION, AWS_DEFAULT_REGION, AWS_CA_BUNDLE, every other CREDPROC_* variable
+    credproc reads (credproc.settings.READ) and the proxy variables.
     AWS_EC2_METADATA_DISABLED=true and AWS_PAGER="" are set. The fixture yields a namespace with the
     paths: .home, .config_file (AWS_CONFIG_FILE), .credentials_file, .cache_dir, .config_dir, .env_dir.
 
@@ -25,6 +25,8 @@ import types
 
 import pytest
 
+from credproc import settings  # every CREDPROC_* variable credproc reads
+
 _UNSET = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN",
@@ -33,8 +35,6 @@ _UNSET = (
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CA_BUNDLE",
     "AWS_STS_REGIONAL_ENDPOINTS", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "CREDPROC_CHAIN", "CREDPROC_REFRESH_MARGIN", "CREDPROC_DEBUG", "CREDPROC_CONFORMANCE", "CREDPROC_ENV",
-    "CREDPROC_LOCK_TIMEOUT", "CREDPROC_REFRESH_TIMEOUT", "CREDPROC_TRUSTED_STORE_OWNERS", "CREDPROC_AUTO_LOGIN",
     "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
 )
 
@@ -54,7 +54,7 @@ def isolated_env(tmp_path, monkeypatch):
     )
     # setenv first: delenv alone does not record an absent name, and then whatever a test (or
     # credproc run in-process, e.g. CREDPROC_CHAIN) sets would leak into the next test.
-    for name in set(_UNSET) | {n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")}:
+    for name in set(_UNSET) | set(settings.READ) | {n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")}:
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(home))

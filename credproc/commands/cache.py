@@ -12,7 +12,7 @@ import sys
 import time
 
 # "creds": STS results of the aws-login provider; "env": the per-environment index of `credproc process`;
-# "login": ID/access tokens of interactive logins (credproc.tokens.login).
+# "login": ID/access tokens of interactive logins (credproc.identity.tokens.login).
 KINDS = ("creds", "env", "login")
 KEY_PREFIX_LENGTH = 12
 
@@ -106,7 +106,7 @@ def _lock_files() -> list:
 
 def _aws_config_lock() -> "str | None":
     try:
-        from credproc import awsconfig
+        from credproc.aws import config as awsconfig
 
         return awsconfig.real_target(awsconfig.config_file_path()) + awsconfig.LOCK_SUFFIX
     except Exception:  # no AWS config location can be worked out: nothing to list
@@ -210,7 +210,7 @@ def clear_command(args) -> int:
 
     wanted = None
     if args.environment:
-        from credproc.store import parse_name
+        from credproc.store.store import parse_name
 
         wanted = parse_name(args.environment).full  # a bad name is a usage error, not "0 removed"
     removed = 0
@@ -243,13 +243,13 @@ def _matching(kind: str, wanted: "str | None") -> list:
 def _index_of(kind: str, key: str, entry: dict, wanted: str) -> bool:
     """Does this `process` index entry (which does not name its environment) belong to ``wanted``?
 
-    Its key is process.index_key(ref, path, environ) -- but other --path values and environment
+    Its key is credproc.creds.index.index_key(ref, path, environ) -- but other --path values and environment
     settings give other keys -- so the definition files it was built from decide as well: the entry
     belongs to every environment whose file it read. Clearing too much only costs a re-evaluation;
     clearing too little would keep serving an answer the user wanted gone."""
     if kind != "env":
         return False
-    from credproc.commands.process import index_key
+    from credproc.creds.index import index_key
 
     if key == index_key(wanted, None):
         return True
@@ -258,7 +258,7 @@ def _index_of(kind: str, key: str, entry: dict, wanted: str) -> bool:
 
 
 def _definition_path(wanted: str) -> "str | None":
-    from credproc.store import Store, parse_name
+    from credproc.store.store import Store, parse_name
 
     try:
         return Store().path_of(parse_name(wanted))

@@ -17,7 +17,7 @@ Diagnostics print on stderr as `ORG/ENV:LINE:COL: SUMMARY`, sorted like ESC, war
 `warning: ` before the summary; any error diagnostic makes the command exit 2 and print nothing
 on stdout (with `--partial`, `env open` still prints what did evaluate, unknowns as "[unknown]").
 
-The dotenv and shell formats quote values so that eval'ing them runs nothing (credproc.render);
+The dotenv and shell formats quote values so that eval'ing them runs nothing (credproc.store.render);
 entries they leave out (a key that is not a variable name, a value with NUL) are warned about on
 stderr as `credproc: warning: ...`.
 
@@ -93,7 +93,7 @@ def _add_rm(sub) -> None:
 
 
 def _add_open(sub) -> None:
-    from credproc.render import FORMATS
+    from credproc.store.render import FORMATS
 
     p = sub.add_parser(
         "open", help="evaluate an environment (providers are called)",
@@ -173,7 +173,7 @@ def _add_edit(sub) -> None:
 # --- helpers ---------------------------------------------------------------------------------------
 
 def _store():
-    from credproc.store import Store
+    from credproc.store.store import Store
 
     return Store()
 
@@ -254,7 +254,7 @@ def template_text(name: str, token: str = "local") -> str:
 
 
 def init_command(args) -> int:
-    from credproc.store import parse_name
+    from credproc.store.store import parse_name
 
     name = parse_name(args.name)
     store = _store()
@@ -279,7 +279,7 @@ def ls_command(args) -> int:
 
 
 def rm_command(args) -> int:
-    from credproc.store import parse_name
+    from credproc.store.store import parse_name
 
     name = parse_name(args.name)
     store = _store()
@@ -301,7 +301,7 @@ def rm_command(args) -> int:
 
 def _open_target(args) -> "tuple[str | None, str | None]":
     """(ref, property path) from the positional arguments of `env open`."""
-    from credproc.store import parse_name
+    from credproc.store.store import parse_name
 
     positional = list(args.args)
     if len(positional) > 2:
@@ -322,8 +322,8 @@ def _open_target(args) -> "tuple[str | None, str | None]":
 
 
 def open_command(args) -> int:
-    from credproc.environments import open_environment
-    from credproc.render import check_format, parse_property_path, render
+    from credproc.store.environments import open_environment
+    from credproc.store.render import check_format, parse_property_path, render
 
     ref, path_text = _open_target(args)
     path = parse_property_path(path_text) if path_text is not None else []
@@ -342,8 +342,8 @@ def open_command(args) -> int:
 
 
 def get_command(args) -> int:
-    from credproc.environments import open_environment
-    from credproc.render import check_format, parse_property_path, render
+    from credproc.store.environments import open_environment
+    from credproc.store.render import check_format, parse_property_path, render
 
     path = parse_property_path(args.path) if args.path is not None else []
     check_format(args.value, path)
@@ -357,7 +357,7 @@ def get_command(args) -> int:
 
 
 def check_command(args) -> int:
-    from credproc.environments import open_environment
+    from credproc.store.environments import open_environment
 
     if args.name is None and args.file is None:
         raise UsageError("no environment name given (expected ORG/ENV, or --file FILE)")
@@ -403,9 +403,9 @@ def _read_value(args) -> str:
 
 
 def set_command(args) -> int:
-    from credproc import yamledit
-    from credproc.render import parse_property_path
-    from credproc.store import parse_name
+    from credproc.store import yamledit
+    from credproc.store.render import parse_property_path
+    from credproc.store.store import parse_name
 
     name = parse_name(args.name)
     path = parse_property_path(args.path)
@@ -425,8 +425,8 @@ def set_command(args) -> int:
 
 def _read_checked(store, name) -> "tuple[bytes | None, object]":
     """(bytes, their diagnostics) of the definition as it is now; (None, None) when there is none."""
-    from credproc.environments import open_environment
-    from credproc.store import NotInStore
+    from credproc.store.environments import open_environment
+    from credproc.store.store import NotInStore
 
     try:
         old_bytes, _ = store.read(name)
@@ -436,7 +436,7 @@ def _read_checked(store, name) -> "tuple[bytes | None, object]":
 
 
 def _refuse_new_errors(store, name, before, new_bytes: bytes) -> None:
-    from credproc.environments import open_environment
+    from credproc.store.environments import open_environment
 
     after = open_environment(name.full, mode="check", source=new_bytes, store=store)
     fresh = _new_errors(before, after)
@@ -450,7 +450,7 @@ def _refuse_new_errors(store, name, before, new_bytes: bytes) -> None:
 def _write_checked(store, name, old_bytes, new_bytes) -> None:
     """Write unless the file changed since it was read (a concurrent edit is never overwritten).
     Call under store.edit_lock(name): then no other credproc writes between the check and the write."""
-    from credproc.store import NotInStore
+    from credproc.store.store import NotInStore
 
     try:
         current, _ = store.read(name)
@@ -489,7 +489,7 @@ def edit_command(args) -> int:
     import shutil
     import tempfile
 
-    from credproc.store import NotInStore, parse_name
+    from credproc.store.store import NotInStore, parse_name
 
     name = parse_name(args.name)
     store = _store()
@@ -498,7 +498,7 @@ def edit_command(args) -> int:
     except NotInStore:
         raise ConfigError(f"environment {name.full} not found", hint=f"create it: credproc env init {name.full}") from None
     argv = _editor_argv()
-    from credproc import runner
+    from credproc.commands.run import runner
 
     # The copy holds the definition's secrets: it lives in the private run directory, named after our
     # pid, so that an edit killed with SIGKILL leaves nothing readable behind for long (the next
@@ -532,7 +532,7 @@ def edit_command(args) -> int:
 
 
 def _edit_until_valid(name, store, argv: list, copy: str, original: bytes) -> "bytes | None":
-    from credproc.environments import open_environment
+    from credproc.store.environments import open_environment
 
     while True:
         _run_editor(argv, copy)

@@ -1,4 +1,4 @@
-"""`credproc issuer init|show|trust-policy`: the local OIDC issuer (credproc.issuer)."""
+"""`credproc issuer init|show|trust-policy`: the local OIDC issuer (credproc.identity.issuer)."""
 import json
 import sys
 
@@ -46,7 +46,7 @@ def _print_json(document) -> None:
 
 
 def run_init(args) -> int:
-    from credproc import issuer
+    from credproc.identity import issuer
 
     local = issuer.init(args.url, audience=args.audience, force=args.force)
     sys.stderr.write(
@@ -59,7 +59,7 @@ def run_init(args) -> int:
 
 
 def run_show(args) -> int:
-    from credproc import issuer
+    from credproc.identity import issuer
 
     local = issuer.load()
     if args.jwks_only:
@@ -78,7 +78,7 @@ def run_show(args) -> int:
 
 
 def run_trust_policy(args) -> int:
-    from credproc import issuer
+    from credproc.identity import issuer
 
     account = args.account.strip()
     if len(account) != 12 or not account.isdigit():

@@ -50,51 +50,26 @@ def _say(text: str) -> None:
 
 # --- finding the login sources of an environment -------------------------------------------------
 
-def _recording_aws_login():
-    """A stand-in for the aws-login provider: parses each `oidc` block (token source included) and
-    returns placeholders, so an environment's login sources are found without calling STS."""
-    from credproc.lang.provider import Provider
-
-    class RecordingAwsLogin(_Recorder, Provider):
-        pass
-
-    return RecordingAwsLogin()
-
-
-class _Recorder:
-    def __init__(self):
-        from credproc.providers import aws_login
-
-        self._aws_login = aws_login
-        self.input_schema = aws_login.INPUT_SCHEMA
-        self.output_schema = aws_login.OUTPUT_SCHEMA
-        self.requests = []
-
-    def open(self, inputs, ctx):
-        from credproc.lang.values import Value
-
-        plain = self._aws_login.to_plain(inputs)
-        oidc = plain.get("oidc") if isinstance(plain, dict) else None
-        token = oidc.get("token") if isinstance(oidc, dict) else None
-        if isinstance(token, dict) and "login" in token:  # other sources (the local issuer...) are not ours
-            self.requests.append(self._aws_login.OidcRequest.parse(oidc, ctx))
-        placeholder = "credproc-login-placeholder"
-        return Value({"accessKeyId": Value("ASIAPLACEHOLDER00000"), "secretAccessKey": Value(placeholder, secret=True),
-                      "sessionToken": Value(placeholder, secret=True), "expiration": Value("1970-01-01T00:00:00Z")})
-
-
 def login_requests(ref: str) -> list:
     """[OidcRequest] of ORG/ENV whose token source is an interactive login."""
-    from credproc import store
+    from credproc.store import store
     from credproc.commands import process
-    from credproc.environments import open_environment
+    from credproc.creds import index
+    from credproc.providers.aws_login import OidcRequest, PlanningAwsLogin
+    from credproc.store.environments import open_environment
 
     store.parse_name(ref)
-    recorder = _recording_aws_login()
-    opened = open_environment(ref, providers={"aws-login": recorder})
+    requests = []
+
+    def keep_logins(oidc, ctx):  # other token sources (the local issuer...) are not ours to parse
+        token = oidc.get("token") if isinstance(oidc, dict) else None
+        if isinstance(token, dict) and "login" in token:
+            requests.append(OidcRequest.parse(oidc, ctx))
+
+    opened = open_environment(ref, providers={"aws-login": PlanningAwsLogin(keep_logins)})
     if opened.has_errors:
         raise process.diagnostics_error(ref, opened)
-    found = [r for r in recorder.requests if getattr(r.source, "kind", None) == "login"]
+    found = [r for r in requests if getattr(r.source, "kind", None) == "login"]
     if not found:
         raise ConfigError(f"{ref} has no interactive login token source (oidc.token.login); nothing to log in to")
     return found
@@ -109,9 +84,11 @@ def _by_identity(requests: list) -> dict:
 
 def _drop_credentials(identity_keys) -> int:
     """Forget every STS answer and `process` index entry made from these logins: each is bound to
-    its login's marker file (credproc.tokenstore), whatever environment it was made for."""
-    from credproc import cache, tokenstore
+    its login's marker file (credproc.identity.tokenstore), whatever environment it was made for."""
+    from credproc import cache
+    from credproc.identity import tokenstore
     from credproc.commands import process
+    from credproc.creds import index
 
     markers = {tokenstore.marker_path(key) for key in identity_keys}
     dropped = 0
@@ -119,16 +96,16 @@ def _drop_credentials(identity_keys) -> int:
         bound = (entry.get("material") or {}).get("token_binding") or []
         if any(isinstance(b, list) and len(b) == 3 and b[1] in markers for b in bound):
             dropped += cache.remove_entry("creds", key)
-    for key, entry in cache.list_entries(process.INDEX_KIND):
+    for key, entry in cache.list_entries(index.INDEX_KIND):
         if any(binding[1] in markers for binding in entry.get("bindings") or ()):
-            dropped += cache.remove_entry(process.INDEX_KIND, key)
+            dropped += cache.remove_entry(index.INDEX_KIND, key)
     return dropped
 
 
 # --- login ---------------------------------------------------------------------------------------
 
 def login_command(args) -> int:
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     requests = login_requests(args.ref)
     flow = "device" if args.device else ("browser" if args.no_browser else None)
@@ -153,7 +130,7 @@ def login_command(args) -> int:
 # --- logout --------------------------------------------------------------------------------------
 
 def logout_command(args) -> int:
-    from credproc import tokenstore
+    from credproc.identity import tokenstore
 
     if args.all == bool(args.ref):
         raise UsageError("logout needs ORG/ENV or --all (not both)", hint="credproc logout ORG/ENV")
@@ -177,7 +154,7 @@ def logout_command(args) -> int:
 def _logout_locked(key: str, issuer: str, client_id: str, config, ref: str) -> str:
     """Under the identity's lock: a refresh running meanwhile must not save a rotated refresh token
     after we forgot the old one."""
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     config = config if config is not None else _config_for(issuer, client_id)
     if config is None or config.identity_key() != key:
@@ -187,7 +164,7 @@ def _logout_locked(key: str, issuer: str, client_id: str, config, ref: str) -> s
 
 
 def _config_for(issuer, client_id):
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     try:
         return login_source.LoginConfig({"issuer": issuer, "clientId": client_id})
@@ -198,7 +175,7 @@ def _config_for(issuer, client_id):
 def _config_of_saved(meta: dict):
     """The config a saved login was made with: its client secret's source included (a confidential
     client must authenticate to revoke)."""
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     try:
         return login_source.LoginConfig.of_saved_login(meta)
@@ -207,7 +184,8 @@ def _config_of_saved(meta: dict):
 
 
 def _logout_one(key: str, issuer: str, client_id: str, config) -> str:
-    from credproc import oidc, tokenstore
+    from credproc.identity import oidc
+    from credproc.identity import tokenstore
 
     record = tokenstore.load(key)
     revoked = ""
@@ -231,7 +209,7 @@ def _logout_one(key: str, issuer: str, client_id: str, config) -> str:
 def _cached_identities() -> dict:
     """identity key -> (issuer, client id) of cached ID/access tokens (also after the refresh token went)."""
     from credproc import cache
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     found = {}
     for _key, entry in cache.list_entries(login_source.CACHE_KIND):
@@ -242,7 +220,7 @@ def _cached_identities() -> dict:
 
 def _drop_cached_tokens(identity_key: str) -> int:
     from credproc import cache
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     dropped = 0
     for key, entry in cache.list_entries(login_source.CACHE_KIND):

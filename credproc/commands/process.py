@@ -28,36 +28,20 @@ import os
 import sys
 import time
 
-from credproc import cache, paths
+from credproc import cache, settings
+from credproc.creds import index
 from credproc.errors import ConfigError, UsageError
 
 USAGE = "credproc process ORG/ENV [--path PATH]"
-INDEX_KIND = "env"
-CHAIN_VARIABLE = "CREDPROC_CHAIN"
 MAX_CHAIN_DEPTH = 3
-LOCK_TIMEOUT_VARIABLE = "CREDPROC_LOCK_TIMEOUT"
 
-# Environment variables that change what evaluation yields (where STS is, how it is reached,
-# which providers exist). Anything else a provider reads is covered by its own cache key.
-KEY_VARIABLES = (
-    "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_USE_FIPS_ENDPOINT",
-    "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE",
-    "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
-    "CREDPROC_CONFORMANCE",
-    # the execution context's pulumi.user.login (getpass.getuser reads them in this order): it may
-    # be a subject attribute of the local issuer's token, or interpolated into any input
-    "LOGNAME", "USER", "LNAME", "USERNAME",
-)
 
-EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell", "windows-cmd", "fish", "dotenv", "json")
 
 
 # --- the command ---------------------------------------------------------------------------------
 
 def main(argv: list) -> int:
-    if "-h" in argv or "--help" in argv:
-        return _print_help()
+    """The hot path (`--help` goes through the cli's full parser instead)."""
     argv = _take_auto_login(argv)
     ref, path = parse_arguments(argv)
     _write_stdout(credential_answer(ref, path))
@@ -93,26 +77,18 @@ def parse_arguments(argv: list) -> "tuple[str, str | None]":
 
 
 def _take_auto_login(argv: list) -> list:
-    """`--auto-login`: an interactive login token source (credproc.tokens.login) may log in, talking
+    """`--auto-login`: an interactive login token source (credproc.identity.tokens.login) may log in, talking
     to the controlling terminal only. Passed on through the environment (it is read deep inside
     evaluation); waiters then allow for a person taking minutes, not seconds."""
     if "--auto-login" not in argv:
         return argv
-    os.environ["CREDPROC_AUTO_LOGIN"] = "1"
-    os.environ.setdefault(LOCK_TIMEOUT_VARIABLE, "300")
+    os.environ[settings.AUTO_LOGIN] = "1"
+    os.environ.setdefault(settings.LOCK_TIMEOUT, "300")
     return [arg for arg in argv if arg != "--auto-login"]
 
 
 def _shown(arg: str) -> str:
     return repr(arg if len(arg) <= 40 else arg[:37] + "...")
-
-
-def _print_help() -> int:
-    ensure_site_packages()  # building the full parser imports every command module
-    from credproc.cli import build_parser
-
-    build_parser().parse_args(["process", "--help"])  # prints and exits 0 (SystemExit, kept by the cli)
-    return 0
 
 
 def _write_stdout(answer: bytes) -> None:
@@ -130,92 +106,11 @@ def _write_stdout(answer: bytes) -> None:
 def credential_answer(ref: str, path: "str | None" = None) -> bytes:
     """The credential_process JSON (bytes, newline-terminated) for ``ref``: from the index or fresh."""
     margin = cache.refresh_margin_seconds()
-    key = index_key(ref, path)
-    answer = cached_answer(key, margin)
+    key = index.index_key(ref, path)
+    answer = index.cached_answer(key, margin)
     if answer is not None:
         return answer
     return _refresh(ref, path, key, margin)
-
-
-def index_key(ref: str, path: "str | None", environ=None) -> str:
-    """sha256 over everything that changes the answer. NUL-separated (no JSON on the hot path):
-    NUL cannot occur in arguments or environment values, so the encoding is unambiguous."""
-    environ = os.environ if environ is None else environ
-    parts = ["credproc-index-key", str(cache.SCHEMA_VERSION), ref, path if path is not None else "\1",
-             os.path.abspath(paths.env_dir()), os.path.abspath(paths.config_dir())]
-    for name in KEY_VARIABLES:
-        value = environ.get(name)
-        parts.append(name + ("\1" if value is None else "=" + value))
-    return _sha256("\0".join(parts).encode("utf-8", "surrogateescape"))
-
-
-def cached_answer(key: str, margin: float, now: "float | None" = None) -> "bytes | None":
-    """The indexed answer if it is still the answer for this caller, with ``margin`` seconds left."""
-    entry = cache.read_index(INDEX_KIND, key)
-    now = time.time() if now is None else now
-    if entry is None or not _still_applies(entry, now):
-        return None
-    if entry.expires is not None and entry.expires - now < margin:
-        return None
-    return entry.answer
-
-
-def _still_applies(entry, now: float) -> bool:
-    """Same definition bytes, and every token source still names the identity it was made for."""
-    if not entry.files:
-        return False
-    for file_path, digest in entry.files.items():
-        if _file_sha256(file_path) != digest:
-            return False
-    return all(binding.holds(now) for binding in entry.bindings)
-
-
-def stale_answer(key: str, now: "float | None" = None) -> "bytes | None":
-    """When the refresh lock cannot be had: the indexed answer if it still applies to this caller
-    and has more than the serve-stale floor (10 minutes) left, as a failed refresh would serve."""
-    entry = cache.read_index(INDEX_KIND, key)
-    now = time.time() if now is None else now
-    if entry is None or not _still_applies(entry, now):
-        return None
-    if entry.expires is not None and entry.expires - now <= cache.SERVE_STALE_MIN_SECONDS:
-        return None
-    return entry.answer
-
-
-def _sha256(data: bytes) -> str:
-    return cache.sha256_hex(data)
-
-
-def _file_sha256(path: str) -> "str | None":
-    """The digest of a definition file as the store would accept it now, else None (a miss, after
-    which the cold path says what is wrong): not a symbolic link, a regular file owned by us or
-    root and writable by nobody else, no larger than the language's limit (lang.syntax.MAX_SOURCE_BYTES:
-    nothing larger is ever evaluated, so nothing larger is read here)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if os.name == "posix" and (info.st_uid not in (os.getuid(), 0) or info.st_mode & 0o022):
-            return None  # the cold path knows the trusted owners (CREDPROC_TRUSTED_STORE_OWNERS)
-        data = os.read(fd, _MAX_DEFINITION_BYTES + 1) if _is_regular(info) else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if data is None or len(data) > _MAX_DEFINITION_BYTES:
-        return None
-    return _sha256(data)
-
-
-def _is_regular(info) -> bool:
-    import stat
-
-    return stat.S_ISREG(info.st_mode)
-
-
-_MAX_DEFINITION_BYTES = 1024 * 1024  # lang.syntax.MAX_SOURCE_BYTES, without importing the language
 
 
 # --- the miss ------------------------------------------------------------------------------------
@@ -224,30 +119,30 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
     from credproc.errors import LockTimeout
     from credproc.lock import Deadline, wait_until_free
 
-    previous_chain = os.environ.get(CHAIN_VARIABLE)
+    previous_chain = os.environ.get(settings.CHAIN)
     enter_chain(ref)  # before any waiting: a credproc started by its own refresh must not wait for it
     deadline = Deadline(lock_timeout())  # one wait in all, however many locks it takes
     try:
         # Most callers on a cold cache only need the one refresh already under way: they wait for it
         # with the standard library and print its answer (no filelock, yaml or boto3 imported).
         wait_until_free(key, timeout=deadline.remaining(), environment=ref)
-        answer = cached_answer(key, margin)
+        answer = index.cached_answer(key, margin)
         if answer is not None:
             return answer
         ensure_site_packages()
-        from credproc import store
+        from credproc.store import store
         from credproc.lock import refresh_lock
 
         store.parse_name(ref)  # a bad name is a usage error before the lock or any evaluation
         with refresh_lock(key, timeout=deadline.remaining(), environment=ref, waited=deadline.elapsed):
-            answer = cached_answer(key, margin)  # refreshed by another process while we waited?
+            answer = index.cached_answer(key, margin)  # refreshed by another process while we waited?
             if answer is not None:
                 return answer
             return _evaluate(ref, path, key, margin)
     except LockTimeout:
         # The holder is slow or stuck: keys that still have more than the floor left are served,
         # as a failed refresh would serve them; otherwise the timeout (exit 7) stands.
-        answer = stale_answer(key)
+        answer = index.stale_answer(key)
         if answer is None:
             raise
         sys.stderr.write(f"credproc: warning: {ref}: another credproc has held the refresh lock for "
@@ -255,9 +150,9 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
         return answer
     finally:  # in-process callers (export, run) get their environment back
         if previous_chain is None:
-            os.environ.pop(CHAIN_VARIABLE, None)
+            os.environ.pop(settings.CHAIN, None)
         else:
-            os.environ[CHAIN_VARIABLE] = previous_chain
+            os.environ[settings.CHAIN] = previous_chain
 
 
 def ensure_site_packages() -> None:
@@ -297,7 +192,7 @@ def enter_chain(ref: str, environ=None) -> None:
     from credproc.errors import RecursionDetected
 
     environ = os.environ if environ is None else environ
-    chain = [r for r in environ.get(CHAIN_VARIABLE, "").split(",") if r]
+    chain = settings.chain(environ)
     shown = " -> ".join(chain + [ref])
     if ref in chain:
         raise RecursionDetected(
@@ -310,7 +205,7 @@ def enter_chain(ref: str, environ=None) -> None:
             f"credproc processes nested more than {MAX_CHAIN_DEPTH} deep (chain: {shown})",
             hint="environments whose token sources call credproc again form a chain; shorten it",
         )
-    environ[CHAIN_VARIABLE] = ",".join(chain + [ref])
+    environ[settings.CHAIN] = ",".join(chain + [ref])
 
 
 def lock_timeout() -> float:
@@ -321,11 +216,11 @@ def lock_timeout() -> float:
 
 def open_credentials(ref: str, path: "str | None"):
     """Open the environment and pick its AWS credentials -> (AwsCredentials, Opened, registry)."""
-    from credproc import awscreds
-    from credproc.environments import open_environment
+    from credproc.creds import awscreds
+    from credproc.store.environments import open_environment
     from credproc.providers import providers
 
-    registry = providers(conformance=os.environ.get("CREDPROC_CONFORMANCE") == "1")
+    registry = providers(conformance=settings.conformance())
     opened = open_environment(ref, providers=registry)
     if opened.has_errors:
         raise diagnostics_error(ref, opened)
@@ -364,14 +259,14 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
         entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer,
                                  _bindings(awscreds_records(registry)) + _unambiguous(opened.files))
         try:
-            cache.write_index(INDEX_KIND, key, entry)
+            cache.write_index(index.INDEX_KIND, key, entry)
         except (OSError, ValueError) as exc:  # the answer is still good; only the next call is slower
             sys.stderr.write(f"credproc: warning: could not write the cache index ({type(exc).__name__})\n")
     return answer
 
 
 def awscreds_records(registry) -> list:
-    from credproc import awscreds
+    from credproc.creds import awscreds
 
     return awscreds.provider_records(registry)
 
@@ -392,7 +287,7 @@ def _bindings(records: list) -> list:
 def _unambiguous(files) -> list:
     """The answer stands only while no definition gains a second spelling (ORG/ENV.yaml beside
     ORG/default/ENV.yaml): a cold call would refuse to choose between the two."""
-    from credproc.store import Store
+    from credproc.store.store import Store
 
     store = Store()
     others = (store.other_spelling(path) for path in files)
@@ -419,62 +314,11 @@ def _cacheable(opened, registry) -> bool:
 
 # --- export --------------------------------------------------------------------------------------
 
-def export_variables(answer: bytes) -> list:
-    """[(name, value)] as `aws configure export-credentials` prints them."""
-    import json
-
-    doc = json.loads(answer.decode("utf-8"))
-    variables = [("AWS_ACCESS_KEY_ID", doc["AccessKeyId"]), ("AWS_SECRET_ACCESS_KEY", doc["SecretAccessKey"])]
-    if doc.get("SessionToken"):
-        variables.append(("AWS_SESSION_TOKEN", doc["SessionToken"]))
-    if doc.get("Expiration"):
-        variables.append(("AWS_CREDENTIAL_EXPIRATION", doc["Expiration"]))
-    return variables
-
-
-# PowerShell reads these four as a single quote too; inside '...' each is doubled to stand for itself.
-POWERSHELL_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
-
-
-def _powershell_single_quoted(value: str) -> str:
-    return "'" + "".join(ch * 2 if ch in POWERSHELL_SINGLE_QUOTES else ch for ch in value) + "'"
-
-
-def _windows_cmd(name: str, value: str) -> str:
-    # cmd.exe has no escape inside `set "NAME=VALUE"` for % and "; AWS keys never contain them.
-    if any(ch in value for ch in '%"^!'):
-        raise ConfigError(f"{name} holds a character that cmd.exe cannot take safely in `set`",
-                          hint="use --format powershell or env instead")
-    return f'set "{name}={value}"'
-
-
-def format_export(answer: bytes, fmt: str) -> str:
-    if fmt == "process":
-        return answer.decode("utf-8")
-    variables = export_variables(answer)
-    for name, value in variables:
-        if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):  # C0, DEL and C1 (0x9b is a CSI)
-            raise ConfigError(f"{name} holds a control character and cannot be exported")
-    if fmt == "json":
-        import json
-
-        return json.dumps(dict(variables), indent=2) + "\n"
-    from credproc.render import dotenv_quoted, shell_quoted  # the quoting of `env open` (one word in any shell)
-
-    render = {
-        "env": lambda n, v: f"export {n}={shell_quoted(v)}",
-        "env-no-export": lambda n, v: f"{n}={shell_quoted(v)}",
-        "powershell": lambda n, v: f"$Env:{n}={_powershell_single_quoted(v)}",
-        "windows-cmd": _windows_cmd,
-        "fish": lambda n, v: f"set -gx {n} {shell_quoted(v)}",
-        "dotenv": lambda n, v: f"{n}={dotenv_quoted(v)}",
-    }[fmt]
-    return "".join(render(name, value) + "\n" for name, value in variables)
-
-
 # --- argparse registration (for `credproc --help` and `credproc export`) -------------------------
 
 def register(subparsers) -> None:
+    from credproc.creds.export import EXPORT_FORMATS
+
     process = subparsers.add_parser(
         "process",
         help="print AWS credential_process JSON for ORG/ENV (from the cache, or a fresh STS call)",
@@ -488,7 +332,7 @@ def register(subparsers) -> None:
     process.add_argument("--auto-login", action="store_true",
                          help="if a login token source needs a person to log in and there is a controlling "
                               "terminal, log in there (/dev/tty) instead of failing with exit code 3")
-    process.set_defaults(func=_run_process)
+    # no func: the cli answers `process` itself (hot path) and comes here only for --help
 
     export = subparsers.add_parser(
         "export",
@@ -503,14 +347,9 @@ def register(subparsers) -> None:
     export.set_defaults(func=_run_export)
 
 
-def _run_process(args) -> int:
-    if getattr(args, "auto_login", False):
-        _take_auto_login(["--auto-login"])
-    _write_stdout(credential_answer(args.ref, args.path))
-    return 0
-
-
 def _run_export(args) -> int:
+    from credproc.creds.export import format_export
+
     text = format_export(credential_answer(args.ref, args.path), args.format)
     _write_stdout(text.encode("utf-8"))
     return 0

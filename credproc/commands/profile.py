@@ -1,7 +1,7 @@
 """`credproc install-profile ORG/ENV` and `credproc uninstall-profile NAME`.
 
 install-profile writes `[profile esc-<env>]` with `credential_process = <credproc> process ORG/ENV`
-into the AWS config file (credproc.awsconfig does the careful line editing), after checking that
+into the AWS config file (credproc.aws.config does the careful line editing), after checking that
 the environment exists and yields AWS credentials, and refuses to clobber or be shadowed.
 """
 import contextlib
@@ -9,7 +9,8 @@ import os
 import sys
 import time
 
-from credproc import awsconfig
+from credproc.aws import config as awsconfig
+from credproc.aws import processline
 from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, printable
 
 # Another program (aws configure, an editor) may write the config file while we edit it: we start
@@ -71,7 +72,7 @@ def install_profile(ref, *, profile=None, region=None, output=None, dry_run=Fals
     name = awsconfig.validate_profile_name(profile if profile is not None else default_profile_name(ref))
     region = awsconfig.validate_region(region) if region is not None else None
     output = awsconfig.validate_output(output) if output is not None else None
-    command_line = awsconfig.join_command_line((launcher or credproc_launcher)() + ["process", ref])
+    command_line = processline.join_command_line((launcher or credproc_launcher)() + ["process", ref])
     (check_environment or check_environment_yields_aws)(ref)
     for warning in _credentials_file_warnings(name, force):
         err.write(printable(f"credproc: warning: {warning}") + "\n")
@@ -177,7 +178,7 @@ def _report_install(edit, name, config, command_line, dry_run, out) -> None:
 
 def validate_ref(ref: str) -> str:
     """The store's name rules (2 or 3 plain segments), so the name is also a plain shell word."""
-    from credproc.store import parse_name
+    from credproc.store.store import parse_name
 
     return parse_name(ref).full
 
@@ -244,7 +245,7 @@ def _looks_like_shim(path: str) -> bool:
 def check_environment_yields_aws(ref: str) -> None:
     """The environment exists, evaluates (check mode: no provider is called) without errors, and
     yields AWS credentials: environmentVariables.AWS_ACCESS_KEY_ID or an aws-login output."""
-    from credproc.environments import open_environment
+    from credproc.store.environments import open_environment
 
     opened = open_environment(ref, mode="check")
     if opened.has_errors:

@@ -5,7 +5,7 @@ an unknown input makes the result unknown; a secret input makes the result secre
 """
 from credproc.lang import ast as A
 from credproc.lang.builtins import GoError, go_base64_decode, go_json_decode, go_split
-from credproc.lang.eval import (
+from credproc.lang.evalvalue import (
     Patch, MAX_ARRAY_ITEMS, MAX_STRING_CHARS, _ARRAY_SCHEMA, _STRING_ARRAY_SCHEMA, _STRING_SCHEMA, _Exporter,
     NODE_BYTES, _TooLarge, _V, _from_plain, _from_value, _require, _spend, _unknown, base64_encode,
 )

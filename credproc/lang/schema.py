@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from urllib.parse import unquote
 
-from credproc.lang.values import Number, Value, go_json_string, go_quote
+from credproc.lang.re2 import InvalidPattern, compile_pattern
+from credproc.lang.values import Number, Value, format_json_float, go_json, go_quote
 
 __all__ = [
     "SchemaError",
@@ -150,51 +151,34 @@ def _count(n) -> int:
     return int(d)
 
 
-def _go_float(f: float) -> str:
-    """Go's encoding/json text for a float64 (shortest digits; exponent form outside [1e-6, 1e21))."""
-    if f != f or f in (float("inf"), float("-inf")):
-        raise InvalidSchema(f"unsupported value: {f!r}")
-    if f == 0:
-        return "-0" if str(f).startswith("-") else "0"
-    d = Decimal(repr(f)).normalize()
-    if abs(f) < 1e-6 or abs(f) >= 1e21:
-        sign, digits, exp = d.as_tuple()
-        mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
-        e = exp + len(digits) - 1
-        # strconv writes at least two exponent digits; encoding/json then trims e-07 to e-7.
-        return ("-" if sign else "") + mantissa + (f"e-{-e}" if e < 0 else f"e+{e:02d}")
-    return format(d, "f")
-
-
 def number_text(n) -> str:
     """How Go prints a schema number: json.Number text as written, ints in decimal, floats as json."""
     if isinstance(n, float):
-        return _go_float(n)
+        if n != n or n in (float("inf"), float("-inf")):
+            raise InvalidSchema(f"unsupported value: {n!r}")
+        return format_json_float(n)
     if isinstance(n, Decimal):
         return format(n, "f") if n == n.to_integral_value() and abs(n) < Decimal("1e21") else str(n)
     return str(n)
 
 
 def const_json(v) -> str:
-    """Compact Go json.Marshal of a schema constant (plain Python, or a Value tree): sorted keys,
-    HTML escaping, numbers as their text, floats as Go's json writes a float64."""
+    """Compact Go json.Marshal of a schema constant (plain Python, or a Value tree), through the one
+    JSON encoder (credproc.lang.values.go_json)."""
+    return go_json(_json_plain(v))
+
+
+def _json_plain(v):
     if isinstance(v, Value):
         v = v.value
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, (Number, int, float, Decimal)):
-        return number_text(v)
-    if isinstance(v, str):
-        return go_json_string(v)
     if isinstance(v, (list, tuple)):
-        return "[" + ",".join(const_json(x) for x in v) + "]"
+        return [_json_plain(x) for x in v]
     if isinstance(v, dict):
-        keys = sorted(v, key=lambda k: k.encode("utf-8"))
-        return "{" + ",".join(go_json_string(k) + ":" + const_json(v[k]) for k in keys) + "}"
+        return {k: _json_plain(x) for k, x in v.items()}
+    if isinstance(v, (float, Decimal)) and not isinstance(v, bool):
+        return Number(number_text(v))
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
     raise TypeError(f"not a JSON value: {type(v).__name__}")
 
 
@@ -207,216 +191,11 @@ def _join_key(root: str, key: str) -> str:
     return root + '["' + key.replace('"', '\\"') + '"]'
 
 
-# ---------------------------------------------------------------------------------------------
-# Go RE2 patterns -> Python re
-
-_POSIX_CLASSES = {
-    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ",
-    "cntrl": "\\x00-\\x1f\\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
-    "punct": "!-/:-@\\[-`{-~", "space": "\\t\\n\\v\\f\\r ", "upper": "A-Z", "word": "0-9A-Za-z_",
-    "xdigit": "0-9A-Fa-f",
-}
-# RE2's Perl classes are ASCII-only (\s excludes \v); Python's are Unicode: spell them out.
-_PERL_CLASSES = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r "}
-_WORD = "[0-9A-Za-z_]"
-_WORD_BOUNDARY = f"(?:(?<={_WORD})(?!{_WORD})|(?<!{_WORD})(?={_WORD}))"
-_NOT_WORD_BOUNDARY = f"(?:(?<={_WORD})(?={_WORD})|(?<!{_WORD})(?!{_WORD}))"
-_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
-_FLAGS = re.compile(r"\(\?([imsU]*)(?:-([imsU]*))?([:)])")
-_pattern_cache: dict = {}
-
-
-def _char_escape(p: str, i: int):
-    """A character escape at p[i] == '\\' that means one literal code point. Returns (text, next)."""
-    c = p[i + 1]
-    if c == "x":
-        if p.startswith("{", i + 2):
-            end = p.find("}", i + 3)
-            if end < 0:
-                raise InvalidSchema(f"invalid escape sequence in pattern {p!r}")
-            return re.escape(chr(int(p[i + 3:end], 16))), end + 1
-        return re.escape(chr(int(p[i + 2:i + 4], 16))), i + 4
-    if c in "01234567":
-        m = re.match(r"[0-7]{1,3}", p[i + 1:])
-        if c != "0" and len(m.group()) == 1:
-            raise InvalidSchema(f"invalid escape sequence: backreferences are not supported in {p!r}")
-        return re.escape(chr(int(m.group(), 8))), i + 1 + len(m.group())
-    if c in "afnrtv":
-        return "\\" + c, i + 2
-    if c.isalnum():
-        raise InvalidSchema(f"invalid escape sequence \\{c} in pattern {p!r}")
-    return re.escape(c), i + 2
-
-
-def _translate_class(p: str, i: int):
-    """A bracketed class starting at p[i] == '['. Returns (python text, next index)."""
-    out = ["["]
-    i += 1
-    if p.startswith("^", i):
-        out.append("^")
-        i += 1
-    first = True
-    while True:
-        if i >= len(p):
-            raise InvalidSchema(f"missing closing ] in pattern {p!r}")
-        c = p[i]
-        if c == "]" and not first:
-            out.append("]")
-            return "".join(out), i + 1
-        first = False
-        if c == "[" and p.startswith("[:", i):
-            end = p.find(":]", i + 2)
-            name = p[i + 2:end] if end > 0 else None
-            if name not in _POSIX_CLASSES:
-                raise InvalidSchema(f"invalid character class range in pattern {p!r}")
-            out.append(_POSIX_CLASSES[name])
-            i = end + 2
-        elif c == "\\":
-            if i + 1 >= len(p):
-                raise InvalidSchema(f"trailing backslash at end of pattern {p!r}")
-            e = p[i + 1]
-            if e in _PERL_CLASSES:
-                out.append(_PERL_CLASSES[e])
-                i += 2
-            elif e in "DWS":
-                out.append("\\" + e)  # negated class inside a class: Python's Unicode meaning (close enough)
-                i += 2
-            elif e in "pP":
-                raise InvalidSchema(f"Unicode classes (\\{e}) are not supported in pattern {p!r}")
-            else:
-                text, i = _char_escape(p, i)
-                out.append(text)
-        elif c in "[&~|":
-            out.append("\\" + c)  # literal in RE2; Python warns about (future) set operations
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-
-
-def _translate_pattern(p: str) -> str:
-    """Translate a Go RE2 pattern into an equivalent Python pattern.
-
-    Handles what differs: `$` (end of text unless (?m)), `\\z`, ASCII-only \\d \\w \\s \\b, POSIX
-    classes, `\\x{...}`, `\\Q...\\E`, `(?<name>`, literal `{` that is not a repeat, and inline flags
-    anywhere (Python accepts global flags only at the start: they become scoped groups). Rejects
-    what RE2 rejects that Python would accept (lookaround, backreferences)."""
-    out = []
-    multiline = [False]  # per open group; (?m) changes the innermost
-    closers = [0]        # extra ')' to emit when the current group closes (for mid-pattern (?flags))
-    i = 0
-    while i < len(p):
-        c = p[i]
-        if c == "\\":
-            if i + 1 >= len(p):
-                raise InvalidSchema(f"trailing backslash at end of pattern {p!r}")
-            e = p[i + 1]
-            if e in "dws":
-                out.append(f"[{_PERL_CLASSES[e]}]")
-                i += 2
-            elif e in "DWS":
-                out.append(f"[^{_PERL_CLASSES[e.lower()]}]")
-                i += 2
-            elif e == "b":
-                out.append(_WORD_BOUNDARY)
-                i += 2
-            elif e == "B":
-                out.append(_NOT_WORD_BOUNDARY)
-                i += 2
-            elif e == "A":
-                out.append("\\A")
-                i += 2
-            elif e == "z":
-                out.append("\\Z")
-                i += 2
-            elif e == "C":
-                out.append("(?s:.)")
-                i += 2
-            elif e == "Q":
-                end = p.find("\\E", i + 2)
-                end = len(p) if end < 0 else end
-                out.append(re.escape(p[i + 2:end]))
-                i = end + 2
-            elif e in "pP":
-                raise InvalidSchema(f"Unicode classes (\\{e}) are not supported in pattern {p!r}")
-            else:
-                text, i = _char_escape(p, i)
-                out.append(text)
-        elif c == "[":
-            text, i = _translate_class(p, i)
-            out.append(text)
-        elif c == "$":
-            out.append("$" if multiline[-1] else "\\Z")  # RE2's $ is end of text, not before a final \n
-            i += 1
-        elif c == "{":
-            m = _REPEAT.match(p, i)
-            if m and out:
-                out.append(m.group())
-                i = m.end()
-            else:
-                out.append("\\{")
-                i += 1
-        elif c == "(":
-            i = _translate_group(p, i, out, multiline, closers)
-        elif c == ")":
-            if len(multiline) == 1:
-                raise InvalidSchema(f"unexpected ) in pattern {p!r}")
-            out.append(")" * (closers.pop() + 1))
-            multiline.pop()
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-    if len(multiline) > 1:
-        raise InvalidSchema(f"missing closing ) in pattern {p!r}")
-    out.append(")" * closers[0])
-    return "".join(out)
-
-
-def _translate_group(p, i, out, multiline, closers) -> int:
-    if not p.startswith("(?", i):
-        out.append("(")
-        multiline.append(multiline[-1])
-        closers.append(0)
-        return i + 1
-    for prefix in ("(?P<", "(?<"):
-        if p.startswith(prefix, i) and not p.startswith("(?<=", i) and not p.startswith("(?<!", i):
-            out.append("(?P<")
-            multiline.append(multiline[-1])
-            closers.append(0)
-            return i + len(prefix)
-    m = _FLAGS.match(p, i)
-    if not m or not (m.group(1) or m.group(2)) and m.group(3) == ")":
-        raise InvalidSchema(f"invalid or unsupported Perl syntax in pattern {p!r}")
-    on, off = m.group(1), m.group(2) or ""
-    if "U" in on or "U" in off:
-        raise InvalidSchema(f"the U (ungreedy) flag is not supported in pattern {p!r}")
-    mline = ("m" in on) or (multiline[-1] and "m" not in off)
-    flags = f"(?{on}" + (f"-{off}" if off else "") + ":"
-    if flags == "(?:":
-        flags = "(?:"
-    out.append(flags)
-    if m.group(3) == ":":
-        multiline.append(mline)
-        closers.append(0)
-    else:
-        # (?flags) applies to the rest of the current group: open a scoped group closed with it.
-        multiline[-1] = mline
-        closers[-1] += 1
-    return m.end()
-
-
 def _compile_pattern(p: str):
-    if p not in _pattern_cache:
-        try:
-            _pattern_cache[p] = re.compile(_translate_pattern(p))
-        except InvalidSchema:
-            raise
-        except (ValueError, IndexError) as e:
-            raise InvalidSchema(f"invalid pattern {p!r}: {e}") from None
-        except re.error as e:
-            raise InvalidSchema(f"invalid pattern {p!r}: {e}") from None
-    return _pattern_cache[p]
+    try:
+        return compile_pattern(p)
+    except InvalidPattern as err:
+        raise InvalidSchema(str(err)) from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -74,6 +74,26 @@ def format_go_float(f: float) -> str:
     return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
+def format_json_float(f: float) -> str:
+    """Go encoding/json's text for a float64: shortest round-trip digits, plain notation inside
+    [1e-6, 1e21), else an exponent (``1e+21``, ``1e-7``: two digits at least for +, trimmed for -).
+    Not %g: Go's json.Marshal(1e7) is ``10000000`` where FormatFloat(1e7, 'g') is ``1e+07``."""
+    from decimal import Decimal
+
+    if f != f or f in (float("inf"), float("-inf")):
+        raise ValueError(f"json: unsupported value: {f!r}")
+    if f == 0:
+        return "-0" if str(f).startswith("-") else "0"
+    d = Decimal(repr(f)).normalize()
+    if abs(f) < 1e-6 or abs(f) >= 1e21:
+        sign, digits, exp = d.as_tuple()
+        mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+        e = exp + len(digits) - 1
+        # strconv writes at least two exponent digits; encoding/json then trims e-07 to e-7.
+        return ("-" if sign else "") + mantissa + (f"e-{-e}" if e < 0 else f"e+{e:02d}")
+    return format(d, "f")
+
+
 # --- Go strconv.Quote -----------------------------------------------------------------------------
 
 _QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
@@ -192,7 +212,7 @@ def _json_into(v, out, unit, depth):
     elif isinstance(v, int):
         out.append(str(v))
     elif isinstance(v, float):
-        out.append(format_go_float(v))
+        out.append(format_json_float(v))
     elif isinstance(v, dict):
         if not v:
             out.append("{}")

@@ -9,7 +9,7 @@ Inputs (ESC's, plus credproc's optional `token`, `region` and `audience`)::
       policyArns: [arn:aws:iam::aws:policy/...]        # session policies
       subjectAttributes: [pulumi.user.login, ...]      # appended to the local issuer's `sub`
       token: {file: PATH} | {env: VAR} | {command: [ARGV...]} | {githubActions: {...}} | {login: {...}}
-                                                       # default: the local issuer (credproc.tokens)
+                                                       # default: the local issuer (credproc.identity.tokens)
       region: eu-west-1                                # STS region (default AWS_REGION, ..., us-east-1)
       audience: sts.amazonaws.com                      # token audience (local issuer / githubActions)
     static: {accessKeyId, secretAccessKey, sessionToken?}
@@ -20,7 +20,7 @@ sessionToken is absent too).
 
 OIDC results are cached (credproc.cache, kind "creds") under a key covering everything that changes
 the result, the identity bindings of the token source included (whose token it is, read now: see
-credproc.tokens), refreshed under a per-key lock within one overall deadline
+credproc.identity.tokens), refreshed under a per-key lock within one overall deadline
 (CREDPROC_REFRESH_TIMEOUT, default 30 s), and served stale with a back-off when STS fails while the
 cached keys still have more than 10 minutes left. A token source that cannot give a token now fails
 before the cache is read, exactly as on a cold cache: cached keys never reach such a caller.
@@ -56,7 +56,7 @@ TOKEN_SCHEMA = {
             "type": "object",
             "properties": {"audience": {"type": "string", "minLength": 1}},
         },
-        "login": {"type": "object"},  # checked by credproc.tokens.login.LoginConfig
+        "login": {"type": "object"},  # checked by credproc.identity.tokens.login.LoginConfig
         "issuer": {"type": "string", "minLength": 1},
         "audience": {"type": "string", "minLength": 1},
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
@@ -244,6 +244,26 @@ def _check_duration_outlasts_margin(request: "OidcRequest", margin: float) -> No
         )
 
 
+class PlanningAwsLogin(AwsLoginProvider):
+    """The aws-login provider minus STS, for commands that must see an environment's logins without
+    getting credentials (`doctor`, `login`): inputs are checked as open() checks them, each `oidc`
+    block goes to ``plan(oidc, ctx)`` (which may parse it, look at its token source, raise for a
+    diagnostic), and every output is unknown. Static keys open as usual (no STS call there)."""
+
+    def __init__(self, plan):
+        super().__init__()
+        self._plan = plan
+
+    def _open_oidc(self, oidc, ctx):
+        self._plan(oidc, ctx)
+        return unknown_outputs()
+
+
+def unknown_outputs() -> Value:
+    return Value({name: Value(None, unknown=True, secret=name != "accessKeyId")
+                  for name in ("accessKeyId", "secretAccessKey", "sessionToken", "expiration")})
+
+
 def _checked_inputs(inputs) -> dict:
     plain = to_plain(inputs)
     if not isinstance(plain, dict) or ("oidc" in plain) == ("static" in plain):
@@ -338,7 +358,9 @@ class OidcRequest:
     """The parsed `oidc` block, its token source and its cache key."""
 
     def __init__(self, oidc: dict, ctx, resolve_local_issuer: bool = True):
-        from credproc import issuer, sts, tokens
+        from credproc.identity import issuer
+        from credproc.providers import sts
+        from credproc.identity import tokens
 
         self.role_arn = _string(oidc, "roleArn")
         self.session_name = _string(oidc, "sessionName")
@@ -389,7 +411,7 @@ class OidcRequest:
     def refresh_deadline(self) -> float:
         """CREDPROC_REFRESH_TIMEOUT, plus the time a person may take when this refresh may log in."""
         from credproc import lock
-        from credproc.tokens import login
+        from credproc.identity.tokens import login
 
         seconds = lock.refresh_timeout()
         if self.source.kind == "login" and login.auto_login_requested():
@@ -405,7 +427,7 @@ class OidcRequest:
 
     def exchange(self, client_factory, now: float) -> dict:
         """Token -> STS -> a cache entry (expiration from STS's answer, never now + duration)."""
-        from credproc import sts
+        from credproc.providers import sts
 
         token = self.source.fetch()
         result = sts.assume_role_with_web_identity(
@@ -481,7 +503,7 @@ _SPECIAL_ATTRIBUTES = {
 def _subject_attribute(name: str, ctx) -> str:
     """An attribute's value: the environment names, else a dotted path in the execution context
     (e.g. pulumi.user.login, pulumi.organization.login)."""
-    from credproc import issuer
+    from credproc.identity import issuer
 
     if name in _SPECIAL_ATTRIBUTES:
         return issuer.qualify_environment(_SPECIAL_ATTRIBUTES[name](ctx))

@@ -263,6 +263,14 @@ def python_bytecode_env(env: dict) -> dict:
     return env
 
 
-def first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
 
+def age_sts_cache(seconds_left: int) -> str:
+    """Make the provider's one STS cache entry expire in ``seconds_left``; forget the process index."""
+    from credproc import cache
+
+    (key, entry), = cache.list_entries("creds")
+    entry = dict(entry, expiration=cache.format_expiration(time.time() + seconds_left))
+    entry.pop("backoff_until", None)
+    cache.write_entry("creds", key, entry)
+    cache.clear_kind("env")
+    return entry["expiration"]

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from credtest import CREDPROC, FaultProxy, login_yaml, python_bytecode_env, write_environment, write_token_file
-from test_sts_support import GitHubActionsTokenService, make_token
+from stssupport import GitHubActionsTokenService, make_token
 
 from support.clock import shifted_env
 

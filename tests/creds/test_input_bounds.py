@@ -5,8 +5,9 @@ import threading
 
 import pytest
 
-from credproc import cache, oidc
-from credproc.commands import process
+from credproc import cache
+from credproc.identity import oidc
+from credproc.creds import index
 from credproc.errors import TokenError
 from credproc.lang import syntax
 
@@ -47,10 +48,10 @@ def test_an_identity_provider_answering_without_end_is_refused_at_the_cap(endles
 
 def test_the_hot_path_reads_no_definition_past_the_languages_own_limit(tmp_path):
     # one rule in two places (the hot path must not import the language): they must agree
-    assert process._MAX_DEFINITION_BYTES == syntax.MAX_SOURCE_BYTES
+    assert index._MAX_DEFINITION_BYTES == syntax.MAX_SOURCE_BYTES
     big = tmp_path / "big.yaml"
     big.write_bytes(b"#" * (syntax.MAX_SOURCE_BYTES + 1))
-    assert process._file_sha256(str(big)) is None
+    assert index._file_sha256(str(big)) is None
     small = tmp_path / "small.yaml"
     small.write_bytes(b"values: {}\n")
-    assert process._file_sha256(str(small)) == cache.sha256_hex(b"values: {}\n")
+    assert index._file_sha256(str(small)) == cache.sha256_hex(b"values: {}\n")

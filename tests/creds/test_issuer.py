@@ -5,7 +5,10 @@ import time
 
 import pytest
 
-from credproc import cli, issuer, jwt, tokens
+from credproc import cli
+from credproc.identity import issuer
+from credproc.identity import jwt
+from credproc.identity import tokens
 from credproc.errors import ConfigError, UsageError
 
 URL = "https://oidc.example.com/credproc"
@@ -62,7 +65,7 @@ def test_insecure_key_is_refused(isolated_env):
     issuer.init(URL)
     key = isolated_env.config_dir / "issuer" / "key.pem"
     os.chmod(key, 0o644)
-    with pytest.raises(ConfigError, match="lets others read it") as info:
+    with pytest.raises(ConfigError, match="is accessible by group or others") as info:
         issuer.load()
     assert info.value.hint == f"chmod 600 {key}"
 
@@ -174,7 +177,7 @@ def test_show_publishes_no_private_key_material(capsys):
 def test_init_refuses_a_config_dir_others_can_read(isolated_env):
     isolated_env.config_dir.mkdir(mode=0o755)
     os.chmod(isolated_env.config_dir, 0o755)
-    with pytest.raises(ConfigError, match="refusing to use the config directory") as info:
+    with pytest.raises(ConfigError, match="config directory .* is accessible by group or others") as info:
         issuer.init(URL)
     assert info.value.hint == f"chmod 700 {isolated_env.config_dir}"
     assert not (isolated_env.config_dir / "issuer").exists()

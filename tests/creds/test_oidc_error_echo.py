@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from credproc import oidc
+from credproc.identity import oidc
 from credproc.errors import TokenError
 
 RUN = 16

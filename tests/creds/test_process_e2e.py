@@ -181,7 +181,7 @@ def test_refresher_killed_mid_refresh_leaves_no_temp_file_and_next_call_succeeds
 
 
 FORBIDDEN_ON_HIT = ("yaml", "boto3", "botocore", "filelock", "platformdirs", "argparse", "credproc.lang",
-                    "credproc.store", "credproc.environments", "credproc.providers")
+                    "credproc.store.store", "credproc.store.environments", "credproc.providers")
 
 
 def imported_modules(stderr: bytes) -> set:

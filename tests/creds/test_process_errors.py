@@ -7,11 +7,12 @@ import subprocess
 import time
 
 import pytest
+from support.text import first_line  # tests/ is on sys.path (tests/conftest.py)
 
 from credtest import (CREDPROC, ROLE_ARN, FaultProxy, jwt_token, login_yaml, python_bytecode_env, sts_error_xml,
                       write_environment, write_token_file)
 
-from credproc.commands import process
+from credproc.creds import index
 from credproc.lock import refresh_lock
 
 REF = "acme/dev"
@@ -25,9 +26,6 @@ def run(*args, **env):
                             stdin=subprocess.DEVNULL, capture_output=True, timeout=90)
     return result.returncode, result.stdout, result.stderr.decode()
 
-
-def first_line(stderr: str) -> str:
-    return stderr.splitlines()[0] if stderr else ""
 
 
 @pytest.fixture
@@ -148,7 +146,7 @@ def test_transient_failure_then_success_is_served(isolated_env, token, proxy):
 def test_exit_7_lock_timeout(isolated_env, token):
     _, token_file = token
     write_environment(isolated_env.env_dir, REF, login_yaml(f"{{file: {token_file}}}"))
-    with refresh_lock(process.index_key(REF, None)) as lock_file:  # another credproc is "refreshing"
+    with refresh_lock(index.index_key(REF, None)) as lock_file:  # another credproc is "refreshing"
         started = time.monotonic()
         code, out, err = run("process", REF, CREDPROC_LOCK_TIMEOUT="1")
         waited = time.monotonic() - started

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from credtest import CREDPROC, FaultProxy, jwt_token, login_yaml, python_bytecode_env, sts_error_xml, \
+from credtest import CREDPROC, FaultProxy, age_sts_cache, jwt_token, login_yaml, python_bytecode_env, sts_error_xml, \
     write_environment, write_token_file
 
 from credproc import cache
@@ -31,16 +31,6 @@ def proxy(moto_server, monkeypatch, isolated_env, tmp_path):
     with FaultProxy(moto_server) as p:
         monkeypatch.setenv("AWS_ENDPOINT_URL_STS", p.url)
         yield p
-
-
-def age_sts_cache(seconds_left: int) -> str:
-    """Make the provider's one STS cache entry expire in ``seconds_left``; forget the process index."""
-    (key, entry), = cache.list_entries("creds")
-    entry = dict(entry, expiration=cache.format_expiration(time.time() + seconds_left))
-    entry.pop("backoff_until", None)
-    cache.write_entry("creds", key, entry)
-    cache.clear_kind("env")
-    return entry["expiration"]
 
 
 def test_margin_21_minutes_is_served_19_minutes_is_refreshed(proxy):

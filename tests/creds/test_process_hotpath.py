@@ -10,13 +10,13 @@ import pytest
 from credtest import CREDPROC, python_bytecode_env, write_environment
 
 from credproc import cache
-from credproc.commands import process
+from credproc.creds import index
 
 REF = "acme/dev"
 ANSWER = (b'{"Version": 1, "AccessKeyId": "ASIASEEDED0000000001", "SecretAccessKey": "seeded/secret", '
           b'"SessionToken": "seeded-token", "Expiration": "%s", "AccountId": "123456789012"}\n')
 FORBIDDEN = ("yaml", "boto3", "botocore", "filelock", "platformdirs", "argparse", "json", "datetime",
-             "credproc.lang", "credproc.store", "credproc.environments", "credproc.providers", "credproc.awscreds")
+             "credproc.lang", "credproc.store.store", "credproc.store.environments", "credproc.providers", "credproc.creds.awscreds")
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,7 +26,7 @@ def seed(definition, seconds_left=3600, path=None) -> bytes:
     answer = ANSWER % expiration.encode()
     digest = hashlib.sha256(definition.read_bytes()).hexdigest()
     entry = cache.IndexEntry(cache.parse_expiration(expiration), expiration, {str(definition): digest}, answer)
-    cache.write_index("env", process.index_key(REF, path), entry)
+    cache.write_index("env", index.index_key(REF, path), entry)
     return answer
 
 
@@ -117,7 +117,7 @@ def test_a_caller_waiting_for_another_refresh_prints_its_answer_importing_only_t
 
     from credproc import lock
 
-    key = process.index_key(REF, None)
+    key = index.index_key(REF, None)
     holder = filelock.FileLock(lock.lock_path(key))
     holder.acquire()
     try:

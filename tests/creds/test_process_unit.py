@@ -16,6 +16,8 @@ import pytest
 
 from credproc import cache
 from credproc.commands import process
+from credproc.creds import index
+from credproc.creds import export
 from credproc.errors import (ConfigError, DiagnosticsError, ExitCode, RecursionDetected, StsRefused,
                              UsageError)
 from credproc.lang.values import Value
@@ -59,7 +61,7 @@ class FakeWorld:
         self.variables = True
         self.used = ("aws-login",)
         self.registry = None
-        monkeypatch.setattr("credproc.environments.open_environment", self.open_environment)
+        monkeypatch.setattr("credproc.store.environments.open_environment", self.open_environment)
         monkeypatch.setattr("credproc.providers.providers", self.providers)
 
     def providers(self, conformance=False, **options):
@@ -166,9 +168,9 @@ def test_index_below_the_margin_is_a_miss(world, monkeypatch):
                                         ("HTTPS_PROXY", "http://proxy:3128"), ("AWS_CA_BUNDLE", "/ca.pem"),
                                         ("CREDPROC_CONFORMANCE", "1")])
 def test_settings_that_change_the_result_change_the_index_key(world, monkeypatch, name, value):
-    before = process.index_key(REF, None)
+    before = index.index_key(REF, None)
     monkeypatch.setenv(name, value)
-    assert process.index_key(REF, None) != before
+    assert index.index_key(REF, None) != before
     process.credential_answer(REF)
     monkeypatch.delenv(name)
     process.credential_answer(REF)
@@ -176,8 +178,8 @@ def test_settings_that_change_the_result_change_the_index_key(world, monkeypatch
 
 
 def test_path_and_ref_are_part_of_the_key():
-    keys = {process.index_key("acme/dev", None), process.index_key("acme/dev", "aws.login"),
-            process.index_key("acme/prod", None), process.index_key("acme/dev", "")}
+    keys = {index.index_key("acme/dev", None), index.index_key("acme/dev", "aws.login"),
+            index.index_key("acme/prod", None), index.index_key("acme/dev", "")}
     assert len(keys) == 4
 
 
@@ -190,9 +192,9 @@ def test_answers_depending_on_other_providers_are_not_indexed(world):
 
 def test_corrupt_index_is_a_miss_and_replaced(world, isolated_env):
     process.credential_answer(REF)
-    key = process.index_key(REF, None)
-    index = isolated_env.cache_dir / "env" / (key + ".idx")
-    index.write_bytes(index.read_bytes()[:-10])
+    key = index.index_key(REF, None)
+    index_file = isolated_env.cache_dir / "env" / (key + ".idx")
+    index_file.write_bytes(index_file.read_bytes()[:-10])
     process.credential_answer(REF)
     assert world.opens == 2
     process.credential_answer(REF)
@@ -215,7 +217,7 @@ def test_path_picks_explicitly(world):
 
 
 def test_several_login_values_need_a_path(world, monkeypatch):
-    from credproc import awscreds
+    from credproc.creds import awscreds
 
     login = Value({"accessKeyId": Value("ASIA1"), "secretAccessKey": Value("s1")})
     env = Value({"a": Value({"login": login}), "b": Value({"login": login})})
@@ -228,7 +230,7 @@ def test_several_login_values_need_a_path(world, monkeypatch):
 
 
 def test_unknown_or_missing_parts_are_clear_errors():
-    from credproc import awscreds
+    from credproc.creds import awscreds
 
     env = Value({"environmentVariables": Value({"AWS_ACCESS_KEY_ID": Value("ASIA1")})})
     with pytest.raises(ConfigError, match=r"environmentVariables\.AWS_SECRET_ACCESS_KEY is missing"):
@@ -358,36 +360,36 @@ SECRET = "it's $HOME `x` \\ \"q\""
 
 
 def test_export_process_is_byte_identical():
-    assert process.format_export(ANSWER, "process").encode() == ANSWER
+    assert export.format_export(ANSWER, "process").encode() == ANSWER
 
 
 def test_export_posix_env_round_trips_through_sh():
-    script = process.format_export(ANSWER, "env")
+    script = export.format_export(ANSWER, "env")
     assert script.splitlines()[0] == "export AWS_ACCESS_KEY_ID='ASIAEXAMPLE'"
     out = subprocess.run(["sh", "-c", script + 'printf "%s|%s|%s|%s" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" '
                                                '"$AWS_SESSION_TOKEN" "$AWS_CREDENTIAL_EXPIRATION"'],
                          capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]}).stdout
     assert out == f"ASIAEXAMPLE|{SECRET}|tok/+=|2030-01-01T00:00:00Z"
-    no_export = process.format_export(ANSWER, "env-no-export")
+    no_export = export.format_export(ANSWER, "env-no-export")
     # ' and \ outside the single quotes: the same word then reads back in fish too (test_env_shell_eval)
     assert no_export.splitlines()[1] == "AWS_SECRET_ACCESS_KEY='it'\\''s $HOME `x` '\\\\' \"q\"'"
     assert shlex.split(no_export.splitlines()[1].partition("=")[2]) == [SECRET]
 
 
 def test_export_other_formats():
-    lines = process.format_export(ANSWER, "powershell").splitlines()
+    lines = export.format_export(ANSWER, "powershell").splitlines()
     assert lines[0] == "$Env:AWS_ACCESS_KEY_ID='ASIAEXAMPLE'"
     assert lines[1] == "$Env:AWS_SECRET_ACCESS_KEY='it''s $HOME `x` \\ \"q\"'"
-    assert process.format_export(ANSWER, "fish").splitlines()[1] == "set -gx AWS_SECRET_ACCESS_KEY 'it'\\''s $HOME `x` '\\\\' \"q\"'"
+    assert export.format_export(ANSWER, "fish").splitlines()[1] == "set -gx AWS_SECRET_ACCESS_KEY 'it'\\''s $HOME `x` '\\\\' \"q\"'"
     # the backquote is escaped too: in double quotes sh would run `x` (it did before)
-    assert process.format_export(ANSWER, "dotenv").splitlines()[1] == 'AWS_SECRET_ACCESS_KEY="it\'s \\$HOME \\`x\\` \\\\ \\"q\\""'
-    assert json.loads(process.format_export(ANSWER, "json")) == {
+    assert export.format_export(ANSWER, "dotenv").splitlines()[1] == 'AWS_SECRET_ACCESS_KEY="it\'s \\$HOME \\`x\\` \\\\ \\"q\\""'
+    assert json.loads(export.format_export(ANSWER, "json")) == {
         "AWS_ACCESS_KEY_ID": "ASIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_SESSION_TOKEN": "tok/+=",
         "AWS_CREDENTIAL_EXPIRATION": "2030-01-01T00:00:00Z"}
     plain = b'{"Version": 1, "AccessKeyId": "AKIAEXAMPLE", "SecretAccessKey": "abc/+="}\n'
-    assert process.format_export(plain, "windows-cmd") == 'set "AWS_ACCESS_KEY_ID=AKIAEXAMPLE"\nset "AWS_SECRET_ACCESS_KEY=abc/+="\n'
+    assert export.format_export(plain, "windows-cmd") == 'set "AWS_ACCESS_KEY_ID=AKIAEXAMPLE"\nset "AWS_SECRET_ACCESS_KEY=abc/+="\n'
     with pytest.raises(ConfigError, match="cmd.exe"):
-        process.format_export(ANSWER, "windows-cmd")
+        export.format_export(ANSWER, "windows-cmd")
 
 
 def test_main_writes_one_answer(world, monkeypatch):
@@ -402,5 +404,5 @@ def test_hot_path_sha256_agrees_with_hashlib(tmp_path):
     for data in (b"", b"values:\n  x: 1\n", os.urandom(100000)):
         path = tmp_path / "f"
         path.write_bytes(data)
-        assert process._file_sha256(str(path)) == hashlib.sha256(data).hexdigest()
-    assert process._file_sha256(str(tmp_path / "missing")) is None
+        assert index._file_sha256(str(path)) == hashlib.sha256(data).hexdigest()
+    assert index._file_sha256(str(tmp_path / "missing")) is None

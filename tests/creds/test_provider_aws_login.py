@@ -5,13 +5,14 @@ import time
 
 import pytest
 
-from credproc import cache, jwt
+from credproc import cache
+from credproc.identity import jwt
 from credproc.errors import ConfigError, StsRefused, TokenError
 from credproc.lang import schema
 from credproc.lang.provider import OpenContext
 from credproc.lang.values import Value
 from credproc.providers.aws_login import AwsLoginProvider, parse_duration
-from test_sts_support import ACCOUNT, FakeSts, make_token
+from stssupport import ACCOUNT, FakeSts, make_token
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/esc-dev"
 CTX = OpenContext(environment="dev", root_environment="dev", path="aws.login",
@@ -232,7 +233,7 @@ def test_expiration_comes_from_sts_not_from_duration():
 
 
 def test_local_issuer_subject_attributes_reach_sts(fake_sts):
-    from credproc import issuer
+    from credproc.identity import issuer
 
     issuer.init("https://oidc.example.com/credproc")
     block = {"roleArn": ROLE, "sessionName": "dev", "subjectAttributes": ["pulumi.user.login", "rootEnvironment.name"]}

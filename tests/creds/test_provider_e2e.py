@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from credproc import cli
-from test_sts_support import ACCOUNT, GitHubActionsTokenService, make_token
+from stssupport import ACCOUNT, GitHubActionsTokenService, make_token
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,7 +37,7 @@ def sts_at_moto(moto_server, monkeypatch):
 
 
 def write_env(ref, token_yaml=""):
-    from credproc.store import Store, parse_name
+    from credproc.store.store import Store, parse_name
 
     text = SEED.format(role=ROLE, session=SESSION, token=token_yaml)
     Store().write(parse_name(ref), text.encode())
@@ -133,7 +133,7 @@ def test_token_error_is_a_diagnostic_and_exit_code_4_for_process(capsys, sts_at_
 
 
 def test_sts_refusal_is_exit_code_5(capsys, moto_server, monkeypatch, tmp_path):
-    from test_sts_support import FakeSts
+    from stssupport import FakeSts
 
     monkeypatch.setenv("E2E_OIDC_TOKEN", make_token(sub="credproc:org:acme:env:default/dev"))
     write_env("acme/dev", "\n          token: {env: E2E_OIDC_TOKEN}")

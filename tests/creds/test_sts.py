@@ -1,12 +1,12 @@
 """STS exchange: endpoint selection, unsigned calls, retries and the error mapping, against a tiny
-local STS (test_sts_support.FakeSts) that returns real STS error XML."""
+local STS (stssupport.FakeSts) that returns real STS error XML."""
 import sys
 
 import pytest
 
-from credproc import sts
+from credproc.providers import sts
 from credproc.errors import StsRefused, TransientError
-from test_sts_support import ACCOUNT, FakeSts, make_token
+from stssupport import ACCOUNT, FakeSts, make_token
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/esc-dev"
 CLAIMS = {"iss": "https://oidc.example.com", "aud": "sts.amazonaws.com", "sub": "credproc:org:acme:env:default/dev"}

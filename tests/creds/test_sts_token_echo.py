@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from credproc import sts
+from credproc.providers import sts
 from credproc.errors import ExitCode, StsRefused, TransientError, redact
 from credtest import CREDPROC, ROLE_ARN, login_yaml, python_bytecode_env, write_environment, write_token_file
 

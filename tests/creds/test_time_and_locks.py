@@ -9,7 +9,7 @@ import pytest
 
 from credtest import CREDPROC, FaultProxy, jwt_token, login_yaml, python_bytecode_env, write_environment, write_token_file
 
-from credproc.commands import process
+from credproc.creds import index
 from credproc.lock import refresh_lock
 from support.clock import shifted_env
 
@@ -60,7 +60,7 @@ def test_a_held_lock_serves_keys_that_still_have_more_than_ten_minutes(defined, 
     assert code == 0, err
     # 45 minutes later the keys have 15 minutes left: inside the refresh margin, above the floor
     later = shifted_env(os.environ, offset_seconds=45 * 60)
-    with refresh_lock(process.index_key(REF, None)):  # another credproc is "refreshing", stuck
+    with refresh_lock(index.index_key(REF, None)):  # another credproc is "refreshing", stuck
         started = time.monotonic()
         code, out, err = run("process", REF, env=later, CREDPROC_LOCK_TIMEOUT="1")
         waited = time.monotonic() - started
@@ -75,7 +75,7 @@ def test_a_held_lock_with_keys_below_the_floor_is_exit_7_after_the_time_really_w
     code, _, err = run("process", REF)
     assert code == 0, err
     later = shifted_env(os.environ, offset_seconds=52 * 60)  # 8 minutes left: below the floor
-    with refresh_lock(process.index_key(REF, None)):
+    with refresh_lock(index.index_key(REF, None)):
         started = time.monotonic()
         code, out, err = run("process", REF, env=later, CREDPROC_LOCK_TIMEOUT="2")
         waited = time.monotonic() - started

@@ -2,9 +2,9 @@ import time
 
 import pytest
 
-from credproc import jwt
+from credproc.identity import jwt
 from credproc.errors import TokenError
-from test_sts_support import make_token
+from stssupport import make_token
 
 
 def test_decode_unverified_returns_header_and_payload():

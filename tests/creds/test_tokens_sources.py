@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from credproc import tokens
+from credproc.identity import tokens
 from credproc.errors import ConfigError, TokenError, TransientError
-from test_sts_support import GitHubActionsTokenService, make_token
+from stssupport import GitHubActionsTokenService, make_token
 
 CTX = tokens.TokenContext(org="acme", environment="dev", root_environment="dev")
 

@@ -15,9 +15,6 @@ def snapshot(root: Path) -> dict:
     return out
 
 
-def first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
-
 
 def assert_clean_failure(proc, code: int = 2) -> None:
     """Exit ``code``, no traceback, every stderr line short and one-line shaped."""

@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from envhelpers import assert_clean_failure, first_line, snapshot
+from envhelpers import assert_clean_failure, snapshot
+from support.text import first_line
 
 CONFORMANCE = {"CREDPROC_CONFORMANCE": "1"}
 

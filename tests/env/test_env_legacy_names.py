@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from envhelpers import assert_clean_failure, first_line, snapshot
+from envhelpers import assert_clean_failure, snapshot
+from support.text import first_line
 
 LEGACY, QUALIFIED = "acme/dev", "acme/default/dev"
 
@@ -107,8 +108,8 @@ def test_ls_lists_each_environment_once_and_warns_about_a_pair(cli, put):
 
 def test_one_subject_one_definition_file(put):
     """Both spellings give the same subject and read the same single file."""
-    from credproc import issuer
-    from credproc.environments import open_environment
+    from credproc.identity import issuer
+    from credproc.store.environments import open_environment
 
     qualified = put(QUALIFIED, "values:\n  a: 1\n")
     assert issuer.subject("acme", "dev") == issuer.subject("acme", "default/dev")

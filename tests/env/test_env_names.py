@@ -4,8 +4,9 @@ import os
 import pytest
 
 from credproc.errors import UsageError
-from credproc.store import NotInStore, Store, parse_name, resolve_short
-from envhelpers import assert_clean_failure, first_line, snapshot
+from credproc.store.store import NotInStore, Store, parse_name, resolve_short
+from envhelpers import assert_clean_failure, snapshot
+from support.text import first_line
 
 GOOD = ["acme/dev", "acme/proj/dev", "a-b_c.d/e.f", "ORG/Env-1", "0/1"]
 BAD = {

@@ -1,9 +1,9 @@
-"""credproc.environments.open_environment: the API other parts (process, run, cache) rely on."""
+"""credproc.store.environments.open_environment: the API other parts (process, run, cache) rely on."""
 import hashlib
 
 import pytest
 
-from credproc.environments import open_environment
+from credproc.store.environments import open_environment
 from credproc.errors import ConfigError, UsageError
 
 

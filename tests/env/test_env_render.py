@@ -7,7 +7,7 @@ import pytest
 
 from credproc.errors import UsageError
 from credproc.lang.values import Number, Value
-from credproc.render import parse_property_path, render, select
+from credproc.store.render import parse_property_path, render, select
 
 
 def v(x, secret=False, unknown=False):

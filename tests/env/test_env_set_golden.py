@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from envhelpers import assert_clean_failure, first_line, snapshot
+from envhelpers import assert_clean_failure, snapshot
+from support.text import first_line
 
 CASES = Path(__file__).parent / "set_golden"
 

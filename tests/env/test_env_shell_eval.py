@@ -261,7 +261,7 @@ def test_export_refuses_control_characters_in_one_line(put, control):
 
 
 def test_powershell_doubles_every_single_quote_look_alike():
-    from credproc.commands.process import _powershell_single_quoted
+    from credproc.creds.export import _powershell_single_quoted
 
     assert _powershell_single_quoted("a'b\u2018c\u2019d\u201ae\u201bf\u201cg") == \
         "'a''b\u2018\u2018c\u2019\u2019d\u201a\u201ae\u201b\u201bf\u201cg'"

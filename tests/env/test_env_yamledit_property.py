@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credproc.errors import UsageError
-from credproc.yamledit import scalar_text, set_value
+from credproc.store.yamledit import scalar_text, set_value
 
 DOCUMENTS = [
     "",

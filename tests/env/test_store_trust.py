@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from envhelpers import assert_clean_failure, first_line, snapshot
+from envhelpers import assert_clean_failure, snapshot
+from support.text import first_line
 
 NOBODY = 65534
 TOUCH = shutil.which("touch") or "/usr/bin/touch"

@@ -13,7 +13,7 @@ import pytest
 from support.clock import shifted_env
 from support.runner import assert_clean_failure, run_credproc
 from support.stsproxy import AWRWI
-from test_process_freshness import age_sts_cache  # tests/creds
+from credtest import age_sts_cache  # tests/creds
 
 from credproc import cache
 

@@ -11,12 +11,12 @@ import pytest
 from credtest import ROLE_ARN, sts_error_xml
 from support.runner import assert_clean_failure, run_credproc, temp_leftovers
 from support.stsproxy import AWRWI
-from test_process_freshness import age_sts_cache  # tests/creds: ages the provider's one STS entry
+from credtest import age_sts_cache  # tests/creds: ages the provider's one STS entry
 
 from credproc import cache
 
 REF = "acme/dev"
-ATTEMPTS = 3  # credproc.sts.MAX_ATTEMPTS: botocore standard retries, 3 attempts in all
+ATTEMPTS = 3  # credproc.providers.sts.MAX_ATTEMPTS: botocore standard retries, 3 attempts in all
 ROLE = re.escape(ROLE_ARN)
 HINT_RETRY = r"\(hint: retry later\)"
 HINT_NETWORK = r"\(hint: check the network, proxy settings \(HTTPS_PROXY\) and AWS_ENDPOINT_URL_STS\)"

@@ -107,7 +107,7 @@ def test_check_private_names_the_path_and_the_chmod_fix(tmp_path):
     os.chmod(loose, 0o755)
     with pytest.raises(ConfigError) as info:
         fsutil.check_private(str(loose), "test directory")
-    assert str(info.value) == f"refusing to use the test directory {loose}: mode 755 lets others read it"
+    assert str(info.value) == f"test directory {loose} is accessible by group or others (mode 755)"
     assert info.value.hint == f"chmod 700 {loose}"
     key = tmp_path / "key"
     key.write_text("k")
@@ -122,7 +122,7 @@ def test_check_private_refuses_a_symbolic_link(tmp_path):
     real.mkdir(mode=0o700)
     link = tmp_path / "link"
     link.symlink_to(real)
-    with pytest.raises(ConfigError, match="it is a symbolic link"):
+    with pytest.raises(ConfigError, match="is a symbolic link"):
         fsutil.ensure_private_dir(str(link), "test directory")
 
 

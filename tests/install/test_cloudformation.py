@@ -131,8 +131,8 @@ def credproc(*args, check=True):
 
 def token_subject(org, environment):
     """The `sub` a real token from the local issuer carries for this environment (decoded, not verified)."""
-    from credproc.tokens import TokenContext
-    from credproc.tokens.local import LocalIssuerTokenSource
+    from credproc.identity.tokens import TokenContext
+    from credproc.identity.tokens.local import LocalIssuerTokenSource
 
     source = LocalIssuerTokenSource(TokenContext(org=org, environment=environment, root_environment=environment))
     token = source.fetch()

@@ -41,7 +41,7 @@ values:
 
 def write_login_env(ref: str, issuer: str, *, role: str = ROLE, **login) -> None:
     """An environment in the store whose aws-login token is `login: {issuer, clientId, ...}`."""
-    from credproc.store import Store, parse_name
+    from credproc.store.store import Store, parse_name
 
     settings = {"issuer": issuer, "clientId": PUBLIC_CLIENT, **login}
     lines = "\n".join(f"              {key}: {json.dumps(value)}" for key, value in settings.items())
@@ -274,7 +274,7 @@ def run_credproc(*args, env=None, timeout: float = 60) -> subprocess.CompletedPr
 def expire_tokens_and_credentials():
     """As if an hour had passed: the cached ID tokens are past their exp, the STS keys are gone."""
     from credproc import cache
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     for key, entry in cache.list_entries(login_source.CACHE_KIND):
         cache.write_entry(login_source.CACHE_KIND, key, {**entry, "exp": int(time.time()) - 5})
@@ -283,8 +283,8 @@ def expire_tokens_and_credentials():
 
 
 def saved_login(issuer, client_id="credproc-test"):
-    from credproc import tokenstore
-    from credproc.tokens.login import LoginConfig
+    from credproc.identity import tokenstore
+    from credproc.identity.tokens.login import LoginConfig
 
     return tokenstore.load(LoginConfig({"issuer": issuer, "clientId": client_id}).identity_key())
 

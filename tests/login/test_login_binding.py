@@ -56,8 +56,8 @@ def test_a_new_login_as_someone_else_never_gets_the_previous_logins_keys(oidc_se
 def test_a_login_marker_removed_behind_credprocs_back_is_a_miss(oidc_server, login_env):
     # e.g. the saved login was found revoked and forgotten by a refresh in another process: the
     # answers made from it end (the still-valid cached ID token may make new ones)
-    from credproc import tokenstore
-    from credproc.tokens.login import LoginConfig
+    from credproc.identity import tokenstore
+    from credproc.identity.tokens.login import LoginConfig
 
     both_logged_in(oidc_server)
     first = process_json(REF)

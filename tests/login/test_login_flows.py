@@ -46,7 +46,7 @@ def test_browser_login_then_process_reaches_sts(oidc_server, login_env, moto_ser
     assert len(oidc_server.token_calls(mark)) == 1
     # What was kept is private, and no secret was shown.
     from credproc import cache
-    from credproc.tokens import login as login_source
+    from credproc.identity.tokens import login as login_source
 
     [(key, entry)] = cache.list_entries(login_source.CACHE_KIND)
     token_file = cache.entry_path(login_source.CACHE_KIND, key)
@@ -58,7 +58,7 @@ def test_browser_login_then_process_reaches_sts(oidc_server, login_env, moto_ser
 
 
 def test_login_for_an_environment_without_a_login_source(oidc_server, login_env):
-    from credproc.store import Store, parse_name
+    from credproc.store.store import Store, parse_name
 
     Store().write(parse_name("acme/plain"), b"values:\n  greeting: hello\n")
     done = run_credproc("login", "acme/plain")
@@ -261,8 +261,9 @@ def test_access_token_for_a_resource(oidc_server, login_env, moto_server):
     code, stderr, url = browser_login()
     assert code == 0, stderr
     assert dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["resource"] == "urn:credproc:test-api"
-    from credproc import cache, jwt
-    from credproc.tokens import login as login_source
+    from credproc import cache
+    from credproc.identity import jwt
+    from credproc.identity.tokens import login as login_source
 
     [(_key, entry)] = cache.list_entries(login_source.CACHE_KIND)
     assert entry["use"] == "access_token"

@@ -1,4 +1,4 @@
-"""Where refresh tokens are kept (credproc.tokenstore): the OS keyring when a usable backend exists,
+"""Where refresh tokens are kept (credproc.identity.tokenstore): the OS keyring when a usable backend exists,
 else a 0600 file with a warning shown once; insecure files refused; forget removes every copy.
 And the `login` configuration's refusals."""
 import os
@@ -9,10 +9,10 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from credproc import tokenstore
+from credproc.identity import tokenstore
 from credproc.errors import ConfigError, LoginRequired
-from credproc.tokens.base import TokenContext
-from credproc.tokens.login import LoginConfig, LoginTokenSource
+from credproc.identity.tokens.base import TokenContext
+from credproc.identity.tokens.login import LoginConfig, LoginTokenSource
 
 KEY = "ab" * 32
 RECORD = {"refresh_token": "rt-secret-value", "sub": "alice", "nonce": "n"}

@@ -72,7 +72,7 @@ def test_a_second_login_is_told_another_is_in_progress(oidc_server, login_env):
 
 
 def test_login_on_an_environment_without_a_login_source_does_not_talk_about_the_issuer(login_env, isolated_env):
-    from credproc.store import Store, parse_name
+    from credproc.store.store import Store, parse_name
 
     text = ("values:\n  aws:\n    fn::open::aws-login:\n      oidc:\n"
             "        roleArn: arn:aws:iam::123456789012:role/esc-dev\n        sessionName: s1\n")

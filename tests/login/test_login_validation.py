@@ -1,4 +1,4 @@
-"""Token validation (credproc.oidc.validate_token) with tokens signed here and a tiny local JWKS
+"""Token validation (credproc.identity.oidc.validate_token) with tokens signed here and a tiny local JWKS
 server: each of wrong aud, wrong iss, bad signature, expired, nonce mismatch, unknown key and
 unsupported algorithm is refused with a message naming the problem (never the token); RS256 and
 ES256 tokens that are right pass. Also the redirect checks and the device-flow poll loop."""
@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from credproc import jwt, oidc
+from credproc.identity import jwt
+from credproc.identity import oidc
 from credproc.errors import TokenError, TransientError
 
 ISSUER = "https://idp.example.com"

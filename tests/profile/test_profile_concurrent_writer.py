@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "creds"))
 from profilehelp import FAKE_LINE, patch_profile_commands, read_bytes, run_cli, write_bytes  # noqa: E402
 from credtest import AWS, CREDPROC, PYTHON, python_bytecode_env, write_environment  # noqa: E402
 
-from credproc import awsconfig  # noqa: E402
+from credproc.aws import config as awsconfig  # noqa: E402
 from credproc.commands import profile  # noqa: E402
 from credproc.errors import ExitCode  # noqa: E402
 

@@ -42,14 +42,14 @@ BEFORE = b"# my settings\r\n[default]\r\nregion = us-east-1\r\n\r\n[profile othe
 
 def _open_environment_available() -> bool:
     try:
-        from credproc.environments import open_environment  # noqa: F401
+        from credproc.store.environments import open_environment  # noqa: F401
     except ImportError:
         return False
     return True
 
 
 needs_environments = pytest.mark.skipif(not _open_environment_available(),
-                                        reason="credproc.environments.open_environment is not implemented yet")
+                                        reason="credproc.store.environments.open_environment is not implemented yet")
 
 
 def run(argv, **kwargs):

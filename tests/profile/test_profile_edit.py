@@ -16,7 +16,8 @@ from botocore.compat import compat_shell_split
 sys.path.insert(0, os.path.dirname(__file__))
 from profilehelp import FAKE_LINE, patch_profile_commands, read_bytes, run_cli, write_bytes  # noqa: E402
 
-from credproc import awsconfig  # noqa: E402
+from credproc.aws import config as awsconfig  # noqa: E402
+from credproc.aws import processline  # noqa: E402
 from credproc.commands import profile  # noqa: E402
 from credproc.errors import ConfigError, DiagnosticsError, UsageError  # noqa: E402
 from credproc.lang.values import Value  # noqa: E402
@@ -244,7 +245,7 @@ def test_a_stale_install_record_does_not_make_uninstall_remove_the_users_section
 
 CONCURRENT_WORKER = textwrap.dedent("""
     import io, sys, time
-    from credproc import awsconfig
+    from credproc.aws import config as awsconfig
     from credproc.commands import profile
     plan = awsconfig.plan_install
     def slow_plan(*a, **k):  # widen the read-modify-write window: without the lock, edits get lost
@@ -302,7 +303,7 @@ PATHS = [
 @pytest.mark.parametrize("path", PATHS)
 def test_line_splits_the_same_under_posix_shlex_and_botocores_windows_splitter(path):
     argv = [path, "process", "acme/dev"]
-    line = awsconfig.join_command_line(argv)
+    line = processline.join_command_line(argv)
     assert compat_shell_split(line, "linux") == argv
     assert compat_shell_split(line, "win32") == argv  # botocore._windows_shell_split itself
     assert shlex.split(line) == argv
@@ -311,7 +312,7 @@ def test_line_splits_the_same_under_posix_shlex_and_botocores_windows_splitter(p
 @pytest.mark.parametrize("path", [p for p in PATHS if "\\" not in p])
 def test_line_means_the_same_to_sh_c(path):
     argv = [path, "process", "acme/dev"]
-    line = awsconfig.join_command_line(argv)
+    line = processline.join_command_line(argv)
     out = subprocess.run(["sh", "-c", "printf '%s\\n' " + line], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == argv
 
@@ -321,7 +322,7 @@ def test_line_means_the_same_to_sh_c(path):
                                   "/x/[a]/credproc", "/x/a\\\\b/credproc"])
 def test_paths_that_cannot_be_quoted_safely_are_refused(path):
     with pytest.raises(ConfigError) as info:
-        awsconfig.join_command_line([path, "process", "acme/dev"])
+        processline.join_command_line([path, "process", "acme/dev"])
     assert "\n" not in str(info.value)
 
 
@@ -335,7 +336,7 @@ def test_our_windows_splitter_matches_botocores():
             expected = compat_shell_split(line, "win32")
         except ValueError:
             expected = None
-        assert awsconfig.windows_split(line) == expected
+        assert processline.windows_split(line) == expected
 
     check()
 
@@ -351,13 +352,13 @@ def test_our_windows_splitter_matches_botocores():
     ('"unterminated', None),
 ])
 def test_recognises_credprocs_own_lines(line, ref):
-    assert awsconfig.credproc_ref_of(line) == ref
+    assert processline.credproc_ref_of(line) == ref
 
 
 def test_recognises_an_unquoted_windows_line_on_windows(monkeypatch):
     line = "C:\\venv\\Scripts\\credproc.exe process acme/dev"
     monkeypatch.setattr(sys, "platform", "win32")
-    assert awsconfig.credproc_ref_of(line) == "acme/dev"
+    assert processline.credproc_ref_of(line) == "acme/dev"
 
 
 # ----------------------------------------------------------------------------- the launcher
@@ -471,7 +472,7 @@ def test_check_refuses_an_environment_with_error_diagnostics(monkeypatch):
 
 
 def _use_fake_open_environment(monkeypatch, opened):
-    import credproc.environments as environments
+    import credproc.store.environments as environments
 
     calls = []
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 sys.path.insert(0, os.path.dirname(__file__))
 from profilehelp import FAKE_LAUNCHER, FAKE_LINE, read_bytes, write_bytes  # noqa: E402
 
-from credproc import awsconfig  # noqa: E402
+from credproc.aws import config as awsconfig  # noqa: E402
 from credproc.commands import profile  # noqa: E402
 from credproc.errors import ConfigError  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""credproc.masking in-process: which strings are secret, the forms each is masked in, one length rule."""
+"""credproc.commands.run.masking in-process: which strings are secret, the forms each is masked in, one length rule."""
 import base64
 import json
 from urllib.parse import quote
@@ -6,7 +6,7 @@ from urllib.parse import quote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credproc import masking
+from credproc.commands.run import masking
 from credproc.lang.values import Number, Value
 
 

@@ -9,14 +9,12 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
+from runhelp import CREDPROC, PY, default_signals, py, write_env  # tests/run is on sys.path
 
-CREDPROC = os.path.join(os.path.dirname(sys.executable), "credproc")
-PY = sys.executable
 SECRET = "hunter2-very-secret"
 FILE_SECRET = "-----BEGIN KEY-----\nMIIBsecretbody\n-----END KEY-----\n"
 
@@ -56,29 +54,9 @@ def environments(isolated_env, monkeypatch):
     return isolated_env
 
 
-def write_env(isolated_env, name, text):
-    path = isolated_env.env_dir.joinpath(*name.split("/")).with_suffix(".yaml")
-    for parent in reversed(path.relative_to(isolated_env.config_dir).parents):
-        (isolated_env.config_dir / parent).mkdir(mode=0o700, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
-
-
-def default_signals():
-    """For preexec_fn: credproc starts with default signal dispositions even when the tests run
-    under nohup (SIGHUP ignored) or in a background job (SIGINT ignored), which it would inherit."""
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
-
-
 def credproc_run(*args, env=None, timeout=60):
     return subprocess.run([CREDPROC, "run", *args], capture_output=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
-
-
-def py(code):
-    return [PY, "-c", textwrap.dedent(code)]
 
 
 # --- variables and files ------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from tests.run.test_run_cli import CREDPROC, PY, default_signals, py, write_env
+from runhelp import CREDPROC, PY, default_signals, py, write_env  # tests/run is on sys.path
 
 PW = "hunter2-very-secret"
 INLINE = "inline-only-secret"
@@ -436,7 +436,7 @@ def test_an_open_run_directory_is_refused_with_the_fix(environments, tmp_path):
     result = run("acme/mask", "--", PY, "-c", f"open({str(marker)!r}, 'w').close()")
     assert result.returncode == 2
     lines = result.stderr.decode().splitlines()
-    assert lines[0].startswith(f"credproc: refusing to use the run directory {run_dir}: mode 755")
+    assert lines[0].startswith(f"credproc: run directory {run_dir} is accessible by group or others (mode 755)")
     assert f"chmod 700 {run_dir}" in result.stderr.decode()
     assert not marker.exists()
 

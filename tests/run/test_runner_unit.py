@@ -1,4 +1,4 @@
-"""credproc.runner pieces in-process: masking, projections, the child's environment, temp files."""
+"""credproc.commands.run.runner pieces in-process: masking, projections, the child's environment, temp files."""
 import os
 import stat
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credproc import runner
+from credproc.commands.run import runner
 from credproc.errors import UsageError
 from credproc.lang.values import Number, Value
 

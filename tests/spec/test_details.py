@@ -307,7 +307,7 @@ def test_s9_files_become_temp_files_after_sorted_env_vars(tmp_path):
     p = run_cli(tmp_path, files, ["env", "open", "test/env", "--format", "dotenv"])
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert lines[:2] == ["A='1'", "B='x'"], lines  # single-quoted, not Go-quoted: see credproc.render
+    assert lines[:2] == ["A='1'", "B='x'"], lines  # single-quoted, not Go-quoted: see credproc.store.render
     assert [l.split("=", 1)[0] for l in lines[2:]] == ["F", "N"], lines
     paths = [l.split("=", 1)[1].strip("'") for l in lines[2:]]
     try:

@@ -6,6 +6,8 @@ from pathlib import Path
 import support  # noqa: F401
 from credtest import CREDPROC, python_bytecode_env
 
+from .text import first_line
+
 
 class Result:
     def __init__(self, code: int, stdout: bytes, stderr: str, argv):
@@ -13,7 +15,7 @@ class Result:
 
     @property
     def first_line(self) -> str:
-        return self.stderr.splitlines()[0] if self.stderr else ""
+        return first_line(self.stderr)
 
     def __repr__(self) -> str:
         return f"Result(code={self.code}, stdout={self.stdout[:200]!r}, stderr={self.stderr[:600]!r})"

@@ -1,0 +1,113 @@
+"""`credproc run ORG/ENV [-i] [--nested] -- COMMAND [ARGS...]`: run a command inside an environment."""
+import sys
+
+from credproc.errors import ExitCode, UsageError
+
+DESCRIPTION = """\
+Run COMMAND with the environment's `environmentVariables` and `files` (each file written to a
+0600 file in a private per-run directory under $XDG_RUNTIME_DIR/credproc/run, else
+<cache dir>/run, removed afterwards, and by the next run if this one is killed; its variable
+holds the path), appended over the inherited environment, with ${path} in the ARGS replaced by
+the string form of the value at that path (missing -> empty, $$ -> $), as `esc run` does.
+
+When the environment provides AWS credentials, AWS_PROFILE, AWS_DEFAULT_PROFILE and stale AWS
+keys/role variables are removed, and AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION
+are set when known. CREDPROC_RUN=ORG/ENV is set in the child.
+
+Every secret value of the environment (3 characters or longer, counted in characters) is replaced
+by [secret] wherever it appears in the command's stdout and stderr: alone or inside a larger
+string, JSON document or file, line by line when it has several, JSON-escaped, percent-encoded
+or in base64. When stdin is a terminal the command runs on a terminal of its own (same settings
+and window size; yours is in raw mode meanwhile and restored afterwards) whose output is masked
+too; otherwise its stdout and stderr are pipes and stdin is passed through. -i turns masking off:
+the command then uses your stdin, stdout and stderr directly. SIGINT, SIGTERM and SIGHUP sent to
+credproc are forwarded to the command (a terminal's Ctrl-C reaches it directly, and only once),
+window size changes too. credproc returns when the command exits, even if a background process
+it started still holds its output open."""
+
+EPILOG = """\
+exit status: the command's own; 128+N when it died of signal N. credproc's own failures:
+  2  bad arguments, nested run without --nested, environment with error diagnostics (printed
+     as ORG/ENV:LINE:COL: SUMMARY; the command is not run), or `resolving command: ...` when
+     COMMAND is not an executable on PATH
+  3-7  a provider failed while opening the environment (login required, token, STS refused,
+     transient, lock timeout: see `credproc --help`); its diagnostics are printed as above"""
+
+_OWN_OPTIONS = {"-i": "interactive", "--interactive": "interactive", "--nested": "nested"}
+
+
+def register(subparsers) -> None:
+    import argparse
+
+    parser = subparsers.add_parser(
+        "run",
+        help="run a command with the environment's variables and files, secrets masked",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-i", "--interactive", action="store_true",
+                        help="do not mask the command's output: it uses your terminal directly")
+    parser.add_argument("--nested", action="store_true",
+                        help="allow running inside another `credproc run`")
+    parser.add_argument("environment", metavar="ORG/ENV")
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    parser.set_defaults(func=run_command)
+
+
+def split_command(args) -> list:
+    """The command after ORG/ENV. Options may also come after ORG/ENV, before `--` or the command:
+    argparse's REMAINDER keeps them (and keeps or drops the `--` depending on the Python version)."""
+    rest = list(args.command)
+    while rest:
+        token = rest[0]
+        if token == "--":
+            return rest[1:]
+        if token in _OWN_OPTIONS:
+            setattr(args, _OWN_OPTIONS[token], True)
+            rest.pop(0)
+            continue
+        if token.startswith("-") and token != "-":
+            raise UsageError(f"unknown option {token!r} for run", hint="put the command after `--`")
+        return rest
+    return rest
+
+
+def run_command(args) -> int:
+    from credproc import providers as registry
+    from credproc.commands.run import runner
+    from credproc.store.environments import conformance_enabled, open_environment
+
+    command = split_command(args)
+    if not command:
+        raise UsageError("no command specified", hint=f"credproc run {args.environment} -- COMMAND [ARGS...]")
+    import os
+
+    runner.refuse_nesting(os.environ, args.environment, args.nested)  # before any STS call
+    providers = registry.providers(conformance=conformance_enabled())
+    opened = open_environment(args.environment, mode="eval", providers=providers)
+    if opened.has_errors:
+        lines = opened.error_lines()
+        for line in lines:
+            sys.stderr.write(line + "\n")
+        plural = "s" if len(lines) != 1 else ""
+        sys.stderr.write(f"credproc: environment {args.environment} has {len(lines)} error{plural}; "
+                         f"{command[0]} was not run\n")
+        return diagnostics_exit_code(opened)
+    aws_login = providers.built().get("aws-login")  # its `opened` records: expiry of the keys it gave
+    return runner.run(args.environment, opened.value, command, interactive=args.interactive,
+                      nested=args.nested, aws_records=list(getattr(aws_login, "opened", None) or ()),
+                      definitions=list(opened.files))
+
+
+def diagnostics_exit_code(opened) -> int:
+    """2 for an environment with errors, unless a provider failed with one of credproc's own errors
+    (login required 3, token 4, STS refused 5, transient 6, lock timeout 7): then that code, as
+    `credproc process` does, so scripts can tell "fix the definition" from "log in" or "retry"."""
+    from credproc.errors import CredprocError
+
+    for diagnostic in opened.diagnostics:
+        cause = getattr(diagnostic, "cause", None)
+        if getattr(diagnostic, "severity", "error") == "error" and isinstance(cause, CredprocError):
+            return cause.exit_code
+    return ExitCode.USAGE
