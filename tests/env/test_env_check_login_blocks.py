@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from support.store import define
+
 CREDPROC = os.path.join(os.path.dirname(sys.executable), "credproc")
 HEAD = ("values:\n  aws:\n    login:\n      fn::open::aws-login:\n        oidc:\n"
         "          roleArn: arn:aws:iam::123456789012:role/esc-dev\n          sessionName: s1\n")
@@ -14,16 +16,6 @@ LOGIN = "          token:\n            login:\n"
 
 def credproc(*args, stdin=None):
     return subprocess.run([CREDPROC, *args], capture_output=True, text=True, timeout=60, input=stdin)
-
-
-def define(isolated_env, text):
-    directory = isolated_env.env_dir / "acme"
-    directory.mkdir(parents=True, mode=0o700)
-    os.chmod(isolated_env.env_dir, 0o700)
-    path = directory / "dev.yaml"
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
 
 
 def login_block(**fields):

@@ -5,17 +5,10 @@ import os
 import subprocess
 import sys
 
+from support.store import define
+
 CREDPROC = os.path.join(os.path.dirname(sys.executable), "credproc")
 LONG = "L0ngSecretToken/With+Chars=QQQ" * 5 + "1234567890"  # 160 characters, like a session token
-
-
-def define(isolated_env, text):
-    directory = isolated_env.env_dir / "acme"
-    directory.mkdir(parents=True, mode=0o700)
-    os.chmod(isolated_env.env_dir, 0o700)
-    path = directory / "dev.yaml"
-    path.write_text(text)
-    path.chmod(0o600)
 
 
 def run(script: str) -> str:
