@@ -12,7 +12,7 @@ masked when the text it derives from is long enough.
 
 Covered: the secret itself; without surrounding whitespace; each line of a multi-line secret; the
 whole with CRLF line ends (a terminal's output); JSON string escapes (Go's, as fn::toJSON writes,
-Python's ASCII-only form, and `/` escaped as `\/`); percent-encoding (as in a URL: every byte, or `/`
+Python's ASCII-only form, and `/` escaped as `\\/`); percent-encoding (as in a URL: every byte, or `/`
 kept, upper- or lowercase hex); base64 (standard and URL-safe, with and without padding, of the
 secret and of the secret plus a newline as `echo "$S" | base64` does, and each line of it wrapped at
 76 or 64 columns as `base64` and `openssl base64` print it). Every literal `fn::secret` of the
