@@ -327,9 +327,14 @@ class Binding:
     def index_line(self) -> str:
         return f"bind {self.kind} {self.digest} {'-' if self.until is None else int(self.until)} {self.arg}"
 
+    def _fields(self) -> tuple:
+        return (self.kind, self.arg, self.digest, self.until)
+
     def __eq__(self, other):
-        return isinstance(other, Binding) and (self.kind, self.arg, self.digest, self.until) == \
-            (other.kind, other.arg, other.digest, other.until)
+        return isinstance(other, Binding) and self._fields() == other._fields()
+
+    def __hash__(self):
+        return hash(self._fields())
 
     def __repr__(self):  # digests only: never a token
         return f"Binding({self.kind}, {self.arg!r}, {self.digest[:12]}, until={self.until})"
@@ -351,16 +356,22 @@ def binding_digest(kind: str, arg: str) -> str:
     return OVERSIZE if len(data) > MAX_TOKEN_BYTES else sha256_hex(data)
 
 
-def read_capped(path: str, limit: int) -> "bytes | None":
+def read_capped(path: str, limit: int, *, definition: bool = False) -> "bytes | None":
     """At most limit + 1 bytes of a regular file (symlinks followed: Kubernetes projects tokens
     through them); None if it cannot be read or is no regular file (a FIFO would block for ever, a
-    directory has no bytes to bind). A caller seeing limit + 1 bytes knows the file is too large."""
+    directory has no bytes to bind). A caller seeing limit + 1 bytes knows the file is too large.
+    ``definition``: read it only as the store would accept a definition now (no symbolic link,
+    owned by us or root, writable by nobody else); the store's trusted owners are the cold path's."""
+    nofollow = _O_NOFOLLOW if definition else 0
     try:
-        fd = os.open(path, os.O_RDONLY | _O_BINARY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_RDONLY | _O_BINARY | nofollow | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if definition and _IS_POSIX and (info.st_uid not in (os.getuid(), 0) or info.st_mode & 0o022):
             return None
         chunks, size = [], 0
         while size <= limit:

@@ -117,7 +117,7 @@ def credential_answer(ref: str, path: "str | None" = None) -> bytes:
 
 def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
     from credproc.errors import LockTimeout
-    from credproc.lock import Deadline, wait_until_free
+    from credproc.lock import Deadline, lock_timeout, wait_until_free
 
     previous_chain = os.environ.get(settings.CHAIN)
     enter_chain(ref)  # before any waiting: a credproc started by its own refresh must not wait for it
@@ -208,12 +208,6 @@ def enter_chain(ref: str, environ=None) -> None:
     environ[settings.CHAIN] = ",".join(chain + [ref])
 
 
-def lock_timeout() -> float:
-    from credproc.lock import lock_timeout as configured
-
-    return configured()
-
-
 def open_credentials(ref: str, path: "str | None"):
     """Open the environment and pick its AWS credentials -> (AwsCredentials, Opened, registry)."""
     from credproc.creds import awscreds
@@ -256,8 +250,10 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
                 return answer  # a refresh failed; the provider chose to serve these (not indexed)
             raise too_short_error(ref, creds, left, margin)
     if _cacheable(opened, registry):
+        from credproc.creds import awscreds
+
         entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer,
-                                 _bindings(awscreds_records(registry)) + _unambiguous(opened.files))
+                                 _bindings(awscreds.provider_records(registry)) + _unambiguous(opened.files))
         try:
             cache.write_index(index.INDEX_KIND, key, entry)
         except (OSError, ValueError) as exc:  # the answer is still good; only the next call is slower
@@ -265,23 +261,10 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
     return answer
 
 
-def awscreds_records(registry) -> list:
-    from credproc.creds import awscreds
-
-    return awscreds.provider_records(registry)
-
-
 def _bindings(records: list) -> list:
-    """Every identity binding of every token source the evaluation used (deduplicated): the answer
-    is served again only while all of them hold."""
-    seen, result = set(), []
-    for record in records:
-        for binding in record.get("bindings") or ():
-            marker = (binding.kind, binding.arg, binding.digest, binding.until)
-            if marker not in seen:
-                seen.add(marker)
-                result.append(binding)
-    return result
+    """Every identity binding of every token source the evaluation used, each once: the answer is
+    served again only while all of them hold."""
+    return list(dict.fromkeys(binding for record in records for binding in record.get("bindings") or ()))
 
 
 def _unambiguous(files) -> list:

@@ -39,11 +39,21 @@ def index_key(ref: str, path: "str | None", environ=None) -> str:
 
 def cached_answer(key: str, margin: float, now: "float | None" = None) -> "bytes | None":
     """The indexed answer if it is still the answer for this caller, with ``margin`` seconds left."""
+    return _answer(key, now, lambda left: left >= margin)
+
+
+def stale_answer(key: str, now: "float | None" = None) -> "bytes | None":
+    """When the refresh lock cannot be had: the indexed answer if it still applies to this caller
+    and has more than the serve-stale floor (10 minutes) left, as a failed refresh would serve."""
+    return _answer(key, now, lambda left: left > cache.SERVE_STALE_MIN_SECONDS)
+
+
+def _answer(key: str, now: "float | None", enough) -> "bytes | None":
     entry = cache.read_index(INDEX_KIND, key)
     now = time.time() if now is None else now
     if entry is None or not _still_applies(entry, now):
         return None
-    if entry.expires is not None and entry.expires - now < margin:
+    if entry.expires is not None and not enough(entry.expires - now):
         return None
     return entry.answer
 
@@ -58,49 +68,18 @@ def _still_applies(entry, now: float) -> bool:
     return all(binding.holds(now) for binding in entry.bindings)
 
 
-def stale_answer(key: str, now: "float | None" = None) -> "bytes | None":
-    """When the refresh lock cannot be had: the indexed answer if it still applies to this caller
-    and has more than the serve-stale floor (10 minutes) left, as a failed refresh would serve."""
-    entry = cache.read_index(INDEX_KIND, key)
-    now = time.time() if now is None else now
-    if entry is None or not _still_applies(entry, now):
-        return None
-    if entry.expires is not None and entry.expires - now <= cache.SERVE_STALE_MIN_SECONDS:
-        return None
-    return entry.answer
-
-
 def _sha256(data: bytes) -> str:
     return cache.sha256_hex(data)
 
 
 def _file_sha256(path: str) -> "str | None":
     """The digest of a definition file as the store would accept it now, else None (a miss, after
-    which the cold path says what is wrong): not a symbolic link, a regular file owned by us or
-    root and writable by nobody else, no larger than the language's limit (lang.syntax.MAX_SOURCE_BYTES:
-    nothing larger is ever evaluated, so nothing larger is read here)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if os.name == "posix" and (info.st_uid not in (os.getuid(), 0) or info.st_mode & 0o022):
-            return None  # the cold path knows the trusted owners (CREDPROC_TRUSTED_STORE_OWNERS)
-        data = os.read(fd, _MAX_DEFINITION_BYTES + 1) if _is_regular(info) else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    which the cold path says what is wrong), read no further than the language's limit
+    (lang.syntax.MAX_SOURCE_BYTES: nothing larger is ever evaluated)."""
+    data = cache.read_capped(path, _MAX_DEFINITION_BYTES, definition=True)
     if data is None or len(data) > _MAX_DEFINITION_BYTES:
         return None
     return _sha256(data)
-
-
-def _is_regular(info) -> bool:
-    import stat
-
-    return stat.S_ISREG(info.st_mode)
 
 
 _MAX_DEFINITION_BYTES = 1024 * 1024  # lang.syntax.MAX_SOURCE_BYTES, without importing the language
