@@ -13,6 +13,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from support.httpserver import LoopbackServer
+
 ACCOUNT = "123456789012"
 
 
@@ -31,21 +33,7 @@ def make_token(**claims) -> str:
                      _b64(secrets.token_bytes(64))])
 
 
-class _Server:
-    def __init__(self, handler_cls):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
-        self.httpd.owner = self
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+_Server = LoopbackServer
 
 
 _SUCCESS = """<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">

@@ -1,7 +1,6 @@
 """Every input credproc reads over a network or from a token source has a bound on the memory it
 can cause: an endless or huge answer is an error, read no further than the bound."""
 import http.server
-import threading
 
 import pytest
 
@@ -10,6 +9,7 @@ from credproc.identity import oidc
 from credproc.creds import index
 from credproc.errors import TokenError
 from credproc.lang import syntax
+from support.httpserver import LoopbackServer
 
 
 class _Endless(http.server.BaseHTTPRequestHandler):
@@ -31,14 +31,8 @@ class _Endless(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def endless_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Endless)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LoopbackServer(_Endless) as server:
+        yield server.url
 
 
 def test_an_identity_provider_answering_without_end_is_refused_at_the_cap(endless_server):

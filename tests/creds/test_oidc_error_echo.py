@@ -4,13 +4,13 @@ never those secrets, whatever their shape."""
 import http.server
 import json
 import secrets
-import threading
 import urllib.parse
 
 import pytest
 
 from credproc.identity import oidc
 from credproc.errors import TokenError
+from support.httpserver import LoopbackServer, answer
 
 RUN = 16
 
@@ -20,37 +20,25 @@ def leaks(text: str, secret: str) -> bool:
     return any(form[i:i + RUN] in (text or "") for form in forms for i in range(len(form) - RUN + 1))
 
 
-class EchoingTokenEndpoint:
+class _Echo(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        echoed = f"{body} auth={self.headers.get('Authorization')}"
+        fields = dict(urllib.parse.parse_qsl(body))
+        echoed += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+        answer(self, 400, "application/json",
+               json.dumps({"error": "invalid_grant", "error_description": echoed}).encode())
+
+
+class EchoingTokenEndpoint(LoopbackServer):
     """Refuses every request with 400 invalid_grant, quoting every form field and the Basic credentials."""
 
     def __init__(self):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                echoed = f"{body} auth={self.headers.get('Authorization')}"
-                fields = dict(urllib.parse.parse_qsl(body))
-                echoed += " " + " ".join(f"{k}={v}" for k, v in fields.items())
-                data = json.dumps({"error": "invalid_grant", "error_description": echoed}).encode()
-                self.send_response(400)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(_Echo)
+        self.url += "/token"
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import http.server
 import os
 import secrets
 import subprocess
-import threading
 import urllib.parse
 from xml.sax.saxutils import escape
 
@@ -16,6 +15,7 @@ import pytest
 
 from credproc.providers import sts
 from credproc.errors import ExitCode, StsRefused, TransientError, redact
+from support.httpserver import LoopbackServer, answer
 from credtest import CREDPROC, ROLE_ARN, login_yaml, python_bytecode_env, write_environment, write_token_file
 
 RUN = 16  # redact() promises: no piece of the token this long survives
@@ -69,41 +69,27 @@ def leaks(text: str, token: str) -> "list[str]":
     return found
 
 
-class EchoingSts:
+class _Refusal(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        owner = self.server.owner
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        token = dict(urllib.parse.parse_qsl(body)).get("WebIdentityToken", "")
+        owner.received.append(token)
+        xml = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+               f"<Code>{escape(owner.code)}</Code><Message>{escape(owner.echo(token))}</Message></Error>"
+               "<RequestId>r1</RequestId></ErrorResponse>").encode()
+        answer(self, owner.status, "text/xml", xml)
+
+
+class EchoingSts(LoopbackServer):
     """STS on 127.0.0.1 that refuses every call with `code` and a message quoting the token."""
 
     def __init__(self, code: str, echo, status: int = 400):
-        owner = self
         self.code, self.echo, self.status, self.received = code, echo, status, []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                token = dict(urllib.parse.parse_qsl(body)).get("WebIdentityToken", "")
-                owner.received.append(token)
-                xml = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
-                       f"<Code>{escape(owner.code)}</Code><Message>{escape(owner.echo(token))}</Message></Error>"
-                       "<RequestId>r1</RequestId></ErrorResponse>").encode()
-                self.send_response(owner.status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(xml)))
-                self.end_headers()
-                self.wfile.write(xml)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(_Refusal)
 
 
 def call_sts(token: str):
