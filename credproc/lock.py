@@ -75,26 +75,77 @@ class Deadline:
         return max(self.seconds - self.elapsed(), 0.0)
 
 
+class TimedOut(Exception):
+    """exclusive() waited its whole timeout; ``waited`` is how long, for the caller's message."""
+
+    def __init__(self, waited: float):
+        super().__init__(f"lock still held after {waited:.0f}s")
+        self.waited = waited
+
+
+@contextlib.contextmanager
+def exclusive(path: str, timeout: float, *, when_busy=None):
+    """Hold an exclusive kernel lock on ``path`` (created 0600, never deleted) for the ``with`` block.
+
+    The one lock primitive of credproc: refresh locks, environment edit locks and ~/.aws/config
+    edits all take it. ``when_busy`` runs once if the lock is held when we first try (to fail fast,
+    or to tell a person why we wait). Raises TimedOut after ``timeout`` seconds; OSError (a
+    foreign or unwritable lock file) passes to the caller, which knows what the lock protects."""
+    import filelock
+
+    handle = filelock.FileLock(path, timeout=timeout, mode=0o600, **_lock_options(filelock))
+    started = time.monotonic()
+    try:
+        try:
+            handle.acquire(timeout=0)
+        except filelock.Timeout:
+            if when_busy is not None:
+                when_busy()
+            handle.acquire()
+    except filelock.Timeout:
+        raise TimedOut(time.monotonic() - started) from None
+    try:
+        yield path
+    finally:
+        handle.release()
+
+
+def is_held(path: str) -> bool:
+    """Whether some process holds the lock on ``path`` now (a probe that takes and drops it). Not
+    POSIX, or the file cannot be opened: answers True, so a caller deciding whether to remove a
+    lock file leaves it alone."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases our probe lock
+    return False
+
+
 @contextlib.contextmanager
 def refresh_lock(key: str, timeout: "float | None" = None, *, environment: "str | None" = None,
                  waited=None, logging_in: bool = False):
     """Hold the refresh lock for ``key``; LockTimeout after ``timeout`` seconds of waiting.
     ``waited``: a callable giving the seconds this caller has waited in all (for the message).
     ``logging_in``: this caller is itself a person's login (told so if another login holds it)."""
-    import filelock
-
     timeout = lock_timeout() if timeout is None else timeout
     path = lock_path(key)
-    lock = filelock.FileLock(path, timeout=timeout, mode=0o600, **_lock_options(filelock))
     started = time.monotonic()
     waited = waited or (lambda: time.monotonic() - started)
-    try:
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            _fail_fast_if_a_person_holds_it(path, environment, logging_in=logging_in)
-            lock.acquire()
-    except filelock.Timeout:
+    held = contextlib.ExitStack()
+    try:  # only taking the lock is guarded: an error inside the block is the caller's own
+        held.enter_context(exclusive(
+            path, timeout, when_busy=lambda: _fail_fast_if_a_person_holds_it(path, environment, logging_in=logging_in)))
+    except TimedOut:
         raise _timeout_error(environment, waited(), path) from None
     except PermissionError:
         raise ConfigError(
@@ -106,12 +157,12 @@ def refresh_lock(key: str, timeout: "float | None" = None, *, environment: "str 
             f"cannot open the refresh lock {path}: {err.strerror or type(err).__name__}",
             hint="credproc needs a writable private cache directory; set CREDPROC_CACHE_DIR to one",
         ) from None
-    HELD.add(key)
-    try:
-        yield path
-    finally:
-        HELD.discard(key)
-        lock.release()
+    with held:
+        HELD.add(key)
+        try:
+            yield path
+        finally:
+            HELD.discard(key)
 
 
 def wait_until_free(key: str, timeout: "float | None" = None, *, environment: "str | None" = None) -> None:

@@ -11,6 +11,8 @@ import os
 import sys
 import time
 
+from credproc import lock
+
 # "creds": STS results of the aws-login provider; "env": the per-environment index of `credproc process`;
 # "login": ID/access tokens of interactive logins (credproc.identity.tokens.login).
 KINDS = ("creds", "env", "login")
@@ -85,7 +87,7 @@ def lock_rows() -> list:
         rows.append({"kind": "lock", "environment": None if in_cache else path, "role_arn": None,
                      "expiration": None, "seconds_left": None,
                      "key": os.path.basename(path)[:KEY_PREFIX_LENGTH] if in_cache else "-",
-                     "held": _is_held(path) if path.endswith(".lock") else False, "path": path})
+                     "held": lock.is_held(path) if path.endswith(".lock") else False, "path": path})
     return rows
 
 
@@ -273,7 +275,7 @@ def _remove_lock(key: str) -> None:
     from credproc import cache
 
     path = os.path.join(cache.cache_root(), "locks", key + ".lock")
-    if os.path.lexists(path) and not _is_held(path):
+    if os.path.lexists(path) and not lock.is_held(path):
         try:
             os.unlink(path)
         except OSError:
@@ -290,8 +292,8 @@ def _remove_orphan_files() -> int:
         cache.clear_kind(kind)
     removed = 0
     for path in _lock_files():
-        lock = path[: -len(".status")] + ".lock" if path.endswith(".status") else path
-        if os.path.lexists(lock) and _is_held(lock):
+        lock_file = path[: -len(".status")] + ".lock" if path.endswith(".status") else path
+        if os.path.lexists(lock_file) and lock.is_held(lock_file):
             continue
         try:
             os.unlink(path)
@@ -299,21 +301,3 @@ def _remove_orphan_files() -> int:
         except OSError:
             pass
     return removed
-
-
-def _is_held(path: str) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: leave lock files alone
-        return True
-    try:
-        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # closing releases our probe lock
-    return False

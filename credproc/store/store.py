@@ -435,25 +435,21 @@ class Store:
     def edit_lock(self, name: EnvName):
         """The edit lock of ``name``'s environment (both spellings share it), in the private cache
         dir: read, check and replace under it, and no credproc edit of yours is lost."""
-        import filelock
-
         from credproc import lock
 
         self._target(name)  # a name that escapes the store (or is ambiguous) is refused before any lock file
         material = f"credproc-env-edit\0{os.path.realpath(self.root)}\0{name.canonical}"
         path = lock.lock_path(sha256_hex(material.encode("utf-8", "surrogateescape")))
-        handle = filelock.FileLock(path, timeout=EDIT_LOCK_TIMEOUT, mode=0o600, **lock._lock_options(filelock))
-        try:
-            handle.acquire()
-        except filelock.Timeout:
+        held = contextlib.ExitStack()
+        try:  # only taking the lock is guarded: an error inside the block is the caller's own
+            held.enter_context(lock.exclusive(path, EDIT_LOCK_TIMEOUT))
+        except lock.TimedOut:
             raise LockTimeout(f"timed out after {EDIT_LOCK_TIMEOUT:.0f}s waiting for another credproc "
                               f"editing {name.full}", hint=f"find it with `fuser {path}`") from None
         except OSError as err:
             raise ConfigError(f"cannot open the edit lock {path}: {err.strerror or type(err).__name__}") from None
-        try:
+        with held:
             yield path
-        finally:
-            handle.release()
 
     def write(self, name: EnvName, data: bytes) -> str:
         """Atomically replace (or create) the definition of ``name``; returns its path."""
