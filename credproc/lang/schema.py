@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from urllib.parse import unquote
 
 from credproc.lang.re2 import InvalidPattern, compile_pattern
+from credproc.lang.syntax import join_key
 from credproc.lang.values import Number, Value, format_json_float, go_json, go_quote
 
 __all__ = [
@@ -180,15 +181,6 @@ def _json_plain(v):
     if v is None or isinstance(v, (bool, int, str)):
         return v
     raise TypeError(f"not a JSON value: {type(v).__name__}")
-
-
-def _join_key(root: str, key: str) -> str:
-    """ESC's util.JoinKey: `a.b`, or `a["with-hyphen"]` for keys that are not identifiers."""
-    if key == "":
-        return root
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-        return key if root == "" else root + "." + key
-    return root + '["' + key.replace('"', '\\"') + '"]'
 
 
 def _compile_pattern(p: str):
@@ -471,7 +463,7 @@ def _index(rel, i) -> str:
 
 
 def _prop(rel, name) -> str:
-    return _join_key(rel or "", name)
+    return join_key(rel or "", name)
 
 
 def validate(value, schema, *, explain_never: bool = False) -> ValidationResult:

@@ -28,7 +28,12 @@ def is_string(value) -> bool:
 
 
 def join_key(path: str, key: str) -> str:
-    """Document/property path of `key` under `path`: `a.b`, or `a["b-c"]` for non-identifiers."""
+    """ESC's util.JoinKey, the one rule for document and property paths: `a.b`, `a["b-c"]` for a
+    key that is not an ASCII identifier, and `path` itself for the empty key. Like ESC, only `"` is
+    escaped: ESC's path parser reads `\\` as itself unless a `"` follows, so escaping it would change
+    the bytes of every diagnostic that names such a key."""
+    if key == "":
+        return path
     if _IDENT.match(key):
         return f"{path}.{key}" if path else key
     quoted = key.replace('"', '\\"')
