@@ -1,7 +1,7 @@
 """`credproc install-profile ORG/ENV` and `credproc uninstall-profile NAME`.
 
 install-profile writes `[profile esc-<env>]` with `credential_process = <credproc> process ORG/ENV`
-into the AWS config file (credproc.aws.config does the careful line editing), after checking that
+into the AWS config file (credproc.aws.edits plans the careful line edits), after checking that
 the environment exists and yields AWS credentials, and refuses to clobber or be shadowed.
 """
 import contextlib
@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from credproc.aws import config as awsconfig
+from credproc.aws import edits, ini, profilefile
 from credproc.aws import processline
 from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, printable
 
@@ -69,20 +69,20 @@ def install_profile(ref, *, profile=None, region=None, output=None, dry_run=Fals
     """The command; `check_environment(ref)` and `launcher()` are injectable for tests."""
     out, err = out or sys.stdout, err or sys.stderr
     ref = validate_ref(ref)
-    name = awsconfig.validate_profile_name(profile if profile is not None else default_profile_name(ref))
-    region = awsconfig.validate_region(region) if region is not None else None
-    output = awsconfig.validate_output(output) if output is not None else None
+    name = edits.validate_profile_name(profile if profile is not None else default_profile_name(ref))
+    region = edits.validate_region(region) if region is not None else None
+    output = edits.validate_output(output) if output is not None else None
     command_line = processline.join_command_line((launcher or credproc_launcher)() + ["process", ref])
     (check_environment or check_environment_yields_aws)(ref)
     for warning in _credentials_file_warnings(name, force):
         err.write(printable(f"credproc: warning: {warning}") + "\n")
 
-    config = awsconfig.config_file_path()
-    target = awsconfig.real_target(config)
+    config = profilefile.config_file_path()
+    target = profilefile.real_target(config)
 
     def plan(text):
-        return awsconfig.plan_install(text or "", name, command_line, region=region, output=output, force=force,
-                                      source=config, previous=awsconfig.load_record(target, name))
+        return edits.plan_install(text or "", name, command_line, region=region, output=output, force=force,
+                                      source=config, previous=profilefile.load_record(target, name))
 
     edit = _edit_config(target, plan, dry_run, out, err)
     _report_install(edit, name, config, command_line, dry_run, out)
@@ -91,9 +91,9 @@ def install_profile(ref, *, profile=None, region=None, output=None, dry_run=Fals
 
 def _credentials_file_warnings(name, force) -> "list[str]":
     """Refuse (or, with --force, warn about) a credentials-file section that would shadow the profile."""
-    path = awsconfig.credentials_file_path()
-    text, _ = awsconfig.read_text(path)
-    keys = awsconfig.credentials_file_shadow(text or "", name)
+    path = profilefile.credentials_file_path()
+    text, _ = profilefile.read_text(path)
+    keys = ini.credentials_file_shadow(text or "", name)
     if not keys:
         return []
     message = (f"[{name}] in {path} sets {', '.join(keys)}, which the AWS CLI and SDKs use before "
@@ -108,14 +108,14 @@ def _edit_config(target, plan, dry_run, out, err):
     """Read, plan and (unless dry-run) write under the config lock. A dry run creates nothing, not
     even the lock file or ~/.aws."""
     if dry_run:
-        text, _ = awsconfig.read_text(target)
+        text, _ = profilefile.read_text(target)
         edit = plan(text)
         _print_warnings(edit, err)
         if edit.changed:
-            out.write(awsconfig.unified_diff(text or "", edit.new_text, target))
+            out.write(edits.unified_diff(text or "", edit.new_text, target))
         return edit
-    awsconfig.ensure_parent_dir(target)
-    with _os_errors_as_config_errors(target), awsconfig.locked(target):
+    profilefile.ensure_parent_dir(target)
+    with _os_errors_as_config_errors(target), profilefile.locked(target):
         edit, written = _read_plan_write(target, plan, lambda edit, text: edit.changed or text is None)
         _print_warnings(edit, err)
         if written:
@@ -128,14 +128,14 @@ def _read_plan_write(target, plan, should_write):
     changed the file between our read and our replace, start again from its new content, so its
     write is kept. Returns (edit, whether the file was written)."""
     for attempt in range(EDIT_ATTEMPTS):
-        text, mode = awsconfig.read_text(target)
+        text, mode = profilefile.read_text(target)
         edit = plan(text)
         if not should_write(edit, text):
             return edit, False
         try:
-            awsconfig.save_with_backup(target, text, edit.new_text, mode)
+            profilefile.save_with_backup(target, text, edit.new_text, mode)
             return edit, True
-        except awsconfig.ConfigChanged:
+        except profilefile.ConfigChanged:
             time.sleep(RETRY_PAUSE_SECONDS * (attempt + 1))  # let the other writer finish
     raise LockTimeout(f"{target} kept changing while credproc was editing it ({EDIT_ATTEMPTS} attempts); "
                       "it was not changed by credproc", hint="let the other program that writes it finish, then retry")
@@ -157,7 +157,7 @@ def _print_warnings(edit, err) -> None:
 
 def _save_record(target, edit, err) -> None:
     try:
-        awsconfig.save_record(target, edit.profile, edit.record)
+        profilefile.save_record(target, edit.profile, edit.record)
     except OSError as exc:  # the config is written; only a later uninstall is less precise
         err.write(f"credproc: warning: could not record what credproc wrote ({exc.strerror}); "
                   f"uninstall-profile {edit.profile} will guess from the file\n")
@@ -237,7 +237,7 @@ def _shebang_dir(path: str) -> "str | None":
 
 
 def _looks_like_shim(path: str) -> bool:
-    return awsconfig.shim_reason(path) is not None
+    return processline.shim_reason(path) is not None
 
 
 # ------------------------------------------------------------------------ environment check
@@ -294,15 +294,15 @@ def _has_aws_login(value, depth: int) -> bool:
 
 def uninstall_profile(name, *, dry_run=False, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    name = awsconfig.validate_profile_name(name)
-    config = awsconfig.config_file_path()
-    target = awsconfig.real_target(config)
+    name = edits.validate_profile_name(name)
+    config = profilefile.config_file_path()
+    target = profilefile.real_target(config)
     if not os.path.exists(target):
         out.write(f"profile {name} is not installed: {config} does not exist\n")
         return 0
 
     def plan(text):
-        return awsconfig.plan_uninstall(text or "", name, awsconfig.load_record(target, name), source=config)
+        return edits.plan_uninstall(text or "", name, profilefile.load_record(target, name), source=config)
 
     edit = _edit_uninstall(target, plan, dry_run, out, err)
     if edit.status == "absent":
@@ -317,12 +317,12 @@ def uninstall_profile(name, *, dry_run=False, out=None, err=None) -> int:
 
 def _edit_uninstall(target, plan, dry_run, out, err):
     if dry_run:
-        text, _ = awsconfig.read_text(target)
+        text, _ = profilefile.read_text(target)
         edit = plan(text)
         if edit.changed:
-            out.write(awsconfig.unified_diff(text or "", edit.new_text, target))
+            out.write(edits.unified_diff(text or "", edit.new_text, target))
         return edit
-    with _os_errors_as_config_errors(target), awsconfig.locked(target):
+    with _os_errors_as_config_errors(target), profilefile.locked(target):
         edit, _ = _read_plan_write(target, plan, lambda edit, text: edit.changed)
         if edit.status != "absent":
             _save_record(target, edit, err)

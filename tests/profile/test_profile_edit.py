@@ -16,7 +16,7 @@ from botocore.compat import compat_shell_split
 sys.path.insert(0, os.path.dirname(__file__))
 from profilehelp import FAKE_LINE, patch_profile_commands, read_bytes, run_cli, write_bytes  # noqa: E402
 
-from credproc.aws import config as awsconfig  # noqa: E402
+from credproc.aws import ini, profilefile  # noqa: E402
 from credproc.aws import processline  # noqa: E402
 from credproc.commands import profile  # noqa: E402
 from credproc.errors import ConfigError, DiagnosticsError, UsageError  # noqa: E402
@@ -76,9 +76,9 @@ def test_force_removes_only_the_conflicting_lines(cli, isolated_env, line, named
     after = read_bytes(isolated_env.config_file).decode()
     assert "# keep me\n" in after and "region = eu-west-1\n" in after
     assert line not in after
-    settings = awsconfig.botocore_profile(after, "esc-dev")
+    settings = ini.botocore_profile(after, "esc-dev")
     assert settings["credential_process"] == FAKE_LINE
-    assert not awsconfig.conflicting_keys(settings)
+    assert not ini.conflicting_keys(settings)
 
 
 @pytest.mark.parametrize("keys", ["aws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = verysecretvalue",
@@ -245,13 +245,13 @@ def test_a_stale_install_record_does_not_make_uninstall_remove_the_users_section
 
 CONCURRENT_WORKER = textwrap.dedent("""
     import io, sys, time
-    from credproc.aws import config as awsconfig
+    from credproc.aws import edits
     from credproc.commands import profile
-    plan = awsconfig.plan_install
+    plan = edits.plan_install
     def slow_plan(*a, **k):  # widen the read-modify-write window: without the lock, edits get lost
         time.sleep(0.3)
         return plan(*a, **k)
-    awsconfig.plan_install = slow_plan
+    edits.plan_install = slow_plan
     sys.exit(profile.install_profile(sys.argv[1], profile=sys.argv[2], check_environment=lambda ref: None,
                                      launcher=lambda: ["/opt/credproc/bin/credproc"]))
 """)
@@ -267,16 +267,16 @@ def test_concurrent_installs_serialize_on_the_lock(isolated_env):
     assert all(code == 0 for _, _, code in results), results
     assert sum("already installed" in out for out, _, _ in results) == 2
     text = read_bytes(isolated_env.config_file).decode()
-    assert awsconfig.botocore_parse_problem(text) is None
+    assert ini.botocore_parse_problem(text) is None
     assert text.count("[profile esc-dev]") == 1 and text.count("[profile esc-prod]") == 1  # no lost update
-    assert awsconfig.botocore_profile(text, "esc-prod")["credential_process"].endswith("process acme/prod")
+    assert ini.botocore_profile(text, "esc-prod")["credential_process"].endswith("process acme/prod")
 
 
 def test_a_held_lock_times_out_with_exit_7(cli, isolated_env, monkeypatch):
     import fcntl
 
     write_bytes(isolated_env.config_file, b"[default]\n")
-    monkeypatch.setattr(awsconfig, "LOCK_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(profilefile, "LOCK_TIMEOUT_SECONDS", 0.2)
     fd = os.open(str(isolated_env.config_file) + ".credproc.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

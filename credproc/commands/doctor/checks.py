@@ -17,14 +17,14 @@ import time
 from dataclasses import dataclass
 
 from credproc import paths, settings
-from credproc.aws import config as awsconfig
+from credproc.aws import ini, profilefile
 from credproc.aws import processline
 from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 
 # Static keys beside credential_process are unused (botocore tries the process first) but confusing;
-# the other keys install-profile refuses (awsconfig.conflicting_keys) make the SDKs skip credproc.
+# the other keys install-profile refuses (ini.conflicting_keys) make the SDKs skip credproc.
 STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 # Environment variables that change which credentials an SDK uses.
 ENV_KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -46,11 +46,11 @@ class Check:
 
 
 def config_file() -> str:
-    return awsconfig.config_file_path()  # the same path rules as install-profile (and botocore)
+    return profilefile.config_file_path()  # the same path rules as install-profile (and botocore)
 
 
 def credentials_file() -> str:
-    return awsconfig.credentials_file_path()
+    return profilefile.credentials_file_path()
 
 
 def read_text(path: str) -> "str | None":
@@ -69,13 +69,13 @@ def profile_sections(text: "str | None") -> dict:
     a later duplicate wins). ConfigError when botocore could not parse the file at all."""
     if text is None:
         return {}
-    problem = awsconfig.botocore_parse_problem(text)
+    problem = ini.botocore_parse_problem(text)
     if problem:
         raise ConfigError(f"{config_file()} cannot be parsed by the AWS SDKs: {problem}")
-    parser = awsconfig._raw_parse(text)  # noqa: SLF001 (botocore's own parser settings, kept in one place)
+    parser = ini._raw_parse(text)  # noqa: SLF001 (botocore's own parser settings, kept in one place)
     result = {}
     for header in parser.sections():
-        name = awsconfig.profile_name_of(header)
+        name = ini.profile_name_of(header)
         if name is not None:
             result.setdefault(name, {}).update({k: parser.get(header, k) for k in parser.options(header)})
     return result
@@ -175,7 +175,7 @@ def check_wiring(target: Target) -> list:
     elif line.ref is None:
         rows.append(Check("profile wiring", FAIL, "credential_process names no ORG/ENV after `process`", fix))
     else:
-        reason = awsconfig.shim_reason(exe)
+        reason = processline.shim_reason(exe)
         version, problem = _starts(line)
         if problem:
             rows.append(Check("profile wiring", FAIL, f"credential_process starts {exe}, but {problem}", fix))
@@ -190,7 +190,7 @@ def check_wiring(target: Target) -> list:
     else:
         rows.append(Check("profile name", OK, f"{target.profile}"))
     rows += _split_agreement(line, fix)
-    conflicting = awsconfig.conflicting_keys(target.keys or {})  # what install-profile refuses
+    conflicting = ini.conflicting_keys(target.keys or {})  # what install-profile refuses
     static = [k for k in conflicting if k in STATIC_KEYS or k == "aws_security_token"]
     preceding = [k for k in conflicting if k not in static]
     if preceding:
@@ -224,7 +224,7 @@ def check_credentials_file(target: Target) -> list:
         text = read_text(path)
     except ConfigError as err:
         return [Check("credentials file", FAIL, str(err), f"fix or move {path}")]
-    keys = awsconfig.credentials_file_shadow(text, target.profile) if text is not None else []
+    keys = ini.credentials_file_shadow(text, target.profile) if text is not None else []
     if not keys:
         return [Check("credentials file", OK, f"no [{target.profile}] credentials in {path}")]
     return [Check("credentials file", FAIL, f"[{target.profile}] in {path} has {', '.join(keys)}: AWS "
