@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from credproc.aws.ini import (
-    _OPTION, _option_value, botocore_parse_problem, botocore_profile, classify, conflicting_keys, line_body,
+    OPTION_LINE, option_value, botocore_parse_problem, botocore_profile, classify, conflicting_keys, line_body,
     line_ending, newline_of, profile_sections, section_header_for, sections_of, split_lines,
 )
 from credproc.aws.processline import credproc_ref_of
@@ -131,7 +131,7 @@ def _update_section(text, lines, section, name, wanted, force, source, previous)
         if current is None:
             inserts.append(f"{key} = {value}")
             continue
-        current_value = _option_value(lines, infos, current)
+        current_value = option_value(lines, infos, current)
         if current_value == value:
             continue
         if not (key == "credential_process" and credproc_ref_of(current_value) == credproc_ref_of(value)):
@@ -215,7 +215,7 @@ def plan_uninstall(text: str, name: str, record: "dict | None", *, source="the A
     option = sections[0].option("credential_process") if sections else None
     if option is None:
         return Edit(text, text, "absent", profile=name)
-    value = _option_value(lines, infos, option)
+    value = option_value(lines, infos, option)
     if credproc_ref_of(value) is None:
         raise ConfigError(f"profile {name} in {source} has a credential_process that does not run credproc",
                           hint="credproc removes only profiles it installed; edit the file by hand")
@@ -236,7 +236,7 @@ def _recorded_options(lines, infos, section, record) -> list:
     """region/output options whose line is exactly one the install record says credproc wrote."""
     recorded = set(record.get("lines", []))
     return [o for o in section.options
-            if o[0] in ("region", "output") and f"{o[0]} = {_option_value(lines, infos, o)}" in recorded]
+            if o[0] in ("region", "output") and f"{o[0]} = {option_value(lines, infos, o)}" in recorded]
 
 
 def _whole_section_is_credprocs(lines, infos, section, cp_option, record) -> bool:
@@ -301,7 +301,7 @@ def unified_diff(old: str, new: str, label: str) -> str:
 
 
 def _redact(line: str) -> str:
-    match = _OPTION.match(line.strip())
+    match = OPTION_LINE.match(line.strip())
     if match and _SECRET_KEY_PATTERN.search(match.group("option")) and match.group("value").strip():
         start = line.index(match.group("vi")) + 1
         return line[:start] + " ****" + line_ending(line)

@@ -51,7 +51,7 @@ def newline_of(text: str) -> str:
 
 # configparser.RawConfigParser's patterns (Python 3.11): "very permissive!" as its comments say.
 _SECTION_HEADER = re.compile(r"\[(?P<header>.+)\]")
-_OPTION = re.compile(r"(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$")
+OPTION_LINE = re.compile(r"(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$")
 _NON_SPACE = re.compile(r"\S")
 
 
@@ -86,7 +86,7 @@ def classify(lines: "list[str]") -> "list[Line]":
             in_section, option = True, None
             result.append(Line("section", header=header.group("header")))
             continue
-        match = _OPTION.match(stripped) if in_section else None
+        match = OPTION_LINE.match(stripped) if in_section else None
         option = match.group("option").rstrip().lower() if match else option
         if match and option:
             result.append(Line("option", key=option, value=match.group("value").strip()))
@@ -158,7 +158,7 @@ def conflicting_keys(keys) -> "list[str]":
     return [k for k in keys if k in CONFLICTING_KEYS or k.startswith(CONFLICTING_PREFIXES)]
 
 
-def _option_value(lines, infos, option) -> str:
+def option_value(lines, infos, option) -> str:
     """The option's value as botocore sees it (continuation lines joined with newlines)."""
     key, first, last = option
     parts = [infos[first].value]
@@ -184,13 +184,13 @@ def botocore_parse_problem(text: str) -> "str | None":
         where = f" (byte {exc.start + 1})" if isinstance(exc, UnicodeDecodeError) else ""
         return f"bytes that are not valid {encoding}{where}"
     try:
-        _raw_parse(text)
+        parse_like_botocore(text)
     except Exception as exc:  # configparser.Error subclasses
         return _describe_parse_error(exc)
     return None
 
 
-def _raw_parse(text: str):
+def parse_like_botocore(text: str):
     import configparser
     import io
 
@@ -216,7 +216,7 @@ def _describe_parse_error(exc) -> str:
 
 def botocore_profile(text: str, name: str) -> "dict | None":
     """The settings botocore would use for profile NAME from this config text (no credentials file)."""
-    parser = _raw_parse(text)
+    parser = parse_like_botocore(text)
     found = None
     for header in parser.sections():
         if profile_name_of(header) == name:

@@ -75,7 +75,7 @@ install_args = st.fixed_dictionaries({"region": st.sampled_from([None, "eu-centr
 
 
 def _parsed(text):
-    parser = ini._raw_parse(text)
+    parser = ini.parse_like_botocore(text)
     return {s: dict(parser.items(s, raw=True)) for s in parser.sections()}
 
 
@@ -129,7 +129,7 @@ def test_line_classifier_agrees_with_botocores_parser(text):
     infos = ini.classify(lines)
     ours = {}
     for section in ini.sections_of(infos):
-        ours[section.header] = {key: ini._option_value(lines, infos, opt)
+        ours[section.header] = {key: ini.option_value(lines, infos, opt)
                                 for opt in section.options for key in [opt[0]]}
     assert ours == _parsed(text)
 

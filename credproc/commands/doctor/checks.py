@@ -72,7 +72,7 @@ def profile_sections(text: "str | None") -> dict:
     problem = ini.botocore_parse_problem(text)
     if problem:
         raise ConfigError(f"{config_file()} cannot be parsed by the AWS SDKs: {problem}")
-    parser = ini._raw_parse(text)  # noqa: SLF001 (botocore's own parser settings, kept in one place)
+    parser = ini.parse_like_botocore(text)  # botocore's own parser settings, kept in one place
     result = {}
     for header in parser.sections():
         name = ini.profile_name_of(header)
