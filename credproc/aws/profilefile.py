@@ -68,15 +68,38 @@ def ensure_parent_dir(path: str) -> None:
 @contextlib.contextmanager
 def locked(path: str, timeout: "float | None" = None):
     """Exclusive lock on `<config>.credproc.lock` while reading, planning and writing, so two
-    credproc runs never interleave their edits. The lock file is left in place (deleting lock
-    files races with the next locker)."""
+    credproc runs never interleave their edits. The lock file stays in place, except that
+    uninstall removes it (while holding it) together with a config file it emptied: a waiter
+    that then gets the lock on the removed file sees that and locks the path afresh."""
     lock_path = path + LOCK_SUFFIX
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _acquire(fd, lock_path, LOCK_TIMEOUT_SECONDS if timeout is None else timeout)
+            if not _still_named(fd, lock_path):
+                continue
+            yield
+            return
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+def _still_named(fd: int, lock_path: str) -> bool:
+    """The locked file is still the one at lock_path (remove_emptied did not unlink it meanwhile)."""
     try:
-        _acquire(fd, lock_path, LOCK_TIMEOUT_SECONDS if timeout is None else timeout)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+        named = os.stat(lock_path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+
+
+def remove_emptied(path: str) -> None:
+    """Remove a config file that uninstall left without content, with the backup and lock file
+    credproc made beside it (call holding the lock): nothing of the user's is in them."""
+    for leftover in (path, path + BACKUP_SUFFIX, path + LOCK_SUFFIX):
+        fsutil.remove_quietly(leftover)
+    fsutil.remove_quietly(_records_path(path))
 
 
 def _acquire(fd: int, lock_path: str, timeout: float) -> None:

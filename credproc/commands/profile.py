@@ -312,6 +312,8 @@ def uninstall_profile(name, *, dry_run=False, out=None, err=None) -> int:
     else:
         what = "profile" if edit.status == "removed-section" else "credential_process of profile"
         out.write(f"removed {what} {name} from {config}\n")
+        if _emptied(edit):
+            out.write(f"removed {config}: nothing else was left in it (nor its backup and lock file)\n")
     return 0
 
 
@@ -324,6 +326,13 @@ def _edit_uninstall(target, plan, dry_run, out, err):
         return edit
     with _os_errors_as_config_errors(target), profilefile.locked(target):
         edit, _ = _read_plan_write(target, plan, lambda edit, text: edit.changed)
-        if edit.status != "absent":
+        if _emptied(edit):
+            profilefile.remove_emptied(target)  # a file holding nothing is no config worth a backup
+        elif edit.status != "absent":
             _save_record(target, edit, err)
     return edit
+
+
+def _emptied(edit) -> bool:
+    """The uninstall left nothing but blank lines: what a user expects then is no file at all."""
+    return edit.status != "absent" and not edit.new_text.strip()

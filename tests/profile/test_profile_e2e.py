@@ -118,3 +118,15 @@ def test_real_cli_refuses_environments_without_aws_credentials(isolated_env, nam
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert not os.path.exists(isolated_env.config_file)
+
+
+@needs_environments
+@pytest.mark.timeout(120)
+def test_real_cli_uninstall_of_the_only_profile_leaves_no_config_backup_or_lock(isolated_env):
+    store_environment(isolated_env.env_dir, "acme/dev", ENV_WITH_LOGIN)
+    config = str(isolated_env.config_file)
+    assert run([CREDPROC, "install-profile", "acme/dev"]).returncode == 0
+    result = run([CREDPROC, "uninstall-profile", "esc-dev"])
+    assert result.returncode == 0, result.stderr
+    assert f"removed {config}" in result.stdout
+    assert os.listdir(os.path.dirname(config)) == []

@@ -232,6 +232,27 @@ def test_uninstall_after_install_into_an_existing_section_removes_only_what_was_
     assert read_bytes(isolated_env.config_file) == before
 
 
+def test_uninstalling_the_last_profile_removes_the_file_credproc_emptied_with_its_backup_and_lock(cli, isolated_env):
+    config = str(isolated_env.config_file)
+    assert cli(*INSTALL)[0] == 0
+    assert cli(*INSTALL, "--profile", "esc-two")[0] == 0
+    assert cli("uninstall-profile", "esc-dev")[0] == 0  # another profile remains: file, backup and lock stay
+    assert os.path.exists(config) and os.path.exists(config + ".credproc.bak")
+    code, out, _ = cli("uninstall-profile", "esc-two")
+    assert code == 0 and f"removed {config}" in out
+    leftovers = sorted(os.listdir(os.path.dirname(config)))
+    assert leftovers == [], leftovers
+
+
+def test_uninstall_keeps_the_file_and_backup_when_the_users_content_remains(cli, isolated_env):
+    config = str(isolated_env.config_file)
+    write_bytes(config, b"# mine\n")
+    assert cli(*INSTALL)[0] == 0
+    assert cli("uninstall-profile", "esc-dev")[0] == 0
+    assert read_bytes(config) == b"# mine\n"
+    assert os.path.exists(config + ".credproc.bak")
+
+
 def test_a_stale_install_record_does_not_make_uninstall_remove_the_users_section(cli, isolated_env):
     assert cli(*INSTALL, "--region", "eu-central-1")[0] == 0  # credproc creates the section
     users = b"[profile esc-dev]\nregion = eu-central-1\n"
