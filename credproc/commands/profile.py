@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from credproc.aws import edits, ini, profilefile
+from credproc.aws import edits, ini, launcher, profilefile
 from credproc.aws import processline
 from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, printable
 
@@ -72,7 +72,8 @@ def install_profile(ref, *, profile=None, region=None, output=None, dry_run=Fals
     name = edits.validate_profile_name(profile if profile is not None else default_profile_name(ref))
     region = edits.validate_region(region) if region is not None else None
     output = edits.validate_output(output) if output is not None else None
-    command_line = processline.join_command_line((launcher or credproc_launcher)() + ["process", ref])
+    prefix = (launcher or credproc_command)()
+    command_line = processline.join_command_line(prefix + ["process", ref])
     (check_environment or check_environment_yields_aws)(ref)
     for warning in _credentials_file_warnings(name, force):
         err.write(printable(f"credproc: warning: {warning}") + "\n")
@@ -81,8 +82,11 @@ def install_profile(ref, *, profile=None, region=None, output=None, dry_run=Fals
     target = profilefile.real_target(config)
 
     def plan(text):
-        return edits.plan_install(text or "", name, command_line, region=region, output=output, force=force,
-                                      source=config, previous=profilefile.load_record(target, name))
+        edit = edits.plan_install(text or "", name, command_line, region=region, output=output, force=force,
+                                  source=config, previous=profilefile.load_record(target, name))
+        if not dry_run:  # refreshed on every install, before the profile may point at it
+            _refresh_launcher(prefix[0])
+        return edit
 
     edit = _edit_config(target, plan, dry_run, out, err)
     _report_install(edit, name, config, command_line, dry_run, out)
@@ -190,14 +194,53 @@ def default_profile_name(ref: str) -> str:
 
 # --------------------------------------------------------------------------------- launcher
 
-def credproc_launcher(executable: "str | None" = None) -> "list[str]":
-    """The absolute argv prefix that starts this credproc directly: the `credproc` console script
-    next to the running interpreter, else `<python> -m credproc`.
+def credproc_command(executable: "str | None" = None) -> "list[str]":
+    """What a profile's line starts: on POSIX the `python -IS` launcher in credproc's launcher
+    directory (a cache hit about twice as fast as through the console script), else, or when the
+    launcher's #! line could not work (spaces, too long), the console script (credproc_launcher)."""
+    if os.name != "posix":
+        return credproc_launcher(executable)
+    python = _interpreter(executable)
+    source = _launcher_source_for(python)
+    if source is None:
+        return credproc_launcher(executable)
+    return [launcher.launcher_path(python)]
 
-    The interpreter path is never resolved through its own symlink: in a virtual environment
-    bin/python is a symlink to the base interpreter, and following it would leave the venv (and its
-    site-packages). Only the directory part is made canonical. Version-manager shims are refused:
-    they cost over 100 ms on every AWS call."""
+
+def _launcher_source_for(python: str) -> "str | None":
+    from credproc.commands.process import launcher_source
+
+    try:
+        source = launcher_source(python)
+    except ConfigError:  # an interpreter path with spaces cannot go on a #! line
+        return None
+    return source if launcher.shebang_fits(source) else None
+
+
+def _refresh_launcher(executable: str) -> None:
+    """(Re)write the launcher a line starts (nothing for a console script or an injected path)."""
+    if not launcher.is_launcher(executable):
+        return
+    source = _launcher_source_for(_interpreter())
+    if source is not None:
+        launcher.write(executable, source)
+
+
+def expected_launcher_source(path: str) -> "str | None":
+    """What this credproc would write at a launcher path: the launcher for the interpreter its #!
+    line names (None when the file is unreadable or names none)."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(4096).decode("utf-8", "replace")
+    except OSError:
+        return None
+    if not first.startswith("#!") or not first.rstrip().endswith(" -IS"):
+        return None
+    return _launcher_source_for(first[2:].rstrip()[:-len(" -IS")])
+
+
+def _interpreter(executable: "str | None" = None) -> str:
+    """The interpreter running credproc, its directory made canonical (see credproc_launcher)."""
     executable = executable if executable is not None else sys.executable
     if not executable:
         raise ConfigError("cannot tell which Python runs credproc (sys.executable is empty)",
@@ -207,7 +250,19 @@ def credproc_launcher(executable: "str | None" = None) -> "list[str]":
     if _looks_like_shim(python):
         raise ConfigError(f"{python} is a version-manager shim, which would add 100+ ms to every AWS call",
                           hint="run credproc from its virtual environment, e.g. /path/to/venv/bin/credproc")
-    script = _console_script(bin_dir)
+    return python
+
+
+def credproc_launcher(executable: "str | None" = None) -> "list[str]":
+    """The absolute argv prefix that starts this credproc directly: the `credproc` console script
+    next to the running interpreter, else `<python> -m credproc`.
+
+    The interpreter path is never resolved through its own symlink: in a virtual environment
+    bin/python is a symlink to the base interpreter, and following it would leave the venv (and its
+    site-packages). Only the directory part is made canonical. Version-manager shims are refused:
+    they cost over 100 ms on every AWS call."""
+    python = _interpreter(executable)
+    script = _console_script(os.path.dirname(python))
     return [script] if script else [python, "-m", "credproc"]
 
 

@@ -13,7 +13,7 @@ def patch_profile_commands(monkeypatch, *, check=None):
     from credproc.commands import profile
 
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("credproc.commands.profile",))
-    monkeypatch.setattr(profile, "credproc_launcher", lambda: list(FAKE_LAUNCHER))
+    monkeypatch.setattr(profile, "credproc_command", lambda: list(FAKE_LAUNCHER))
     monkeypatch.setattr(profile, "check_environment_yields_aws", check or (lambda ref: None))
 
 

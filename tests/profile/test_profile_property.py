@@ -153,4 +153,7 @@ def test_through_files_install_then_uninstall_is_the_identity(text, args, missin
             assert not missing and read_bytes(config) == ini.encode(text)
             return
         assert profile.uninstall_profile("esc-dev", out=out, err=err) == 0
-        assert read_bytes(config) == (b"" if missing else ini.encode(text))
+        if missing or not text.strip():  # nothing of the user's left: no file, as before (issue 11 §3)
+            assert not os.path.exists(config) and not os.path.exists(config + ".credproc.bak")
+        else:
+            assert read_bytes(config) == ini.encode(text)
