@@ -191,3 +191,25 @@ def save_record(config_path: str, name: str, record: "dict | None") -> None:
     fsutil.make_private_dirs(os.path.dirname(path))
     body = {"config": config_path, "profiles": profiles}
     fsutil.write_atomic(path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode(), 0o600)
+
+
+def recorded_config_files() -> "list[str]":
+    """Every AWS config file credproc has install records for (where its profiles may still be)."""
+    from credproc.paths import config_dir
+
+    directory = os.path.join(config_dir(), "aws-profiles")
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".json"))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        try:
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                config = json.load(handle).get("config")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(config, str):
+            found.append(config)
+    return found
+

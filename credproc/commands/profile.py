@@ -360,6 +360,8 @@ def uninstall_profile(name, *, dry_run=False, out=None, err=None) -> int:
         return edits.plan_uninstall(text or "", name, profilefile.load_record(target, name), source=config)
 
     edit = _edit_uninstall(target, plan, dry_run, out, err)
+    if not dry_run and edit.status != "absent":
+        _retire_launcher(edit.old_text, name, out)
     if edit.status == "absent":
         out.write(f"profile {name} has no credential_process in {config}; nothing to remove\n")
     elif dry_run:
@@ -370,6 +372,44 @@ def uninstall_profile(name, *, dry_run=False, out=None, err=None) -> int:
         if _emptied(edit):
             out.write(f"removed {config}: nothing else was left in it (nor its backup and lock file)\n")
     return 0
+
+
+def _retire_launcher(old_text: str, name: str, out) -> None:
+    """Remove the launcher the removed line ran once no profile credproc knows of still runs it."""
+    line = processline.parse_process_line((_profile_settings(old_text, name) or {}).get("credential_process", ""))
+    if line is None or not launcher.is_launcher(line.executable) or _launcher_in_use(line.executable):
+        return
+    launcher.remove(line.executable)
+    out.write(f"removed the launcher {line.executable} (no profile uses it any more)\n")
+
+
+def _launcher_in_use(path: str) -> bool:
+    """Some profile, in any AWS config file credproc has edited (its install records), runs path."""
+    for config in profilefile.recorded_config_files() + [profilefile.real_target(profilefile.config_file_path())]:
+        text, _ = profilefile.read_text(config)
+        profiles = _all_profile_settings(text or "")
+        if profiles is None:
+            return True  # a file we cannot read as botocore does: it may run it
+        for settings in profiles:
+            line = processline.parse_process_line(settings.get("credential_process", ""))
+            if line is not None and line.executable == path:
+                return True
+    return False
+
+
+def _profile_settings(text: str, name: str) -> "dict | None":
+    try:
+        return ini.botocore_profile(text, name)
+    except Exception:  # configparser errors: a file botocore cannot read runs nothing
+        return None
+
+
+def _all_profile_settings(text: str) -> "list | None":
+    try:
+        parser = ini.parse_like_botocore(text)
+    except Exception:  # configparser errors
+        return None
+    return [dict(parser.items(header)) for header in parser.sections()]
 
 
 def _edit_uninstall(target, plan, dry_run, out, err):

@@ -167,3 +167,17 @@ def test_an_old_console_script_line_is_upgraded_to_the_launcher(isolated_env):
     line = aws_get("credential_process")
     assert line != f"{CREDPROC} process acme/dev" and shlex.split(line)[1:] == ["process", "acme/dev"]
     assert "/launchers/" in line
+
+
+@needs_environments
+@pytest.mark.timeout(120)
+def test_uninstalling_the_last_profile_that_runs_the_launcher_removes_it(isolated_env):
+    store_environment(isolated_env.env_dir, "acme/static", STATIC_ENV)
+    for name in ("one", "two"):
+        assert run([CREDPROC, "install-profile", "acme/static", "--profile", name]).returncode == 0
+    exe = shlex.split(aws_get("credential_process", "one"))[0]
+    assert run([CREDPROC, "uninstall-profile", "one"]).returncode == 0
+    assert os.path.exists(exe)  # profile two still runs it
+    result = run([CREDPROC, "uninstall-profile", "two"])
+    assert result.returncode == 0 and "removed the launcher" in result.stdout
+    assert not os.path.exists(os.path.join(str(isolated_env.config_dir), "launchers"))

@@ -189,6 +189,7 @@ def check_wiring(target: Target) -> list:
                                                 f"[profile {target.profile}]", fix))
     else:
         rows.append(Check("profile name", OK, f"{target.profile}"))
+    rows += check_launcher(target)
     rows += _split_agreement(line, fix)
     conflicting = ini.conflicting_keys(target.keys or {})  # what install-profile refuses
     static = [k for k in conflicting if k in STATIC_KEYS or k == "aws_security_token"]
@@ -204,6 +205,32 @@ def check_wiring(target: Target) -> list:
     else:
         rows.append(Check("profile conflicts", OK, "no other credential settings in the profile"))
     return rows
+
+
+def check_launcher(target: Target) -> list:
+    """The `python -IS` launcher install-profile writes: present, private, and what this credproc
+    writes now. A line that starts the console script instead still works, only slower."""
+    from credproc.aws import launcher
+    from credproc.commands import profile
+
+    exe, ref = target.line.executable, target.line.ref or "ORG/ENV"
+    fix = f"credproc install-profile {ref} --profile {target.profile}"
+    if os.name != "posix":
+        return []
+    if not launcher.is_launcher(exe):
+        if profile.credproc_command() == profile.credproc_launcher():
+            return []  # no launcher possible here (interpreter path with spaces, or too long)
+        return [Check("launcher", WARN, f"the profile starts {exe}; the launcher install-profile now writes "
+                                        "answers a cached call about twice as fast", fix)]
+    expected = profile.expected_launcher_source(exe) if os.path.isfile(exe) else None
+    problem = launcher.problem(exe, expected or "")
+    if problem and "writable" in problem:
+        return [Check("launcher", FAIL, f"{problem}: anyone who can change it runs code on every AWS call",
+                      f"chmod go-w {os.path.dirname(exe)} {exe}; {fix}")]
+    if problem:
+        return [Check("launcher", FAIL if "missing" in problem or "owned" in problem or "link" in problem
+                      else WARN, problem, fix)]
+    return [Check("launcher", OK, f"{exe} is current and private")]
 
 
 def _split_agreement(line: processline.ProcessLine, fix: str) -> list:
