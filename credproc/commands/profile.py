@@ -11,7 +11,7 @@ import time
 
 from credproc.aws import edits, ini, launcher, profilefile
 from credproc.aws import processline
-from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, printable
+from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, UsageError, printable
 
 # Another program (aws configure, an editor) may write the config file while we edit it: we start
 # again from its new content up to this many times before giving up (exit 7).
@@ -48,7 +48,9 @@ def register(subparsers) -> None:
         "credproc's, or it is defined twice; 7 another credproc held the config file's lock too long, "
         "or another program kept changing the file.",
     )
-    uninstall.add_argument("name", metavar="NAME", help="profile name, e.g. esc-dev")
+    uninstall.add_argument("name", metavar="NAME", nargs="?", help="profile name, e.g. esc-dev")
+    uninstall.add_argument("--all", action="store_true",
+                           help="remove every profile whose credential_process runs credproc (install.sh --uninstall does)")
     uninstall.add_argument("--dry-run", action="store_true", help="print the change as a diff; write nothing")
     uninstall.set_defaults(func=_uninstall_command)
 
@@ -59,7 +61,40 @@ def _install_command(args) -> int:
 
 
 def _uninstall_command(args) -> int:
+    if args.all == (args.name is not None):
+        raise UsageError("name one profile or use --all", hint="credproc uninstall-profile esc-dev")
+    if args.all:
+        return uninstall_all_profiles(dry_run=args.dry_run)
     return uninstall_profile(args.name, dry_run=args.dry_run)
+
+
+def uninstall_all_profiles(*, dry_run=False, out=None) -> int:
+    """uninstall-profile for every profile in the AWS config file that runs credproc."""
+    out = out or sys.stdout
+    config = profilefile.config_file_path()
+    text, _ = profilefile.read_text(profilefile.real_target(config))
+    names = [name for name in credproc_profile_names(text or "")]
+    if not names:
+        out.write(f"no profile in {config} runs credproc\n")
+    for name in names:
+        uninstall_profile(name, dry_run=dry_run, out=out)
+    return 0
+
+
+def credproc_profile_names(text: str) -> "list[str]":
+    """Profiles whose credential_process runs credproc, as botocore reads the file."""
+    problem = ini.botocore_parse_problem(text)
+    if problem:
+        raise ConfigError(f"{profilefile.config_file_path()} cannot be read by the AWS CLI and SDKs ({problem})",
+                          hint="fix it, then run credproc uninstall-profile --all again")
+    parser = ini.parse_like_botocore(text)
+    names = []
+    for header in parser.sections():
+        name = ini.profile_name_of(header)
+        value = parser.get(header, "credential_process", fallback="")
+        if name and processline.parse_process_line(value) is not None and name not in names:
+            names.append(name)
+    return names
 
 
 # ---------------------------------------------------------------------------------- install

@@ -181,3 +181,18 @@ def test_uninstalling_the_last_profile_that_runs_the_launcher_removes_it(isolate
     result = run([CREDPROC, "uninstall-profile", "two"])
     assert result.returncode == 0 and "removed the launcher" in result.stdout
     assert not os.path.exists(os.path.join(str(isolated_env.config_dir), "launchers"))
+
+
+@needs_environments
+@pytest.mark.timeout(120)
+def test_uninstall_all_removes_every_credproc_profile_and_only_those(isolated_env):
+    store_environment(isolated_env.env_dir, "acme/static", STATIC_ENV)
+    write_bytes(isolated_env.config_file, b"[profile mine]\ncredential_process = /usr/bin/other-helper\n")
+    for name in ("one", "two"):
+        assert run([CREDPROC, "install-profile", "acme/static", "--profile", name]).returncode == 0
+    result = run([CREDPROC, "uninstall-profile", "--all"])
+    assert result.returncode == 0, result.stderr
+    assert "one" in result.stdout and "two" in result.stdout
+    assert read_bytes(isolated_env.config_file) == b"[profile mine]\ncredential_process = /usr/bin/other-helper\n"
+    bad = run([CREDPROC, "uninstall-profile", "one", "--all"])
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
