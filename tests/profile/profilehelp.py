@@ -2,8 +2,8 @@
 registered, a fixed launcher path and an environment check that can be swapped."""
 import os
 
-FAKE_LAUNCHER = ["/opt/credproc/bin/credproc"]
-FAKE_LINE = "/opt/credproc/bin/credproc process acme/dev"
+FAKE_LAUNCHER = ["/home/me/.config/credproc/launchers/0123456789ab/credproc"]
+FAKE_LINE = "/home/me/.config/credproc/launchers/0123456789ab/credproc process acme/dev"
 
 
 def patch_profile_commands(monkeypatch, *, check=None):

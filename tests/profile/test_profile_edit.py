@@ -51,7 +51,7 @@ CONFLICTS = [
     ("web_identity_token_file = /var/run/token", "web_identity_token_file"),
     ("Role_ARN = arn:aws:iam::123456789012:role/x", "role_arn"),  # keys are case-insensitive to botocore
     ("credential_process = /usr/bin/aws-vault exec dev --json", "another tool's credential_process"),
-    ("credential_process = /opt/credproc/bin/credproc process acme/prod", "runs credproc for acme/prod"),
+    ("credential_process = /home/me/.config/credproc/launchers/0123456789ab/credproc process acme/prod", "runs credproc for acme/prod"),
 ]
 
 
@@ -274,7 +274,7 @@ CONCURRENT_WORKER = textwrap.dedent("""
         return plan(*a, **k)
     edits.plan_install = slow_plan
     sys.exit(profile.install_profile(sys.argv[1], profile=sys.argv[2], check_environment=lambda ref: None,
-                                     launcher=lambda: ["/opt/credproc/bin/credproc"]))
+                                     launcher=lambda: ["/home/me/.config/credproc/launchers/0123456789ab/credproc"]))
 """)
 
 
@@ -311,7 +311,7 @@ def test_a_held_lock_times_out_with_exit_7(cli, isolated_env, monkeypatch):
 # ---------------------------------------------------------------- the credential_process line
 
 PATHS = [
-    "/opt/credproc/bin/credproc",
+    "/home/me/.config/credproc/launchers/0123456789ab/credproc",
     "/home/jo smith/venvs/credproc/bin/credproc",
     "/Users/Jo Smith/Library/Application Support/venv (3.11)/bin/credproc",
     "/home/jo/o'brien/bin/credproc",
@@ -363,13 +363,13 @@ def test_our_windows_splitter_matches_botocores():
 
 
 @pytest.mark.parametrize("line, ref", [
-    ("/opt/credproc/bin/credproc process acme/dev", "acme/dev"),
+    ("/home/me/.config/credproc/launchers/0123456789ab/credproc process acme/dev", "acme/dev"),
     ('"/home/jo smith/bin/credproc" process acme/proj/dev', "acme/proj/dev"),
     ("/usr/bin/python3 -m credproc process acme/dev", "acme/dev"),
     ("C:/x/credproc.EXE process a/b", "a/b"),
     ("/usr/bin/aws-vault exec dev --json", None),
-    ("/opt/credproc/bin/credproc-other process acme/dev", None),
-    ("/opt/credproc/bin/credproc run acme/dev", None),
+    ("/home/me/.config/credproc/launchers/0123456789ab/credproc-other process acme/dev", None),
+    ("/home/me/.config/credproc/launchers/0123456789ab/credproc run acme/dev", None),
     ('"unterminated', None),
 ])
 def test_recognises_credprocs_own_lines(line, ref):
@@ -515,7 +515,7 @@ def test_usage_errors_are_usage_errors():
 def test_library_entry_points_print_to_given_streams(isolated_env):
     out, err = io.StringIO(), io.StringIO()
     code = profile.install_profile("acme/dev", check_environment=lambda ref: None,
-                                   launcher=lambda: ["/opt/credproc/bin/credproc"], out=out, err=err)
+                                   launcher=lambda: ["/home/me/.config/credproc/launchers/0123456789ab/credproc"], out=out, err=err)
     assert code == 0 and "installed profile esc-dev" in out.getvalue() and err.getvalue() == ""
     assert mode_of(isolated_env.config_dir) == 0o700 and mode_of(isolated_env.config_dir / "aws-profiles") == 0o700
     records = os.listdir(isolated_env.config_dir / "aws-profiles")
