@@ -196,3 +196,16 @@ def test_uninstall_all_removes_every_credproc_profile_and_only_those(isolated_en
     assert read_bytes(isolated_env.config_file) == b"[profile mine]\ncredential_process = /usr/bin/other-helper\n"
     bad = run([CREDPROC, "uninstall-profile", "one", "--all"])
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.timeout(60)
+def test_install_refuses_to_write_the_launcher_into_a_directory_others_can_write(isolated_env):
+    from credproc.errors import ConfigError
+
+    assert profile.install_profile("acme/dev", check_environment=lambda ref: None) == 0
+    launchers = os.path.join(str(isolated_env.config_dir), "launchers")
+    installed = read_bytes(isolated_env.config_file)
+    os.chmod(launchers, 0o777)
+    with pytest.raises(ConfigError, match="accessible by group or others"):
+        profile.install_profile("acme/prod", check_environment=lambda ref: None)
+    assert read_bytes(isolated_env.config_file) == installed  # the profile was not pointed at it
