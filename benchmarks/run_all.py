@@ -55,6 +55,7 @@ def parse_cache_hit(text: str) -> list:
     hit_static = number(r"cache hit / static credential_process\s+([0-9.]+)")
     share = number(r"share credproc adds to aws sts get-caller-identity\s+(-?[0-9.]+) %")
     calls = number(r"AssumeRoleWithWebIdentity calls during the measured rounds: (\d+)")
+    launcher = number(r"installed launcher hit / python -I -c pass\s+([0-9.]+)")
 
     def ms(name):
         return f"{float(med[name]):.1f} ms" if name in med else "?"
@@ -62,6 +63,9 @@ def parse_cache_hit(text: str) -> list:
     return [
         figure("cache hit: credproc process / python -I -c pass", hit_py, "x", "<= 1.5",
                hit_py is not None and hit_py <= 1.5, f"{ms('credproc process (hit)')} vs {ms('python -I -c pass')}"),
+        figure("cache hit through the installed launcher / python -I -c pass", launcher, "x", "<= 0.7",
+               launcher is not None and launcher <= 0.7,
+               f"{ms('credproc process (hit), installed launcher')} vs {ms('python -I -c pass')}"),
         figure("cache hit: credproc process / static credential_process (fixed JSON)", hit_static, "x", "<= 1.2",
                hit_static is not None and hit_static <= 1.2, f"vs {ms('static credential_process')}"),
         figure("share credproc adds to aws sts get-caller-identity (warm cache)", share, "%", "< 10",

@@ -194,10 +194,45 @@ remove_created_dirs() {  # innermost first; only the ones still empty (never any
     return 0
 }
 
+installed_credproc() {  # the credproc this install put in place, if it still starts
+    local exe
+    case "$(manifest_get method)" in
+        venv) exe=$VENV_DIR/bin/credproc ;;
+        *) exe=${PIPX_BIN_DIR:-$HOME/.local/bin}/credproc ;;
+    esac
+    [ -x "$exe" ] && "$exe" --version >/dev/null 2>&1 && printf '%s\n' "$exe"
+    return 0
+}
+
+remove_profiles() {  # AWS profiles that run credproc would fail with "No such file" once it is gone
+    local exe=$1
+    [ -n "$exe" ] || { say "note: credproc no longer starts, so its AWS profiles were not removed; remove the"
+                       say "    [profile ...] sections whose credential_process runs credproc from ~/.aws/config"; return 0; }
+    "$exe" uninstall-profile --all \
+        || die "could not remove the AWS profiles that run credproc (see above); nothing was uninstalled. Fix that, or run \`$exe uninstall-profile NAME\` for each, then rerun --uninstall"
+}
+
+report_kept() {  # what stays behind, each with the command that removes it
+    local exe=$1 config cache
+    [ -n "$exe" ] || return 0
+    read -r config cache < <("$(dirname "$(readlink -f "$exe")")/python" -c \
+        'from credproc import paths; print(paths.config_dir(), paths.cache_dir())' 2>/dev/null) || return 0
+    say "kept (remove each with the command shown, if you no longer want it):"
+    [ -d "$config/environments" ] && say "  your environments:     rm -r '$config/environments'"
+    [ -d "$config/issuer" ] && say "  the local issuer key:  rm -r '$config/issuer'"
+    [ -d "$config/logins" ] && say "  saved logins:          rm -r '$config/logins' (logins kept in the OS keyring: run \`credproc logout --all\` before uninstalling)"
+    [ -d "$cache" ] && say "  cached credentials:    rm -r '$cache'"
+    [ -d "$config" ] && say "  everything credproc kept: rm -r '$config' '$cache'"
+    return 0
+}
+
 do_uninstall() {
     [ -f "$MANIFEST" ] || { say "nothing to uninstall (no $MANIFEST)"; return 0; }
-    local method
+    local method exe
     method=$(manifest_get method)
+    exe=$(installed_credproc)
+    remove_profiles "$exe"
+    report_kept "$exe"
     case "$method" in
         pipx)
             command -v pipx >/dev/null 2>&1 || die "the install used pipx, which is no longer on PATH"
@@ -216,7 +251,7 @@ do_uninstall() {
     created=$(manifest_get created_dirs)
     rm -f "$MANIFEST"
     remove_created_dirs "$created"
-    say "uninstalled (your environments, issuer key and cache are kept; see \`credproc --help\`)"
+    say "uninstalled"
 }
 
 case "$ACTION" in

@@ -1,8 +1,9 @@
 """credential_process lines: written so that every splitter botocore uses reads them back as meant
 (quote_word, join_command_line), split as botocore splits them (posix_split, windows_split), and
 read back with the argument rules of `credproc process` (parse_process_line): the one reader of a
-credproc line, for install-profile and doctor alike. Split out of credproc.aws.config.
+credproc line, for install-profile and doctor alike; shim_reason judges the program a line starts.
 """
+import os
 import re
 import shlex
 import sys
@@ -150,3 +151,25 @@ def credproc_ref_of(command_line: str) -> "str | None":
     does not run credproc (someone else's helper)."""
     line = parse_process_line(command_line)
     return line.ref if line else None
+
+
+def shim_reason(path: str) -> "str | None":
+    """Why ``path`` would not start credproc directly (a version-manager shim costs 100+ ms on every
+    AWS call), or None. The one rule for install-profile (which refuses) and doctor (which warns)."""
+    if "shims" in os.path.normpath(path).split(os.sep)[:-1]:
+        return "it is a version-manager shim (over 100 ms on every AWS call)"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None  # a binary, or a console script launcher
+    shebang = head.splitlines()[0].decode("utf-8", "replace")
+    if "/shims/" in shebang:
+        return f"its interpreter is a version-manager shim ({shebang[2:].strip()})"
+    if any(marker in head for marker in (b"pyenv exec", b"asdf exec", b"mise exec", b"rtx exec", b"rbenv exec")):
+        return "it is a version-manager shim script (over 100 ms on every AWS call)"
+    if shebang.split()[0].endswith("/env"):
+        return f"its interpreter is looked up on PATH at run time ({shebang[2:].strip()}), possibly through a shim"
+    return None

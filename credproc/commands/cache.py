@@ -108,9 +108,9 @@ def _lock_files() -> list:
 
 def _aws_config_lock() -> "str | None":
     try:
-        from credproc.aws import config as awsconfig
+        from credproc.aws import profilefile
 
-        return awsconfig.real_target(awsconfig.config_file_path()) + awsconfig.LOCK_SUFFIX
+        return profilefile.real_target(profilefile.config_file_path()) + profilefile.LOCK_SUFFIX
     except Exception:  # no AWS config location can be worked out: nothing to list
         return None
 

@@ -167,8 +167,9 @@ def ensure_site_packages() -> None:
 def launcher_source(python: "str | None" = None) -> str:
     """A script that runs `credproc process` with `python -IS`: no `site` at start-up, so a cache hit
     costs about half of what the console script costs (measured by benchmarks/cache_hit.py); a miss
-    runs `site` itself (ensure_site_packages). For install-profile to write next to its profile, 0755,
-    with the path of the interpreter credproc is installed in (a venv's bin/python)."""
+    runs `site` itself (ensure_site_packages). install-profile writes it (credproc.aws.launcher: 0700,
+    in credproc's private launcher directory) with the path of the interpreter credproc is installed
+    in (a venv's bin/python), and the profile's credential_process runs it; doctor compares it with this text."""
     import credproc
 
     python = python or sys.executable

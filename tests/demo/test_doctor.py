@@ -73,7 +73,7 @@ def test_healthy_setup_passes(healthy):
     result = credproc("doctor", "esc-dev")
     assert result.returncode == 0, result.stdout + result.stderr
     rows = parse_table(result.stdout)
-    for name in ("AWS config", "profile wiring", "profile name", "profile conflicts", "credentials file",
+    for name in ("AWS config", "profile wiring", "launcher", "profile name", "profile conflicts", "credentials file",
                  "environment variables", "cache directory", "environment", "token source", "local issuer", "clock"):
         assert statuses(rows).get(name) == ["OK"], (name, result.stdout)
     assert "sub credproc:org:acme:env:default/dev" in rows["token source"][0][1]
@@ -248,3 +248,27 @@ def test_without_argument(healthy):
                                       "name one: credproc doctor PROFILE")
     chosen = credproc("doctor", env=dict(os.environ, AWS_PROFILE="esc-dev2"))
     assert chosen.returncode == 0 and "esc-dev2" in parse_table(chosen.stdout)["profile name"][0][1]
+
+
+def test_launcher_problems_are_reported_with_the_fix_that_works(healthy):
+    exe = re.search(r"credential_process = (\S+)", healthy.config_file.read_text()).group(1)
+    fix = "credproc install-profile acme/dev --profile esc-dev"
+    with open(exe, "a") as handle:
+        handle.write("# edited\n")
+    rows = parse_table(credproc("doctor", "esc-dev").stdout)
+    assert rows["launcher"][0][0] == "WARN" and "out of date" in rows["launcher"][0][1]
+    assert rows["launcher"][0][2] == fix
+    assert credproc(*fix.split()[1:]).returncode == 0
+    assert parse_table(credproc("doctor", "esc-dev").stdout)["launcher"][0][0] == "OK"
+
+    os.chmod(os.path.dirname(exe), 0o777)
+    result = credproc("doctor", "esc-dev")
+    status, detail, hint = parse_table(result.stdout)["launcher"][0]
+    assert result.returncode == 2 and status == "FAIL" and "writable by group or others" in detail
+    assert hint.startswith("chmod go-w")
+    os.chmod(os.path.dirname(exe), 0o700)
+
+    os.unlink(exe)
+    rows = parse_table(credproc("doctor", "esc-dev").stdout)
+    assert rows["launcher"][0][0] == "FAIL" and "missing" in rows["launcher"][0][1]
+    assert credproc(*fix.split()[1:]).returncode == 0 and os.path.exists(exe)

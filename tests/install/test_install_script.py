@@ -134,3 +134,37 @@ def test_pipx_is_used_when_present_and_undone_by_uninstall(tmp_path):
         "uninstall|credproc|",
     ]
     assert os.listdir(home) == []  # the manifest and the directories made for it are gone
+
+
+@pytest.mark.timeout(300)
+def test_uninstall_removes_credprocs_aws_profiles_and_says_what_it_keeps(tmp_path, wheel):
+    """Profiles left pointing at a removed credproc fail with "No such file or directory" (issue 11 §3)."""
+    home = tmp_path / "home"
+    assert install_sh(home, *offline(wheel)).returncode == 0
+    venv_credproc = home / ".local" / "share" / "credproc" / "venv" / "bin" / "credproc"
+    aws = home / ".aws"
+    aws.mkdir(mode=0o700)
+    mine = "[profile mine]\nregion = eu-west-1\n"
+    (aws / "config").write_text(mine + f"\n[profile esc-dev]\ncredential_process = {venv_credproc} process acme/dev\n")
+    issuer = home / ".config" / "credproc" / "issuer"
+    issuer.mkdir(parents=True)
+    gone = install_sh(home, "--uninstall")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert "removed profile esc-dev" in gone.stdout
+    assert (aws / "config").read_text() == mine  # the user's profile stays, byte for byte
+    assert f"rm -r '{issuer}'" in gone.stdout and "cached credentials" not in gone.stdout
+    assert not venv_credproc.exists()
+
+
+@pytest.mark.timeout(300)
+def test_uninstall_refuses_when_the_profiles_cannot_be_removed(tmp_path, wheel):
+    home = tmp_path / "home"
+    assert install_sh(home, *offline(wheel)).returncode == 0
+    venv_credproc = home / ".local" / "share" / "credproc" / "venv" / "bin" / "credproc"
+    (home / ".aws").mkdir(mode=0o700)
+    broken = f"[profile esc-dev]\ncredential_process = {venv_credproc} process acme/dev\n[profile esc-dev]\n"
+    (home / ".aws" / "config").write_text(broken)  # botocore refuses duplicate sections
+    result = install_sh(home, "--uninstall")
+    assert result.returncode != 0
+    assert "nothing was uninstalled" in result.stderr and "uninstall-profile NAME" in result.stderr
+    assert venv_credproc.exists()

@@ -2,8 +2,8 @@
 registered, a fixed launcher path and an environment check that can be swapped."""
 import os
 
-FAKE_LAUNCHER = ["/opt/credproc/bin/credproc"]
-FAKE_LINE = "/opt/credproc/bin/credproc process acme/dev"
+FAKE_LAUNCHER = ["/home/me/.config/credproc/launchers/0123456789ab/credproc"]
+FAKE_LINE = "/home/me/.config/credproc/launchers/0123456789ab/credproc process acme/dev"
 
 
 def patch_profile_commands(monkeypatch, *, check=None):
@@ -13,7 +13,7 @@ def patch_profile_commands(monkeypatch, *, check=None):
     from credproc.commands import profile
 
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("credproc.commands.profile",))
-    monkeypatch.setattr(profile, "credproc_launcher", lambda: list(FAKE_LAUNCHER))
+    monkeypatch.setattr(profile, "credproc_command", lambda: list(FAKE_LAUNCHER))
     monkeypatch.setattr(profile, "check_environment_yields_aws", check or (lambda ref: None))
 
 

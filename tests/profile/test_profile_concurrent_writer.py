@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "creds"))
 from profilehelp import FAKE_LINE, patch_profile_commands, read_bytes, run_cli, write_bytes  # noqa: E402
 from credtest import AWS, CREDPROC, PYTHON, python_bytecode_env, write_environment  # noqa: E402
 
-from credproc.aws import config as awsconfig  # noqa: E402
+from credproc.aws import edits, profilefile  # noqa: E402
 from credproc.commands import profile  # noqa: E402
 from credproc.errors import ExitCode  # noqa: E402
 
@@ -68,14 +68,14 @@ def aws_get(config, key: str, profile_name: str) -> str:
 def interpose(monkeypatch, planner: str, between_read_and_replace):
     """Call between_read_and_replace(call_number) each time credproc plans an edit: after it read
     the file, before it replaces it."""
-    original, calls = getattr(awsconfig, planner), []
+    original, calls = getattr(edits, planner), []
 
     def planning(*args, **kwargs):
         calls.append(1)
         between_read_and_replace(len(calls))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(awsconfig, planner, planning)
+    monkeypatch.setattr(edits, planner, planning)
     return calls
 
 
@@ -97,7 +97,7 @@ def test_a_profile_appended_while_install_profile_runs_is_kept(cli, isolated_env
     assert sorted(aws_profiles(config)) == ["default", "esc-dev", "theirs", "work"]
     assert (aws_get(config, "region", "theirs"), aws_get(config, "credential_process", "esc-dev")) == \
         ("us-west-2", FAKE_LINE)
-    assert read_bytes(str(config) + awsconfig.BACKUP_SUFFIX) == USER + THEIRS  # backup of what was replaced
+    assert read_bytes(str(config) + profilefile.BACKUP_SUFFIX) == USER + THEIRS  # backup of what was replaced
     assert temp_files(config.parent) == []
 
 
@@ -174,7 +174,7 @@ def test_real_cli_keeps_a_profile_appended_between_its_read_and_its_replace(isol
     write_environment(isolated_env.env_dir, "acme/dev", STATIC)
     config = isolated_env.config_file
     write_bytes(config, USER)
-    records = awsconfig._records_path(awsconfig.real_target(str(config)))
+    records = profilefile._records_path(profilefile.real_target(str(config)))
     os.makedirs(os.path.dirname(records), mode=0o700)
     os.mkfifo(records, 0o600)  # install-profile reads it after reading the config, before replacing it
     proc = subprocess.Popen([CREDPROC, "install-profile", "acme/dev"], env=python_bytecode_env(os.environ),

@@ -16,7 +16,7 @@ from botocore.compat import compat_shell_split
 sys.path.insert(0, os.path.dirname(__file__))
 from profilehelp import FAKE_LINE, patch_profile_commands, read_bytes, run_cli, write_bytes  # noqa: E402
 
-from credproc.aws import config as awsconfig  # noqa: E402
+from credproc.aws import ini, profilefile  # noqa: E402
 from credproc.aws import processline  # noqa: E402
 from credproc.commands import profile  # noqa: E402
 from credproc.errors import ConfigError, DiagnosticsError, UsageError  # noqa: E402
@@ -51,7 +51,7 @@ CONFLICTS = [
     ("web_identity_token_file = /var/run/token", "web_identity_token_file"),
     ("Role_ARN = arn:aws:iam::123456789012:role/x", "role_arn"),  # keys are case-insensitive to botocore
     ("credential_process = /usr/bin/aws-vault exec dev --json", "another tool's credential_process"),
-    ("credential_process = /opt/credproc/bin/credproc process acme/prod", "runs credproc for acme/prod"),
+    ("credential_process = /home/me/.config/credproc/launchers/0123456789ab/credproc process acme/prod", "runs credproc for acme/prod"),
 ]
 
 
@@ -76,9 +76,9 @@ def test_force_removes_only_the_conflicting_lines(cli, isolated_env, line, named
     after = read_bytes(isolated_env.config_file).decode()
     assert "# keep me\n" in after and "region = eu-west-1\n" in after
     assert line not in after
-    settings = awsconfig.botocore_profile(after, "esc-dev")
+    settings = ini.botocore_profile(after, "esc-dev")
     assert settings["credential_process"] == FAKE_LINE
-    assert not awsconfig.conflicting_keys(settings)
+    assert not ini.conflicting_keys(settings)
 
 
 @pytest.mark.parametrize("keys", ["aws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = verysecretvalue",
@@ -232,6 +232,27 @@ def test_uninstall_after_install_into_an_existing_section_removes_only_what_was_
     assert read_bytes(isolated_env.config_file) == before
 
 
+def test_uninstalling_the_last_profile_removes_the_file_credproc_emptied_with_its_backup_and_lock(cli, isolated_env):
+    config = str(isolated_env.config_file)
+    assert cli(*INSTALL)[0] == 0
+    assert cli(*INSTALL, "--profile", "esc-two")[0] == 0
+    assert cli("uninstall-profile", "esc-dev")[0] == 0  # another profile remains: file, backup and lock stay
+    assert os.path.exists(config) and os.path.exists(config + ".credproc.bak")
+    code, out, _ = cli("uninstall-profile", "esc-two")
+    assert code == 0 and f"removed {config}" in out
+    leftovers = sorted(os.listdir(os.path.dirname(config)))
+    assert leftovers == [], leftovers
+
+
+def test_uninstall_keeps_the_file_and_backup_when_the_users_content_remains(cli, isolated_env):
+    config = str(isolated_env.config_file)
+    write_bytes(config, b"# mine\n")
+    assert cli(*INSTALL)[0] == 0
+    assert cli("uninstall-profile", "esc-dev")[0] == 0
+    assert read_bytes(config) == b"# mine\n"
+    assert os.path.exists(config + ".credproc.bak")
+
+
 def test_a_stale_install_record_does_not_make_uninstall_remove_the_users_section(cli, isolated_env):
     assert cli(*INSTALL, "--region", "eu-central-1")[0] == 0  # credproc creates the section
     users = b"[profile esc-dev]\nregion = eu-central-1\n"
@@ -245,15 +266,15 @@ def test_a_stale_install_record_does_not_make_uninstall_remove_the_users_section
 
 CONCURRENT_WORKER = textwrap.dedent("""
     import io, sys, time
-    from credproc.aws import config as awsconfig
+    from credproc.aws import edits
     from credproc.commands import profile
-    plan = awsconfig.plan_install
+    plan = edits.plan_install
     def slow_plan(*a, **k):  # widen the read-modify-write window: without the lock, edits get lost
         time.sleep(0.3)
         return plan(*a, **k)
-    awsconfig.plan_install = slow_plan
+    edits.plan_install = slow_plan
     sys.exit(profile.install_profile(sys.argv[1], profile=sys.argv[2], check_environment=lambda ref: None,
-                                     launcher=lambda: ["/opt/credproc/bin/credproc"]))
+                                     launcher=lambda: ["/home/me/.config/credproc/launchers/0123456789ab/credproc"]))
 """)
 
 
@@ -267,16 +288,16 @@ def test_concurrent_installs_serialize_on_the_lock(isolated_env):
     assert all(code == 0 for _, _, code in results), results
     assert sum("already installed" in out for out, _, _ in results) == 2
     text = read_bytes(isolated_env.config_file).decode()
-    assert awsconfig.botocore_parse_problem(text) is None
+    assert ini.botocore_parse_problem(text) is None
     assert text.count("[profile esc-dev]") == 1 and text.count("[profile esc-prod]") == 1  # no lost update
-    assert awsconfig.botocore_profile(text, "esc-prod")["credential_process"].endswith("process acme/prod")
+    assert ini.botocore_profile(text, "esc-prod")["credential_process"].endswith("process acme/prod")
 
 
 def test_a_held_lock_times_out_with_exit_7(cli, isolated_env, monkeypatch):
     import fcntl
 
     write_bytes(isolated_env.config_file, b"[default]\n")
-    monkeypatch.setattr(awsconfig, "LOCK_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(profilefile, "LOCK_TIMEOUT_SECONDS", 0.2)
     fd = os.open(str(isolated_env.config_file) + ".credproc.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -290,7 +311,7 @@ def test_a_held_lock_times_out_with_exit_7(cli, isolated_env, monkeypatch):
 # ---------------------------------------------------------------- the credential_process line
 
 PATHS = [
-    "/opt/credproc/bin/credproc",
+    "/home/me/.config/credproc/launchers/0123456789ab/credproc",
     "/home/jo smith/venvs/credproc/bin/credproc",
     "/Users/Jo Smith/Library/Application Support/venv (3.11)/bin/credproc",
     "/home/jo/o'brien/bin/credproc",
@@ -342,13 +363,13 @@ def test_our_windows_splitter_matches_botocores():
 
 
 @pytest.mark.parametrize("line, ref", [
-    ("/opt/credproc/bin/credproc process acme/dev", "acme/dev"),
+    ("/home/me/.config/credproc/launchers/0123456789ab/credproc process acme/dev", "acme/dev"),
     ('"/home/jo smith/bin/credproc" process acme/proj/dev', "acme/proj/dev"),
     ("/usr/bin/python3 -m credproc process acme/dev", "acme/dev"),
     ("C:/x/credproc.EXE process a/b", "a/b"),
     ("/usr/bin/aws-vault exec dev --json", None),
-    ("/opt/credproc/bin/credproc-other process acme/dev", None),
-    ("/opt/credproc/bin/credproc run acme/dev", None),
+    ("/home/me/.config/credproc/launchers/0123456789ab/credproc-other process acme/dev", None),
+    ("/home/me/.config/credproc/launchers/0123456789ab/credproc run acme/dev", None),
     ('"unterminated', None),
 ])
 def test_recognises_credprocs_own_lines(line, ref):
@@ -494,7 +515,7 @@ def test_usage_errors_are_usage_errors():
 def test_library_entry_points_print_to_given_streams(isolated_env):
     out, err = io.StringIO(), io.StringIO()
     code = profile.install_profile("acme/dev", check_environment=lambda ref: None,
-                                   launcher=lambda: ["/opt/credproc/bin/credproc"], out=out, err=err)
+                                   launcher=lambda: ["/home/me/.config/credproc/launchers/0123456789ab/credproc"], out=out, err=err)
     assert code == 0 and "installed profile esc-dev" in out.getvalue() and err.getvalue() == ""
     assert mode_of(isolated_env.config_dir) == 0o700 and mode_of(isolated_env.config_dir / "aws-profiles") == 0o700
     records = os.listdir(isolated_env.config_dir / "aws-profiles")

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 sys.path.insert(0, os.path.dirname(__file__))
 from profilehelp import FAKE_LAUNCHER, FAKE_LINE, read_bytes, write_bytes  # noqa: E402
 
-from credproc.aws import config as awsconfig  # noqa: E402
+from credproc.aws import edits, ini  # noqa: E402
 from credproc.commands import profile  # noqa: E402
 from credproc.errors import ConfigError  # noqa: E402
 
@@ -66,7 +66,7 @@ def configs(draw):
     text = "".join(line + ending for line, ending in zip(lines, endings))
     if text and draw(st.booleans()):
         text = text.rstrip("\r\n") if draw(st.booleans()) else text[: -len(endings[-1])]
-    assume(awsconfig.botocore_parse_problem(text) is None)
+    assume(ini.botocore_parse_problem(text) is None)
     return text
 
 
@@ -75,39 +75,39 @@ install_args = st.fixed_dictionaries({"region": st.sampled_from([None, "eu-centr
 
 
 def _parsed(text):
-    parser = awsconfig._raw_parse(text)
+    parser = ini.parse_like_botocore(text)
     return {s: dict(parser.items(s, raw=True)) for s in parser.sections()}
 
 
 def _target_present(text):
-    lines = awsconfig.split_lines(text)
-    return bool(awsconfig.profile_sections(awsconfig.sections_of(awsconfig.classify(lines)), "esc-dev"))
+    lines = ini.split_lines(text)
+    return bool(ini.profile_sections(ini.sections_of(ini.classify(lines)), "esc-dev"))
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(text=configs(), args=install_args)
 def test_install_then_uninstall_is_the_identity(text, args):
     try:
-        edit = awsconfig.plan_install(text, "esc-dev", FAKE_LINE, **args)
+        edit = edits.plan_install(text, "esc-dev", FAKE_LINE, **args)
     except ConfigError as exc:  # only when the existing section already sets region/output differently
         assert "already has region" in str(exc) or "already has output" in str(exc), exc
         return
     assert edit.changed
-    undone = awsconfig.plan_uninstall(edit.new_text, "esc-dev", edit.record)
+    undone = edits.plan_uninstall(edit.new_text, "esc-dev", edit.record)
     assert undone.new_text == text
     if not _target_present(text):  # without the install record, the shape alone is enough
-        assert awsconfig.plan_uninstall(edit.new_text, "esc-dev", None).new_text == text
+        assert edits.plan_uninstall(edit.new_text, "esc-dev", None).new_text == text
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(text=configs(), args=install_args)
 def test_install_changes_only_the_profile_botocore_sees(text, args):
     try:
-        edit = awsconfig.plan_install(text, "esc-dev", FAKE_LINE, **args)
+        edit = edits.plan_install(text, "esc-dev", FAKE_LINE, **args)
     except ConfigError:
         return
     before, after = _parsed(text), _parsed(edit.new_text)
-    target = [s for s in after if awsconfig.profile_name_of(s) == "esc-dev"]
+    target = [s for s in after if ini.profile_name_of(s) == "esc-dev"]
     assert len(target) == 1
     settings_after = after.pop(target[0])
     settings_before = before.pop(target[0], {})
@@ -118,18 +118,18 @@ def test_install_changes_only_the_profile_botocore_sees(text, args):
             assert settings_after.pop(key) == args[key]
             settings_before.pop(key, None)
     assert settings_after == settings_before
-    assert awsconfig.plan_install(edit.new_text, "esc-dev", FAKE_LINE, **args).status == "unchanged"
+    assert edits.plan_install(edit.new_text, "esc-dev", FAKE_LINE, **args).status == "unchanged"
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(text=configs())
 def test_line_classifier_agrees_with_botocores_parser(text):
-    lines = awsconfig.split_lines(text)
+    lines = ini.split_lines(text)
     assert "".join(lines) == text
-    infos = awsconfig.classify(lines)
+    infos = ini.classify(lines)
     ours = {}
-    for section in awsconfig.sections_of(infos):
-        ours[section.header] = {key: awsconfig._option_value(lines, infos, opt)
+    for section in ini.sections_of(infos):
+        ours[section.header] = {key: ini.option_value(lines, infos, opt)
                                 for opt in section.options for key in [opt[0]]}
     assert ours == _parsed(text)
 
@@ -144,13 +144,16 @@ def test_through_files_install_then_uninstall_is_the_identity(text, args, missin
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.path.join(tmp, "aws", "credentials"))
         monkeypatch.setenv("CREDPROC_CONFIG_DIR", os.path.join(tmp, "credproc"))
         if not missing:
-            write_bytes(config, awsconfig.encode(text))
+            write_bytes(config, ini.encode(text))
         out, err = io.StringIO(), io.StringIO()
         try:
             profile.install_profile("acme/dev", check_environment=lambda ref: None, launcher=lambda: FAKE_LAUNCHER,
                                     out=out, err=err, **args)
         except ConfigError:
-            assert not missing and read_bytes(config) == awsconfig.encode(text)
+            assert not missing and read_bytes(config) == ini.encode(text)
             return
         assert profile.uninstall_profile("esc-dev", out=out, err=err) == 0
-        assert read_bytes(config) == (b"" if missing else awsconfig.encode(text))
+        if missing or not text.strip():  # nothing of the user's left: no file, as before (issue 11 §3)
+            assert not os.path.exists(config) and not os.path.exists(config + ".credproc.bak")
+        else:
+            assert read_bytes(config) == ini.encode(text)

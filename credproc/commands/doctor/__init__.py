@@ -6,7 +6,8 @@ def register(subparsers) -> None:
         "doctor",
         help="check a profile or environment end to end and say how to fix what is wrong",
         description=(
-            "Checks the profile's wiring (credential_process starts credproc directly, the profile name, settings "
+            "Checks the profile's wiring (credential_process starts credproc directly, its launcher is present, "
+            "private and current, the profile name, settings "
             "and ~/.aws/credentials sections or AWS_* variables that would shadow it), the cache directory's "
             "permissions, that the environment evaluates, that its token source gives a token (STS is not called), "
             "the local issuer and the clock. --online also makes one real STS call through `credproc process` and "

@@ -17,14 +17,14 @@ import time
 from dataclasses import dataclass
 
 from credproc import paths, settings
-from credproc.aws import config as awsconfig
+from credproc.aws import ini, profilefile
 from credproc.aws import processline
 from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 
 # Static keys beside credential_process are unused (botocore tries the process first) but confusing;
-# the other keys install-profile refuses (awsconfig.conflicting_keys) make the SDKs skip credproc.
+# the other keys install-profile refuses (ini.conflicting_keys) make the SDKs skip credproc.
 STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 # Environment variables that change which credentials an SDK uses.
 ENV_KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -46,11 +46,11 @@ class Check:
 
 
 def config_file() -> str:
-    return awsconfig.config_file_path()  # the same path rules as install-profile (and botocore)
+    return profilefile.config_file_path()  # the same path rules as install-profile (and botocore)
 
 
 def credentials_file() -> str:
-    return awsconfig.credentials_file_path()
+    return profilefile.credentials_file_path()
 
 
 def read_text(path: str) -> "str | None":
@@ -69,13 +69,13 @@ def profile_sections(text: "str | None") -> dict:
     a later duplicate wins). ConfigError when botocore could not parse the file at all."""
     if text is None:
         return {}
-    problem = awsconfig.botocore_parse_problem(text)
+    problem = ini.botocore_parse_problem(text)
     if problem:
         raise ConfigError(f"{config_file()} cannot be parsed by the AWS SDKs: {problem}")
-    parser = awsconfig._raw_parse(text)  # noqa: SLF001 (botocore's own parser settings, kept in one place)
+    parser = ini.parse_like_botocore(text)  # botocore's own parser settings, kept in one place
     result = {}
     for header in parser.sections():
-        name = awsconfig.profile_name_of(header)
+        name = ini.profile_name_of(header)
         if name is not None:
             result.setdefault(name, {}).update({k: parser.get(header, k) for k in parser.options(header)})
     return result
@@ -175,7 +175,7 @@ def check_wiring(target: Target) -> list:
     elif line.ref is None:
         rows.append(Check("profile wiring", FAIL, "credential_process names no ORG/ENV after `process`", fix))
     else:
-        reason = awsconfig.shim_reason(exe)
+        reason = processline.shim_reason(exe)
         version, problem = _starts(line)
         if problem:
             rows.append(Check("profile wiring", FAIL, f"credential_process starts {exe}, but {problem}", fix))
@@ -189,8 +189,9 @@ def check_wiring(target: Target) -> list:
                                                 f"[profile {target.profile}]", fix))
     else:
         rows.append(Check("profile name", OK, f"{target.profile}"))
+    rows += check_launcher(target)
     rows += _split_agreement(line, fix)
-    conflicting = awsconfig.conflicting_keys(target.keys or {})  # what install-profile refuses
+    conflicting = ini.conflicting_keys(target.keys or {})  # what install-profile refuses
     static = [k for k in conflicting if k in STATIC_KEYS or k == "aws_security_token"]
     preceding = [k for k in conflicting if k not in static]
     if preceding:
@@ -204,6 +205,32 @@ def check_wiring(target: Target) -> list:
     else:
         rows.append(Check("profile conflicts", OK, "no other credential settings in the profile"))
     return rows
+
+
+def check_launcher(target: Target) -> list:
+    """The `python -IS` launcher install-profile writes: present, private, and what this credproc
+    writes now. A line that starts the console script instead still works, only slower."""
+    from credproc.aws import launcher
+    from credproc.commands import profile
+
+    exe, ref = target.line.executable, target.line.ref or "ORG/ENV"
+    fix = f"credproc install-profile {ref} --profile {target.profile}"
+    if os.name != "posix":
+        return []
+    if not launcher.is_launcher(exe):
+        if profile.credproc_command() == profile.credproc_launcher():
+            return []  # no launcher possible here (interpreter path with spaces, or too long)
+        return [Check("launcher", WARN, f"the profile starts {exe}; the launcher install-profile now writes "
+                                        "answers a cached call about twice as fast", fix)]
+    expected = profile.expected_launcher_source(exe) if os.path.isfile(exe) else None
+    problem = launcher.problem(exe, expected or "")
+    if problem and "writable" in problem:
+        return [Check("launcher", FAIL, f"{problem}: anyone who can change it runs code on every AWS call",
+                      f"chmod go-w {os.path.dirname(exe)} {exe}; {fix}")]
+    if problem:
+        return [Check("launcher", FAIL if "missing" in problem or "owned" in problem or "link" in problem
+                      else WARN, problem, fix)]
+    return [Check("launcher", OK, f"{exe} is current and private")]
 
 
 def _split_agreement(line: processline.ProcessLine, fix: str) -> list:
@@ -224,7 +251,7 @@ def check_credentials_file(target: Target) -> list:
         text = read_text(path)
     except ConfigError as err:
         return [Check("credentials file", FAIL, str(err), f"fix or move {path}")]
-    keys = awsconfig.credentials_file_shadow(text, target.profile) if text is not None else []
+    keys = ini.credentials_file_shadow(text, target.profile) if text is not None else []
     if not keys:
         return [Check("credentials file", OK, f"no [{target.profile}] credentials in {path}")]
     return [Check("credentials file", FAIL, f"[{target.profile}] in {path} has {', '.join(keys)}: AWS "
