@@ -27,6 +27,10 @@ import pytest
 
 from credproc import settings  # every CREDPROC_* variable credproc reads
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cli: a spec row that also runs through the real command line")
+
+
 _UNSET = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN",
