@@ -11,6 +11,8 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
+from support.runner import credproc_process  # tests/ is on sys.path (tests/conftest.py)
+
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/esc-dev"
 SESSION = "credproc-login"
@@ -265,8 +267,7 @@ def start_credproc(*args, env=None) -> Running:
 
 
 def run_credproc(*args, env=None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(credproc_argv(*args), stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    return credproc_process(*args, env=env, text=True, timeout=timeout)
 
 
 # --- helpers for "the tokens have expired" ---------------------------------------------------------

@@ -13,16 +13,14 @@ and stderr both ways.
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from support.inprocess import run_in_process
+from support.runner import credproc_process
 
-CREDPROC = str(Path(sys.executable).with_name("credproc"))
 _MISSING = object()
 
 
@@ -59,9 +57,7 @@ def write_store(tmp_path: Path, files: dict) -> dict:
 
 def run_cli(tmp_path: Path, files: dict, args: list):
     """The real command line: a `credproc` process."""
-    env = dict(os.environ, **write_store(tmp_path, files))
-    return subprocess.run([CREDPROC] + args, env=env, capture_output=True, text=True, timeout=30,
-                          stdin=subprocess.DEVNULL)
+    return credproc_process(*args, env=dict(os.environ, **write_store(tmp_path, files)), text=True, timeout=30)
 
 
 def run_row_command(row: Row, tmp_path: Path, args: list):
