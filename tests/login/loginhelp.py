@@ -11,8 +11,6 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
-from support.runner import credproc_process  # tests/ is on sys.path (tests/conftest.py)
-
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/esc-dev"
 SESSION = "credproc-login"
@@ -267,6 +265,9 @@ def start_credproc(*args, env=None) -> Running:
 
 
 def run_credproc(*args, env=None, timeout: float = 60) -> subprocess.CompletedProcess:
+    # imported here: fake_browser.py imports this module without tests/ on sys.path
+    from support.runner import credproc_process
+
     return credproc_process(*args, env=env, text=True, timeout=timeout)
 
 
