@@ -4,13 +4,13 @@ isolated_env (autouse)
     Every test runs with HOME, XDG_CONFIG_HOME, XDG_CACHE_HOME, XDG_DATA_HOME, XDG_STATE_HOME,
     XDG_RUNTIME_DIR, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, CREDPROC_CACHE_DIR,
     CREDPROC_CONFIG_DIR and CREDPROC_ENV_DIR pointing into the test's tmp_path (none of them is
-    created, except HOME; credproc must create what it needs with the right modes). Ambient AWS
-    credentials and settings that would change what credproc or botocore does are unset:
-    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_SECURITY_TOKEN,
-    AWS_CREDENTIAL_EXPIRATION, AWS_PROFILE, AWS_DEFAULT_PROFILE, AWS_ROLE_ARN,
-    AWS_ROLE_SESSION_NAME, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_*, AWS_ENDPOINT_URL*,
-    AWS_REGION, AWS_DEFAULT_REGION, AWS_CA_BUNDLE, every other CREDPROC_* variable
-    credproc reads (credproc.settings.READ) and the proxy variables.
+    created, except HOME; credproc must create what it needs with the right modes). Every other
+    variable credproc reads is unset, derived from its source by tests/support/envvars.py (so a new
+    one is isolated without an edit here): every CREDPROC_* (credproc.settings.READ) and every
+    AWS_*, PULUMI_*, GITHUB_*, ACTIONS_* name credproc writes as a string, AWS_ENDPOINT_URL_*,
+    VISUAL/EDITOR, the browser hints (BROWSER, DISPLAY, CI, SSH_*), the proxy variables and the
+    aws CLI's container-credential variables. tests/arch/test_env_isolation.py fails when credproc
+    reads a variable this misses.
     AWS_EC2_METADATA_DISABLED=true and AWS_PAGER="" are set. The fixture yields a namespace with the
     paths: .home, .config_file (AWS_CONFIG_FILE), .credentials_file, .cache_dir, .config_dir, .env_dir.
 
@@ -25,18 +25,11 @@ import types
 
 import pytest
 
-from credproc import settings  # every CREDPROC_* variable credproc reads
+from support import envvars  # which variables credproc reads, found in its source
 
-_UNSET = (
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CA_BUNDLE",
-    "AWS_STS_REGIONAL_ENDPOINTS", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
-)
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cli: a spec row that also runs through the real command line")
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +47,7 @@ def isolated_env(tmp_path, monkeypatch):
     )
     # setenv first: delenv alone does not record an absent name, and then whatever a test (or
     # credproc run in-process, e.g. CREDPROC_CHAIN) sets would leak into the next test.
-    for name in set(_UNSET) | set(settings.READ) | {n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")}:
+    for name in envvars.unset_by_fixture(os.environ):
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(home))

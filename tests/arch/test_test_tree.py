@@ -9,6 +9,12 @@ def _test_files():
     return [p for p in TESTS.rglob("test_*.py") if "node_modules" not in p.parts]
 
 
+def _is_test_module(dotted: str) -> bool:
+    """A test file, or a conftest (pytest loads several under one name: reach fixtures, not modules)."""
+    last = dotted.split(".")[-1]
+    return last.startswith("test_") or last == "conftest"
+
+
 def test_test_files_do_not_import_from_other_test_files():
     found = []
     for path in _test_files():
@@ -18,7 +24,7 @@ def test_test_files_do_not_import_from_other_test_files():
                 names = [node.module]
             elif isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
-            found += [f"{path.relative_to(TESTS)} imports {n}" for n in names if n.split(".")[-1].startswith("test_")]
+            found += [f"{path.relative_to(TESTS)} imports {n}" for n in names if _is_test_module(n)]
     assert found == []
 
 

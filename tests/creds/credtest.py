@@ -14,6 +14,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from support.httpserver import serving_thread  # tests/ is on sys.path (tests/conftest.py)
+
 REPO = Path(__file__).resolve().parents[2]
 CREDPROC = str(REPO / ".venv" / "bin" / "credproc")
 PYTHON = str(REPO / ".venv" / "bin" / "python")
@@ -161,7 +163,7 @@ class FaultProxy:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = serving_thread(self.server)
 
     def __enter__(self) -> "FaultProxy":
         self.thread.start()

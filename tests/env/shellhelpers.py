@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 
+from support.runner import credproc_process  # tests/ is on sys.path (tests/conftest.py)
+
 # The injected commands below all create this file in the shell's working directory.
 MARKER = "pwned"
 
@@ -60,11 +62,7 @@ def shell_reader(shell: str) -> list:
 
 def run_credproc(*args, env=None) -> subprocess.CompletedProcess:
     """The real CLI, stdout and stderr as bytes (text mode would turn a value's \\r into \\n)."""
-    from envhelpers import CREDPROC
-
-    command = [str(CREDPROC)] if CREDPROC.exists() else [sys.executable, "-m", "credproc"]
-    return subprocess.run(command + list(args), env=dict(os.environ, **(env or {})), capture_output=True,
-                          timeout=60, stdin=subprocess.DEVNULL)
+    return credproc_process(*args, env=dict(os.environ, **(env or {})))
 
 
 def read_back(shell: str, text: bytes, names, workdir) -> "tuple[dict, str, bool]":

@@ -265,8 +265,10 @@ def start_credproc(*args, env=None) -> Running:
 
 
 def run_credproc(*args, env=None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(credproc_argv(*args), stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    # imported here: fake_browser.py imports this module without tests/ on sys.path
+    from support.runner import credproc_process
+
+    return credproc_process(*args, env=env, text=True, timeout=timeout)
 
 
 # --- helpers for "the tokens have expired" ---------------------------------------------------------

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from credproc.identity import jwt
 from credproc.identity import oidc
 from credproc.errors import TokenError, TransientError
+from support.httpserver import serving_thread
 
 ISSUER = "https://idp.example.com"
 CLIENT = "credproc-cli"
@@ -76,7 +77,7 @@ class JsonServer:
 
         self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        serving_thread(self.httpd).start()
 
     def close(self):
         self.httpd.shutdown()
@@ -280,7 +281,7 @@ class ScriptedTokenEndpoint:
 
         self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
         self.meta = {"token_endpoint": f"http://127.0.0.1:{self.httpd.server_address[1]}/token"}
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        serving_thread(self.httpd).start()
 
     def close(self):
         self.httpd.shutdown()

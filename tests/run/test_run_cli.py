@@ -241,6 +241,28 @@ def test_signals_reach_the_child(tmp_path, signame):
     assert temp_file and not os.path.exists(temp_file)
 
 
+def _ignore_hangup_and_interrupt():
+    """For preexec_fn: what `nohup credproc run ... &` gives credproc."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def test_under_nohup_the_child_keeps_sighup_and_sigint_ignored():
+    # As a shell does: a signal ignored when credproc starts stays ignored for the command it runs
+    # (nohup's promise); credproc neither catches nor forwards it.
+    report = "import signal; print(signal.getsignal(signal.SIGHUP) == signal.SIG_IGN, signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"
+    result = subprocess.run([CREDPROC, "run", "acme/dev", "--", PY, "-c", report], capture_output=True, timeout=60,
+                            stdin=subprocess.DEVNULL, preexec_fn=_ignore_hangup_and_interrupt)
+    assert (result.returncode, result.stdout) == (0, b"True True\n"), result.stderr
+
+
+def test_with_default_dispositions_the_child_gets_default_sighup():
+    report = "import signal; print(signal.getsignal(signal.SIGHUP) == signal.SIG_DFL)"
+    result = subprocess.run([CREDPROC, "run", "acme/dev", "--", PY, "-c", report], capture_output=True, timeout=60,
+                            stdin=subprocess.DEVNULL, preexec_fn=default_signals)
+    assert (result.returncode, result.stdout) == (0, b"True\n"), result.stderr
+
+
 # --- refusals and errors ------------------------------------------------------------------------
 
 def test_nesting_refused_without_nested(tmp_path):

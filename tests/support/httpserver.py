@@ -3,6 +3,15 @@ stop it. Handlers reach the object that owns the server as ``self.server.owner``
 import threading
 from http.server import ThreadingHTTPServer
 
+# shutdown() waits until serve_forever next looks at its flag: socketserver's default 0.5 s poll
+# added up to half a second to the teardown of every test with a server.
+POLL_INTERVAL = 0.02
+
+
+def serving_thread(httpd) -> threading.Thread:
+    """A daemon thread (not started) running ``httpd.serve_forever`` with a short poll."""
+    return threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, daemon=True)
+
 
 class LoopbackServer:
     def __init__(self, handler_cls):
@@ -10,7 +19,7 @@ class LoopbackServer:
         self.httpd.owner = self
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = serving_thread(self.httpd)
 
     def __enter__(self):
         self.thread.start()

@@ -21,14 +21,20 @@ class Result:
         return f"Result(code={self.code}, stdout={self.stdout[:200]!r}, stderr={self.stderr[:600]!r})"
 
 
+def credproc_process(*args, env=None, text: bool = False, timeout: float = 60, stdin=subprocess.DEVNULL,
+                     cwd=None) -> subprocess.CompletedProcess:
+    """The real command line: `credproc ARGS...` (the venv's console script) with exactly ``env``
+    (os.environ when None), stdin /dev/null, output captured (bytes, or str when ``text``)."""
+    argv = [CREDPROC, *[str(a) for a in args]]
+    return subprocess.run(argv, env=env, stdin=stdin, capture_output=True, text=text, timeout=timeout, cwd=cwd)
+
+
 def run_credproc(*args, env=None, timeout: float = 60, stdin=subprocess.DEVNULL, cwd=None, **extra) -> Result:
     """Run `credproc ARGS...` with os.environ (+ ``extra``), or exactly ``env``."""
     base = dict(os.environ) if env is None else dict(env)
     base.update({k: str(v) for k, v in extra.items()})
-    argv = [CREDPROC, *[str(a) for a in args]]
-    proc = subprocess.run(argv, env=python_bytecode_env(base), stdin=stdin, capture_output=True,
-                          timeout=timeout, cwd=cwd)
-    return Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"), argv)
+    proc = credproc_process(*args, env=python_bytecode_env(base), timeout=timeout, stdin=stdin, cwd=cwd)
+    return Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"), proc.args)
 
 
 def assert_clean_failure(result: Result, code: "int | None" = None) -> None:
