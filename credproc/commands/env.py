@@ -53,7 +53,7 @@ def register(subparsers) -> None:
     _add_check(sub)
     _add_set(sub)
     _add_edit(sub)
-    from credproc.commands import rotate  # a module of its own, which uses this one's helpers
+    from credproc.commands import rotate  # a module of its own
 
     rotate.add_parser(sub)
     parser.set_defaults(func=lambda args: _missing_subcommand(parser))

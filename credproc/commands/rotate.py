@@ -9,7 +9,7 @@ diagnostic (the states that were rotated are written all the same).
 """
 import sys
 
-from credproc.commands.env import _fail_with_errors, _print_diagnostics, _warn, _write_stdout
+from credproc.commands.envout import errors_of, print_diagnostics, warn, write_stdout
 
 EXAMPLES = """examples:
   credproc env rotate acme/db                       every rotator of acme/db
@@ -49,13 +49,13 @@ def rotate_command(args) -> int:
     check_format(args.format, [])
     rotated = rotate_environment(args.name, args.paths)
     opened = rotated.opened
-    _print_diagnostics(opened)
+    print_diagnostics(opened)
     sys.stderr.write(_summary(opened.name, rotated.written) + "\n")
     if opened.has_errors and not args.partial:
-        raise _fail_with_errors(opened)
-    _write_stdout(render(opened.value, args.format, redact=not args.show_secrets, write_files=True, warn=_warn))
+        raise errors_of(opened)
+    write_stdout(render(opened.value, args.format, redact=not args.show_secrets, write_files=True, warn=warn))
     if opened.has_errors:
-        raise _fail_with_errors(opened)
+        raise errors_of(opened)
     return 0
 
 

@@ -271,6 +271,24 @@ def test_a_rotator_that_fails_is_reported_and_the_others_are_still_written(cli, 
     assert path.read_text() == text.replace("{a: one, b: two}", "{a: two, b: one}")
 
 
+# The conformance `swap`, made to return a state the language would misread (a key "fn::open"):
+UNWRITABLE_SWAP = FAILING_SWAP.replace(
+    'raise ProviderError("the database refused the new password")',
+    'from credproc.lang.values import Value\n        return Value({"fn::open": Value("x")})')
+
+
+def test_a_new_state_that_cannot_be_written_is_an_error_and_the_others_are_written(cli, put):
+    text = ("values:\n  bad:\n    fn::rotate::swap: {inputs: {}, state: {a: fail, b: x}}\n"
+            "  good:\n    fn::rotate::swap: {inputs: {}, state: {a: one, b: two}}\n")
+    path = put("acme/dev", text)
+    proc = _run_python(UNWRITABLE_SWAP, "env", "rotate", "acme/dev")
+    assert_clean_failure(proc)
+    assert proc.stdout == ""
+    assert ("acme/dev: bad was rotated but its new state cannot be written (the new state has a key 'fn::open' "
+            "that would be read as a function); the file still holds the old state\n") in proc.stderr
+    assert path.read_text() == text.replace("{a: one, b: two}", "{a: two, b: one}")
+
+
 # --- secrets ----------------------------------------------------------------------------------------
 
 SECRET_STATE = """\
