@@ -423,3 +423,13 @@ def test_a_crash_while_writing_leaves_the_old_file_intact(cli, put, point):
     again = rotate(cli, "acme/dev")  # and the next rotation works
     assert again.returncode == 0, again.stderr
     assert _state(path, "db", "fn::rotate::swap") == {"a": "two", "b": "one"}
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "string", "dotenv", "shell", "detailed"])
+def test_no_format_prints_a_secret_state_without_show_secrets(cli, put, fmt):
+    put("acme/dev", SECRET_STATE + "  environmentVariables:\n    DB_A: ${db.a}\n    DB_B: ${db.b}\n")
+    proc = rotate(cli, "acme/dev", "--format", fmt)
+    assert proc.returncode == 0, proc.stderr
+    assert "[secret]" in proc.stdout, proc.stdout
+    for leak in ("hunter", "s3cr3t"):
+        assert leak not in proc.stdout + proc.stderr, fmt
