@@ -313,10 +313,12 @@ def set_node(source: str, doc_path: list, value) -> str:
     `$` doubled so nothing interpolates). Every byte outside the replaced node stays as it was."""
     if not doc_path:
         raise UsageError("no document path given")
-    result = _NodeEditor(source, value).apply(list(doc_path))
+    crlf = "\r\n" in source and source.count("\r\n") == source.count("\n")  # a Windows file stays one
+    text = source.replace("\r\n", "\n") if crlf else source
+    result = _NodeEditor(text, value).apply(list(doc_path))
     if not _node_equals(node_at(result, list(doc_path)), value):
         raise UsageError("cannot write this value in this file's layout; use `credproc env edit`")
-    return result
+    return result.replace("\n", "\r\n") if crlf else result
 
 
 def node_at(source: str, doc_path: list):
@@ -405,11 +407,11 @@ class _NodeEditor(_Editor):
     """_Editor whose new value is any plain data, written in block style where the file is."""
 
     def __init__(self, text: str, value):
-        super().__init__(text, "", False)
+        super().__init__(text, flow_text(value), False)  # the inline form, where _Editor writes one
         self.value = value
 
     def flow_value(self) -> str:
-        return flow_text(self.value)
+        return self.value_text
 
     def block_entry(self, keys: list, indent: int) -> str:
         lines, pad = [], indent

@@ -433,3 +433,11 @@ def test_no_format_prints_a_secret_state_without_show_secrets(cli, put, fmt):
     assert "[secret]" in proc.stdout, proc.stdout
     for leak in ("hunter", "s3cr3t"):
         assert leak not in proc.stdout + proc.stderr, fmt
+
+
+def test_a_file_with_windows_line_endings_keeps_them(cli, put):
+    text = TWO_ROTATORS.replace("\n", "\r\n")
+    path = put("acme/dev", text.encode())
+    proc = rotate(cli, "acme/dev", "db")
+    assert proc.returncode == 0, proc.stderr
+    assert path.read_bytes() == text.replace("a: one\r\n        b: two", "a: two\r\n        b: one").encode()
