@@ -12,6 +12,7 @@
     env set ORG/ENV PATH VALUE [--secret] [--string]
                                      set values.PATH; VALUE "-" reads it from stdin
     env edit ORG/ENV                 $VISUAL / $EDITOR on a private copy; written only when valid
+    env rotate ORG/ENV [PATH ...]    rotate fn::rotate secrets, write the new state (credproc.commands.rotate)
 
 Diagnostics print on stderr as `ORG/ENV:LINE:COL: SUMMARY`, sorted like ESC, warnings with
 `warning: ` before the summary; any error diagnostic makes the command exit 2 and print nothing
@@ -52,12 +53,15 @@ def register(subparsers) -> None:
     _add_check(sub)
     _add_set(sub)
     _add_edit(sub)
+    from credproc.commands import rotate  # a module of its own
+
+    rotate.add_parser(sub)
     parser.set_defaults(func=lambda args: _missing_subcommand(parser))
 
 
 def _missing_subcommand(parser) -> int:
     parser.print_usage(sys.stderr)
-    sys.stderr.write("credproc: env needs a sub-command: init, ls, rm, open, get, check, set or edit\n")
+    sys.stderr.write("credproc: env needs a sub-command: init, ls, rm, open, get, check, set, edit or rotate\n")
     return 2
 
 

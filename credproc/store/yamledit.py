@@ -301,3 +301,163 @@ def _verify(result: str, path: list, value_text: str, secret: bool) -> None:
         expected is not None and node.value == expected.value)
     if not ok:
         raise UsageError("cannot set this path in this file's layout; use `credproc env edit`")
+
+
+# --- replacing a whole node (`env rotate` writes a rotator's new state) ----------------------------
+
+def set_node(source: str, doc_path: list, value) -> str:
+    """``source`` with the node at ``doc_path`` (keys and list indices from the document's top, e.g.
+    ["values", "db", "fn::rotate::swap", "state"]; a missing last key is added) replaced by
+    ``value``: plain data (dict, list, str, credproc.lang.values.Number, bool, None) written as YAML
+    that the language reads back as exactly that data (strings quoted unless plain is unambiguous,
+    `$` doubled so nothing interpolates). Every byte outside the replaced node stays as it was."""
+    if not doc_path:
+        raise UsageError("no document path given")
+    crlf = "\r\n" in source and source.count("\r\n") == source.count("\n")  # a Windows file stays one
+    text = source.replace("\r\n", "\n") if crlf else source
+    result = _NodeEditor(text, value).apply(list(doc_path))
+    if not _node_equals(node_at(result, list(doc_path)), value):
+        raise UsageError("cannot write this value in this file's layout; use `credproc env edit`")
+    return result.replace("\n", "\r\n") if crlf else result
+
+
+def node_at(source: str, doc_path: list):
+    """The composed YAML node at ``doc_path`` (the top-level key matched case-insensitively, the
+    last duplicate key winning, as ESC reads it), or None."""
+    import yaml
+
+    node = _compose(source)
+    for depth, key in enumerate(doc_path):
+        if isinstance(node, yaml.MappingNode):
+            entry = _find(node, key, fold_case=(depth == 0))
+            node = entry[1] if entry else None
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+            node = node.value[key]
+        else:
+            return None
+    return node
+
+
+def _is_block(value) -> bool:
+    """Written on lines of its own (a non-empty object or list), not inline."""
+    return isinstance(value, (dict, list)) and bool(value)
+
+
+def _node_key_text(key: str, *, block: bool) -> str:
+    if block and _FUNCTION_KEY.fullmatch(key):
+        return key  # fn::secret: as people write it; inside {...} it is quoted by key_text
+    return key_text(key)
+
+
+_FUNCTION_KEY = re.compile(r"fn::[A-Za-z][A-Za-z0-9:-]*")
+
+
+def _scalar_node_text(value) -> str:
+    from credproc.lang.values import Number
+
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, Number):
+        return str.__str__(value)  # the number as it was written
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if not isinstance(value, str):
+        raise UsageError(f"cannot write a value of type {type(value).__name__}")
+    from credproc.store.render import _resolves_to_non_string
+
+    if _PLAIN_KEY.fullmatch(value) and not _resolves_to_non_string(value):
+        return value
+    return quote(value.replace("$", "$$"))
+
+
+def flow_text(value) -> str:
+    """``value`` on one line: {k: v, ...}, [a, ...] or a scalar."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key_text(k)}: {flow_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(flow_text(item) for item in value) + "]"
+    return _scalar_node_text(value)
+
+
+def block_lines(value, indent: int) -> list:
+    """A non-empty object or list as block lines at ``indent``: `k: v`, `k:` + deeper lines,
+    `- item`, `- k: v` (the other keys of that item aligned under k)."""
+    pad = " " * indent
+    lines = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            head = pad + _node_key_text(key, block=True) + ":"
+            if _is_block(item):
+                lines += [head] + block_lines(item, indent + 2)
+            else:
+                lines.append(f"{head} {flow_text(item)}")
+        return lines
+    for item in value:
+        if _is_block(item):
+            nested = block_lines(item, indent + 2)
+            lines += [pad + "- " + nested[0][indent + 2:]] + nested[1:]
+        else:
+            lines.append(f"{pad}- {flow_text(item)}")
+    return lines
+
+
+class _NodeEditor(_Editor):
+    """_Editor whose new value is any plain data, written in block style where the file is."""
+
+    def __init__(self, text: str, value):
+        super().__init__(text, flow_text(value), False)  # the inline form, where _Editor writes one
+        self.value = value
+
+    def flow_value(self) -> str:
+        return self.value_text
+
+    def block_entry(self, keys: list, indent: int) -> str:
+        lines, pad = [], indent
+        for key in keys[:-1]:
+            lines.append(" " * pad + key_text(_need_key(key)) + ":")
+            pad += 2
+        return "\n".join(lines + self._entry_lines(_need_key(keys[-1]), pad))
+
+    def _entry_lines(self, key: str, indent: int) -> list:
+        head = " " * indent + key_text(key) + ":"
+        if _is_block(self.value):
+            return [head] + block_lines(self.value, indent + 2)
+        return [f"{head} {self.flow_value()}"]
+
+    def replace_entry(self, mapping, key_node, value_node) -> str:
+        if mapping.flow_style or not _is_block(self.value):
+            return super().replace_entry(mapping, key_node, value_node)
+        end = self.value_end(key_node, value_node)
+        if _is_block(value_node.value) and not value_node.flow_style:  # lines of its own already: keep
+            column = value_node.start_mark.column  # the comment after `key:` and the file's indentation
+            lines = block_lines(self.value, column)
+            return self.splice(value_node.start_mark.index, end, "\n".join([lines[0][column:]] + lines[1:]))
+        lines = block_lines(self.value, key_node.start_mark.column + 2)
+        return self.splice(self.colon_after(key_node), end, ":\n" + "\n".join(lines))
+
+    def replace_item(self, sequence, item) -> str:
+        if sequence.flow_style or not _is_block(self.value):
+            return super().replace_item(sequence, item)
+        column = item.start_mark.column
+        lines = block_lines(self.value, column)
+        return self.splice(item.start_mark.index, self.node_end(item), "\n".join([lines[0][column:]] + lines[1:]))
+
+
+def _node_equals(node, value) -> bool:
+    import yaml
+
+    if isinstance(value, dict):
+        return isinstance(node, yaml.MappingNode) and len(node.value) == len(value) and all(
+            isinstance(k, yaml.ScalarNode) and k.value in value and _node_equals(v, value[k.value])
+            for k, v in node.value)
+    if isinstance(value, list):
+        return isinstance(node, yaml.SequenceNode) and len(node.value) == len(value) and all(
+            _node_equals(n, v) for n, v in zip(node.value, value))
+    if not isinstance(node, yaml.ScalarNode):
+        return False
+    written = _scalar_node_text(value)
+    if written.startswith('"'):
+        return node.style == '"' and node.value == value.replace("$", "$$")
+    return node.style is None and node.value == written
