@@ -201,7 +201,24 @@ def edge_cases() -> list:
                                                           "begin": {"line": 1, "column": 1, "byte": 0},
                                                           "end": {"line": 1, "column": 4, "byte": 3}}}}}}}}))
     add("null_environment", wire="null")
+    add("cli_definition", wire=cli_definition_wire())
+    add("cli_definition_redacted", wire=cli_definition_wire(), show_secrets=False, formats=["json", "yaml", "string"])
     return cases
+
+
+def cli_definition_wire() -> str:
+    """What ESC evaluates tests/env/render_golden/cli-definition.yaml to (written by hand; the CLI
+    test checks credproc's own `--format json --show-secrets` agrees before comparing the others)."""
+    n = RawNumber
+    return _dumps({"properties": {k: _node(v) for k, v in {
+        "count": n("3"), "big": n("10"), "ratio": n("1.5"), "answer": "42", "a10": "ten", "a2": "two",
+        "_x": "underscore", "1": "one", "9": "nine", "10": "ten", "": "empty key",
+        "flags": ["yes", "yes", "no", "~", "0x1F", "1e3", "2001-12-14", ": x", "# x", " lead", "trail ",
+                  "\U0001F600", ""],
+        "servers": [{"name": "web", "port": n("80")}, ["nested", "list"]],
+        "motd": "Welcome\nto credproc\n", "tabbed": "\tindented\nsecond", "password": leaf("hunter2", secret=True),
+        "empty": {}, "none": [], "nothing": None, "on": True,
+        "environmentVariables": {"COUNT": n("3")}}.items()}})
 
 
 def redacted_variants(cases: list) -> list:
@@ -240,10 +257,10 @@ def random_key(rng: random.Random) -> str:
     return random_string(rng)[:20] if rng.random() < 0.5 else rng.choice("abx_1") + str(rng.randint(0, 120))
 
 
-def random_node(rng: random.Random, depth: int) -> dict:
+def random_node(rng: random.Random, depth: int, max_depth: int = 4) -> dict:
     secret = rng.random() < 0.1
     unknown = rng.random() < 0.04
-    kind = rng.random() if depth < 4 else rng.random() * 0.7
+    kind = rng.random() if depth < max_depth else rng.random() * 0.7
     if unknown:
         return leaf(None, secret=secret, unknown=True)
     if kind < 0.35:
@@ -253,17 +270,19 @@ def random_node(rng: random.Random, depth: int) -> dict:
     if kind < 0.55:
         return leaf(rng.choice([True, False, None]), secret=secret)
     if kind < 0.7:
-        return leaf([random_node(rng, depth + 1) for _ in range(rng.randint(0, 4))], secret=secret)
+        return leaf([random_node(rng, depth + 1, max_depth) for _ in range(rng.randint(0, 4))], secret=secret)
     keys = {random_key(rng) for _ in range(rng.randint(0, 6))}
-    return leaf({k: random_node(rng, depth + 1) for k in keys}, secret=secret)
+    return leaf({k: random_node(rng, depth + 1, max_depth) for k in keys}, secret=secret)
 
 
-def random_cases(count: int, seed: int) -> list:
+def random_cases(count: int, seed: int, max_depth: int = 4) -> list:
+    """Random environments (nested maps and lists of strings, numbers, booleans, nulls; some
+    secret or unknown); about one in five rendered without --show-secrets."""
     rng = random.Random(seed)
     cases = []
     for i in range(count):
         keys = {random_key(rng) for _ in range(rng.randint(1, 8))}
-        wire = _dumps({"properties": {k: random_node(rng, 0) for k in keys}})
+        wire = _dumps({"properties": {k: random_node(rng, 0, max_depth) for k in keys}})
         case = dict(name=f"random_{seed}_{i:04d}", wire=wire, show_secrets=rng.random() < 0.8)
         if not case["show_secrets"]:
             case["formats"] = ["json", "yaml", "string"]  # detailed: credproc redacts, ESC does not
@@ -296,3 +315,33 @@ def esc_order_is_fixed(case: dict) -> bool:
 
     wire = load_wire(case["wire"])
     return wire is None or fixed({"value": wire.get("properties") or {}})
+
+
+_NUMERIC_ALPHABET = "0123456789+-._eExXbBoO:TtZ ,"
+
+
+def numeric_string(rng: random.Random) -> str:
+    """Strings close to what yaml.v3's resolver reads as a number, a timestamp or a base-60 float."""
+    pick = rng.random()
+    if pick < 0.4:
+        return "".join(rng.choice(_NUMERIC_ALPHABET) for _ in range(rng.randint(1, 10)))
+    if pick < 0.8:
+        year = rng.choice(["2001", "2000", "1900", "0000", "9999", "200", "20011"])
+        text = f"{year}-{rng.randint(0, 13)}-{rng.randint(0, 32)}"
+        if rng.random() < 0.7:
+            sep = rng.choice(["T", "t", " ", "  ", "x", ""])
+            text += f"{sep}{rng.randint(0, 25)}:{rng.randint(0, 61)}:{rng.randint(0, 61)}"
+            if rng.random() < 0.5:
+                text += rng.choice([".", ","]) + "1234567890123"[:rng.randint(0, 12)]
+            if rng.random() < 0.6:
+                text += rng.choice(["Z", "+05:00", "-0500", "+5:00", "+-1:30", "+05:0x", "z", ""])
+        return text.replace("-1-", "-01-") if rng.random() < 0.3 else text
+    return rng.choice(["", "-", "+", "0", "0x", "0b", "0o"]) + "".join(
+        rng.choice("0123456789_abcdefABCDEF") for _ in range(rng.randint(1, 20)))
+
+
+def resolver_cases(count: int, seed: int) -> list:
+    """Lists of numeric-looking strings as values (the key order of maps of them is left to random_cases)."""
+    rng = random.Random(seed)
+    return [dict(name=f"resolver_{seed}_{i:04d}", wire=wire_of({"l": [numeric_string(rng) for _ in range(200)]}),
+                 formats=["yaml"]) for i in range(count)]
