@@ -2,15 +2,15 @@
 
 Formats (see docs/esc-language.md §17 and §9):
     json      Go json.Encoder with a 2-space indent: sorted keys, HTML escaping, trailing newline.
-    yaml      the plain value as YAML, in yaml.v3's style (indent 3, sequences indented under
-              their key, strings quoted only where needed, double quotes for look-alike scalars).
+    yaml      the plain value exactly as ESC's yaml.v3 v3.0.1 writes it (credproc.store.yamlout):
+              indent 3, numbers double-quoted (json.Number is a Go string), natural key order.
     string    the string form of the value, a newline appended unless it already ends with one.
     dotenv    KEY='value' lines: environmentVariables (sorted), then files (sorted); a file
               entry's value is the path of a temp file (mode 0600) holding its content (kept
               after exit, like ESC). Quoted by dotenv_quoted (not Go-quoted as ESC does).
     shell     `export KEY=...` lines, each value quoted by shell_quoted (not Go-quoted as ESC does).
-    detailed  the value tree with its flags: {"value": ..., "secret": true, "unknown": true}
-              (no source traces).
+    detailed  Go's json.Encoder of esc.Value: {"value", "secret", "unknown", "trace"} in that order,
+              trace always there (zero positions: the evaluator records no source ranges).
 
 dotenv and shell differ from ESC's bytes on purpose: ESC writes "..." with Go escapes, so `$(...)`
 and backquotes in a value ran when the output was eval'd. Here every value is quoted so that
@@ -18,7 +18,8 @@ nothing in it is ever expanded, and an entry that cannot be a variable (a name t
 [A-Za-z_][A-Za-z0-9_]*, a value holding NUL) is left out with a warning instead of printed.
 
 Redaction: with ``redact`` a secret node prints as "[secret]" (the whole node, in every format,
-detailed too); an unknown node prints as "[unknown]".
+detailed too: ESC's detailed prints secrets even without --show-secrets); an unknown node prints
+as "[unknown]".
 """
 import os
 import re

@@ -187,3 +187,25 @@ def test_detailed_is_go_encoder_of_esc_value():
 def test_detailed_redacted_hides_the_whole_secret_node():
     out = json.loads(render(ROOT, "detailed", redact=True, path=["pw"]))
     assert out == {"value": "[secret]", "secret": True, "trace": ZERO_TRACE}
+
+
+def test_yaml_invalid_utf8_is_binary_as_yaml_v3_writes_it():
+    # Expected bytes: yaml.v3 v3.0.1 (NewEncoder, SetIndent(3)) on the same Go strings with bytes
+    # 0xFF/0xFE, which the wire JSON cannot carry; here they are Python's surrogate escapes.
+    from credproc.store import yamlout
+
+    long = "\udcff" * 60
+    out = yamlout.dump({"k": "\udcff", "l": ["a\udcffb", long], "\udcfe": "x", long: "y"})
+    assert out == (
+        "!!binary /g==: x\n"
+        "? !!binary |\n"
+        "   " + "/" * 70 + "\n"
+        "   " + "/" * 10 + "\n"
+        ': "y"\n'
+        "k: !!binary /w==\n"
+        "l:\n"
+        "   - !!binary Yf9i\n"
+        "   - !!binary |\n"
+        "     " + "/" * 70 + "\n"
+        "     " + "/" * 10 + "\n"
+    )
