@@ -383,3 +383,25 @@ def to_yaml(data) -> str:
     from credproc.store import yamlout
 
     return yamlout.dump(data, indent=3)
+
+
+# Used by yamledit (env set) to decide whether a scalar it writes needs quotes (YAML 1.1 readers).
+_OLD_BOOLS = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
+              "off", "Off", "OFF", "true", "True", "TRUE", "false", "False", "FALSE"}
+
+
+def _resolves_to_non_string(text: str) -> bool:
+    """Would yaml.v3 read this plain scalar as something other than a string (or an old bool)?"""
+    import re
+
+    if text in _OLD_BOOLS or text in ("", "~", "null", "Null", "NULL"):
+        return True
+    if re.fullmatch(r"[-+]?(\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN", text):
+        return True
+    cleaned = text.replace("_", "")
+    if re.fullmatch(r"[-+]?(0b[01]+|0o?[0-7]+|0x[0-9a-fA-F]+|[0-9]+)", cleaned):
+        return True
+    if re.fullmatch(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?", cleaned):
+        return True
+    # base-60 floats (yaml.v3 isBase60Float) are quoted too
+    return bool(re.fullmatch(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?", text))
