@@ -2,15 +2,15 @@
 
 Formats (see docs/esc-language.md §17 and §9):
     json      Go json.Encoder with a 2-space indent: sorted keys, HTML escaping, trailing newline.
-    yaml      the plain value as YAML, in yaml.v3's style (indent 3, sequences indented under
-              their key, strings quoted only where needed, double quotes for look-alike scalars).
+    yaml      the plain value exactly as ESC's yaml.v3 v3.0.1 writes it (credproc.store.yamlout):
+              indent 3, numbers double-quoted (json.Number is a Go string), natural key order.
     string    the string form of the value, a newline appended unless it already ends with one.
     dotenv    KEY='value' lines: environmentVariables (sorted), then files (sorted); a file
               entry's value is the path of a temp file (mode 0600) holding its content (kept
               after exit, like ESC). Quoted by dotenv_quoted (not Go-quoted as ESC does).
     shell     `export KEY=...` lines, each value quoted by shell_quoted (not Go-quoted as ESC does).
-    detailed  the value tree with its flags: {"value": ..., "secret": true, "unknown": true}
-              (no source traces).
+    detailed  Go's json.Encoder of esc.Value: {"value", "secret", "unknown", "trace"} in that order,
+              trace always there (zero positions: the evaluator records no source ranges).
 
 dotenv and shell differ from ESC's bytes on purpose: ESC writes "..." with Go escapes, so `$(...)`
 and backquotes in a value ran when the output was eval'd. Here every value is quoted so that
@@ -18,9 +18,9 @@ nothing in it is ever expanded, and an entry that cannot be a variable (a name t
 [A-Za-z_][A-Za-z0-9_]*, a value holding NUL) is left out with a warning instead of printed.
 
 Redaction: with ``redact`` a secret node prints as "[secret]" (the whole node, in every format,
-detailed too); an unknown node prints as "[unknown]".
+detailed too: ESC's detailed prints secrets even without --show-secrets); an unknown node prints
+as "[unknown]".
 """
-import json
 import os
 import re
 import tempfile
@@ -167,7 +167,7 @@ def render(root, fmt: str, *, redact: bool, path: "list | None" = None, write_fi
     if fmt == "yaml":
         return to_yaml(plain(value, redact))
     if fmt == "detailed":
-        return json.dumps(_detailed(value, redact), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        return to_detailed(value, redact)
     text = string_of(value, redact)
     return text if text.endswith("\n") else text + "\n"
 
@@ -178,39 +178,75 @@ def to_json(value, redact: bool) -> str:
     return go_json(plain(value, redact), indent=2) + "\n"
 
 
-def _detailed(value, redact: bool):
-    if value is None:
-        return {}
+def to_detailed(value, redact: bool) -> str:
+    """ESC's ``json.Encoder`` (2-space indent) of the esc.Value: fields in the struct's order
+    value, secret, unknown, trace; ``value`` omitted when null, ``secret``/``unknown`` when false,
+    ``trace`` always (zero positions when the evaluator recorded none); numbers as written."""
+    from credproc.lang.values import Value
+
+    parts = []
+    _struct_json(_detailed(value if value is not None else Value(None), redact), parts, 0)
+    return "".join(parts) + "\n"
+
+
+class _Struct(list):
+    """(name, value) pairs written in this order, as Go writes a struct's fields."""
+
+
+def _detailed(value, redact: bool) -> _Struct:
     if redact and value.secret:
-        return {"value": SECRET, "secret": True}  # the whole node, like the other formats
-    out = {}
-    inner = value.value
-    if isinstance(inner, list):
-        out["value"] = [_detailed(v, redact) for v in inner]
-    elif isinstance(inner, dict):
-        out["value"] = {k: _detailed(v, redact) for k, v in inner.items()}
-    elif inner is not None:
-        out["value"] = _number_or(inner)
-    if value.secret:
-        out["secret"] = True
-    if value.unknown:
-        out["unknown"] = True
-    return out
+        fields = _Struct([("value", SECRET), ("secret", True)])  # the whole node, like the other formats
+    else:
+        fields = _Struct()
+        inner = value.value
+        if isinstance(inner, list):
+            fields.append(("value", [_detailed(v, redact) for v in inner]))
+        elif isinstance(inner, dict):
+            fields.append(("value", {k: _detailed(v, redact) for k, v in inner.items()}))
+        elif inner is not None:
+            fields.append(("value", inner))
+        fields += [(name, True) for name in ("secret", "unknown") if getattr(value, name)]
+    fields.append(("trace", _trace(value.trace, redact)))
+    return fields
 
 
-def _number_or(inner):
-    from credproc.lang.values import Number
+def _trace(trace, redact: bool) -> _Struct:
+    """esc.Trace from the wire form ``{"def": {"environment", "begin", "end"}, "base": Value}``."""
+    trace = trace if isinstance(trace, dict) else {}
+    where = trace.get("def") or {}
+    span = _Struct([("environment", where["environment"])] if where.get("environment") else [])
+    span += [(edge, _position(where.get(edge) or {})) for edge in ("begin", "end")]
+    fields = _Struct([("def", span)])
+    if trace.get("base") is not None:
+        fields.append(("base", _detailed(trace["base"], redact)))
+    return fields
 
-    if isinstance(inner, Number):
-        text = str(inner)
-        try:
-            return int(text)
-        except ValueError:
-            try:
-                return float(text)
-            except ValueError:
-                return text
-    return inner
+
+def _position(pos: dict) -> _Struct:
+    return _Struct((name, int(pos.get(name, 0))) for name in ("line", "column", "byte"))
+
+
+def _struct_json(node, parts: list, depth: int) -> None:
+    """encoding/json with SetIndent("", "  "): maps sorted by key bytes, structs in field order."""
+    from credproc.lang.values import go_json, go_json_string
+
+    if isinstance(node, dict):
+        node = _Struct((k, node[k]) for k in sorted(node, key=lambda k: k.encode("utf-8", "surrogateescape")))
+    if isinstance(node, _Struct) or isinstance(node, list):
+        is_object = isinstance(node, _Struct)
+        if not node:
+            parts.append("{}" if is_object else "[]")
+            return
+        parts.append("{" if is_object else "[")
+        for i, item in enumerate(node):
+            parts.append(("," if i else "") + "\n" + "  " * (depth + 1))
+            if is_object:
+                parts.append(go_json_string(item[0]) + ": ")
+                item = item[1]
+            _struct_json(item, parts, depth + 1)
+        parts.append("\n" + "  " * depth + ("}" if is_object else "]"))
+        return
+    parts.append(go_json(node))
 
 
 # --- environmentVariables and files --------------------------------------------------------------
@@ -342,6 +378,14 @@ def _sweep_old_files(directory: str) -> None:
 
 # --- YAML in yaml.v3's style ---------------------------------------------------------------------
 
+def to_yaml(data) -> str:
+    """ESC's ``yaml.NewEncoder``, ``SetIndent(3)``, ``Encode`` of the plain value (credproc.store.yamlout)."""
+    from credproc.store import yamlout
+
+    return yamlout.dump(data, indent=3)
+
+
+# Used by yamledit (env set) to decide whether a scalar it writes needs quotes (YAML 1.1 readers).
 _OLD_BOOLS = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
               "off", "Off", "OFF", "true", "True", "TRUE", "false", "False", "FALSE"}
 
@@ -361,56 +405,3 @@ def _resolves_to_non_string(text: str) -> bool:
         return True
     # base-60 floats (yaml.v3 isBase60Float) are quoted too
     return bool(re.fullmatch(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?", text))
-
-
-def _go_float_text(text: str) -> str:
-    """yaml.v3's rendering of a json.Number: an int64 as is, else Go's %g of the float."""
-    try:
-        return str(int(text))
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    if number != number:
-        return ".nan"
-    if number in (float("inf"), float("-inf")):
-        return ".inf" if number > 0 else "-.inf"
-    return _go_g(number)
-
-
-def _go_g(number: float) -> str:
-    from credproc.lang.values import format_go_float
-
-    return format_go_float(number)
-
-
-def to_yaml(data) -> str:
-    import yaml
-
-    class _Dumper(yaml.SafeDumper):
-        def increase_indent(self, flow=False, indentless=False):
-            return super().increase_indent(flow, False)  # yaml.v3 indents sequences under keys
-
-    def represent_str(dumper, text):
-        if "\n" in text:
-            style = "|"
-        elif _resolves_to_non_string(text):
-            style = '"'
-        else:
-            style = None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-
-    def represent_number(dumper, number):
-        text = _go_float_text(str(number))
-        # Tag it as whatever the plain text resolves to, so that the emitter writes it unquoted.
-        return dumper.represent_scalar(dumper.resolve(yaml.ScalarNode, text, (True, False)), text)
-
-    from credproc.lang.values import Number
-
-    _Dumper.add_representer(str, represent_str)
-    _Dumper.add_representer(Number, represent_number)
-    _Dumper.add_representer(type(None), lambda d, _: d.represent_scalar("tag:yaml.org,2002:null", "null"))
-    return yaml.dump(data, Dumper=_Dumper, indent=3, width=float("inf"), allow_unicode=True,
-                     sort_keys=True, default_flow_style=False)

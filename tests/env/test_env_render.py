@@ -122,17 +122,28 @@ def test_nothing_evaluated_prints_nothing():
     assert render(None, "dotenv", redact=False) == ""
 
 
-def test_yaml_in_yaml_v3_style():
+def test_yaml_as_yaml_v3_v3_0_1_writes_it_for_esc():
+    # yaml.v3 v3.0.1 writes a json.Number as a string: quoted, as written. Keys in its natural
+    # order, a map in a list on the dash's line, the empty key and look-alike strings quoted.
     root = v({"m": {"k": "v", "num": 10, "f": 1234567.0, "no": 1e6}, "s": ["a", "true", "0777", "yes"],
-              "multi": "a\nb\n", "e": {}, "z": None})
+              "multi": "a\nb\n", "e": {}, "z": None, "a10": 1, "a2": 2, "_x": 3, "": "empty",
+              "l": [{"k": "v", "k2": "w"}, ["x"]], "when": "2001-12-14", "smile": "\U0001F600"})
     out = render(root, "yaml", redact=False)
     assert out == (
+        '"": empty\n'
+        '_x: "3"\n'
+        'a2: "2"\n'
+        'a10: "1"\n'
         "e: {}\n"
+        "l:\n"
+        "   - k: v\n"
+        "     k2: w\n"
+        "   - - x\n"
         "m:\n"
-        "   f: 1.234567e+06\n"
+        '   f: "1234567.0"\n'
         "   k: v\n"
-        '   "no": 1e+06\n'
-        "   num: 10\n"
+        '   "no": "1000000.0"\n'
+        '   num: "10"\n'
         "multi: |\n"
         "   a\n"
         "   b\n"
@@ -141,11 +152,60 @@ def test_yaml_in_yaml_v3_style():
         '   - "true"\n'
         '   - "0777"\n'
         '   - "yes"\n'
+        'smile: "\\U0001F600"\n'
+        'when: "2001-12-14"\n'
         "z: null\n"
     )
 
 
-def test_detailed_shows_flags():
+def test_yaml_scalar_root_has_no_document_end_marker():
+    assert render(v({"s": "plain"}), "yaml", redact=False, path=["s"]) == "plain\n"
+    assert render(v({"n": 3}), "yaml", redact=False, path=["n"]) == '"3"\n'
+
+
+ZERO_TRACE = {"def": {"begin": {"line": 0, "column": 0, "byte": 0}, "end": {"line": 0, "column": 0, "byte": 0}}}
+
+
+def test_detailed_shows_flags_and_always_a_trace():
     out = json.loads(render(ROOT, "detailed", redact=False, path=["pw"]))
-    assert out == {"value": "hunter2", "secret": True}
-    assert json.loads(render(ROOT, "detailed", redact=False, path=["later"])) == {"unknown": True}
+    assert out == {"value": "hunter2", "secret": True, "trace": ZERO_TRACE}
+    assert json.loads(render(ROOT, "detailed", redact=False, path=["later"])) == {"unknown": True, "trace": ZERO_TRACE}
+
+
+def test_detailed_is_go_encoder_of_esc_value():
+    # Fields in esc.Value's order (value, secret, unknown, trace), numbers as written, and the
+    # characters Go's encoder escapes (<, >, &, U+2028, U+2029) escaped.
+    root = Value({"n": Value(Number("1.5e+10"), secret=True), "z": Value(Number("-0")), "h": Value("<&>\u2028")})
+    out = render(root, "detailed", redact=False)
+    assert '"value": 1.5e+10,\n      "secret": true,\n      "trace": {' in out
+    assert '"value": -0,' in out
+    assert '"value": "\\u003c\\u0026\\u003e\\u2028",' in out
+    assert out.index('"h"') < out.index('"n"') < out.index('"z"')
+    assert out.endswith("}\n")
+
+
+def test_detailed_redacted_hides_the_whole_secret_node():
+    out = json.loads(render(ROOT, "detailed", redact=True, path=["pw"]))
+    assert out == {"value": "[secret]", "secret": True, "trace": ZERO_TRACE}
+
+
+def test_yaml_invalid_utf8_is_binary_as_yaml_v3_writes_it():
+    # Expected bytes: yaml.v3 v3.0.1 (NewEncoder, SetIndent(3)) on the same Go strings with bytes
+    # 0xFF/0xFE, which the wire JSON cannot carry; here they are Python's surrogate escapes.
+    from credproc.store import yamlout
+
+    long = "\udcff" * 60
+    out = yamlout.dump({"k": "\udcff", "l": ["a\udcffb", long], "\udcfe": "x", long: "y"})
+    assert out == (
+        "!!binary /g==: x\n"
+        "? !!binary |\n"
+        "   " + "/" * 70 + "\n"
+        "   " + "/" * 10 + "\n"
+        ': "y"\n'
+        "k: !!binary /w==\n"
+        "l:\n"
+        "   - !!binary Yf9i\n"
+        "   - !!binary |\n"
+        "     " + "/" * 70 + "\n"
+        "     " + "/" * 10 + "\n"
+    )
