@@ -380,6 +380,9 @@ def get_command(args) -> int:
     path = parse_property_path(args.path) if args.path is not None else []
     _check_get_options(args, path)
     opened = open_environment(args.name, mode="check", show_secrets=args.show_secrets)
+    if opened.value is None and opened.has_errors:  # not even decoded (ESC fails here too)
+        _print_diagnostics(opened)
+        raise _fail_with_errors(opened)
     _warn_dropped(opened)
     if args.value:
         _write_stdout(render(opened.value, args.value, redact=not args.show_secrets, path=path,
@@ -396,8 +399,12 @@ def _get_report(args, opened, path: list) -> str:
     from credproc.store.store import parse_name
     from credproc.lang.values import go_json
 
+    from credproc.lang.syntax import parse_yaml
+
     name = parse_name(args.name)
-    text = _store().read(name)[0].decode("utf-8", "replace")
+    text = original = _store().read(name)[0].decode("utf-8", "replace")
+    if not args.show_secrets:
+        text = getreport.redact_secrets(text, parse_yaml(name.full, text.encode("utf-8"))[0])
     if not path:
         definition = getreport.definition_yaml(text)
         if definition is None:  # not a YAML document: ESC shows the raw text alone
@@ -408,7 +415,8 @@ def _get_report(args, opened, path: list) -> str:
     definition = getreport.member_definition(text, node) if node is not None and path[0] != "imports" else ""
     value = select(opened.value, path) if opened.value is not None else None
     value_json = "" if value is None else go_json(plain(value, not args.show_secrets), indent=2)
-    stack = [f"{name.env}:{node.line}:{node.column}"] if node is not None else []
+    where = _values_node(original, name, path)  # positions in the file as written
+    stack = [f"{name.env}:{where.line}:{where.column}"] if where is not None else []
     return definition if args.definition else getreport.render_report(value_json, definition, stack)
 
 

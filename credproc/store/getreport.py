@@ -88,3 +88,33 @@ def member_definition(text: str, node) -> str:
     while block and (_is_blank(block[-1]) or _is_comment(block[-1])):
         block.pop()
     return "".join(_line(line) + "\n" for line in block if not _is_blank(line))
+
+
+def redact_secrets(text: str, root) -> str:
+    """The definition with the plaintext of every `fn::secret` replaced by "[secret]" (ESC's
+    service hands out such definitions with the secret encrypted; a local store holds it in
+    plaintext, which `env get` must not print without --show-secrets)."""
+    spans = sorted(_secret_spans(root), reverse=True)
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    for line, column, end_line, end_column in spans:
+        begin = starts[line - 1] + column - 1
+        end = starts[end_line - 1] + end_column - 1 if end_line - 1 < len(starts) else len(text)
+        removed = text[begin:end]
+        text = text[:begin] + '"[secret]"' + ("\n" if removed.endswith("\n") else "") + text[end:]
+    return text
+
+
+def _secret_spans(node):
+    from credproc.lang.syntax import MappingNode, ScalarNode, SequenceNode
+
+    if isinstance(node, SequenceNode):
+        for item in node.items:
+            yield from _secret_spans(item)
+    elif isinstance(node, MappingNode):
+        for key, value in node.entries:
+            if key.value == "fn::secret" and isinstance(value, ScalarNode):
+                yield value.line, value.column, value.end_line, value.end_column
+            else:
+                yield from _secret_spans(value)

@@ -67,3 +67,16 @@ def test_check_diagnostics_are_left_out_with_one_warning(cli, put):
     assert got.returncode == 0
     assert '"b": 1' in got.stdout
     assert got.stderr == "credproc: warning: acme/bad has 1 error; see `credproc env check acme/bad`\n"
+
+
+def test_plaintext_secrets_of_the_definition_are_redacted_unless_show_secrets(cli, put):
+    put("acme/s", 'values:\n  pw:\n    fn::secret: "TopSecret123"\n  lit:\n    fn::secret: |\n'
+                  '      Multi\n      LineSecret\n  after: 1\n')
+    for argv in (("acme/s",), ("acme/s", "--definition"), ("acme/s", "pw"), ("acme/s", "lit"),
+                 ("acme/s", 'lit["fn::secret"]'), ("acme/s", "after")):
+        got = cli("env", "get", *argv)
+        assert got.returncode == 0, got.stderr
+        assert "TopSecret123" not in got.stdout and "LineSecret" not in got.stdout
+    assert cli("env", "get", "acme/s", "after").stdout.endswith("# Defined at\n- s:8:10\n\n")
+    shown = cli("env", "get", "acme/s", "--definition", "--show-secrets")
+    assert "TopSecret123" in shown.stdout and "LineSecret" in shown.stdout
