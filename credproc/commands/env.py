@@ -416,8 +416,39 @@ def _get_report(args, opened, path: list) -> str:
     value = select(opened.value, path) if opened.value is not None else None
     value_json = "" if value is None else go_json(plain(value, not args.show_secrets), indent=2)
     where = _values_node(original, name, path)  # positions in the file as written
-    stack = [f"{name.env}:{where.line}:{where.column}"] if where is not None else []
+    stack = _defined_at(name, original, where, path)
     return definition if args.definition else getreport.render_report(value_json, definition, stack)
+
+
+def _defined_at(name, text: str, where, path: list) -> list:
+    """ESC's `Defined at` lines, read from the definitions (one level of imports): written in the
+    root, the root's place then the last import's that also writes it (ESC's expression stack);
+    written only in imports, each import that writes it, last first (ESC's value trace)."""
+    imported = [(short, node) for short, node in _import_nodes(name, text, path) if node is not None]
+    if where is not None:
+        own = [f"{name.env}:{where.line}:{where.column}"]
+        return own + [f"{short}:{node.line}:{node.column}" for short, node in imported[-1:]]
+    return [f"{short}:{node.line}:{node.column}" for short, node in reversed(imported)]
+
+
+def _import_nodes(name, text: str, path: list) -> list:
+    """[(import name, its syntax node at values.PATH or None)] in import order (plain names only)."""
+    from credproc.lang.syntax import MappingNode, ScalarNode, SequenceNode, parse_yaml
+    from credproc.store.store import NotInStore, resolve_short
+
+    root, _ = parse_yaml(name.full, text.encode("utf-8"))
+    imports = next((v for k, v in root.entries if k.value == "imports"), None) \
+        if isinstance(root, MappingNode) else None
+    out = []
+    for item in imports.items if isinstance(imports, SequenceNode) else []:
+        if not (isinstance(item, ScalarNode) and isinstance(item.value, str)):
+            continue
+        try:
+            data, _ = _store().read(resolve_short(name.org, item.value))
+        except (NotInStore, ConfigError, UsageError):
+            continue
+        out.append((item.value, _values_node(data.decode("utf-8", "replace"), name, path)))
+    return out
 
 
 def _values_node(text: str, name, path: list):

@@ -80,3 +80,19 @@ def test_plaintext_secrets_of_the_definition_are_redacted_unless_show_secrets(cl
     assert cli("env", "get", "acme/s", "after").stdout.endswith("# Defined at\n- s:8:10\n\n")
     shown = cli("env", "get", "acme/s", "--definition", "--show-secrets")
     assert "TopSecret123" in shown.stdout and "LineSecret" in shown.stdout
+
+
+def test_escs_upstream_env_get_each_golden(cli, store):
+    """ESC's own CLI golden (get_golden/upstream-each/README): value, definition and `Defined at`
+    (root, imports) for each path, byte for byte."""
+    case = GOLDEN / "upstream-each"
+    for name in ("a", "b", "test"):
+        target = store / "default" / f"{name}.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((case / f"{name}.def").read_bytes())
+    expected = (case / "expected.txt").read_text()
+    got = ""
+    for block in expected.split("> esc env get default/test ")[1:]:
+        path = block.split("\n", 1)[0]
+        got += f"> esc env get default/test {path}\n" + cli("env", "get", "default/test", path).stdout
+    assert got == expected
