@@ -411,8 +411,12 @@ def _get_report(args, opened, path: list) -> str:
             return text if args.definition else getreport.render_report("", text)
         value_json = "" if opened.value is None else go_json(plain(opened.value, not args.show_secrets), indent=2)
         return definition if args.definition else getreport.render_report(value_json, definition)
+    if path[0] == "imports":  # ESC: the definition of that part of `imports`, nothing else
+        node = _values_node(text, name, path[1:], under="imports")
+        definition = getreport.member_definition(text, node) if node is not None else ""
+        return definition if args.definition else getreport.render_report("", definition)
     node = _values_node(text, name, path)
-    definition = getreport.member_definition(text, node) if node is not None and path[0] != "imports" else ""
+    definition = getreport.member_definition(text, node) if node is not None else ""
     value = select(opened.value, path) if opened.value is not None else None
     value_json = "" if value is None else go_json(plain(value, not args.show_secrets), indent=2)
     where = _values_node(original, name, path)  # positions in the file as written
@@ -451,12 +455,12 @@ def _import_nodes(name, text: str, path: list) -> list:
     return out
 
 
-def _values_node(text: str, name, path: list):
+def _values_node(text: str, name, path: list, under: str = "values"):
     """The syntax node at values.PATH of the definition (None when it is not written there)."""
     from credproc.lang.syntax import MappingNode, SequenceNode, parse_yaml
 
     node, _ = parse_yaml(name.full, text.encode("utf-8"))
-    for key in ["values"] + list(path):
+    for key in [under] + list(path):
         if isinstance(node, MappingNode) and isinstance(key, str):
             node = next((v for k, v in node.entries if k.value == key), None)
         elif isinstance(node, SequenceNode) and isinstance(key, int) and 0 <= key < len(node.items):

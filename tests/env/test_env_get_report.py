@@ -96,3 +96,11 @@ def test_escs_upstream_env_get_each_golden(cli, store):
         path = block.split("\n", 1)[0]
         got += f"> esc env get default/test {path}\n" + cli("env", "get", "default/test", path).stdout
     assert got == expected
+
+
+def test_a_path_under_imports_shows_that_part_of_the_definition_alone(cli, put):
+    put("acme/a", "values: {}\n")
+    put("acme/b", "values: {}\n")
+    put("acme/imp", "imports:\n  - a\n  - b\nvalues:\n  x: 1\n")
+    assert cli("env", "get", "acme/imp", "imports").stdout == "# Definition\n```yaml\n- a\n- b\n\n```\n\n"
+    assert cli("env", "get", "acme/imp", "imports[1]").stdout == "# Definition\n```yaml\nb\n\n```\n\n"
