@@ -41,10 +41,26 @@ def build_parser():
     from credproc import __version__
 
     class OneLineErrorParser(argparse.ArgumentParser):
-        """argparse prints the whole usage on a bad argument; credproc prints one line and exits 2."""
+        """argparse prints the whole usage on a bad argument; credproc prints one line and exits 2.
+
+        Options may come anywhere among the positional arguments (`env get ORG/ENV --value json PATH`),
+        as cobra allows in every `esc` command: each sub-command parses intermixed. A parser with
+        sub-commands or a REMAINDER argument (`run ORG/ENV -- CMD ...`, whose CMD options are the
+        child's) keeps argparse's plain parsing."""
+
+        _intermixing = False
 
         def error(self, message):
             raise UsageError(message, hint=f"{self.prog} --help")
+
+        def parse_known_args(self, args=None, namespace=None):
+            if self._intermixing or not _can_intermix(self):
+                return super().parse_known_args(args, namespace)
+            self._intermixing = True  # parse_known_intermixed_args calls back into parse_known_args
+            try:
+                return self.parse_known_intermixed_args(args, namespace)
+            finally:
+                self._intermixing = False
 
     parser = OneLineErrorParser(
         prog="credproc",
@@ -57,6 +73,12 @@ def build_parser():
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def _can_intermix(parser) -> bool:
+    import argparse
+
+    return not any(action.nargs in (argparse.PARSER, argparse.REMAINDER) for action in parser._get_positional_actions())
 
 
 def _dispatch(argv: list) -> int:

@@ -6,8 +6,9 @@
     env open [ORG/ENV] [PATH] [--format F] [--show-secrets] [--partial] [--file FILE] [--org ORG]
                                      evaluate, calling providers (secrets "[secret]" unless
                                      --show-secrets; `esc env open` always shows them)
-    env get ORG/ENV [PATH] [--value F] [--show-secrets]
-                                     static check: providers not called, secrets redacted
+    env get ORG/ENV [PATH] [--value F | --definition] [--show-secrets]
+                                     static check: providers not called, secrets redacted;
+                                     ESC's markdown report unless --value
     env check ORG/ENV | --file FILE  diagnostics only
     env set ORG/ENV PATH VALUE [--secret] [--string]
                                      set values.PATH; VALUE "-" reads it from stdin
@@ -123,16 +124,23 @@ def _add_open(sub) -> None:
     p.set_defaults(func=open_command)
 
 
+GET_VALUE_FORMATS = ("dotenv", "json", "detailed", "shell", "string")  # esc env get --value (no yaml)
+
+
 def _add_get(sub) -> None:
     p = sub.add_parser(
         "get", help="show an environment without calling providers",
         description="Statically check ORG/ENV (providers are not called: their results are \"[unknown]\") "
-                    "and print it; secrets are redacted as \"[secret]\" unless --show-secrets.",
+                    "and print ESC's report: the value as JSON, the definition and, for a PATH, where it is "
+                    "defined; secrets are redacted as \"[secret]\" unless --show-secrets. As `esc env get`, "
+                    "diagnostics are not printed (one warning line says how many errors there are: see "
+                    "`credproc env check`).",
     )
     p.add_argument("name", metavar="ORG/ENV")
     p.add_argument("path", nargs="?", metavar="PATH")
-    p.add_argument("--value", default="json", choices=("json", "string", "dotenv", "shell", "detailed", "yaml"),
-                   metavar="FORMAT", help="json (default), yaml, string, dotenv, shell or detailed")
+    p.add_argument("--value", default="", metavar="FORMAT",
+                   help="print just the value in this format: dotenv, json, detailed, shell or string")
+    p.add_argument("--definition", action="store_true", help="print just the definition")
     p.add_argument("--show-secrets", action="store_true", help="show secret values")
     p.set_defaults(func=get_command)
 
@@ -345,19 +353,125 @@ def open_command(args) -> int:
     return 0
 
 
+def _check_get_options(args, path: list) -> None:
+    """As esc env get: --value and --definition exclude each other; --value yaml is unknown."""
+    if args.definition and args.value:
+        raise UsageError("`--value` and `--definition` flags cannot be used together")
+    if args.value and args.value not in GET_VALUE_FORMATS:
+        raise UsageError(f"unknown output format {_go_quoted(args.value)}",
+                         hint=f"expected one of {', '.join(GET_VALUE_FORMATS)}")
+    if args.value in ("dotenv", "shell") and path:
+        raise UsageError(f"output format '{args.value}' may not be used with a property path")
+
+
+def _go_quoted(text: str) -> str:
+    from credproc.lang.values import go_quote
+
+    return go_quote(text)
+
+
+def _warn_dropped(opened) -> None:
+    """esc env get drops the check's diagnostics; one line still says they exist."""
+    count = len(opened.error_lines())
+    if count:
+        _warn(f"{opened.name} has {count} error{'s' if count != 1 else ''}; see `credproc env check {opened.name}`")
+
+
 def get_command(args) -> int:
     from credproc.store.environments import open_environment
-    from credproc.store.render import check_format, parse_property_path, render
+    from credproc.store.render import parse_property_path, render
 
     path = parse_property_path(args.path) if args.path is not None else []
-    check_format(args.value, path)
+    _check_get_options(args, path)
     opened = open_environment(args.name, mode="check", show_secrets=args.show_secrets)
-    _print_diagnostics(opened)
-    if opened.has_errors:
+    if opened.value is None and opened.has_errors:  # not even decoded (ESC fails here too)
+        _print_diagnostics(opened)
         raise _fail_with_errors(opened)
-    _write_stdout(render(opened.value, args.value, redact=not args.show_secrets, path=path, write_files=False,
-                         warn=_warn))
+    _warn_dropped(opened)
+    if args.value:
+        _write_stdout(render(opened.value, args.value, redact=not args.show_secrets, path=path,
+                             write_files=False, warn=_warn))
+        return 0
+    _write_stdout(_get_report(args, opened, path))
     return 0
+
+
+def _get_report(args, opened, path: list) -> str:
+    """esc env get's markdown report (or, with --definition, its definition part alone)."""
+    from credproc.store import getreport
+    from credproc.store.render import plain, select
+    from credproc.store.store import parse_name
+    from credproc.lang.values import go_json
+
+    from credproc.lang.syntax import parse_yaml
+
+    name = parse_name(args.name)
+    text = original = _store().read(name)[0].decode("utf-8", "replace")
+    if not args.show_secrets:
+        text = getreport.redact_secrets(text, parse_yaml(name.full, text.encode("utf-8"))[0])
+    if not path:
+        definition = getreport.definition_yaml(text)
+        if definition is None:  # not a YAML document: ESC shows the raw text alone
+            return text if args.definition else getreport.render_report("", text)
+        value_json = "" if opened.value is None else go_json(plain(opened.value, not args.show_secrets), indent=2)
+        return definition if args.definition else getreport.render_report(value_json, definition)
+    if path[0] == "imports":  # ESC: the definition of that part of `imports`, nothing else
+        node = _values_node(text, name, path[1:], under="imports")
+        definition = getreport.member_definition(text, node) if node is not None else ""
+        return definition if args.definition else getreport.render_report("", definition)
+    node = _values_node(text, name, path)
+    definition = getreport.member_definition(text, node) if node is not None else ""
+    value = select(opened.value, path) if opened.value is not None else None
+    value_json = "" if value is None else go_json(plain(value, not args.show_secrets), indent=2)
+    where = _values_node(original, name, path)  # positions in the file as written
+    stack = _defined_at(name, original, where, path)
+    return definition if args.definition else getreport.render_report(value_json, definition, stack)
+
+
+def _defined_at(name, text: str, where, path: list) -> list:
+    """ESC's `Defined at` lines, read from the definitions (one level of imports): written in the
+    root, the root's place then the last import's that also writes it (ESC's expression stack);
+    written only in imports, each import that writes it, last first (ESC's value trace)."""
+    imported = [(short, node) for short, node in _import_nodes(name, text, path) if node is not None]
+    if where is not None:
+        own = [f"{name.env}:{where.line}:{where.column}"]
+        return own + [f"{short}:{node.line}:{node.column}" for short, node in imported[-1:]]
+    return [f"{short}:{node.line}:{node.column}" for short, node in reversed(imported)]
+
+
+def _import_nodes(name, text: str, path: list) -> list:
+    """[(import name, its syntax node at values.PATH or None)] in import order (plain names only)."""
+    from credproc.lang.syntax import MappingNode, ScalarNode, SequenceNode, parse_yaml
+    from credproc.store.store import NotInStore, resolve_short
+
+    root, _ = parse_yaml(name.full, text.encode("utf-8"))
+    imports = next((v for k, v in root.entries if k.value == "imports"), None) \
+        if isinstance(root, MappingNode) else None
+    out = []
+    for item in imports.items if isinstance(imports, SequenceNode) else []:
+        if not (isinstance(item, ScalarNode) and isinstance(item.value, str)):
+            continue
+        try:
+            data, _ = _store().read(resolve_short(name.org, item.value))
+        except (NotInStore, ConfigError, UsageError):
+            continue
+        out.append((item.value, _values_node(data.decode("utf-8", "replace"), name, path)))
+    return out
+
+
+def _values_node(text: str, name, path: list, under: str = "values"):
+    """The syntax node at values.PATH of the definition (None when it is not written there)."""
+    from credproc.lang.syntax import MappingNode, SequenceNode, parse_yaml
+
+    node, _ = parse_yaml(name.full, text.encode("utf-8"))
+    for key in [under] + list(path):
+        if isinstance(node, MappingNode) and isinstance(key, str):
+            node = next((v for k, v in node.entries if k.value == key), None)
+        elif isinstance(node, SequenceNode) and isinstance(key, int) and 0 <= key < len(node.items):
+            node = node.items[key]
+        else:
+            return None
+    return node
 
 
 def check_command(args) -> int:

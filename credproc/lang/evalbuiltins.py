@@ -297,10 +297,12 @@ def _binary(env, x):
 
 
 def _validate(env, x):
-    schema_value = env.evaluate_x(x.args["schema"])
+    from credproc.lang.metaschema import JSON_SCHEMA_SCHEMA
+
+    schema_value, schema_ok = env.typed(x.args["schema"], JSON_SCHEMA_SCHEMA)  # reports a malformed schema
     value = env.evaluate_x(x.args["value"])
-    if schema_value.has_unknown():
-        return value
+    if schema_value.has_unknown() or not schema_ok:
+        return value  # as ESC: nothing to validate against (a bad schema was reported above)
     schema = _Exporter().check(schema_value).plain(schema_value)
     env.validate(x.args["value"], value, schema, schema_at=x.args["schema"])
     return value

@@ -48,7 +48,7 @@ def test_set_secret_value_is_not_printed_and_is_redacted_by_get(cli, put):
     proc = cli("env", "set", "acme/x", "pw", "-", "--secret", input="TopSecret123\n")
     assert proc.returncode == 0
     assert "TopSecret123" not in proc.stdout + proc.stderr
-    got = cli("env", "get", "acme/x", "pw")
+    got = cli("env", "get", "acme/x", "pw", "--value", "json")
     assert got.stdout == '"[secret]"\n'
     assert cli("env", "open", "acme/x", "pw").stdout == '"[secret]"\n'
     opened = cli("env", "open", "acme/x", "pw", "--show-secrets")

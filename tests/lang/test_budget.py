@@ -229,7 +229,16 @@ def _put(name, text):
     path.write_text(text)
 
 
-@pytest.mark.parametrize("command", [["env", "get", "acme/wide"], ["env", "open", "acme/wide"],
+def test_env_get_ends_the_attack_quickly_and_says_there_is_an_error():
+    # esc env get drops the check's diagnostics: the report, one warning line, exit 0
+    _put("acme/wide", _wide_attack())
+    proc, seconds = _cli("env", "get", "acme/wide")
+    assert seconds < 10
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "credproc: warning: acme/wide has 1 error; see `credproc env check acme/wide`\n"
+
+
+@pytest.mark.parametrize("command", [["env", "open", "acme/wide"],
                                      ["env", "check", "acme/wide"], ["process", "acme/wide"],
                                      ["run", "acme/wide", "--", sys.executable, "-c", "print('ran')"]])
 def test_the_cli_ends_the_attack_quickly_with_the_diagnostic(command):

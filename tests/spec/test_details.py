@@ -220,9 +220,9 @@ def test_s16(row, tmp_path):
 
 def test_s16_env_get_show_secrets_decrypts(tmp_path):
     files = {"env": "values:\n  s: {fn::secret: {ciphertext: ZXNjeAAAAAHo9e705fKyKo30VQ==}}\n"}
-    p = run_cli(tmp_path, files, ["env", "get", "test/env", "--show-secrets"])
+    p = run_cli(tmp_path, files, ["env", "get", "test/env", "--show-secrets", "--value", "json"])
     assert p.returncode == 0 and json.loads(p.stdout) == {"s": "hunter2"}, p.stderr
-    p = run_cli(tmp_path, files, ["env", "get", "test/env"])
+    p = run_cli(tmp_path, files, ["env", "get", "test/env", "--value", "json"])
     assert json.loads(p.stdout) == {"s": "[secret]"}
 
 
