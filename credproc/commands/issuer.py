@@ -50,7 +50,7 @@ def run_init(args) -> int:
 
     local = issuer.init(args.url, audience=args.audience, force=args.force)
     sys.stderr.write(
-        f"credproc: issuer {local.url} set up in {issuer.issuer_dir()} (key id {local.kid}).\n"
+        f"Issuer {local.url} set up in {issuer.issuer_dir()} (key id {local.kid}).\n"
         f"Publish `credproc issuer show --discovery-only` at {local.url}/.well-known/openid-configuration\n"
         f"and `credproc issuer show --jwks-only` at {local.jwks_uri()}, then create an IAM OIDC provider\n"
         f"for {local.url} with audience {local.audience}.\n"

@@ -30,7 +30,7 @@ import time
 
 from credproc import cache, settings
 from credproc.creds import index
-from credproc.errors import ConfigError, UsageError
+from credproc.errors import ConfigError, UsageError, counted
 
 USAGE = "credproc process ORG/ENV [--path PATH]"
 MAX_CHAIN_DEPTH = 3
@@ -234,7 +234,7 @@ def diagnostics_error(ref: str, opened):
             return cause
     lines = list(opened.error_lines())
     first = lines[0] if lines else f"{ref}: the environment has errors"
-    more = f"{len(lines) - 1} more error(s); " if len(lines) > 1 else ""
+    more = f"{counted(len(lines) - 1, 'more error')}; " if len(lines) > 1 else ""
     return DiagnosticsError(first, lines, hint=f"{more}see `credproc env open {ref}`")
 
 
@@ -279,7 +279,7 @@ def _unambiguous(files) -> list:
 
 def too_short_error(ref: str, creds, left: float, margin: float):
     minutes = int(left // 60)
-    when = "have already expired" if left <= 0 else f"expire in {minutes} minute(s)"
+    when = "have already expired" if left <= 0 else f"expire in {counted(minutes, 'minute')}"
     return ConfigError(
         f"{ref}: the credentials from {creds.source or 'the environment'} {when}, less than the "
         f"{int(margin // 60)}-minute refresh margin (the aws-login provider should have refreshed them)",

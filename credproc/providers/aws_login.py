@@ -32,7 +32,7 @@ import re
 import time
 
 from credproc import cache
-from credproc.errors import ConfigError, CredprocError, LockTimeout
+from credproc.errors import ConfigError, CredprocError, LockTimeout, counted
 from credproc.lang.provider import Provider
 from credproc.lang.values import Value
 
@@ -296,8 +296,8 @@ def _check_lifetime(entry: dict, request: "OidcRequest", margin: float, now: flo
     left = cache.seconds_left(entry, now)
     if left is not None and left < margin:
         raise ConfigError(
-            f"STS returned credentials for role {request.role_arn} that expire in {max(int(left // 60), 0)} "
-            f"minute(s) ({entry['expiration']}), less than the {int(margin // 60)}-minute refresh margin: "
+            f"STS returned credentials for role {request.role_arn} that expire in "
+            f"{counted(max(int(left // 60), 0), 'minute')} ({entry['expiration']}), less than the {int(margin // 60)}-minute refresh margin: "
             "this machine's clock or STS's is off",
             hint="check this machine's clock (`credproc doctor`); STS's Expiration is trusted over now + duration",
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from credproc import paths, settings
 from credproc.aws import config as awsconfig
 from credproc.aws import processline
-from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
+from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError, counted
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 
@@ -271,7 +271,7 @@ def check_cache_dir() -> list:
         return [Check("cache directory", FAIL, problem, fix)]
     loose = _loose_files(path)
     if loose:
-        return [Check("cache directory", WARN, f"{len(loose)} file(s) readable by others, e.g. {loose[0]} "
+        return [Check("cache directory", WARN, f"{counted(len(loose), 'file')} readable by others, e.g. {loose[0]} "
                                                "(credproc ignores them)", f"credproc cache clear; chmod 600 {loose[0]}")]
     return [Check("cache directory", OK, f"{path} is private (mode {stat.S_IMODE(st.st_mode):o})")]
 
@@ -494,7 +494,7 @@ def run_checks(arg: "str | None", online: bool = False) -> list:
     rows = []
     try:
         profiles = profile_sections(read_text(config_file()))
-        rows.append(Check("AWS config", OK, f"{config_file()} ({len(profiles)} profiles)"
+        rows.append(Check("AWS config", OK, f"{config_file()} ({counted(len(profiles), 'profile')})"
                                             if os.path.exists(config_file()) else f"{config_file()} (absent)"))
     except ConfigError as err:
         profiles = {}
@@ -556,5 +556,5 @@ def summary(rows: list) -> str:
     failed = sum(r.status == FAIL for r in rows)
     warned = sum(r.status == WARN for r in rows)
     if failed:
-        return f"{failed} check(s) failed, {warned} warning(s): see FIX"
-    return f"all checks passed ({warned} warning(s))" if warned else "all checks passed"
+        return f"{counted(failed, 'check')} failed, {counted(warned, 'warning')}: see FIX"
+    return f"all checks passed ({counted(warned, 'warning')})" if warned else "all checks passed"
