@@ -72,11 +72,7 @@ def _add_init(sub) -> None:
     p = sub.add_parser("init", help="create an environment from a commented template",
                        description="Create ORG/ENV from a commented template showing fn::open::aws-login and "
                                    "environmentVariables, with the token source you choose. Refuses to overwrite "
-                                   "an existing environment.",
-                       epilog="examples:\n  credproc env init acme/dev\n"
-                              "  credproc env init acme/ci --template github-actions\n"
-                              "  credproc env init acme/me --template login",
-                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+                                   "an existing environment.")
     p.add_argument("name", metavar="ORG/ENV")
     p.add_argument("--template", choices=sorted(TOKEN_TEMPLATES), default="local",
                    help="where the OIDC token comes from (default: local, credproc's own issuer)")
