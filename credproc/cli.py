@@ -25,12 +25,17 @@ HOT_COMMANDS = {"process": "credproc.commands.process"}
 
 
 def _epilog() -> str:
+    from credproc.commands import helptext
+
     lines = ["exit codes:"]
     lines += [f"  {code:<4} {meaning}" for code, meaning in EXIT_CODE_TABLE]
     lines.append("")
     lines.append("errors are one line on stderr: `credproc: MESSAGE (hint: ...)`;")
     lines.append("environment diagnostics print as `ORG/ENV:LINE:COL: SUMMARY`.")
     lines.append("CREDPROC_DEBUG=1 adds tracebacks for internal errors.")
+    lines.append("every sub-command's --help ends with examples, e.g. `credproc env init --help`.")
+    lines.append("")
+    lines.append(helptext.COMPLETIONS)
     return "\n".join(lines)
 
 
@@ -72,6 +77,9 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    from credproc.commands import helptext
+
+    helptext.attach(parser)
     return parser
 
 

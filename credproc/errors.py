@@ -103,6 +103,11 @@ class RecursionDetected(CredprocError):
     exit_code = ExitCode.RECURSION
 
 
+def counted(number: int, singular: str, plural: "str | None" = None) -> str:
+    """'1 profile', '2 profiles', '0 warnings': messages never say '1 profiles' or 'warning(s)'."""
+    return f"{number} {singular if number == 1 else (plural or singular + 's')}"
+
+
 def format_error_line(err: CredprocError) -> str:
     """The first stderr line for an error: ``credproc: MESSAGE (hint: ...)``, newlines folded, other
     control characters escaped (see printable)."""

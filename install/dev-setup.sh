@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Create .venv and install credproc with its test and demo extras. Safe to run twice.
+# Quiet: a clean run prints one line ("dev-setup: ready ..."); warnings and errors go to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test,demo]'
+# -qq: errors only (pip's and the build backend's notices are not for this script's user).
+.venv/bin/python -m pip install -qq --upgrade pip
+.venv/bin/python -m pip install -qq -e '.[test,demo]'
 # The login tests' OpenID Connect server (npm oidc-provider, pinned by package-lock.json); without
 # npm (or when the install fails) those tests skip with a reason. `npm ci` replaces node_modules,
 # so a second run is the same.
 if command -v npm >/dev/null 2>&1; then
-    (cd tests/login/oidc_server && npm ci --no-audit --no-fund --loglevel=error) \
+    # stdout (the "added N packages" summary) discarded; npm's errors still reach stderr.
+    (cd tests/login/oidc_server && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null) \
         || echo "dev-setup: warning: npm ci failed in tests/login/oidc_server; the login tests will skip" >&2
 fi
 # zsh and fish: the shell-quoting tests eval credproc's output in them (they skip a shell that is
@@ -29,3 +32,4 @@ if [ -n "$missing_shells" ]; then
         echo "dev-setup: warning:$missing_shells not installed (needs root and apt-get); the shell-quoting tests will skip them" >&2
     fi
 fi
+echo "dev-setup: ready (.venv); run the tests with .venv/bin/python -m pytest -q"

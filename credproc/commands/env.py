@@ -35,10 +35,15 @@ from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, UsageErr
 
 
 def register(subparsers) -> None:
+    from credproc import paths
+
     parser = subparsers.add_parser(
         "env", help="manage and evaluate environments (ESC language)",
-        description="Manage and evaluate the environments of the local store "
-                    "($CREDPROC_ENV_DIR, else <config dir>/environments). ORG/ENV is <store>/ORG/ENV.yaml, "
+        description="Manage and evaluate the environments of the local store: $CREDPROC_ENV_DIR, else "
+                    "environments/ in the user config directory (on Linux $XDG_CONFIG_HOME/credproc/environments, "
+                    "default ~/.config/credproc/environments). CREDPROC_CONFIG_DIR does not move it (that "
+                    "variable moves the issuer key, install records and file-stored logins). "
+                    f"Here: {paths.env_dir()}. ORG/ENV is <store>/ORG/ENV.yaml, "
                     "ORG/PROJECT/ENV is <store>/ORG/PROJECT/ENV.yaml; imports and ${environments.P.E} "
                     "resolve inside the same organization.",
         epilog="Diagnostics print on stderr as ORG/ENV:LINE:COL: SUMMARY (warnings as "
@@ -72,11 +77,7 @@ def _add_init(sub) -> None:
     p = sub.add_parser("init", help="create an environment from a commented template",
                        description="Create ORG/ENV from a commented template showing fn::open::aws-login and "
                                    "environmentVariables, with the token source you choose. Refuses to overwrite "
-                                   "an existing environment.",
-                       epilog="examples:\n  credproc env init acme/dev\n"
-                              "  credproc env init acme/ci --template github-actions\n"
-                              "  credproc env init acme/me --template login",
-                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+                                   "an existing environment.")
     p.add_argument("name", metavar="ORG/ENV")
     p.add_argument("--template", choices=sorted(TOKEN_TEMPLATES), default="local",
                    help="where the OIDC token comes from (default: local, credproc's own issuer)")

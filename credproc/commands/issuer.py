@@ -13,20 +13,33 @@ def register(subparsers) -> None:
     commands = parser.add_subparsers(dest="issuer_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda args: _usage(parser))
 
-    init = commands.add_parser("init", help="create the signing key (once)")
+    init = commands.add_parser(
+        "init", help="create the signing key (once)",
+        description="Create the issuer's RS256 signing key (0600, in the config dir) for the issuer URL where "
+                    "you will publish its discovery document and JWKS. Tokens it mints are what STS checks "
+                    "against the IAM OIDC provider you create for that URL. Refuses to replace an existing key "
+                    "unless --force (the old public key stays in the JWKS, so tokens already out stay valid).")
     init.add_argument("--url", required=True, help="the HTTPS URL where the discovery document and JWKS are published")
     init.add_argument("--audience", help="the default `aud` of minted tokens (default: sts.amazonaws.com)")
     init.add_argument("--force", action="store_true", help="replace an existing key (the old public key stays in the JWKS)")
     init.set_defaults(func=run_init)
 
-    show = commands.add_parser("show", help="print the discovery document and JWKS to publish")
+    show = commands.add_parser(
+        "show", help="print the discovery document and JWKS to publish",
+        description="Print the OpenID discovery document (publish it at URL/.well-known/openid-configuration) "
+                    "and the JWKS (publish it at the document's jwks_uri) of the local issuer, as one JSON "
+                    "object, or only one of them. Public keys only: nothing secret is printed.")
     which = show.add_mutually_exclusive_group()
     which.add_argument("--jwks-only", action="store_true", help="print only the JWKS (publish at jwks_uri)")
     which.add_argument("--discovery-only", action="store_true",
                        help="print only the discovery document (publish at URL/.well-known/openid-configuration)")
     show.set_defaults(func=run_show)
 
-    trust = commands.add_parser("trust-policy", help="print an IAM trust policy admitting exactly one environment")
+    trust = commands.add_parser(
+        "trust-policy", help="print an IAM trust policy admitting exactly one environment",
+        description="Print the IAM role trust policy (JSON) that lets sts:AssumeRoleWithWebIdentity succeed "
+                    "only for tokens the local issuer mints for ORG/ENV: it pins the audience (aud) and the "
+                    "exact subject (sub), subject attributes included. Paste it as the role's trust policy.")
     trust.add_argument("environment", metavar="ORG/ENV", help="the environment that holds the fn::open::aws-login")
     trust.add_argument("--account", required=True, help="the AWS account id (12 digits) of the IAM OIDC provider")
     trust.add_argument("--audience", help="the token audience (default: the issuer's)")
@@ -50,7 +63,7 @@ def run_init(args) -> int:
 
     local = issuer.init(args.url, audience=args.audience, force=args.force)
     sys.stderr.write(
-        f"credproc: issuer {local.url} set up in {issuer.issuer_dir()} (key id {local.kid}).\n"
+        f"Issuer {local.url} set up in {issuer.issuer_dir()} (key id {local.kid}).\n"
         f"Publish `credproc issuer show --discovery-only` at {local.url}/.well-known/openid-configuration\n"
         f"and `credproc issuer show --jwks-only` at {local.jwks_uri()}, then create an IAM OIDC provider\n"
         f"for {local.url} with audience {local.audience}.\n"

@@ -30,7 +30,7 @@ import time
 
 from credproc import cache, settings
 from credproc.creds import index
-from credproc.errors import ConfigError, UsageError
+from credproc.errors import ConfigError, UsageError, counted
 
 USAGE = "credproc process ORG/ENV [--path PATH]"
 MAX_CHAIN_DEPTH = 3
@@ -235,7 +235,7 @@ def diagnostics_error(ref: str, opened):
             return cause
     lines = list(opened.error_lines())
     first = lines[0] if lines else f"{ref}: the environment has errors"
-    more = f"{len(lines) - 1} more error(s); " if len(lines) > 1 else ""
+    more = f"{counted(len(lines) - 1, 'more error')}; " if len(lines) > 1 else ""
     return DiagnosticsError(first, lines, hint=f"{more}see `credproc env open {ref}`")
 
 
@@ -280,7 +280,7 @@ def _unambiguous(files) -> list:
 
 def too_short_error(ref: str, creds, left: float, margin: float):
     minutes = int(left // 60)
-    when = "have already expired" if left <= 0 else f"expire in {minutes} minute(s)"
+    when = "have already expired" if left <= 0 else f"expire in {counted(minutes, 'minute')}"
     return ConfigError(
         f"{ref}: the credentials from {creds.source or 'the environment'} {when}, less than the "
         f"{int(margin // 60)}-minute refresh margin (the aws-login provider should have refreshed them)",
@@ -320,14 +320,21 @@ def register(subparsers) -> None:
 
     export = subparsers.add_parser(
         "export",
-        help="print the credentials of ORG/ENV as shell variables or JSON",
-        description="Print the same credentials as `credproc process`, like `aws configure export-credentials`: "
-                    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION.",
+        help="print the credentials of ORG/ENV: credential_process JSON (default) or shell variables (--format env)",
+        description="Print the same credentials as `credproc process`, in the formats of `aws configure "
+                    "export-credentials`, whose default it keeps: without --format the output is the "
+                    "credential_process JSON. For shell variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+                    "AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION) choose --format env (or env-no-export, fish, "
+                    "powershell, windows-cmd, dotenv); values are quoted so that eval'ing them runs nothing.",
     )
     export.add_argument("ref", metavar="ORG/ENV")
     export.add_argument("--path", help="property path of the credentials to use, e.g. aws.login")
-    export.add_argument("--format", choices=EXPORT_FORMATS, default="process",
-                        help="output format (default: process, byte-identical to `credproc process`)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="process", metavar="FORMAT",
+                        help="process (the default: credential_process JSON, byte-identical to `credproc "
+                             "process`); env (`export NAME='value'` lines for bash, zsh, sh); env-no-export "
+                             "(`NAME='value'`); fish (`set -gx`); powershell (`$Env:NAME='value'`); windows-cmd "
+                             "(`set \"NAME=value\"`); dotenv (`NAME=\"value\"`); json (the variables as one "
+                             "JSON object)")
     export.set_defaults(func=_run_export)
 
 

@@ -11,7 +11,7 @@ import time
 
 from credproc.aws import edits, ini, launcher, profilefile
 from credproc.aws import processline
-from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, UsageError, printable
+from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, UsageError, counted, printable
 
 # Another program (aws configure, an editor) may write the config file while we edit it: we start
 # again from its new content up to this many times before giving up (exit 7).
@@ -346,7 +346,7 @@ def check_environment_yields_aws(ref: str) -> None:
     if opened.has_errors:
         lines = opened.error_lines()
         first = lines[0] if lines else "error diagnostics"
-        raise DiagnosticsError(f"environment {ref} has {len(lines)} error(s), first: {first}", lines,
+        raise DiagnosticsError(f"environment {ref} has {counted(len(lines), 'error')}, first: {first}", lines,
                                hint=f"run `credproc env check {ref}`")
     if not yields_aws_credentials(opened.value):
         raise ConfigError(f"environment {ref} yields no AWS credentials (no environmentVariables.AWS_ACCESS_KEY_ID "

@@ -32,7 +32,7 @@ import re
 import time
 
 from credproc import cache
-from credproc.errors import ConfigError, CredprocError, LockTimeout
+from credproc.errors import ConfigError, CredprocError, LockTimeout, counted
 from credproc.lang.provider import Provider
 from credproc.lang.values import Value
 
@@ -44,7 +44,12 @@ CACHE_KIND = "creds"
 # Unknown keys are refused in open() rather than with `additionalProperties: false`, which ESC's
 # validator rejects without any message: a typo deserves a sentence naming it.
 _DURATION = re.compile(r"^(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$")
-_ARN = {"type": "string", "minLength": 20, "maxLength": 2048}
+# The ARN shapes are checked by role_arn()/_policy_arns() (in check mode too), whose messages show
+# what an ARN looks like; a schema minLength would only say "expected a string of at least length 20".
+_ARN = {"type": "string", "maxLength": 2048}
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", re.S)
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/.+$", re.S)
+ROLE_ARN_EXAMPLE = "arn:aws:iam::123456789012:role/NAME"
 
 TOKEN_SCHEMA = {
     "type": "object",
@@ -291,8 +296,8 @@ def _check_lifetime(entry: dict, request: "OidcRequest", margin: float, now: flo
     left = cache.seconds_left(entry, now)
     if left is not None and left < margin:
         raise ConfigError(
-            f"STS returned credentials for role {request.role_arn} that expire in {max(int(left // 60), 0)} "
-            f"minute(s) ({entry['expiration']}), less than the {int(margin // 60)}-minute refresh margin: "
+            f"STS returned credentials for role {request.role_arn} that expire in "
+            f"{counted(max(int(left // 60), 0), 'minute')} ({entry['expiration']}), less than the {int(margin // 60)}-minute refresh margin: "
             "this machine's clock or STS's is off",
             hint="check this machine's clock (`credproc doctor`); STS's Expiration is trusted over now + duration",
         )
@@ -362,10 +367,10 @@ class OidcRequest:
         from credproc.providers import sts
         from credproc.identity import tokens
 
-        self.role_arn = _string(oidc, "roleArn")
+        self.role_arn = role_arn(oidc)
         self.session_name = _string(oidc, "sessionName")
         self.duration = parse_duration(oidc.get("duration", DEFAULT_DURATION))
-        self.policy_arns = sorted(_string_list(oidc, "policyArns"))
+        self.policy_arns = sorted(_policy_arns(oidc))
         self.region = sts.resolve_region(_optional_string(oidc, "region"))
         self.org = _organization(ctx)
         self.environment = issuer.qualify_environment(ctx.environment)
@@ -469,6 +474,27 @@ def _string(oidc: dict, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"aws-login `oidc.{name}` is required and must be a string")
     return value
+
+
+def role_arn(oidc: dict) -> str:
+    value = _string(oidc, "roleArn")
+    if not _ROLE_ARN.match(value):
+        from credproc.errors import printable
+
+        raise ConfigError(f"aws-login `oidc.roleArn` must be an IAM role ARN such as {ROLE_ARN_EXAMPLE} "
+                          f"(12-digit account id), got {printable(repr(value[:100]))}")
+    return value
+
+
+def _policy_arns(oidc: dict) -> list:
+    arns = _string_list(oidc, "policyArns")
+    for arn in arns:
+        if not _POLICY_ARN.match(arn):
+            from credproc.errors import printable
+
+            raise ConfigError("aws-login `oidc.policyArns` entries must be IAM policy ARNs such as "
+                              f"arn:aws:iam::aws:policy/ReadOnlyAccess, got {printable(repr(arn[:100]))}")
+    return arns
 
 
 def _optional_string(oidc: dict, name: str) -> "str | None":

@@ -16,7 +16,7 @@ The client factory is injectable (`client_factory(region) -> client`) for tests.
 """
 import os
 
-from credproc.errors import ConfigError, CredprocError, StsRefused, TransientError, redact, redact_error
+from credproc.errors import ConfigError, CredprocError, StsRefused, TransientError, printable, redact, redact_error
 
 DEFAULT_REGION = "us-east-1"
 MAX_ATTEMPTS = 3
@@ -92,7 +92,8 @@ def assume_role_with_web_identity(
     try:
         response = client.assume_role_with_web_identity(**request)
     except Exception as err:  # noqa: BLE001 - every botocore failure is mapped below
-        mapped = map_error(err, role_arn, Claims(claims), region, duration_seconds, token=token)
+        mapped = map_error(err, role_arn, Claims(claims), region, duration_seconds, token=token,
+                           endpoint=getattr(getattr(client, "meta", None), "endpoint_url", None))
         # An endpoint (or proxy) may echo the request anywhere in its answer, the error code included.
         raise (redact_error(mapped, [token], TOKEN_MARK) if isinstance(mapped, CredprocError) else mapped) from None
     try:
@@ -146,9 +147,9 @@ _TRANSIENT_CODES = {
 
 
 def map_error(err: Exception, role_arn: str, claims: Claims, region: str, duration: int,
-              token: "str | None" = None) -> Exception:
+              token: "str | None" = None, endpoint: "str | None" = None) -> Exception:
     """The credproc error for a failed call; `token` (the web identity token sent) is redacted by
-    value from anything of the answer that is quoted."""
+    value from anything of the answer that is quoted; `endpoint` is the URL the client called."""
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -163,10 +164,7 @@ def map_error(err: Exception, role_arn: str, claims: Claims, region: str, durati
         # botocore checks lengths client-side (e.g. RoleArn >= 20, token >= 4): a config problem
         return ConfigError(f"the STS request for role {role_arn} is invalid: {_first_line(str(err), token)}")
     if isinstance(err, (BotoConnectionError, HTTPClientError)):
-        return TransientError(
-            f"cannot reach STS in {region} for role {role_arn} after {MAX_ATTEMPTS} attempts ({type(err).__name__})",
-            hint="check the network, proxy settings (HTTPS_PROXY) and AWS_ENDPOINT_URL_STS",
-        )
+        return _unreachable(err, role_arn, region, endpoint)
     if isinstance(err, BotoCoreError):
         return TransientError(f"STS call for role {role_arn} failed: {type(err).__name__}")
     from botocore.parsers import ResponseParserError
@@ -174,6 +172,46 @@ def map_error(err: Exception, role_arn: str, claims: Claims, region: str, durati
     if isinstance(err, (ResponseParserError, ValueError, KeyError, TypeError)):  # botocore's parser quotes the body
         return _unreadable_answer(role_arn, region)
     return err
+
+
+def _unreachable(err: Exception, role_arn: str, region: str, endpoint: "str | None") -> TransientError:
+    """Names the URL tried and the variable that chose it, so that a stale AWS_ENDPOINT_URL is seen."""
+    url = safe_url(endpoint or getattr(err, "kwargs", {}).get("endpoint_url") or "")
+    variable = endpoint_variable()
+    where = f" at {url}" if url else ""
+    where += f" (from {variable})" if variable else ""
+    hint = (f"check that {variable} is meant to be set (unset it to use the regional STS endpoint)" if variable
+            else "check the network and proxy settings (HTTPS_PROXY); AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL "
+                 "would send the call elsewhere")
+    return TransientError(
+        f"cannot reach STS in {region} for role {role_arn} after {MAX_ATTEMPTS} attempts ({type(err).__name__})"
+        f"{where}", hint=hint)
+
+
+def endpoint_variable() -> "str | None":
+    """The environment variable that sets the STS endpoint, as botocore picks it (the specific one first)."""
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
+        return None
+    for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"):
+        if os.environ.get(name, "").strip():
+            return name
+    return None
+
+
+def safe_url(url: str) -> str:
+    """The URL without user:password, query or fragment (any of them may hold a secret)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return ""
+    if not parts.scheme or not host:
+        return ""
+    host = f"[{host}]" if ":" in host else host
+    return printable(urlunsplit((parts.scheme, host + port, parts.path, "", "")))
 
 
 _JWT_LIKE = None

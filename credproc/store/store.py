@@ -499,12 +499,20 @@ class Store:
             os.unlink(path)
         except FileNotFoundError:
             raise ConfigError(f"environment {name.full} not found", hint="see `credproc env ls`") from None
-        # Tidy an emptied project directory (never the organization or the store root).
-        if target.project:
-            try:
-                os.rmdir(os.path.dirname(path))
-            except OSError:
-                pass
+        _remove_emptied_directories(path, levels=len(target.segments) - 1)
+
+
+def _remove_emptied_directories(path: str, levels: int) -> None:
+    """Remove the project and organization directories of ``path`` that the removal left empty,
+    innermost first (``levels`` of them: never the store root). `env ls` would otherwise show an
+    organization that holds nothing."""
+    directory = os.path.dirname(path)
+    for _ in range(levels):
+        try:
+            os.rmdir(directory)  # only an empty directory: never anything else's files
+        except OSError:
+            return
+        directory = os.path.dirname(directory)
 
 
 def _owner_for(info) -> "tuple[int, int] | None":

@@ -146,7 +146,7 @@ CASES = [
                                                   "secretAccessKey: x}\n        oidc:\n"), line='credproc: acme/dev:5:9: exactly one subschema may match', match="prefix"),
     case("login-no-role", "environment YAML", "aws-login oidc without roleArn",
          yaml=login().replace(f"          roleArn: {ROLE}\n", ""), line='credproc: acme/dev:6:11: missing required properties: roleArn', match="prefix"),
-    case("login-short-role", "environment YAML", "a roleArn that is not an ARN", yaml=login(role="x"), line='credproc: acme/dev:6:20: expected a string of at least length 20', match="prefix"),
+    case("login-short-role", "environment YAML", "a roleArn that is not an ARN", yaml=login(role="x"), line="credproc: aws-login `oidc.roleArn` must be an IAM role ARN such as arn:aws:iam::123456789012:role/NAME (12-digit account id), got 'x'", match="exact"),
     case("login-typo", "environment YAML", "a misspelt key (`rolArn`)",
          yaml=login(oidc_extra="          rolArn: x\n"), line='credproc: unknown key `rolArn` in aws-login oidc (did you mean `roleArn`?)', match="prefix"),
     case("login-duration-short", "environment YAML", "duration 10m (inside the refresh margin)",

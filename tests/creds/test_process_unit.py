@@ -247,8 +247,8 @@ def test_credentials_below_the_margin_are_an_error_naming_the_provider(world):
     world.expiration = expiring_in(12 * 60)
     with pytest.raises(ConfigError) as info:
         process.credential_answer(REF)
-    assert "expire in 11 minute(s), less than the 20-minute refresh margin" in info.value.message or \
-        "expire in 12 minute(s), less than the 20-minute refresh margin" in info.value.message
+    assert "expire in 11 minutes, less than the 20-minute refresh margin" in info.value.message or \
+        "expire in 12 minutes, less than the 20-minute refresh margin" in info.value.message
     assert "aws-login provider should have refreshed them" in info.value.message
     assert world.secret not in info.value.message + info.value.hint
 
@@ -275,7 +275,7 @@ def test_error_diagnostics_give_the_first_line(world):
     with pytest.raises(DiagnosticsError) as info:
         process.credential_answer(REF)
     assert info.value.message == "acme/dev:3:7: unknown property 'x'"
-    assert info.value.hint == "1 more error(s); see `credproc env open acme/dev`"
+    assert info.value.hint == "1 more error; see `credproc env open acme/dev`"
     assert info.value.exit_code == ExitCode.USAGE
 
 

@@ -163,7 +163,9 @@ def test_unreachable_endpoint_is_transient(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", url)  # closed port
     with pytest.raises(TransientError) as info:
         call()
-    assert "HTTPS_PROXY" in info.value.hint
+    # The variable that sent the call there is named (it is the likely mistake), with the URL tried.
+    assert "AWS_ENDPOINT_URL_STS is meant to be set" in info.value.hint
+    assert f"at {url.rstrip('/')}" in info.value.message and "(from AWS_ENDPOINT_URL_STS)" in info.value.message
 
 
 def test_injected_client_factory():

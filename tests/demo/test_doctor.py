@@ -25,12 +25,15 @@ CREDPROC = [sys.executable, "-m", "credproc"]
 
 
 def credproc(*args, env=None):
+    # COLUMNS: doctor fits its table to the terminal (80 columns on a pipe); wide enough here that each
+    # row stays on one line for parse_table (tests/newcomer checks the wrapping itself).
+    env = dict(os.environ if env is None else env, COLUMNS="1000")
     return subprocess.run(CREDPROC + list(args), capture_output=True, text=True, timeout=120, env=env,
                           stdin=subprocess.DEVNULL)
 
 
 def parse_table(stdout: str) -> dict:
-    """{check name: [(status, detail, fix), ...]} from the one-line-per-row table (stdout is a pipe)."""
+    """{check name: [(status, detail, fix), ...]} from the table, one line per row at COLUMNS=1000."""
     lines = stdout.splitlines()
     header = lines[0]
     starts = [header.index(h) for h in ("CHECK", "STATUS", "DETAIL", "FIX")]

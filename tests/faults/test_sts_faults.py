@@ -19,7 +19,7 @@ REF = "acme/dev"
 ATTEMPTS = 3  # credproc.providers.sts.MAX_ATTEMPTS: botocore standard retries, 3 attempts in all
 ROLE = re.escape(ROLE_ARN)
 HINT_RETRY = r"\(hint: retry later\)"
-HINT_NETWORK = r"\(hint: check the network, proxy settings \(HTTPS_PROXY\) and AWS_ENDPOINT_URL_STS\)"
+HINT_NETWORK = r"\(hint: check that AWS_ENDPOINT_URL_STS is meant to be set \(unset it to use the regional STS endpoint\)\)"
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -32,10 +32,10 @@ FAULTS = {
     "503": (("status", 503, sts_error_xml("ServiceUnavailable", "unavailable")), 6,
             rf"credproc: STS failed for role {ROLE} after 3 attempts \(ServiceUnavailable\) {HINT_RETRY}", ATTEMPTS),
     "dropped": (("drop",), 6,
-                rf"credproc: cannot reach STS in us-east-1 for role {ROLE} after 3 attempts \(\w+\) {HINT_NETWORK}",
+                rf"credproc: cannot reach STS in us-east-1 for role {ROLE} after 3 attempts \(\w+\) at http://127\.0\.0\.1:\d+/? \(from AWS_ENDPOINT_URL_STS\) {HINT_NETWORK}",
                 ATTEMPTS),
     "stalled": (("stall", 7), 6,
-                rf"credproc: cannot reach STS in us-east-1 for role {ROLE} after 3 attempts \(\w+\) {HINT_NETWORK}",
+                rf"credproc: cannot reach STS in us-east-1 for role {ROLE} after 3 attempts \(\w+\) at http://127\.0\.0\.1:\d+/? \(from AWS_ENDPOINT_URL_STS\) {HINT_NETWORK}",
                 ATTEMPTS),
     "InvalidIdentityToken": (("status", 400, sts_error_xml("InvalidIdentityToken", "Couldn't retrieve JWKS")), 5,
                              rf"credproc: STS rejected the token for role {ROLE} \(InvalidIdentityToken: "

@@ -30,7 +30,19 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/esc-dev"
 ISSUER_URL = "https://issuer.demo.invalid"
 SESSION_NAME = "credproc-demo"
 STEP_TIMEOUT_SECONDS = 90
-INSTALL_HINT = "pip install 'credproc[demo]' (or ./install/dev-setup.sh in a checkout)"
+INSTALL_MANIFEST = "install-manifest"  # install/install.sh's record, beside the venv it made
+
+
+def install_hint() -> str:
+    """How to add the `demo` extra (moto, the AWS CLI) to *this* installation of credproc."""
+    if os.path.isfile(os.path.join(os.path.dirname(sys.prefix), INSTALL_MANIFEST)):
+        return "rerun install/install.sh --extras demo from your credproc checkout"
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    if os.path.isfile(os.path.join(checkout, "install", "dev-setup.sh")) and sys.prefix.startswith(checkout):
+        return f"run {os.path.join(checkout, 'install', 'dev-setup.sh')}"
+    if f"{os.sep}pipx{os.sep}" in sys.prefix:
+        return "pipx install --force 'credproc[demo]' (or install/install.sh --extras demo from a checkout)"
+    return f"{sys.executable} -m pip install 'credproc[demo]'"
 
 ENVIRONMENT_YAML = f"""\
 # {ORG_ENV}: written by `credproc demo`.
@@ -69,11 +81,11 @@ def find_tools() -> "tuple[str, list]":
     try:
         import moto.server  # noqa: F401  (import check only; started later)
     except ImportError:
-        raise ConfigError("the demo needs moto, which is not installed", hint=INSTALL_HINT) from None
+        raise ConfigError("the demo needs moto, which is not installed", hint=install_hint()) from None
     bin_dir = os.path.dirname(sys.executable)
     aws = os.path.join(bin_dir, "aws")
     if not os.access(aws, os.X_OK):
-        raise ConfigError(f"the demo needs the AWS CLI in {bin_dir}, which is missing", hint=INSTALL_HINT)
+        raise ConfigError(f"the demo needs the AWS CLI in {bin_dir}, which is missing", hint=install_hint())
     credproc = os.path.join(bin_dir, "credproc")
     prefix = [credproc] if os.access(credproc, os.X_OK) else [sys.executable, "-m", "credproc"]
     return aws, prefix

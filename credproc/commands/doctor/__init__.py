@@ -25,13 +25,12 @@ def register(subparsers) -> None:
 
 def _doctor(args) -> int:
     import shutil
-    import sys
 
     from credproc.commands.doctor import checks as doctor
 
     rows = doctor.run_checks(args.target, online=args.online)
-    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-    print(doctor.render(rows, width))
+    # The terminal's width (COLUMNS first); 80 columns when stdout is not a terminal.
+    print(doctor.render(rows, shutil.get_terminal_size((80, 24)).columns))
     print()
     print(doctor.summary(rows))
     return doctor.exit_status(rows)

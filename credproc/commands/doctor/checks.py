@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from credproc import paths, settings
 from credproc.aws import ini, profilefile
 from credproc.aws import processline
-from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
+from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError, counted
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 
@@ -298,7 +298,7 @@ def check_cache_dir() -> list:
         return [Check("cache directory", FAIL, problem, fix)]
     loose = _loose_files(path)
     if loose:
-        return [Check("cache directory", WARN, f"{len(loose)} file(s) readable by others, e.g. {loose[0]} "
+        return [Check("cache directory", WARN, f"{counted(len(loose), 'file')} readable by others, e.g. {loose[0]} "
                                                "(credproc ignores them)", f"credproc cache clear; chmod 600 {loose[0]}")]
     return [Check("cache directory", OK, f"{path} is private (mode {stat.S_IMODE(st.st_mode):o})")]
 
@@ -521,7 +521,7 @@ def run_checks(arg: "str | None", online: bool = False) -> list:
     rows = []
     try:
         profiles = profile_sections(read_text(config_file()))
-        rows.append(Check("AWS config", OK, f"{config_file()} ({len(profiles)} profiles)"
+        rows.append(Check("AWS config", OK, f"{config_file()} ({counted(len(profiles), 'profile')})"
                                             if os.path.exists(config_file()) else f"{config_file()} (absent)"))
     except ConfigError as err:
         profiles = {}
@@ -549,29 +549,63 @@ def _profile_region(target: Target) -> str:
     return (target.keys or {}).get("region") or sts.resolve_region()
 
 
-def render(rows: list, width: "int | None" = None) -> str:
-    """The table. With a width (a terminal), DETAIL and FIX wrap inside their columns; without one
-    (a pipe, a log) every row stays on one line so that it can be grepped."""
+HEADERS = ("CHECK", "STATUS", "DETAIL", "FIX")
+GAP = "  "
+MIN_TEXT_ROOM = 40  # below this (DETAIL plus FIX) the table turns into one block per check
+
+
+def render(rows: list, width: int = 80) -> str:
+    """The table, fitted to ``width`` columns: DETAIL and FIX wrap at spaces, never inside a word, so
+    a path stays whole (one longer than its cell gets a line of its own and overflows it). On a
+    terminal too narrow for four columns each check becomes a block: name and status, then its text."""
+    table = [(r.name, r.status, r.detail, r.fix or "-") for r in rows]
+    name_width = max(len(cell[0]) for cell in [HEADERS] + table)
+    room = width - name_width - len("STATUS") - 3 * len(GAP)
+    if room < MIN_TEXT_ROOM:
+        return _render_blocks(table, width)
+    widths = (name_width, len("STATUS"), *_text_widths(table, room))
+    lines = []
+    for row in [HEADERS] + table:
+        lines += _table_lines(row, widths)
+    return "\n".join(lines)
+
+
+def _text_widths(table: list, room: int) -> "tuple[int, int]":
+    """DETAIL and FIX widths sharing ``room``: FIX gets up to 2/5, DETAIL the rest (neither wider than
+    its longest text needs)."""
+    detail_needs = max([len(HEADERS[2])] + [len(row[2]) for row in table])
+    fix_needs = max([len(HEADERS[3])] + [len(row[3]) for row in table])
+    fix = min(fix_needs, max(room * 2 // 5, room - detail_needs))
+    return min(detail_needs, room - fix), fix
+
+
+def _wrap(text: str, width: int) -> list:
     import textwrap
 
-    headers = ("CHECK", "STATUS", "DETAIL", "FIX")
-    table = [headers] + [(r.name, r.status, r.detail, r.fix or "-") for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
-    if width:
-        room = max(40, width - widths[0] - widths[1] - 6)
-        widths[3] = min(widths[3], max(16, room * 2 // 5))
-        widths[2] = min(widths[2], max(24, room - widths[3]))
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def _table_lines(row: tuple, widths: tuple) -> list:
+    """A row's lines; a DETAIL line longer than its cell (a long path) has the line to itself, and FIX
+    continues on the next ones, so that no FIX text is pushed out of its column."""
+    detail, fix = _wrap(row[2], widths[2]), iter(_wrap(row[3], widths[3]))
+    pairs = [(text, "" if len(text) > widths[2] else next(fix, "")) for text in detail]
+    pairs += [("", text) for text in fix]
     lines = []
-    for row in table:
-        if width:
-            detail = textwrap.wrap(row[2], widths[2], break_on_hyphens=False) or [""]
-            fix = textwrap.wrap(row[3], widths[3], break_on_hyphens=False) or [""]
-        else:
-            detail, fix = [row[2]], [row[3]]
-        for i in range(max(len(detail), len(fix))):
-            cells = (row[0] if i == 0 else "", row[1] if i == 0 else "",
-                     detail[i] if i < len(detail) else "", fix[i] if i < len(fix) else "")
-            lines.append("  ".join(cell.ljust(widths[n]) for n, cell in enumerate(cells)).rstrip())
+    for i, (detail_text, fix_text) in enumerate(pairs):
+        cells = (row[0] if i == 0 else "", row[1] if i == 0 else "", detail_text, fix_text)
+        lines.append(GAP.join(cell.ljust(widths[n]) for n, cell in enumerate(cells)).rstrip())
+    return lines
+
+
+def _render_blocks(table: list, width: int) -> str:
+    indent = "    "
+    lines = []
+    for name, status, detail, fix in table:
+        lines.append(f"{name}: {status}")
+        lines += [indent + line for line in _wrap(detail, max(width - len(indent), 1))]
+        if fix != "-":
+            lines += [indent + line for line in _wrap("fix: " + fix, max(width - len(indent), 1))]
     return "\n".join(lines)
 
 
@@ -583,5 +617,5 @@ def summary(rows: list) -> str:
     failed = sum(r.status == FAIL for r in rows)
     warned = sum(r.status == WARN for r in rows)
     if failed:
-        return f"{failed} check(s) failed, {warned} warning(s): see FIX"
-    return f"all checks passed ({warned} warning(s))" if warned else "all checks passed"
+        return f"{counted(failed, 'check')} failed, {counted(warned, 'warning')}: see FIX"
+    return f"all checks passed ({counted(warned, 'warning')})" if warned else "all checks passed"
