@@ -56,12 +56,18 @@ def parse_listen(text: str, allow_remote: bool) -> "tuple[str, int]":
     except ValueError:
         raise UsageError(f"--listen {_shown(text)}: the host must be an IP address",
                          hint="e.g. 127.0.0.1 (a name could resolve to anything)") from None
-    if not address.is_loopback and not allow_remote:
+    if not _is_loopback(str(address)) and not allow_remote:
         raise UsageError(
             f"--listen {_shown(text)} is not a loopback address: anyone who can reach it and sees the token "
             f"(sent in clear over plain HTTP) would get the credentials",
             hint=f"listen on 127.0.0.1, or pass {REMOTE_FLAG} if you accept that")
     return str(address), int(port_text)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    return ipaddress.ip_address(host).is_loopback
 
 
 def _shown(text: str) -> str:
@@ -118,6 +124,9 @@ def serve_command(args) -> int:
     try:
         sys.stdout.write(format_variables(endpoint.variables(), args.format))
         sys.stdout.flush()
+        if args.allow_remote_insecure and not _is_loopback(host):
+            endpoint.log(f"warning: listening on {host}, beyond this machine, over plain HTTP: whoever sees "
+                         f"a request sees the token (the AWS SDKs refuse a plain-HTTP endpoint that is not loopback)")
         endpoint.log(f"serving at {endpoint.url}; stop with Ctrl-C or SIGTERM")
         _serve_until_stopped(endpoint)
     finally:

@@ -25,6 +25,7 @@ import socket
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from credproc.errors import CredprocError, ExitCode, printable
@@ -115,6 +116,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(405, "MethodNotAllowed", "use GET")
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own refusals (malformed request, too many headers, unknown method) as JSON."""
+        self.close_connection = True
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+        self._refuse(code, phrase.replace(" ", ""), printable(message or phrase))
 
     def log_message(self, format, *args):  # noqa: A002 (http.server's name)
         self.server.owner.log(printable(format % args))
