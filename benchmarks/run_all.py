@@ -29,6 +29,7 @@ FULL = {
     "fanout.py": ["--repeats", "3"],
     "botocore_reruns.py": ["--calls", "200"],
     "eval_scaling.py": ["--repeat", "5"],
+    "endpoint.py": ["--rounds", "30", "--repeats", "20"],
 }
 QUICK = {
     "cache_hit.py": ["--rounds", "15", "--aws-rounds", "6"],
@@ -37,6 +38,7 @@ QUICK = {
     "fanout.py": ["--repeats", "1"],
     "botocore_reruns.py": ["--calls", "200"],
     "eval_scaling.py": ["--repeat", "2"],
+    "endpoint.py": ["--rounds", "10", "--repeats", "5"],
 }
 
 

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "credproc.commands.issuer",
     "credproc.commands.profile",
     "credproc.commands.run",
+    "credproc.commands.serve",
     "credproc.commands.doctor",
     "credproc.commands.cache",
     "credproc.commands.login",

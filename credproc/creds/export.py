@@ -38,7 +38,11 @@ def _windows_cmd(name: str, value: str) -> str:
 def format_export(answer: bytes, fmt: str) -> str:
     if fmt == "process":
         return answer.decode("utf-8")
-    variables = export_variables(answer)
+    return format_variables(export_variables(answer), fmt)
+
+
+def format_variables(variables: list, fmt: str) -> str:
+    """[(name, value)] in one of the EXPORT_FORMATS other than process (also `credproc serve`'s output)."""
     for name, value in variables:
         if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):  # C0, DEL and C1 (0x9b is a CSI)
             raise ConfigError(f"{name} holds a control character and cannot be exported")

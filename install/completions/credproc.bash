@@ -21,7 +21,7 @@ _credproc() {
     local cur prev words cword
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="env process export issuer install-profile uninstall-profile run doctor cache login logout demo"
+    local commands="env process export issuer install-profile uninstall-profile run serve doctor cache login logout demo"
     local command="" sub="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
@@ -76,7 +76,8 @@ _credproc() {
         export) opts="--format --path"; want_env=1 ;;
         install-profile) opts="--profile --region --dry-run --force"; want_env=1 ;;
         uninstall-profile) COMPREPLY=($(compgen -W "$(_credproc_profiles)" -- "$cur")); return ;;
-        run) opts="-i"; want_env=1 ;;
+        run) opts="-i --nested --server"; want_env=1 ;;
+        serve) opts="--path --listen --allow-remote-insecure --format"; want_env=1 ;;
         doctor) opts="--online"; COMPREPLY=($(compgen -W "--online $(_credproc_profiles) $(_credproc_environments)" -- "$cur")); return ;;
         login|logout) want_env=1 ;;
         demo) opts="--keep" ;;

@@ -21,7 +21,7 @@ function __credproc_profiles
     string match -r -g '^\s*\[profile\s+([^\]]+)\]' <$config
 end
 
-set -l commands env process export issuer install-profile uninstall-profile run doctor cache login logout demo
+set -l commands env process export issuer install-profile uninstall-profile run serve doctor cache login logout demo
 complete -c credproc -f
 complete -c credproc -l help -d 'show help'
 complete -c credproc -n "not __fish_seen_subcommand_from $commands" -l version -d 'show the version'
@@ -33,6 +33,7 @@ complete -c credproc -n "not __fish_seen_subcommand_from $commands" -a issuer -d
 complete -c credproc -n "not __fish_seen_subcommand_from $commands" -a install-profile -d 'add an AWS profile that uses credproc'
 complete -c credproc -n "not __fish_seen_subcommand_from $commands" -a uninstall-profile -d 'remove a profile credproc wrote'
 complete -c credproc -n "not __fish_seen_subcommand_from $commands" -a run -d "run a command with the environment's variables"
+complete -c credproc -n "not __fish_seen_subcommand_from $commands" -a serve -d "serve the environment's AWS credentials on a local endpoint"
 complete -c credproc -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'check a profile or environment'
 complete -c credproc -n "not __fish_seen_subcommand_from $commands" -a cache -d 'list or clear cached credentials'
 complete -c credproc -n "not __fish_seen_subcommand_from $commands" -a login -d 'log in for an environment'
@@ -65,7 +66,7 @@ complete -c credproc -n "__fish_seen_subcommand_from cache; and not __fish_seen_
 complete -c credproc -n "__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from clear" -a '(__credproc_environments)'
 
 # the rest
-complete -c credproc -n "__fish_seen_subcommand_from process export install-profile run login logout" -a '(__credproc_environments)'
+complete -c credproc -n "__fish_seen_subcommand_from process export install-profile run serve login logout" -a '(__credproc_environments)'
 complete -c credproc -n "__fish_seen_subcommand_from process export" -l path -x
 complete -c credproc -n "__fish_seen_subcommand_from export" -l format -x -a 'process env env-no-export powershell windows-cmd fish dotenv json'
 complete -c credproc -n "__fish_seen_subcommand_from install-profile" -l profile -x
@@ -74,6 +75,9 @@ complete -c credproc -n "__fish_seen_subcommand_from install-profile" -l dry-run
 complete -c credproc -n "__fish_seen_subcommand_from install-profile" -l force
 complete -c credproc -n "__fish_seen_subcommand_from uninstall-profile" -a '(__credproc_profiles)'
 complete -c credproc -n "__fish_seen_subcommand_from run" -s i -d 'do not mask output'
+complete -c credproc -n "__fish_seen_subcommand_from run" -l server -d 'a credentials endpoint instead of static keys'
+complete -c credproc -n "__fish_seen_subcommand_from serve" -l listen -d 'IP:PORT to listen on'
+complete -c credproc -n "__fish_seen_subcommand_from serve" -l allow-remote-insecure -d 'allow a non-loopback address'
 complete -c credproc -n "__fish_seen_subcommand_from doctor" -l online -d 'also call STS'
 complete -c credproc -n "__fish_seen_subcommand_from doctor" -a '(__credproc_profiles) (__credproc_environments)'
 complete -c credproc -n "__fish_seen_subcommand_from demo" -l keep -d 'keep the temporary home'

@@ -104,6 +104,18 @@ CASES = [
     case("args-run-no-command", "arguments", "`run` without a command", ("run", "acme/dev"), line='credproc: no command specified (hint: credproc run acme/dev -- COMMAND [ARGS...])', match="exact"),
     case("args-run-missing-command", "arguments", "`run` with a command that does not exist",
          ("run", "acme/dev", "--", "/nonexistent/command"), yaml=STATIC, code=2, line='credproc: resolving command: /nonexistent/command is not an executable file', match="exact"),
+    case("args-serve-listen-remote", "arguments", "`serve --listen 0.0.0.0:0` without --allow-remote-insecure",
+         ("serve", "acme/dev", "--listen", "0.0.0.0:0"),
+         line="credproc: --listen '0.0.0.0:0' is not a loopback address: anyone who can reach it and sees the token "
+              "(sent in clear over plain HTTP) would get the credentials (hint: listen on 127.0.0.1, or pass "
+              "--allow-remote-insecure if you accept that)", match="exact"),
+    case("args-serve-listen-v6-any", "arguments", "`serve --listen [::]:9911` without --allow-remote-insecure",
+         ("serve", "acme/dev", "--listen", "[::]:9911"), line="credproc: --listen '[::]:9911' is not a loopback address"),
+    case("args-serve-listen-name", "arguments", "`serve --listen example.com:80` (a name, not an address)",
+         ("serve", "acme/dev", "--listen", "example.com:80"),
+         line="credproc: --listen 'example.com:80': the host must be an IP address"),
+    case("args-serve-listen-port", "arguments", "`serve --listen 127.0.0.1:99999`",
+         ("serve", "acme/dev", "--listen", "127.0.0.1:99999"), line="credproc: --listen '127.0.0.1:99999' is not HOST:PORT"),
     # --- names -------------------------------------------------------------------------------------
     case("name-dotdot", "names", "`../etc`", ("process", "../etc"),
          line="credproc: invalid environment name '../etc': a name segment may not start with '.'"),

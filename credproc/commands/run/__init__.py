@@ -33,7 +33,7 @@ exit status: the command's own; 128+N when it died of signal N. credproc's own f
   3-7  a provider failed while opening the environment (login required, token, STS refused,
      transient, lock timeout: see `credproc --help`); its diagnostics are printed as above"""
 
-_OWN_OPTIONS = {"-i": "interactive", "--interactive": "interactive", "--nested": "nested"}
+_OWN_OPTIONS = {"-i": "interactive", "--interactive": "interactive", "--nested": "nested", "--server": "server"}
 
 
 def register(subparsers) -> None:
@@ -50,6 +50,10 @@ def register(subparsers) -> None:
                         help="do not mask the command's output: it uses your terminal directly")
     parser.add_argument("--nested", action="store_true",
                         help="allow running inside another `credproc run`")
+    parser.add_argument("--server", action="store_true",
+                        help="give the command a credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI and "
+                             "AWS_CONTAINER_AUTHORIZATION_TOKEN, as `credproc serve`) for its lifetime instead of "
+                             "static AWS keys: it keeps getting fresh keys however long it runs")
     parser.add_argument("environment", metavar="ORG/ENV")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
     parser.set_defaults(func=run_command)
@@ -81,6 +85,7 @@ def run_command(args) -> int:
     command = split_command(args)
     if not command:
         raise UsageError("no command specified", hint=f"credproc run {args.environment} -- COMMAND [ARGS...]")
+    import functools
     import os
 
     runner.refuse_nesting(os.environ, args.environment, args.nested)  # before any STS call
@@ -95,9 +100,15 @@ def run_command(args) -> int:
                          f"{command[0]} was not run\n")
         return diagnostics_exit_code(opened)
     aws_login = providers.built().get("aws-login")  # its `opened` records: expiry of the keys it gave
-    return runner.run(args.environment, opened.value, command, interactive=args.interactive,
-                      nested=args.nested, aws_records=list(getattr(aws_login, "opened", None) or ()),
-                      definitions=list(opened.files))
+    run = functools.partial(runner.run, args.environment, opened.value, command, interactive=args.interactive,
+                            nested=args.nested, aws_records=list(getattr(aws_login, "opened", None) or ()),
+                            definitions=list(opened.files))
+    if not args.server:
+        return run()
+    from credproc.commands.serve import open_endpoint
+
+    with open_endpoint(args.environment, None, name=f"credproc run {args.environment} --server") as endpoint:
+        return run(endpoint_variables=dict(endpoint.variables()))
 
 
 def diagnostics_exit_code(opened) -> int:

@@ -32,6 +32,12 @@ CONFLICTING_AWS_VARIABLES = (
     "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
     "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
 )
+# With an endpoint (`run --server`): the static keys go, and so does every variable that would make
+# an SDK take credentials from elsewhere before its container provider (botocore and the JavaScript
+# SDK read a relative URI and a token file before the full URI and the token we set).
+ENDPOINT_CONFLICTING_VARIABLES = CONFLICTING_AWS_VARIABLES + (
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+)
 FORWARDED_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -166,12 +172,15 @@ def _sts_region(cache_key) -> "str | None":
 
 
 def child_environment(inherited: dict, projection: Projection, file_paths: dict, ref: str,
-                      aws_records=()) -> dict:
+                      aws_records=(), endpoint_variables: "dict | None" = None) -> dict:
     """The inherited environment, minus conflicting AWS variables when the environment brings its
-    own credentials, then the projections (later wins, as esc appends them)."""
+    own credentials, then the projections (later wins, as esc appends them). With
+    ``endpoint_variables`` (run --server) those replace the static keys and their expiry."""
     env = dict(inherited)
     variables = dict(projection.variables)
-    if provides_aws_credentials(variables):
+    if endpoint_variables:
+        env, variables = _served(env, variables, aws_records, endpoint_variables)
+    elif provides_aws_credentials(variables):
         for name in CONFLICTING_AWS_VARIABLES:
             env.pop(name, None)
         context = aws_context(variables, aws_records)
@@ -186,6 +195,26 @@ def child_environment(inherited: dict, projection: Projection, file_paths: dict,
     for name in list(variables) + list(file_paths):
         _check_variable(name, env[name])
     return env
+
+
+def _served(env: dict, variables: dict, aws_records, endpoint_variables: dict) -> "tuple[dict, dict]":
+    context = aws_context(variables, aws_records)
+    for name in ENDPOINT_CONFLICTING_VARIABLES:
+        env.pop(name, None)
+        variables.pop(name, None)
+    if context.region:
+        variables.setdefault("AWS_REGION", context.region)
+        variables.setdefault("AWS_DEFAULT_REGION", context.region)
+    variables.update(endpoint_variables)
+    return env, variables
+
+
+def endpoint_secrets(endpoint_variables) -> set:
+    """The endpoint's token, masked in the child's output like the keys it stands for."""
+    from credproc.creds.endpoint import TOKEN_VARIABLE
+
+    token = (endpoint_variables or {}).get(TOKEN_VARIABLE)
+    return {token} if token else set()
 
 
 def _check_variable(name: str, value: str) -> None:
@@ -438,9 +467,10 @@ def masked_secrets(value, projection: Projection, argument_secrets: set, definit
 # --- the whole run ------------------------------------------------------------------------------
 
 def run(ref: str, value, command: list, *, interactive: bool = False, nested: bool = False,
-        inherited: "dict | None" = None, aws_records=(), definitions=()) -> int:
+        inherited: "dict | None" = None, aws_records=(), definitions=(), endpoint_variables=None) -> int:
     """Project ``value`` (an opened environment) onto ``command`` and run it; returns the exit status.
-    aws_records: the aws-login provider's `opened` records from opening ``value``."""
+    aws_records: the aws-login provider's `opened` records from opening ``value``;
+    endpoint_variables: the container-credentials variables that replace static keys (run --server)."""
     inherited = dict(os.environ if inherited is None else inherited)
     refuse_nesting(inherited, ref, nested)
     if not command:
@@ -448,12 +478,13 @@ def run(ref: str, value, command: list, *, interactive: bool = False, nested: bo
     projection = project(value)
     arguments, argument_secrets = interpolate_arguments(command[1:], value)
     secrets = masked_secrets(value, projection, argument_secrets, definitions)
+    secrets |= endpoint_secrets(endpoint_variables)
     sweep_stale_runs()
     forwarder = SignalForwarder().install()
     try:
         with TempFiles() as files:
             paths = files.write_all(projection.files)
-            env = child_environment(inherited, projection, paths, ref, aws_records)
+            env = child_environment(inherited, projection, paths, ref, aws_records, endpoint_variables)
             executable = resolve_command(command[0], env)
             if forwarder.pending:  # interrupted before the child started: do not start it
                 return exit_status(-forwarder.pending[0])

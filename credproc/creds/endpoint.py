@@ -1,0 +1,247 @@
+"""A credentials endpoint in the ECS container-credentials protocol, for `credproc serve` and
+`credproc run --server`.
+
+An AWS SDK whose environment has AWS_CONTAINER_CREDENTIALS_FULL_URI (this endpoint's URL) and
+AWS_CONTAINER_AUTHORIZATION_TOKEN (its token) asks it for credentials with a GET carrying the token
+as the `Authorization` header, and asks again before the credentials expire (botocore's
+ContainerProvider, the JavaScript SDK v3's fromContainerMetadata / fromHttp, the AWS CLI). The answer:
+
+    200  {"AccessKeyId", "SecretAccessKey", "Token", "Expiration" (ISO 8601 UTC), "AccountId"?}
+    401  no Authorization header            403  a wrong token
+    404  any other path                     413/431  a body, or more request head than MAX_REQUEST_BYTES
+    500  credproc could not get credentials (login required, STS refused, ...)
+    503  the same for a transient cause (network, throttling, lock held): try again
+    errors carry {"Code", "Message"} (what the JavaScript SDK reads; botocore shows the body)
+
+Each answer comes from ``answer_source`` (the command layer passes the `credproc process` path:
+index hit, else a refresh under the refresh lock), so the cache's identity bindings and
+definition-file checks apply to every request. Refused requests are logged to stderr without
+the token. Stdlib only.
+"""
+import hmac
+import json
+import secrets
+import socket
+import sys
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from credproc.errors import CredprocError, ExitCode, printable
+
+CREDENTIALS_PATH = "/credproc/v1/credentials"
+FULL_URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+TOKEN_BYTES = 32                 # 256 random bits, URL-safe base64 (no character an SDK refuses)
+MAX_REQUEST_BYTES = 16 * 1024    # request line and headers together; an SDK sends well under 1 KiB
+MAX_CONNECTIONS = 128            # served at once; more are closed at once (one thread each)
+READ_TIMEOUT_SECONDS = 10        # a client that sends its request slower than this is dropped
+STATIC_REFRESH_SECONDS = 3600    # keys without an expiry: the SDKs require one; they ask again then
+TRANSIENT_CODES = (ExitCode.TRANSIENT, ExitCode.LOCK_TIMEOUT)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def container_answer(process_answer: bytes, now: "float | None" = None) -> bytes:
+    """The container-credentials JSON for a credential_process answer (``SessionToken`` becomes
+    ``Token``; static keys get an empty Token and an Expiration an hour ahead: both are required)."""
+    doc = json.loads(process_answer.decode("utf-8"))
+    expiration = doc.get("Expiration") or _iso_utc((time.time() if now is None else now) + STATIC_REFRESH_SECONDS)
+    answer = {"AccessKeyId": doc["AccessKeyId"], "SecretAccessKey": doc["SecretAccessKey"],
+              "Token": doc.get("SessionToken") or "", "Expiration": expiration}
+    if doc.get("AccountId"):
+        answer["AccountId"] = doc["AccountId"]
+    return json.dumps(answer).encode("utf-8")
+
+
+def _iso_utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class RequestTooLarge(Exception):
+    pass
+
+
+class _CappedReader:
+    """The connection's input, refusing (RequestTooLarge) past ``limit`` bytes: http.server alone
+    accepts 100 header lines of 64 KiB each."""
+
+    def __init__(self, raw, limit: int):
+        self._raw = raw
+        self._left = limit
+
+    def readline(self, size=-1):
+        if size is None or size < 0 or size > self._left:
+            size = self._left + 1
+        line = self._raw.readline(size)
+        self._left -= len(line)
+        if self._left < 0:
+            raise RequestTooLarge()
+        return line
+
+    def read(self, size=-1):
+        raise RequestTooLarge()  # a GET has no body; nothing here reads one
+
+    def close(self):
+        self._raw.close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "credproc"
+    sys_version = ""
+    timeout = READ_TIMEOUT_SECONDS
+
+    def setup(self):
+        super().setup()
+        self.rfile = _CappedReader(self.rfile, MAX_REQUEST_BYTES)
+
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except RequestTooLarge:
+            self.close_connection = True
+            self._refuse(431, "RequestTooLarge", "the request head is too large")
+
+    def do_GET(self):
+        self.server.owner.handle(self)
+
+    def do_HEAD(self):
+        self._error(405, "MethodNotAllowed", "use GET")
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own refusals (malformed request, too many headers, unknown method) as JSON."""
+        self.close_connection = True
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+        self._refuse(code, phrase.replace(" ", ""), printable(message or phrase))
+
+    def log_message(self, format, *args):  # noqa: A002 (http.server's name)
+        self.server.owner.log(printable(format % args))
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        self.server.owner.log(f"refused a request from {self.client_address[0]} for "
+                              f"{_shown_path(getattr(self, 'path', ''))}: {message}")
+        self._error(status, code, message)
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        self.send_json(status, json.dumps({"Code": code, "Message": message}).encode("utf-8"))
+
+    def send_json(self, status: int, body: bytes) -> None:
+        self.send_response_only(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _shown_path(path: str) -> str:
+    return repr(printable(path if len(path) <= 80 else path[:77] + "..."))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = MAX_CONNECTIONS
+
+    def __init__(self, address, owner):
+        self.owner = owner
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(address, _Handler)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):  # a flood of connections: no thread for them
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+class CredentialsEndpoint:
+    """The endpoint on ``host``:``port`` (port 0: a free one), answering with ``answer_source()``
+    (credential_process JSON bytes). ``start()`` serves from a daemon thread; ``serve_forever()``
+    from the caller's; ``close()`` stops either."""
+
+    def __init__(self, answer_source, *, host: str = "127.0.0.1", port: int = 0, token: "str | None" = None,
+                 name: str = "credproc", log_stream=None):
+        self.answer_source = answer_source
+        self.token = token or new_token()
+        self.name = name
+        self.log_stream = log_stream
+        self._log_lock = threading.Lock()
+        self.httpd = _Server((host, port), self)
+        bound_host, bound_port = self.httpd.server_address[:2]
+        self.url = f"http://{url_host(bound_host)}:{bound_port}{CREDENTIALS_PATH}"
+        self._thread = None
+
+    def variables(self) -> list:
+        """[(name, value)] for the SDK's environment."""
+        return [(FULL_URI_VARIABLE, self.url), (TOKEN_VARIABLE, self.token)]
+
+    def start(self) -> "CredentialsEndpoint":
+        self._thread = threading.Thread(target=self.serve_forever, name="credproc-endpoint", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=5)
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- one request ----------------------------------------------------------------------------
+
+    def handle(self, request: _Handler) -> None:
+        presented = request.headers.get("Authorization")
+        if presented is None:
+            return request._refuse(401, "Unauthorized", "no authorization token")
+        if not self._token_matches(presented):
+            return request._refuse(403, "Forbidden", "wrong authorization token")
+        if request.path != CREDENTIALS_PATH:
+            return request._error(404, "NotFound", f"no such path; credentials are at {CREDENTIALS_PATH}")
+        self._answer(request)
+
+    def _token_matches(self, presented: str) -> bool:
+        # Constant time in the token's content; header values arrive decoded as Latin-1.
+        return hmac.compare_digest(presented.encode("latin-1", "replace"), self.token.encode("ascii"))
+
+    def _answer(self, request: _Handler) -> None:
+        try:
+            body = container_answer(self.answer_source())
+        except CredprocError as err:  # messages are secret-free by contract (credproc.errors)
+            self.log(f"could not get credentials: {printable(err.message)}")
+            status = 503 if err.exit_code in TRANSIENT_CODES else 500
+            return request._error(status, type(err).__name__, err.message)
+        except Exception as exc:  # a bug: its text could hold anything, so only the type is told
+            self.log(f"internal error ({type(exc).__name__}) while getting credentials")
+            return request._error(500, "InternalError", "credproc failed; see its stderr")
+        request.send_json(200, body)
+
+    def log(self, line: str) -> None:
+        stream = self.log_stream or sys.stderr
+        with self._log_lock:
+            stream.write(f"{self.name}: {line}\n")
+            stream.flush()
