@@ -24,6 +24,7 @@ and refreshed under a lock exactly as aws-login's (this provider reuses its mach
 covers a digest of the login's keys: a caller with another login never gets these credentials.
 """
 import json
+import re
 import types
 
 from credproc import cache
@@ -44,6 +45,7 @@ NAME = "aws-assume-role"
 MAX_CHAINED_SECONDS = 3600  # AWS's limit for a session assumed with another role session's keys
 MIN_SECONDS = 15 * 60  # STS's minimum DurationSeconds
 DEFAULT_DURATION = "1h"
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$")
 
 LOGIN_SCHEMA = {
     "type": "object",
@@ -66,7 +68,7 @@ INPUT_SCHEMA = {
         "duration": {"type": "string", "minLength": 2, "pattern": "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"},
         "externalId": {"type": "string", "minLength": 2, "maxLength": 1224},
         "policyArns": {"type": "array", "items": _ARN},
-        "policy": {"type": ["object", "string"]},
+        "policy": {"oneOf": [{"type": "object"}, {"type": "string"}]},
         "tags": {"type": "object", "additionalProperties": {"type": "string"}},
         "transitiveTagKeys": _STRING_LIST,
         "sourceIdentity": {"type": "string", "minLength": 2, "maxLength": 64},
@@ -104,8 +106,10 @@ class AwsAssumeRoleProvider(AwsLoginProvider):
     def check(self, inputs, ctx):
         """What open() would refuse, for the inputs known when checking (`login` is usually not)."""
         plain = _checked_inputs(inputs)
-        if "duration" in plain and plain["duration"] is not None:
+        if plain.get("duration") is not None:
             parse_duration(plain["duration"])
+        if plain.get("roleArn") is not None:
+            role_arn(plain["roleArn"])
         if isinstance(plain.get("login"), dict) and not _has_unknown(inputs, "login"):
             login_keys(plain["login"])
         if isinstance(plain.get("policy"), (dict, str)) and not _has_unknown(inputs, "policy"):
@@ -125,7 +129,7 @@ class AssumeRoleRequest:
         from credproc.providers import sts
 
         self.login = login_keys(plain.get("login"))
-        self.role_arn = _required_string(plain, "roleArn")
+        self.role_arn = role_arn(_required_string(plain, "roleArn"))
         self.session_name = _required_string(plain, "sessionName")
         self.duration = parse_duration(plain.get("duration") or DEFAULT_DURATION)
         self.explicit_region = plain.get("region") or None
@@ -235,6 +239,14 @@ def _check_duration_outlasts_margin(duration: int, margin: float) -> None:
             f"{NAME} `duration` {duration // 60}m is not longer than the refresh margin of {int(margin // 60)} "
             "minutes: credproc never hands out keys with less than the margin left, so these could never be used",
             hint="request a longer duration (up to 1h), or lower CREDPROC_REFRESH_MARGIN (minimum 16)")
+
+
+def role_arn(text) -> str:
+    if not isinstance(text, str) or not _ROLE_ARN.match(text):
+        shown = repr(text)[:80] if isinstance(text, str) else type(text).__name__
+        raise ConfigError(f"{NAME} `roleArn` {shown} is not an IAM role ARN",
+                          hint="it looks like arn:aws:iam::123456789012:role/NAME")
+    return text
 
 
 def _required_string(plain: dict, name: str) -> str:
