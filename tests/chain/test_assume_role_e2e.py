@@ -123,3 +123,17 @@ def test_process_prints_the_chained_keys_with_their_expiration(isolated_env, sts
     deploy = open_json()["aws"]["deploy"]
     assert answer["AccessKeyId"] == deploy["accessKeyId"]
     assert answer["Expiration"] == deploy["expiration"] and answer["AccountId"] == "210987654321"
+
+
+def test_process_answers_a_new_login_with_new_chained_keys(isolated_env, sts, monkeypatch):
+    import json
+
+    define(isolated_env, chain_yaml(), "acme/chain")
+    first = credproc("process", "acme/chain")
+    again = credproc("process", "acme/chain")  # the cache: no second AssumeRole
+    monkeypatch.setenv(TOKEN_VARIABLE, make_token(sub="repo:acme/other"))
+    other = credproc("process", "acme/chain")
+    assert first.returncode == again.returncode == other.returncode == 0, other.stderr
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert json.loads(other.stdout)["AccessKeyId"] != json.loads(first.stdout)["AccessKeyId"]
+    assert sts.count("AssumeRole") == 2
