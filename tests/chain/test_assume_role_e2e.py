@@ -137,3 +137,13 @@ def test_process_answers_a_new_login_with_new_chained_keys(isolated_env, sts, mo
     assert json.loads(again.stdout) == json.loads(first.stdout)
     assert json.loads(other.stdout)["AccessKeyId"] != json.loads(first.stdout)["AccessKeyId"]
     assert sts.count("AssumeRole") == 2
+
+
+def test_cache_clear_of_the_environment_removes_its_chained_keys(isolated_env, sts):
+    define(isolated_env, chain_yaml(), "acme/chain")
+    first = open_json()["aws"]["deploy"]
+    listed = credproc("cache", "list")
+    assert DEPLOY_ROLE in listed.stdout and first["secretAccessKey"] not in listed.stdout
+    assert credproc("cache", "clear", "acme/chain").returncode == 0
+    assert open_json()["aws"]["deploy"]["accessKeyId"] != first["accessKeyId"]
+    assert sts.count("AssumeRole") == 2
