@@ -142,7 +142,7 @@ def test_process_answers_a_new_login_with_new_chained_keys(isolated_env, sts, mo
 def test_cache_clear_of_the_environment_removes_its_chained_keys(isolated_env, sts):
     define(isolated_env, chain_yaml(), "acme/chain")
     first = open_json()["aws"]["deploy"]
-    listed = credproc("cache", "list")
+    listed = credproc("cache", "ls")
     assert DEPLOY_ROLE in listed.stdout and first["secretAccessKey"] not in listed.stdout
     assert credproc("cache", "clear", "acme/chain").returncode == 0
     assert open_json()["aws"]["deploy"]["accessKeyId"] != first["accessKeyId"]
