@@ -289,11 +289,12 @@ def too_short_error(ref: str, creds, left: float, margin: float):
 
 
 def _cacheable(opened, registry) -> bool:
-    """Index only answers that depend on nothing but the recorded files (and the aws-login STS cache,
-    whose expiry the index carries): any other provider could return something new at each open."""
+    """Index only answers that depend on nothing but the recorded files (and the aws-login and
+    aws-assume-role STS caches, whose expiry the index carries: a chained role's is never later than
+    its login's): any other provider could return something new at each open."""
     if not getattr(opened, "files", None):
         return False
-    return not set(registry.built()) - {"aws-login"}
+    return not set(registry.built()) - {"aws-login", "aws-assume-role"}  # a chained role lives no longer
 
 
 # --- export --------------------------------------------------------------------------------------

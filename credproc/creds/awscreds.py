@@ -160,10 +160,15 @@ def _from_login_object(ref: str, obj, where: str) -> AwsCredentials:
 
 # --- what the provider knows ---------------------------------------------------------------------
 
+CREDENTIAL_PROVIDERS = ("aws-login", "aws-assume-role")
+
+
 def provider_records(registry) -> list:
-    """The aws-login provider's ``opened`` records (none if evaluation never built the provider)."""
-    instance = registry.built().get("aws-login")
-    return [r for r in getattr(instance, "opened", None) or () if isinstance(r, dict)]
+    """The ``opened`` records of the AWS credential providers evaluation built (aws-login, then the
+    roles chained from it), in that order."""
+    built = registry.built()
+    return [r for name in CREDENTIAL_PROVIDERS
+            for r in getattr(built.get(name), "opened", None) or () if isinstance(r, dict)]
 
 
 def _with_provider_record(creds: AwsCredentials, records) -> AwsCredentials:

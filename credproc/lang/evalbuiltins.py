@@ -95,7 +95,8 @@ def _open(env, x):
     inputs = env.evaluate_x(inputs_x)
     ok = env.validate(inputs_x, inputs, input_schema)
     if not ok or inputs.has_unknown() or env.ev.checking:
-        if ok and env.ev.checking and not inputs.has_unknown() and callable(getattr(provider, "check", None)):
+        checkable = not inputs.has_unknown() or getattr(provider, "checks_unknown_inputs", False)
+        if ok and env.ev.checking and checkable and callable(getattr(provider, "check", None)):
             _call(env, x, provider.check, _Exporter().check(inputs).value(inputs), env.open_context(x))
         return _unknown(schema=output_schema)
     result = _call(env, x, provider.open, _Exporter().check(inputs).value(inputs), env.open_context(x))

@@ -32,6 +32,9 @@ class Provider:
     #: JSON schema (plain Python: dict, or True/False) of the inputs and of the output.
     input_schema: "dict | bool" = True
     output_schema: "dict | bool" = True
+    #: True: check() is also called when some inputs are unknown (they arrive as unknown Values), e.g.
+    #: a provider whose `login` input is another provider's output can still check its own settings.
+    checks_unknown_inputs: bool = False
 
     def schema(self):
         return self.input_schema, self.output_schema

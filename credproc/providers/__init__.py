@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 BUILTIN_PROVIDERS = {
     "aws-login": "credproc.providers.aws_login:AwsLoginProvider",
+    "aws-assume-role": "credproc.providers.aws_assume_role:AwsAssumeRoleProvider",  # credproc's extension
 }
 
 # Registered only when CREDPROC_CONFORMANCE=1 (see shared/conformance/esc-eval/README.md, item 6).

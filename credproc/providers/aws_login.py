@@ -12,11 +12,12 @@ Inputs (ESC's, plus credproc's optional `token`, `region` and `audience`)::
                                                        # default: the local issuer (credproc.identity.tokens)
       region: eu-west-1                                # STS region (default AWS_REGION, ..., us-east-1)
       audience: sts.amazonaws.com                      # token audience (local issuer / githubActions)
-    static: {accessKeyId, secretAccessKey, sessionToken?}
+    static: {accessKeyId, secretAccessKey, sessionToken?, region?}
 
 Outputs: accessKeyId, secretAccessKey (secret), sessionToken (secret), expiration (UTC
 "YYYY-MM-DDTHH:MM:SSZ", from STS; absent for static keys and for static keys without a token,
-sessionToken is absent too).
+sessionToken is absent too), and `region` when the definition names one (`credproc run` passes it
+on as AWS_REGION/AWS_DEFAULT_REGION).
 
 OIDC results are cached (credproc.cache, kind "creds") under a key covering everything that changes
 the result, the identity bindings of the token source included (whose token it is, read now: see
@@ -50,6 +51,7 @@ _ARN = {"type": "string", "maxLength": 2048}
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", re.S)
 _POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/.+$", re.S)
 ROLE_ARN_EXAMPLE = "arn:aws:iam::123456789012:role/NAME"
+REGION_SCHEMA = {"type": "string", "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]+$"}
 
 TOKEN_SCHEMA = {
     "type": "object",
@@ -79,7 +81,7 @@ OIDC_SCHEMA = {
         "policyArns": {"type": "array", "items": _ARN},
         "subjectAttributes": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "token": TOKEN_SCHEMA,
-        "region": {"type": "string", "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]+$"},
+        "region": REGION_SCHEMA,
         "audience": {"type": "string", "minLength": 1},
     },
     "required": ["roleArn", "sessionName"],
@@ -91,6 +93,7 @@ STATIC_SCHEMA = {
         "accessKeyId": {"type": "string", "minLength": 16, "maxLength": 128},
         "secretAccessKey": {"type": "string", "minLength": 1},
         "sessionToken": {"type": "string", "minLength": 1},
+        "region": REGION_SCHEMA,
     },
     "required": ["accessKeyId", "secretAccessKey"],
 }
@@ -108,6 +111,7 @@ OUTPUT_SCHEMA = {
         "secretAccessKey": {"type": "string"},
         "sessionToken": {"type": "string"},
         "expiration": {"type": "string"},
+        "region": {"type": "string"},
     },
     "required": ["accessKeyId", "secretAccessKey"],
 }
@@ -173,6 +177,8 @@ class AwsLoginProvider(Provider):
         result = {"accessKeyId": Value(key_id), "secretAccessKey": Value(secret, secret=True)}
         if token:
             result["sessionToken"] = Value(token, secret=True)
+        if static.get("region"):
+            result["region"] = Value(static["region"])
         return Value(result)
 
     # --- oidc ---------------------------------------------------------------------------------
@@ -186,7 +192,7 @@ class AwsLoginProvider(Provider):
         self._record(ctx, request.cache_key, entry["credentials"]["AccessKeyId"], entry["expiration"],
                      entry.get("account_id"), region=request.region,
                      stale=not cache.is_fresh(entry, margin, self._now()), bindings=request.bindings)
-        return _output(entry)
+        return _output(entry, request.explicit_region)
 
     def _cached_or_refreshed(self, request: "OidcRequest", margin: float) -> dict:
         from credproc import lock
@@ -216,7 +222,7 @@ class AwsLoginProvider(Provider):
         try:
             entry = _within_deadline(lambda: request.exchange(self._sts_client_factory, self._now()),
                                      request.refresh_deadline(), request.display_name, on_timeout=request.source.abort)
-            _check_lifetime(entry, request, margin, self._now())
+            self._check_lifetime(entry, request, margin)
             if request.source.rebinds_after_fetch:
                 request.bind()  # the fetch logged in: the answer belongs to the new login
         except CredprocError:
@@ -227,6 +233,9 @@ class AwsLoginProvider(Provider):
             raise
         cache.write_entry(CACHE_KIND, request.cache_key, entry)
         return entry
+
+    def _check_lifetime(self, entry: dict, request, margin: float) -> None:
+        _check_lifetime(entry, request, margin, self._now())
 
     def _record(self, ctx, cache_key, access_key_id, expiration, account_id, region=None, stale=False,
                 bindings=()):
@@ -349,14 +358,19 @@ def _usable(entry: "dict | None") -> "dict | None":
     return entry
 
 
-def _output(entry: dict) -> Value:
+def _output(entry: dict, region: "str | None" = None) -> Value:
+    """The provider's output; `region` only when the definition named one (it is what the
+    environment says, for `run` and profiles, not the STS region credproc happened to pick)."""
     creds = entry["credentials"]
-    return Value({
+    output = {
         "accessKeyId": Value(creds["AccessKeyId"]),
         "secretAccessKey": Value(creds["SecretAccessKey"], secret=True),
         "sessionToken": Value(creds["SessionToken"], secret=True),
         "expiration": Value(entry["expiration"]),
-    })
+    }
+    if region:
+        output["region"] = Value(region)
+    return Value(output)
 
 
 class OidcRequest:
@@ -371,7 +385,8 @@ class OidcRequest:
         self.session_name = _string(oidc, "sessionName")
         self.duration = parse_duration(oidc.get("duration", DEFAULT_DURATION))
         self.policy_arns = sorted(_policy_arns(oidc))
-        self.region = sts.resolve_region(_optional_string(oidc, "region"))
+        self.explicit_region = _optional_string(oidc, "region")
+        self.region = sts.resolve_region(self.explicit_region)
         self.org = _organization(ctx)
         self.environment = issuer.qualify_environment(ctx.environment)
         self.root_environment = issuer.qualify_environment(ctx.root_environment)

@@ -276,3 +276,72 @@ def _map_client_error(err, role_arn: str, claims: Claims, duration: int, token: 
         return StsRefused(f"STS refused the session policies for role {role_arn} ({code}: {message})",
                           hint="check oidc.policyArns")
     return StsRefused(f"STS refused assuming role {role_arn} ({code}: {message})")
+
+
+# --- AssumeRole (role chaining: fn::open::aws-assume-role) ----------------------------------------
+
+def make_signed_client(region: str, login: dict):
+    """An STS client signed with exactly the login's keys: they are handed to the client, so
+    botocore's credential chain (and any credential_process, possibly credproc) is never consulted.
+    Profile, endpoint and retry settings as in make_client."""
+    import botocore.session
+    from botocore.config import Config
+
+    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    session.set_config_variable("sts_regional_endpoints", "regional")
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        user_agent_extra="credproc",
+    )
+    return session.create_client(
+        "sts", region_name=region, config=config, aws_access_key_id=login["accessKeyId"],
+        aws_secret_access_key=login["secretAccessKey"], aws_session_token=login.get("sessionToken"),
+    )
+
+
+def assume_role(*, login: dict, role_arn: str, request: dict, region: str, client_factory=None) -> dict:
+    """STS AssumeRole signed with ``login`` ({accessKeyId, secretAccessKey, sessionToken?});
+    ``request`` holds the other AssumeRole parameters (RoleSessionName, DurationSeconds, ...).
+    Returns what assume_role_with_web_identity returns. Errors name the role and the login's
+    identity; the login's secret key and session token never reach a message."""
+    client = (client_factory or make_signed_client)(region, login)
+    secrets = [login.get("secretAccessKey"), login.get("sessionToken")]
+    try:
+        response = client.assume_role(RoleArn=role_arn, **request)
+    except Exception as err:  # noqa: BLE001 - every botocore failure is mapped below
+        mapped = _map_assume_role_error(err, client, login, role_arn, region, request.get("DurationSeconds"))
+        raise (redact_error(mapped, secrets) if isinstance(mapped, CredprocError) else mapped) from None
+    try:
+        return _result(response, role_arn)
+    except (KeyError, TypeError, AttributeError, ValueError):  # a 200 without usable Credentials
+        raise _unreadable_answer(role_arn, region) from None
+
+
+def _map_assume_role_error(err, client, login: dict, role_arn: str, region: str, duration) -> Exception:
+    from botocore.exceptions import ClientError
+
+    code = (err.response.get("Error") or {}).get("Code") if isinstance(err, ClientError) else None
+    if code in ("AccessDenied", "AccessDeniedException"):
+        source = _caller_identity(client, login)
+        return StsRefused(
+            f"STS denied assuming role {role_arn} (AccessDenied) to {source}: the role's trust policy must "
+            "allow sts:AssumeRole for it, and its own policies must allow sts:AssumeRole on the role",
+            hint="compare the role's trust policy (Principal, sts:ExternalId, tags) with the login it chains from",
+        )
+    if code in ("ExpiredToken", "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
+        return StsRefused(
+            f"STS did not accept the login keys (access key {login['accessKeyId']}) to assume role {role_arn} "
+            f"({code}): they have expired or are not valid keys",
+            hint="check what `login` points at (usually ${aws.login}); reopen the environment",
+        )
+    return map_error(err, role_arn, Claims(None), region, duration or 0)
+
+
+def _caller_identity(client, login: dict) -> str:
+    """Who the login is (its ARN), to name it in a refusal; its access key id when STS will not say."""
+    try:
+        return client.get_caller_identity()["Arn"]
+    except Exception:  # noqa: BLE001 - only used to explain another error
+        return f"access key {login['accessKeyId']}"

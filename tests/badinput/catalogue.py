@@ -58,6 +58,18 @@ def sts_ok(credentials_xml: str) -> str:
             "<ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>")
 
 
+CHAINED_ROLE = "arn:aws:iam::210987654321:role/deploy"
+
+
+def chained(hop: str = "", login_keys: str = "${aws.login}", role: str = CHAINED_ROLE) -> str:
+    """aws-login (as login()) -> aws.deploy, an fn::open::aws-assume-role whose keys are exported."""
+    return (login().split("  environmentVariables:\n")[0]
+            + f"    deploy:\n      fn::open::aws-assume-role:\n        login: {login_keys}\n"
+            f"        roleArn: {role}\n        sessionName: chain\n{hop}"
+            "  environmentVariables:\n    AWS_ACCESS_KEY_ID: ${aws.deploy.accessKeyId}\n"
+            "    AWS_SECRET_ACCESS_KEY: ${aws.deploy.secretAccessKey}\n    AWS_SESSION_TOKEN: ${aws.deploy.sessionToken}\n")
+
+
 STATIC = ("values:\n  aws:\n    login:\n      fn::open::aws-login:\n        static:\n"
           "          accessKeyId: AKIAIOSFODNN7EXAMPLE\n          secretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
           "  environmentVariables:\n    AWS_ACCESS_KEY_ID: ${aws.login.accessKeyId}\n"
@@ -259,6 +271,14 @@ CASES = [
          env={"CREDPROC_CHAIN": "acme/dev"}, code=8, line="credproc: credproc process acme/dev was started by itself"),
     case("var-chain-deep", "environment variables", "CREDPROC_CHAIN three deep",
          env={"CREDPROC_CHAIN": "a/a,b/b,c/c"}, code=8, line="credproc: credproc processes nested more than 3 deep"),
+    case("chain-duration-long", "environment YAML", "aws-assume-role duration 2h (a chained session is capped at 1h)",
+         yaml=chained("        duration: 2h\n"), line="credproc: aws-assume-role `duration` 2h is above 1h: AWS caps role-chaining sessions (a role assumed with another role session's keys) at 1 hour (hint: use duration: 1h or less)", match="exact", may_cache=True),
+    case("chain-duration-long-check", "environment YAML", "the same, found by `env check` (the login is not known there)",
+         ("env", "check", "acme/dev"), yaml=chained("        duration: 2h\n"), line="acme/dev:10:7: aws-assume-role `duration` 2h is above 1h: AWS caps role-chaining sessions (a role assumed with another role session's keys) at 1 hour", match="exact"),
+    case("chain-login-no-secret", "environment YAML", "aws-assume-role login without secretAccessKey",
+         yaml=chained(login_keys="\n          accessKeyId: ${aws.login.accessKeyId}"), line='credproc: aws-assume-role `login` has no secretAccessKey (hint: point login at an aws-login (or aws-assume-role) value, e.g. login: ${aws.login})', match="exact", may_cache=True),
+    case("chain-role-not-arn", "environment YAML", "aws-assume-role roleArn naming a bucket, not a role",
+         yaml=chained(role="arn:aws:s3:::a-bucket-not-a-role"), line="credproc: aws-assume-role `roleArn` 'arn:aws:s3:::a-bucket-not-a-role' is not an IAM role ARN (hint: it looks like arn:aws:iam::123456789012:role/NAME)", match="exact", may_cache=True),
     case("var-cache-dir-file", "environment variables", "CREDPROC_CACHE_DIR is a file",
          env={"CREDPROC_CACHE_DIR": "{token_file}"}, line='credproc: cache directory {token_file} is not a directory (hint: remove it or set CREDPROC_CACHE_DIR to a private directory)', match="exact"),
     case("var-endpoint-garbage", "environment variables", "AWS_ENDPOINT_URL_STS=not a url",

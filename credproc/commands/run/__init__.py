@@ -99,9 +99,10 @@ def run_command(args) -> int:
         sys.stderr.write(f"credproc: environment {args.environment} has {len(lines)} error{plural}; "
                          f"{command[0]} was not run\n")
         return diagnostics_exit_code(opened)
-    aws_login = providers.built().get("aws-login")  # its `opened` records: expiry of the keys it gave
+    from credproc.creds import awscreds
+
     run = functools.partial(runner.run, args.environment, opened.value, command, interactive=args.interactive,
-                            nested=args.nested, aws_records=list(getattr(aws_login, "opened", None) or ()),
+                            nested=args.nested, aws_records=awscreds.provider_records(providers),  # expiry, region
                             definitions=list(opened.files))
     if not args.server:
         return run()
