@@ -16,7 +16,7 @@ if command -v npm >/dev/null 2>&1; then
     (cd tests/login/oidc_server && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null) \
         || echo "dev-setup: warning: npm ci failed in tests/login/oidc_server; the login tests will skip" >&2
     # The AWS SDK for JavaScript v3, a real client of the credentials endpoint (tests/endpoint).
-    (cd tests/endpoint/js_client && npm ci --no-audit --no-fund --loglevel=error) \
+    (cd tests/endpoint/js_client && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null) \
         || echo "dev-setup: warning: npm ci failed in tests/endpoint/js_client; its JavaScript SDK tests will skip" >&2
 fi
 # zsh and fish: the shell-quoting tests eval credproc's output in them (they skip a shell that is
