@@ -14,8 +14,9 @@ import time
 from credproc import lock
 
 # "creds": STS results of the aws-login provider; "env": the per-environment index of `credproc process`;
-# "login": ID/access tokens of interactive logins (credproc.identity.tokens.login).
-KINDS = ("creds", "env", "login")
+# "login": ID/access tokens of interactive logins (credproc.identity.tokens.login); "secrets": values
+# read by aws-secrets / aws-parameter-store (credproc.providers.aws_secrets).
+KINDS = ("creds", "env", "login", "secrets")
 KEY_PREFIX_LENGTH = 12
 
 

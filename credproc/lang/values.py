@@ -310,3 +310,14 @@ def from_plain(plain, secret: bool = False) -> "Value":
     if isinstance(plain, float):
         return Value(Number(format_go_float(plain)), secret=secret)
     return Value(str(plain), secret=secret)
+
+
+def contains_unknown(value) -> bool:
+    """Whether ``value`` or anything inside it is unknown (a provider's check() sees such inputs)."""
+    if not isinstance(value, Value):
+        return False
+    if value.unknown:
+        return True
+    members = value.value.values() if isinstance(value.value, dict) else (
+        value.value if isinstance(value.value, list) else ())
+    return any(contains_unknown(member) for member in members)

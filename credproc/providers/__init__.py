@@ -5,6 +5,8 @@ from collections.abc import Mapping
 BUILTIN_PROVIDERS = {
     "aws-login": "credproc.providers.aws_login:AwsLoginProvider",
     "aws-assume-role": "credproc.providers.aws_assume_role:AwsAssumeRoleProvider",  # credproc's extension
+    "aws-secrets": "credproc.providers.aws_secrets:AwsSecretsProvider",
+    "aws-parameter-store": "credproc.providers.aws_secrets:AwsParameterStoreProvider",
 }
 
 # Registered only when CREDPROC_CONFORMANCE=1 (see shared/conformance/esc-eval/README.md, item 6).

@@ -29,7 +29,7 @@ import types
 
 from credproc import cache
 from credproc.errors import ConfigError
-from credproc.lang.values import Value
+from credproc.lang.values import Value, contains_unknown
 from credproc.providers.aws_login import (
     _ARN,
     _DURATION,
@@ -180,17 +180,7 @@ def _checked_inputs(inputs) -> dict:
 
 def _has_unknown(inputs, name: str) -> bool:
     member = inputs.value.get(name) if isinstance(inputs, Value) and isinstance(inputs.value, dict) else None
-    return _contains_unknown(member)
-
-
-def _contains_unknown(value) -> bool:
-    if not isinstance(value, Value):
-        return False
-    if value.unknown:
-        return True
-    members = value.value.values() if isinstance(value.value, dict) else (
-        value.value if isinstance(value.value, list) else ())
-    return any(_contains_unknown(member) for member in members)
+    return contains_unknown(member)
 
 
 def login_keys(login) -> dict:

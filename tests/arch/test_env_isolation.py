@@ -11,6 +11,8 @@ DYNAMIC_READS = {
     ("credproc.cache", "binding_digest"): "a variable an environment's token binds (oidc.token.env): the test names it",
     ("credproc.identity.tokens.env", "_obtain"): "the variable an environment names in oidc.token.env: the test names it",
     ("credproc.identity.tokens.login", "_secret"): "the clientSecret variable an environment names: the test names it",
+    ("credproc.providers.aws_secrets", "endpoint_of"): "AWS_ENDPOINT_URL_SECRETS_MANAGER/_SSM (a table), which the "
+                                                        "fixture unsets with every AWS_ENDPOINT_URL* name",
     ("credproc.paths", "_xdg"): "called with XDG_CACHE_HOME/XDG_CONFIG_HOME/XDG_DATA_HOME/XDG_STATE_HOME, all set",
 }
 

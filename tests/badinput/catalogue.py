@@ -74,6 +74,13 @@ STATIC = ("values:\n  aws:\n    login:\n      fn::open::aws-login:\n        stat
           "          accessKeyId: AKIAIOSFODNN7EXAMPLE\n          secretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
           "  environmentVariables:\n    AWS_ACCESS_KEY_ID: ${aws.login.accessKeyId}\n"
           "    AWS_SECRET_ACCESS_KEY: ${aws.login.secretAccessKey}\n")
+def with_secrets(get: str, provider: str = "aws-secrets", region: str = "eu-central-1") -> str:
+    """STATIC's login plus aws.secrets, an fn::open of a secret provider with that `get`."""
+    return (STATIC.split("  environmentVariables:\n")[0]
+            + f"    secrets:\n      fn::open::{provider}:\n        region: {region}\n        login: ${{aws.login}}\n{get}"
+            + "  environmentVariables:\n" + STATIC.split("  environmentVariables:\n")[1])
+
+
 DEEP = "values:\n  x: " + "[" * 1000 + "]" * 1000 + "\n"
 ALIAS_BOMB = "values:\n  a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"  {chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(9))
@@ -279,6 +286,19 @@ CASES = [
          yaml=chained(login_keys="\n          accessKeyId: ${aws.login.accessKeyId}"), line='credproc: aws-assume-role `login` has no secretAccessKey (hint: point login at an aws-login (or aws-assume-role) value, e.g. login: ${aws.login})', match="exact", may_cache=True),
     case("chain-role-not-arn", "environment YAML", "aws-assume-role roleArn naming a bucket, not a role",
          yaml=chained(role="arn:aws:s3:::a-bucket-not-a-role"), line="credproc: aws-assume-role `roleArn` 'arn:aws:s3:::a-bucket-not-a-role' is not an IAM role ARN (hint: it looks like arn:aws:iam::123456789012:role/NAME)", match="exact", may_cache=True),
+    case("secrets-unknown-key", "environment YAML", "aws-secrets entry with a misspelled key (env check, no AWS call)",
+         ("env", "check", "acme/dev"), yaml=with_secrets("        get: {db: {secretId: prod-db, versionStag: AWSCURRENT}}\n"),
+         line="acme/dev:9:7: get.db: unknown key 'versionStag' (expected one of secretId, versionId, versionStage)", match="exact"),
+    case("secrets-too-many", "environment YAML", "aws-secrets asked for 101 entries in one fn::open",
+         ("env", "check", "acme/dev"), yaml=with_secrets("        get: {" + ", ".join(f"s{i}: {{secretId: s{i}}}" for i in range(101)) + "}\n"),
+         line="acme/dev:9:7: get has 101 entries; at most 100 are read in one fn::open", match="exact"),
+    case("secrets-bad-region", "environment YAML", "aws-parameter-store region that is not a region",
+         ("env", "check", "acme/dev"), yaml=with_secrets("        get: {db: {name: /app/db}}\n", provider="aws-parameter-store", region="Frankfurt"),
+         line='acme/dev:10:17: string must match the pattern "^[a-z]{2}(-[a-z]+)+-[0-9]+$"', match="prefix"),
+    case("secrets-endpoint-closed", "environment variables", "AWS_ENDPOINT_URL_SECRETS_MANAGER at a closed port",
+         ("env", "open", "acme/dev"), yaml=with_secrets("        get: {db: {secretId: prod-db}}\n"),
+         env={"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:9"}, code=2,
+         line="acme/dev:9:7: get.db: secret 'prod-db': cannot reach Secrets Manager at http://127.0.0.1:9", match="prefix"),
     case("var-cache-dir-file", "environment variables", "CREDPROC_CACHE_DIR is a file",
          env={"CREDPROC_CACHE_DIR": "{token_file}"}, line='credproc: cache directory {token_file} is not a directory (hint: remove it or set CREDPROC_CACHE_DIR to a private directory)', match="exact"),
     case("var-endpoint-garbage", "environment variables", "AWS_ENDPOINT_URL_STS=not a url",
