@@ -250,7 +250,7 @@ def main() -> int:
 
 
 def sts_calls(moto_url: str) -> int:
-    """AssumeRole* calls moto has served (test-infra §1: /moto-api/data.json, sts.AssumedRole)."""
+    """AssumeRole* calls moto has served (docs/background.md §3)."""
     with urllib.request.urlopen(moto_url + "/moto-api/data.json", timeout=10) as resp:
         data = json.loads(resp.read())
     return len((data.get("sts") or {}).get("AssumedRole") or [])

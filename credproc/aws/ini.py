@@ -10,8 +10,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-# Keys that make botocore ignore credential_process or use it differently (credential-helpers.md
-# §1.1): static keys, assume-role chains, SSO, `aws login`, web identity.
+# Keys that make botocore ignore credential_process or use it differently (docs/background.md
+# §1): static keys, assume-role chains, SSO, `aws login`, web identity.
 CONFLICTING_KEYS = (
     "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token",
     "role_arn", "source_profile", "credential_source", "sso_session", "login_session",

@@ -1,4 +1,4 @@
-"""The ciphertext envelope of static secrets (`fn::secret: {ciphertext: B64}`, spec §14).
+"""The ciphertext envelope of static secrets (`fn::secret: {ciphertext: B64}`, docs/esc-language.md §14).
 
 B64 is standard base64 (with padding) of ``"escx" || uint32be(1) || ciphertext || uint32be(crc32)``,
 the CRC-32 (IEEE) covering every byte before it. Decoding checks, in ESC's order: base64, length

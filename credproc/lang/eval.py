@@ -160,7 +160,7 @@ class _Env:
                 continue
             my_imports[decl.name] = value
             if decl.merge:
-                # §6: the merge rules (fn::final included) hold between imports too; the
+                # docs/esc-language.md §6: the merge rules (fn::final included) hold between imports too; the
                 # overriding import's value carries no position, so warn at its import entry.
                 self.base = merge(self, self.base, value, decl.node)
         self.imports_value = _V(my_imports)
@@ -518,7 +518,7 @@ def merge(env, base: "_V | None", top: _V, where, shallow=False) -> _V:
         merged[k] = tv if (shallow or bv is None) else merge(env, bv, tv, where)
     result = _V(merged, secret=top.secret, own=top.own if top.own is not None else tuple(top.repr))
     result.base_unknown = top.base_unknown or base.base_unknown
-    # §6/§10: fn::final marks the layer that defines it; laying it over an imported object must
+    # docs/esc-language.md §6/§10: fn::final marks the layer that defines it; laying it over an imported object must
     # not lose the mark, or importers of this environment could override it.
     result.final = top.final
     return result

@@ -236,7 +236,7 @@ def _concat(env, x):
         ok = ok and value_ok
     if not ok:
         return _unknown()
-    # §10/§12: the result node is secret when any input *contains* a secret; the elements keep
+    # docs/esc-language.md §10/§12: the result node is secret when any input *contains* a secret; the elements keep
     # their own flags.
     secret = any(a.has_secret() for a in arrays)
     if any(a.unknown for a in arrays):

@@ -1,5 +1,5 @@
-"""ESC's JSON-Schema subset: validation with ESC's exact messages (spec §13), access into
-unknown values by schema (spec §5), and the `rotateOnly` marker.
+"""ESC's JSON-Schema subset: validation with ESC's exact messages (docs/esc-language.md §13), access into
+unknown values by schema (§5), and the `rotateOnly` marker.
 
 Schemas are plain Python, as providers declare them: ``True``/``None`` (anything), ``False``
 (nothing), or a dict with the keywords below. A dict holding only metadata (``{}``,

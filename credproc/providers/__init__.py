@@ -9,7 +9,7 @@ BUILTIN_PROVIDERS = {
     "aws-parameter-store": "credproc.providers.aws_secrets:AwsParameterStoreProvider",
 }
 
-# Registered only when CREDPROC_CONFORMANCE=1 (see shared/conformance/esc-eval/README.md, item 6).
+# Registered only when CREDPROC_CONFORMANCE=1 (docs/background.md §5).
 CONFORMANCE_PROVIDERS = {
     "test": "credproc.providers.conformance:TestProvider",
     "error": "credproc.providers.conformance:ErrorProvider",

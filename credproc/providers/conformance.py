@@ -1,5 +1,5 @@
 """The providers, rotators, execution context and decrypter of the ESC conformance corpus
-(shared/conformance/esc-eval/README.md, items 4-6). Registered only when CREDPROC_CONFORMANCE=1.
+(docs/background.md §5). Registered only when CREDPROC_CONFORMANCE=1.
 
 They mirror the test doubles of pulumi/esc's `eval/eval_test.go`; they exist so that credproc's
 evaluator can be run against that corpus, and are never offered to users.

@@ -90,7 +90,7 @@ def write_profile(config_file, profile: str, ref: str, region: str = "us-east-1"
 # --- moto's recorder -----------------------------------------------------------------------------
 
 class Recorder:
-    """moto's request recorder (test-infra §1): every request, with headers and form body."""
+    """moto's request recorder (docs/background.md §3): every request, with headers and form body."""
 
     def __init__(self, endpoint: str):
         self.endpoint = endpoint.rstrip("/")
@@ -259,7 +259,7 @@ def sts_error_xml(code: str, message: str) -> str:
 
 
 def python_bytecode_env(env: dict) -> dict:
-    """Users run with bytecode caches; this machine sets PYTHONDONTWRITEBYTECODE (see test-infra §8)."""
+    """Users run with bytecode caches; this machine sets PYTHONDONTWRITEBYTECODE (docs/background.md §4)."""
     env = dict(env)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env

@@ -1,4 +1,4 @@
-"""The ciphertext envelope of `fn::secret: {ciphertext: ...}` and its error messages (spec §14)."""
+"""The ciphertext envelope of `fn::secret: {ciphertext: ...}` and its error messages (docs/esc-language.md §14)."""
 import base64
 import struct
 import zlib

@@ -1,4 +1,4 @@
-"""Spec §2: document structure and YAML decoding."""
+"""docs/esc-language.md §2: document structure and YAML decoding."""
 import pytest
 
 from tests.spec.spechelp import Row, check_row, params

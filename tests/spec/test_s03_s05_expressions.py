@@ -1,4 +1,4 @@
-"""Spec §0 rules 1-2, §3 expressions, §4 interpolation grammar, §5 property access."""
+"""docs/esc-language.md §0 rules 1-2, §3 expressions, §4 interpolation grammar, §5 property access."""
 import pytest
 
 from tests.spec.spechelp import Row, check_row, params

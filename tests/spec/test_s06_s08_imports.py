@@ -1,4 +1,4 @@
-"""Spec §0 rule 3, §6 imports and merging, §7 inline references, §8 execution context."""
+"""docs/esc-language.md §0 rule 3, §6 imports and merging, §7 inline references, §8 execution context."""
 import pytest
 
 from tests.spec.spechelp import Row, check_row, params

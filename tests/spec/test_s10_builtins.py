@@ -1,4 +1,4 @@
-"""Spec §0 rules 1, 5, 8 and §10 builtins."""
+"""docs/esc-language.md §0 rules 1, 5, 8 and §10 builtins."""
 import base64
 
 import pytest

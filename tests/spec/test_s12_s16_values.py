@@ -1,4 +1,4 @@
-"""Spec §0 rules 7-9, §12 values (secret/unknown), §13 schema messages, §14 ciphertext,
+"""docs/esc-language.md §0 rules 7-9, §12 values (secret/unknown), §13 schema messages, §14 ciphertext,
 §15 cycles, §16 check vs eval, §17 CLI renderings."""
 import base64
 import struct

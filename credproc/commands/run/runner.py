@@ -2,7 +2,7 @@
 
 Stages, each a small piece the command module strings together:
 
-    project(value)                -> Projection: environmentVariables and files (ESC §9) + secrets
+    project(value)                -> Projection: environmentVariables and files (docs/esc-language.md §9) + secrets
     interpolate_arguments(args)   -> arguments with ${path} replaced (as `esc run`), + secrets used
     TempFiles                     -> the `files` entries as 0600 files in a private per-run directory,
                                      swept by the next run if this one is killed
@@ -26,7 +26,7 @@ from credproc.errors import ConfigError, UsageError
 from credproc.commands.run.masking import MIN_SECRET_LENGTH, SECRET_MARK, SecretMasker, mask_variants  # noqa: F401
 
 # Variables that would make an AWS SDK use other credentials (or mix them with ours) when the
-# environment provides its own keys (credential-helpers.md §5.(b) item 25).
+# environment provides its own keys (docs/background.md §2).
 CONFLICTING_AWS_VARIABLES = (
     "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
@@ -53,7 +53,7 @@ class Projection:
 
 
 def project(value) -> Projection:
-    """environmentVariables and files of an opened environment (ESC rules §9): the entries that
+    """environmentVariables and files of an opened environment (docs/esc-language.md §9): the entries that
     `env open --format dotenv` prints (render.projections: scalar entries only, null -> "", arrays
     and objects skipped silently). Secret entries join the mask list."""
     from credproc.store.render import projections
