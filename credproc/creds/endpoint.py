@@ -69,28 +69,57 @@ class RequestTooLarge(Exception):
     pass
 
 
-class _CappedReader:
-    """The connection's input, refusing (RequestTooLarge) past ``limit`` bytes: http.server alone
-    accepts 100 header lines of 64 KiB each."""
+class RequestTimeout(Exception):
+    pass
 
-    def __init__(self, raw, limit: int):
-        self._raw = raw
-        self._left = limit
+
+class _HeadReader:
+    """The connection's input for one request head: at most ``limit`` bytes (RequestTooLarge; http.server
+    alone accepts 100 header lines of 64 KiB each) within READ_TIMEOUT_SECONDS in all (RequestTimeout):
+    a socket timeout alone counts only the silence between bytes, so a client trickling one byte a
+    second would hold its connection slot for ever."""
+
+    def __init__(self, sock, limit: int):
+        self._sock = sock
+        self._limit = limit
+        self._buffer = bytearray()
+        self.start()
+
+    def start(self) -> None:
+        """A new request: a fresh budget of bytes and seconds."""
+        self._left = self._limit
+        self._deadline = time.monotonic() + READ_TIMEOUT_SECONDS
 
     def readline(self, size=-1):
-        if size is None or size < 0 or size > self._left:
-            size = self._left + 1
-        line = self._raw.readline(size)
+        limit = self._left + 1 if size is None or size < 0 or size > self._left else size
+        while b"\n" not in self._buffer and len(self._buffer) < limit and self._receive():
+            pass
+        end = self._buffer.find(b"\n")
+        taken = end + 1 if 0 <= end < limit else min(len(self._buffer), limit)
+        line = bytes(self._buffer[:taken])
+        del self._buffer[:taken]
         self._left -= len(line)
         if self._left < 0:
             raise RequestTooLarge()
         return line
 
+    def _receive(self) -> bool:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise RequestTimeout()
+        self._sock.settimeout(remaining)
+        try:
+            chunk = self._sock.recv(4096)
+        except socket.timeout:
+            raise RequestTimeout() from None
+        self._buffer += chunk
+        return bool(chunk)
+
     def read(self, size=-1):
         raise RequestTooLarge()  # a GET has no body; nothing here reads one
 
     def close(self):
-        self._raw.close()
+        pass  # the socket is closed by the server
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -100,14 +129,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.rfile = _CappedReader(self.rfile, MAX_REQUEST_BYTES)
+        self.rfile = _HeadReader(self.connection, MAX_REQUEST_BYTES)
 
     def handle_one_request(self):
+        self.rfile.start()
+        self.request_version, self.path = "HTTP/1.0", ""  # a refusal before parsing still gets a status line
         try:
             super().handle_one_request()
         except RequestTooLarge:
             self.close_connection = True
             self._refuse(431, "RequestTooLarge", "the request head is too large")
+        except RequestTimeout:
+            self.close_connection = True
+            self.server.owner.log(f"dropped a connection from {self.client_address[0]}: no complete request "
+                                  f"within {READ_TIMEOUT_SECONDS} s")
 
     def do_GET(self):
         self.server.owner.handle(self)
@@ -163,6 +198,11 @@ class _Server(ThreadingHTTPServer):
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        """A client that went away mid-answer (BrokenPipe, reset): one line, never a traceback."""
+        error = sys.exc_info()[1]
+        self.owner.log(f"connection from {client_address[0]} ended early ({type(error).__name__})")
 
     def process_request_thread(self, request, client_address):
         try:

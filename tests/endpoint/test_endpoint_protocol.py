@@ -165,3 +165,48 @@ def test_close_stops_serving(served):
     time.sleep(0.05)
     with pytest.raises(OSError):
         socket.create_connection((host, port), timeout=2).close()
+
+
+def test_a_client_trickling_its_request_is_dropped_after_the_read_timeout_in_all(served, monkeypatch):
+    from credproc.creds import endpoint as endpoint_module
+
+    monkeypatch.setattr(endpoint_module, "READ_TIMEOUT_SECONDS", 1.0)
+    host, port = served.httpd.server_address[:2]
+    trickler = socket.create_connection((host, port), timeout=10)
+    trickler.sendall(b"GET " + CREDENTIALS_PATH.encode() + b" HTTP/1.1\r\n")
+    started = time.monotonic()
+    dropped = False
+    try:
+        while time.monotonic() - started < 5:  # one byte every 0.2 s: never silent for a whole second
+            try:
+                trickler.sendall(b"X")
+            except OSError:
+                dropped = True
+                break
+            time.sleep(0.2)
+        if not dropped:
+            trickler.settimeout(0.5)
+            dropped = trickler.recv(1) == b""
+    except OSError:
+        dropped = True
+    finally:
+        trickler.close()
+    assert dropped and time.monotonic() - started < 5
+    assert "no complete request within" in served.log_text.getvalue()
+
+
+def test_clients_that_hang_up_leave_one_line_each_and_no_traceback(served):
+    host, port = served.httpd.server_address[:2]
+    for _ in range(5):
+        sock = socket.create_connection((host, port), timeout=10)
+        sock.sendall(b"GET " + CREDENTIALS_PATH.encode() + b" HTTP/1.1\r\n\r\n")
+        sock.close()
+    big = socket.create_connection((host, port), timeout=10)
+    big.sendall(b"GET " + b"/" * 70000 + b" HTTP/1.1\r\n\r\n")
+    answer = big.recv(200)
+    big.close()
+    assert answer.startswith(b"HTTP/1.0 431") or answer.startswith(b"HTTP/1.1 431")
+    assert get(served)[0] == 200
+    time.sleep(0.3)
+    log = served.log_text.getvalue()
+    assert "Traceback" not in log and "AttributeError" not in log
