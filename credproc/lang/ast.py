@@ -103,11 +103,15 @@ class Open(Builtin):
 
 
 class Rotate(Builtin):
-    __slots__ = ("provider", "inputs", "state")
+    """`state_invalid`: the definition's `state` is not a mapping literal (e.g. `${src}`), so the
+    rotator is not rotated: its new state would be written over that expression."""
 
-    def __init__(self, node, name, args_node, provider, inputs, state):
+    __slots__ = ("provider", "inputs", "state", "state_invalid")
+
+    def __init__(self, node, name, args_node, provider, inputs, state, state_invalid=False):
         super().__init__(node, name, args_node)
         self.provider, self.inputs, self.state = provider, inputs, state
+        self.state_invalid = state_invalid
 
 
 class Secret(Builtin):
@@ -301,12 +305,13 @@ class _Parser:
         inputs, state = fields.get("inputs"), fields.get("state")
         if inputs is None:
             self.error(args_node, "missing provider inputs ('inputs')")
-        if state is not None and not isinstance(state, Object):
+        state_invalid = state is not None and not isinstance(state, Object)
+        if state_invalid:
             self.error(state.node, "rotation state must be an object literal")
             state = None
         if provider is None or inputs is None:
             return Invalid(node, name, args_node)
-        return Rotate(node, name, args_node, provider, inputs, state)
+        return Rotate(node, name, args_node, provider, inputs, state, state_invalid)
 
     def fields(self, args_node, names):
         """Parse every entry of an argument mapping (for its diagnostics) and return the named ones."""

@@ -124,7 +124,7 @@ def _rotate(env, x):
     inputs_value = _Exporter().check(inputs).value(inputs)
     state_value = _Exporter().check(state).value(state) if state.repr is not None else None
     doc_path = x.ast.node.path
-    if env.is_root and env.ev.should_rotate(doc_path):
+    if env.is_root and env.ev.should_rotate(doc_path) and not node.state_invalid:
         try:
             new_state = rotator.rotate(inputs_value, state_value, env.open_context(x))
         except Exception as err:

@@ -442,3 +442,14 @@ def test_a_file_with_windows_line_endings_keeps_them(cli, put):
     proc = rotate(cli, "acme/dev", "db")
     assert proc.returncode == 0, proc.stderr
     assert path.read_bytes() == text.replace("a: one\r\n        b: two", "a: two\r\n        b: one").encode()
+
+
+def test_a_rotator_whose_state_is_an_expression_is_not_rotated_and_the_file_is_kept(cli, put):
+    """Review finding: `state: ${src}` was rotated (as a null state) and the new state written over it."""
+    text = "values:\n  src: {a: p, b: q}\n  r:\n    fn::rotate::swap:\n      inputs: {}\n      state: ${src}\n"
+    path = put("acme/rot", text)
+    result = rotate(cli, "acme/rot")
+    assert result.returncode == 2
+    assert "rotation state must be an object literal" in result.stderr
+    assert "rotated r" not in result.stderr
+    assert path.read_text() == text
