@@ -213,16 +213,18 @@ remove_profiles() {  # AWS profiles that run credproc would fail with "No such f
 }
 
 report_kept() {  # what stays behind, each with the command that removes it
-    local exe=$1 config cache
+    local exe=$1 config cache store
     [ -n "$exe" ] || return 0
-    read -r config cache < <("$(dirname "$(readlink -f "$exe")")/python" -c \
-        'from credproc import paths; print(paths.config_dir(), paths.cache_dir())' 2>/dev/null) || return 0
+    # One path per line: the store may be anywhere (CREDPROC_ENV_DIR), even outside the config directory.
+    { read -r config; read -r cache; read -r store; } < <("$(dirname "$(readlink -f "$exe")")/python" -c \
+        'from credproc import paths; print(paths.config_dir(), paths.cache_dir(), paths.env_dir(), sep="\n")' \
+        2>/dev/null) || return 0
     say "kept (remove each with the command shown, if you no longer want it):"
-    [ -d "$config/environments" ] && say "  your environments:     rm -r '$config/environments'"
+    [ -d "$store" ] && say "  your environments:     rm -r '$store'"
     [ -d "$config/issuer" ] && say "  the local issuer key:  rm -r '$config/issuer'"
     [ -d "$config/logins" ] && say "  saved logins:          rm -r '$config/logins' (logins kept in the OS keyring: run \`credproc logout --all\` before uninstalling)"
     [ -d "$cache" ] && say "  cached credentials:    rm -r '$cache'"
-    [ -d "$config" ] && say "  everything credproc kept: rm -r '$config' '$cache'"
+    [ -d "$config" ] && say "  everything credproc kept: rm -r '$config' '$cache'$([ "${store#"$config"/}" = "$store" ] && printf " '%s'" "$store")"
     return 0
 }
 

@@ -33,8 +33,8 @@ def snapshot(root):
     return found
 
 
-def install_sh(home, *args, path="/usr/bin:/bin"):
-    env = {"HOME": str(home), "PATH": path, "LANG": "C.UTF-8"}
+def install_sh(home, *args, path="/usr/bin:/bin", extra_env=None):
+    env = {"HOME": str(home), "PATH": path, "LANG": "C.UTF-8", **(extra_env or {})}
     return subprocess.run(["bash", SCRIPT, *args], env=env, capture_output=True, text=True, timeout=240)
 
 
@@ -154,6 +154,17 @@ def test_uninstall_removes_credprocs_aws_profiles_and_says_what_it_keeps(tmp_pat
     assert (aws / "config").read_text() == mine  # the user's profile stays, byte for byte
     assert f"rm -r '{issuer}'" in gone.stdout and "cached credentials" not in gone.stdout
     assert not venv_credproc.exists()
+
+
+@pytest.mark.timeout(300)
+def test_uninstall_names_a_store_kept_outside_the_config_directory(tmp_path, wheel):
+    """Review finding: with CREDPROC_ENV_DIR set, the kept list did not mention the environments."""
+    home, store = tmp_path / "home", tmp_path / "team-envs"
+    (store / "acme").mkdir(parents=True)
+    assert install_sh(home, *offline(wheel)).returncode == 0
+    gone = install_sh(home, "--uninstall", extra_env={"CREDPROC_ENV_DIR": str(store)})
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert f"your environments:     rm -r '{store}'" in gone.stdout
 
 
 @pytest.mark.timeout(300)
