@@ -32,6 +32,7 @@ import os
 import sys
 
 from credproc.errors import ConfigError, DiagnosticsError, LockTimeout, UsageError
+from credproc.commands import envout
 
 
 def register(subparsers) -> None:
@@ -191,24 +192,11 @@ def _store():
     return Store()
 
 
-def _print_diagnostics(opened) -> None:
-    for line in opened.lines():
-        sys.stderr.write(line + "\n")
-
-
-def _fail_with_errors(opened, what: str = "has"):
-    lines = opened.error_lines()
-    plural = "s" if len(lines) != 1 else ""
-    return DiagnosticsError(f"environment {opened.name} {what} {len(lines)} error{plural}", lines)
-
-
-def _warn(message: str) -> None:
-    sys.stderr.write(f"credproc: warning: {message}\n")
-
-
-def _write_stdout(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+# One home for the output helpers, shared with `env rotate` (which cannot import this module).
+_print_diagnostics = envout.print_diagnostics
+_fail_with_errors = envout.errors_of
+_warn = envout.warn
+_write_stdout = envout.write_stdout
 
 
 def _interactive() -> bool:

@@ -1,7 +1,7 @@
 """Output of the `env` commands that evaluate an environment: diagnostics on stderr, the value on
 stdout, and the error that ends the command (exit 2) when there is an error diagnostic.
 
-The same helpers as in credproc.commands.env (which `env rotate` cannot import: env registers it).
+Used by credproc.commands.env and credproc.commands.rotate (which cannot import env: env registers it).
 """
 import sys
 
