@@ -28,16 +28,13 @@ from credproc import cache
 from credproc.errors import ConfigError, StsRefused, TransientError, printable
 from credproc.lang.provider import Provider
 from credproc.lang.values import Value, contains_unknown
+from credproc.providers.aws_login import REGION_SCHEMA, to_plain
 
 CACHE_KIND = "secrets"
 #: A secret changed in AWS shows through at most this late (also bounded by the login's expiry).
 CACHE_SECONDS = 5 * 60
-MAX_ATTEMPTS = 3
-CONNECT_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 10
 MAX_ENTRIES = 100  # each entry is one AWS call: a bound on the work one definition can cause
 
-_REGION = {"type": "string", "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]+$"}
 LOGIN_SCHEMA = {
     "type": "object",
     "properties": {
@@ -54,7 +51,7 @@ def _input_schema(entry_schema: dict) -> dict:
     return {
         "type": "object",
         "properties": {
-            "region": _REGION,
+            "region": REGION_SCHEMA,
             "login": LOGIN_SCHEMA,
             "get": {"type": "object", "additionalProperties": entry_schema},
         },
@@ -101,7 +98,7 @@ class _AwsReadProvider(Provider):
         """`env check`: the shape errors of `get` that open() would raise, without calling AWS."""
         wanted = inputs.value.get("get") if isinstance(inputs, Value) and isinstance(inputs.value, dict) else None
         if isinstance(wanted, Value) and not contains_unknown(wanted):
-            self._check_get(_plain(wanted))
+            self._check_get(to_plain(wanted))
 
     def open(self, inputs, ctx):
         region, login, wanted = self._checked(inputs)
@@ -118,7 +115,7 @@ class _AwsReadProvider(Provider):
     # --- inputs ------------------------------------------------------------------------------------
 
     def _checked(self, inputs):
-        plain = _plain(inputs)
+        plain = to_plain(inputs)
         self._check_get(plain["get"])
         return plain["region"], plain["login"], plain["get"]
 
@@ -162,6 +159,8 @@ class _AwsReadProvider(Provider):
                 return StsRefused(f"{where}: access denied ({code}: {message})",
                                   hint=f"the login's role needs {self.permission} on this {self.what}")
             if code in THROTTLED_CODES:
+                from credproc.providers.sts import MAX_ATTEMPTS
+
                 return TransientError(f"{where}: {self.service_title} throttled the request after "
                                       f"{MAX_ATTEMPTS} attempts ({code})", hint="try again in a moment")
             return StsRefused(f"{where}: {self.service_title} refused the request ({code}: {message})")
@@ -226,17 +225,11 @@ THROTTLED_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyReques
 
 
 def signed_client(service: str, region: str, login: dict):
-    """A botocore client signed with the login's keys only: no profile, no ambient credentials.
-    The endpoint variables (AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL) apply as botocore reads them."""
-    import botocore.session
-    from botocore.config import Config
+    """A botocore client signed with the login's keys only (sts.make_signed_client): no profile, no
+    ambient credentials; AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL apply as botocore reads them."""
+    from credproc.providers import sts
 
-    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-    session.set_credentials(login["accessKeyId"], login["secretAccessKey"], login.get("sessionToken"))
-    config = Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-                    connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
-                    user_agent_extra="credproc")
-    return session.create_client(service, region_name=region, config=config)
+    return sts.make_signed_client(region, login, service=service)
 
 
 def endpoint_variables(service: str) -> str:
@@ -281,16 +274,6 @@ def _environment_name(ctx) -> "str | None":
     pulumi = (ctx.exec_context or {}).get("pulumi")
     org = (pulumi.get("organization") or {}).get("login") if isinstance(pulumi, dict) else None
     return f"{org}/{ctx.root_environment}" if isinstance(org, str) and org else None
-
-
-def _plain(value):
-    if isinstance(value, Value):
-        value = value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _one_line(text: str) -> str:

@@ -280,10 +280,10 @@ def _map_client_error(err, role_arn: str, claims: Claims, duration: int, token: 
 
 # --- AssumeRole (role chaining: fn::open::aws-assume-role) ----------------------------------------
 
-def make_signed_client(region: str, login: dict):
-    """An STS client signed with exactly the login's keys: they are handed to the client, so
-    botocore's credential chain (and any credential_process, possibly credproc) is never consulted.
-    Profile, endpoint and retry settings as in make_client."""
+def make_signed_client(region: str, login: dict, service: str = "sts"):
+    """A client (STS unless ``service`` says otherwise) signed with exactly the login's keys: they are
+    handed to the client, so botocore's credential chain (and any credential_process, possibly
+    credproc) is never consulted. Profile, endpoint and retry settings as in make_client."""
     import botocore.session
     from botocore.config import Config
 
@@ -296,7 +296,7 @@ def make_signed_client(region: str, login: dict):
         user_agent_extra="credproc",
     )
     return session.create_client(
-        "sts", region_name=region, config=config, aws_access_key_id=login["accessKeyId"],
+        service, region_name=region, config=config, aws_access_key_id=login["accessKeyId"],
         aws_secret_access_key=login["secretAccessKey"], aws_session_token=login.get("sessionToken"),
     )
 
