@@ -11,12 +11,6 @@ import sys
 
 from credproc.commands.envout import errors_of, print_diagnostics, warn, write_stdout
 
-EXAMPLES = """examples:
-  credproc env rotate acme/db                       every rotator of acme/db
-  credproc env rotate acme/db 'app.creds' 'ops["fn::open::vault"].key'
-  credproc env rotate acme/db --format yaml --show-secrets
-"""
-
 
 def add_parser(sub) -> None:
     import argparse
@@ -31,7 +25,7 @@ def add_parser(sub) -> None:
                     "byte for byte), then the environment as evaluated during the rotation is printed like "
                     "`env open` prints it. A rotator that succeeded has its state written even when others "
                     "fail; any error exits 2.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", metavar="ORG/ENV")
     p.add_argument("paths", nargs="*", metavar="PATH", help="property path of a rotator (default: every rotator)")
     p.add_argument("--format", "-f", default="json", choices=FORMATS, metavar="FORMAT",
