@@ -219,12 +219,16 @@ report_kept() {  # what stays behind, each with the command that removes it
     { read -r config; read -r cache; read -r store; } < <("$(dirname "$(readlink -f "$exe")")/python" -c \
         'from credproc import paths; print(paths.config_dir(), paths.cache_dir(), paths.env_dir(), sep="\n")' \
         2>/dev/null) || return 0
+    # A cache holding nothing but lock files (uninstall-profile's own, say) keeps nothing of value.
+    if [ -d "$cache" ] && [ -z "$(find "$cache" -mindepth 1 ! -path "$cache/locks" ! -path "$cache/locks/*.lock" -print -quit)" ]; then
+        rm -rf -- "$cache"
+    fi
     say "kept (remove each with the command shown, if you no longer want it):"
     [ -d "$store" ] && say "  your environments:     rm -r '$store'"
     [ -d "$config/issuer" ] && say "  the local issuer key:  rm -r '$config/issuer'"
     [ -d "$config/logins" ] && say "  saved logins:          rm -r '$config/logins' (logins kept in the OS keyring: run \`credproc logout --all\` before uninstalling)"
     [ -d "$cache" ] && say "  cached credentials:    rm -r '$cache'"
-    [ -d "$config" ] && say "  everything credproc kept: rm -r '$config' '$cache'$([ "${store#"$config"/}" = "$store" ] && printf " '%s'" "$store")"
+    [ -d "$config" ] && say "  everything credproc kept: rm -r '$config'$([ -d "$cache" ] && printf " '%s'" "$cache")$([ "${store#"$config"/}" = "$store" ] && printf " '%s'" "$store")"
     return 0
 }
 

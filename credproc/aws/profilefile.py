@@ -3,16 +3,15 @@ lock credproc takes while editing, the atomic write with a backup, and the recor
 wrote (for uninstall).
 """
 import contextlib
+import hashlib
 import json
 import os
-import sys
 
 from credproc import fsutil
 from credproc.aws.ini import encode
 from credproc.errors import ConfigError, LockTimeout
 
 BACKUP_SUFFIX = ".credproc.bak"
-LOCK_SUFFIX = ".credproc.lock"
 LOCK_TIMEOUT_SECONDS = 30.0
 
 
@@ -67,64 +66,32 @@ def ensure_parent_dir(path: str) -> None:
 
 @contextlib.contextmanager
 def locked(path: str, timeout: "float | None" = None):
-    """Exclusive lock on `<config>.credproc.lock` while reading, planning and writing, so two
-    credproc runs never interleave their edits. The lock file stays in place, except that
-    uninstall removes it (while holding it) together with a config file it emptied: a waiter
-    that then gets the lock on the removed file sees that and locks the path afresh."""
-    lock_path = path + LOCK_SUFFIX
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            _acquire(fd, lock_path, LOCK_TIMEOUT_SECONDS if timeout is None else timeout)
-            if not _still_named(fd, lock_path):
-                continue
-            yield
-            return
-        finally:
-            os.close(fd)  # closing releases the lock
+    """Exclusive lock on ``path``'s edits while reading, planning and writing, so two credproc runs
+    never interleave their edits. The lock is credproc.lock's, in the private cache (keyed by the
+    config's real path), so nothing of credproc's is left beside the user's config file."""
+    from credproc import lock
 
-
-def _still_named(fd: int, lock_path: str) -> bool:
-    """The locked file is still the one at lock_path (remove_emptied did not unlink it meanwhile)."""
-    try:
-        named = os.stat(lock_path)
-    except FileNotFoundError:
-        return False
-    held = os.fstat(fd)
-    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+    material = f"credproc-aws-config\0{real_target(path)}".encode("utf-8", "surrogateescape")
+    lock_path = lock.lock_path(hashlib.sha256(material).hexdigest())
+    seconds = LOCK_TIMEOUT_SECONDS if timeout is None else timeout
+    held = contextlib.ExitStack()
+    try:  # only taking the lock is guarded: an error inside the block is the caller's own
+        held.enter_context(lock.exclusive(lock_path, seconds))
+    except lock.TimedOut:
+        raise LockTimeout(f"timed out after {seconds:.0f}s waiting for another credproc editing {path}",
+                          hint=f"find it with `fuser {lock_path}`") from None
+    except OSError as err:
+        raise ConfigError(f"cannot open the lock {lock_path}: {err.strerror or type(err).__name__}") from None
+    with held:
+        yield
 
 
 def remove_emptied(path: str) -> None:
-    """Remove a config file that uninstall left without content, with the backup and lock file
-    credproc made beside it (call holding the lock): nothing of the user's is in them."""
-    for leftover in (path, path + BACKUP_SUFFIX, path + LOCK_SUFFIX):
+    """Remove a config file that uninstall left without content, with the backup credproc made
+    beside it (call holding the lock): nothing of the user's is in them."""
+    for leftover in (path, path + BACKUP_SUFFIX):
         fsutil.remove_quietly(leftover)
     fsutil.remove_quietly(_records_path(path))
-
-
-def _acquire(fd: int, lock_path: str, timeout: float) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            _try_lock(fd)
-            return
-        except (BlockingIOError, PermissionError):
-            if time.monotonic() >= deadline:
-                raise LockTimeout(f"another process has held {lock_path} for over {timeout:.0f} s") from None
-            time.sleep(0.02)
-
-
-def _try_lock(fd: int) -> None:
-    if sys.platform == "win32":
-        import msvcrt
-
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 class ConfigChanged(Exception):

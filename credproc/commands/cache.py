@@ -84,10 +84,9 @@ def lock_rows() -> list:
     process: harmless, and `cache clear` removes it)."""
     rows = []
     for path in _lock_files():
-        in_cache = os.path.basename(os.path.dirname(path)) == "locks"
-        rows.append({"kind": "lock", "environment": None if in_cache else path, "role_arn": None,
+        rows.append({"kind": "lock", "environment": None, "role_arn": None,
                      "expiration": None, "seconds_left": None,
-                     "key": os.path.basename(path)[:KEY_PREFIX_LENGTH] if in_cache else "-",
+                     "key": os.path.basename(path)[:KEY_PREFIX_LENGTH],
                      "held": lock.is_held(path) if path.endswith(".lock") else False, "path": path})
     return rows
 
@@ -98,22 +97,10 @@ def _lock_files() -> list:
     found = []
     locks = os.path.join(cache.cache_root(), "locks")
     try:
-        found += sorted(os.path.join(locks, n) for n in os.listdir(locks) if n.endswith((".lock", ".status")))
+        found = sorted(os.path.join(locks, n) for n in os.listdir(locks) if n.endswith((".lock", ".status")))
     except OSError:
         pass
-    config_lock = _aws_config_lock()
-    if config_lock and os.path.lexists(config_lock):
-        found.append(config_lock)
     return found
-
-
-def _aws_config_lock() -> "str | None":
-    try:
-        from credproc.aws import profilefile
-
-        return profilefile.real_target(profilefile.config_file_path()) + profilefile.LOCK_SUFFIX
-    except Exception:  # no AWS config location can be worked out: nothing to list
-        return None
 
 
 def entry_environment(entry: dict) -> "str | None":

@@ -93,7 +93,7 @@ def test_healthy_setup_passes(healthy):
 
 def test_insecure_cache_dir_fails_with_the_fix(healthy):
     cache = healthy.cache_dir
-    cache.mkdir(mode=0o755)
+    cache.mkdir(mode=0o755, exist_ok=True)  # install-profile may have made it (its lock)
     os.chmod(cache, 0o755)
     result = credproc("doctor", "esc-dev")
     assert result.returncode == 2

@@ -1,11 +1,14 @@
 """install/install.sh into a temporary HOME: install, install again, --uninstall, all offline.
 
 The package is a wheel built from the checkout with the standard library (wheel_builder) and installed
-with `--no-index --no-deps`: no network, and the venv only needs to start `credproc --version`.
+with `--no-index --no-deps`: no network. Commands that need credproc's dependencies (uninstall takes
+the AWS config lock, which is filelock's) find them through a .pth file naming this venv's
+site-packages, which the harness drops into the installed venv.
 """
 import os
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -35,7 +38,15 @@ def snapshot(root):
 
 def install_sh(home, *args, path="/usr/bin:/bin", extra_env=None):
     env = {"HOME": str(home), "PATH": path, "LANG": "C.UTF-8", **(extra_env or {})}
-    return subprocess.run(["bash", SCRIPT, *args], env=env, capture_output=True, text=True, timeout=240)
+    result = subprocess.run(["bash", SCRIPT, *args], env=env, capture_output=True, text=True, timeout=240)
+    _lend_dependencies(home)
+    return result
+
+
+def _lend_dependencies(home):
+    """The offline install has no dependencies: let the installed venv import this venv's."""
+    for site in (home / ".local/share/credproc/venv/lib").glob("python3*/site-packages"):
+        (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
 
 def offline(wheel):

@@ -294,18 +294,30 @@ def test_concurrent_installs_serialize_on_the_lock(isolated_env):
 
 
 def test_a_held_lock_times_out_with_exit_7(cli, isolated_env, monkeypatch):
+    """The config's lock lives in the private cache (nothing of credproc's beside the user's file),
+    keyed by the config's real path: a link to the config shares it."""
     import fcntl
 
     write_bytes(isolated_env.config_file, b"[default]\n")
     monkeypatch.setattr(profilefile, "LOCK_TIMEOUT_SECONDS", 0.2)
-    fd = os.open(str(isolated_env.config_file) + ".credproc.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    with profilefile.locked(str(isolated_env.config_file)):
+        pass
+    lock_files = list((isolated_env.cache_dir / "locks").iterdir())
+    assert len(lock_files) == 1 and oct(lock_files[0].stat().st_mode & 0o777) == "0o600"
+    link = isolated_env.config_file.parent / "config-link"
+    link.symlink_to(isolated_env.config_file)
+    fd = os.open(str(lock_files[0]), os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         code, _, err = cli(*INSTALL)
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(link))
+        code_via_link, _, _ = cli(*INSTALL)
     finally:
         os.close(fd)
-    assert code == 7 and "credproc.lock" in err and err.count("\n") == 1
+    assert code == 7 and code_via_link == 7 and err.count("\n") == 1
+    assert f"another credproc editing {isolated_env.config_file}" in err and str(lock_files[0]) in err
     assert read_bytes(isolated_env.config_file) == b"[default]\n"
+    assert sorted(p.name for p in isolated_env.config_file.parent.iterdir()) == ["config", "config-link"]
 
 
 # ---------------------------------------------------------------- the credential_process line

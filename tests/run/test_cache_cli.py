@@ -160,22 +160,23 @@ def login_token_entry(seconds):
 
 
 def test_every_kind_is_listed_and_cleared(isolated_env):
-    """A cached ID token, a lock left by a finished process and the AWS config file's lock used to be
-    invisible to `cache ls` ("the cache is empty") and left by `cache clear`."""
+    """A cached ID token and a lock left by a finished process (a refresh lock, the AWS config file's
+    lock) used to be invisible to `cache ls` ("the cache is empty") and left by `cache clear`."""
     token_key = login_token_entry(600)
     lock_dir = isolated_env.cache_dir / "locks"
     lock_dir.mkdir(mode=0o700)
     (lock_dir / ("ab" * 32 + ".lock")).touch(mode=0o600)
-    isolated_env.config_file.parent.mkdir(mode=0o700)
-    config_lock = isolated_env.config_file.parent / "config.credproc.lock"
-    config_lock.touch(mode=0o600)
+    from credproc.aws import profilefile
+
+    with profilefile.locked(str(isolated_env.config_file)):
+        config_lock = next(p for p in lock_dir.iterdir() if p.name != "ab" * 32 + ".lock")
     listed = credproc("cache", "ls")
     assert "empty" not in listed.stdout
     login_line = next(line for line in listed.stdout.splitlines() if line.startswith("login "))
     assert "https://login.example.com (credproc)" in login_line and token_key[:12] in login_line
     assert "eyJsecret" not in listed.stdout
     assert sum("free (left by a finished process)" in line for line in listed.stdout.splitlines()) == 2
-    assert str(config_lock) in listed.stdout
+    assert config_lock.name[:12] in listed.stdout
     rows = json.loads(credproc("cache", "ls", "--json").stdout)
     assert {row["kind"] for row in rows} == {"login", "lock"}
     cleared = credproc("cache", "clear")
