@@ -410,7 +410,7 @@ def uninstall_profile(name, *, dry_run=False, out=None, err=None) -> int:
         what = "profile" if edit.status == "removed-section" else "credential_process of profile"
         out.write(f"removed {what} {name} from {config}\n")
         if _emptied(edit):
-            out.write(f"removed {config}: nothing else was left in it (nor its backup and lock file)\n")
+            out.write(f"removed {config}: nothing else was left in it (nor its backup)\n")
     return 0
 
 
