@@ -63,6 +63,8 @@ class PulumiService:
         self.sessions = {}              # id -> "org/project/env"
         self.requests = []              # dicts: method, kind, environment, query, authorized
         self.fail = {}                  # kind ("definition", "open", "read") -> HTTP status to answer
+        self.fail_times = {}            # kind -> how many more requests of it fail (absent: all of them)
+        self.diagnostics = []           # EnvironmentDiagnostics items answered with a 400 to open
         self.lock = threading.Lock()
         self.server = LoopbackServer(_Handler)
         self.server.httpd.service = self
@@ -118,8 +120,13 @@ class _Handler(BaseHTTPRequestHandler):
             return _error(self, 404, f"no route for {method} {url.path}")
         if not authorized:
             return _error(self, 401, "Unauthorized: No credentials provided or are invalid.")
-        if kind in self.service.fail:
+        if kind in self.service.fail and self.service.fail_times.get(kind, 1) > 0:
             status = self.service.fail[kind]
+            if kind in self.service.fail_times:
+                self.service.fail_times[kind] -= 1
+            if status == 400 and kind == "open":  # the environment has errors: ESC's EnvironmentDiagnostics
+                body = json.dumps({"diagnostics": self.service.diagnostics}).encode()
+                return answer(self, 400, "application/json", body)
             return _error(self, status, f"stand-in failure {status}")
         environment = self.service.environments.get(name)
         if environment is None:
