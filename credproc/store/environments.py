@@ -248,7 +248,9 @@ def open_environment(ref: "str | None", *, mode: str = "eval", show_secrets: boo
             raise UsageError(f"{ref} is an environment of Pulumi Cloud: --file does not go with it")
         from credproc.store.pulumicloud import open_pulumi
 
-        return open_pulumi(ref)
+        remote = open_pulumi(ref)
+        return Opened(name=remote.name.full, value=remote.value, diagnostics=[], files={}, org=remote.name.org,
+                      records=remote.records, bindings=remote.bindings, remote=True)
     store = store or Store()
     files: dict = {}
     name, lang_name, org_name, data, why = _root(store, ref, file, org, source, files)

@@ -146,11 +146,19 @@ def check_backend_url(url: str, where: str) -> str:
 
 # --- opening, with the cache ------------------------------------------------------------------------
 
-def open_pulumi(ref: str):
-    """The Opened (credproc.store.environments) of ``pulumi:ORG/PROJECT/ENV``: from the cache while it
-    has the refresh margin left, else opened at the Pulumi service under the key's refresh lock."""
+@dataclass(frozen=True)
+class PulumiOpened:
+    """What credproc.store.environments.open_environment turns into its Opened."""
+    name: PulumiName
+    value: object        # credproc.lang.values.Value
+    records: list        # awscreds records: every access key id with the derived expiration
+    bindings: list       # [cache.Binding("pulumi", ref)], or [] when the login changed meanwhile
+
+
+def open_pulumi(ref: str) -> PulumiOpened:
+    """``pulumi:ORG/PROJECT/ENV`` opened: from the cache while it has the refresh margin left, else
+    at the Pulumi service under the key's refresh lock."""
     from credproc import lock
-    from credproc.store.environments import Opened
 
     name = parse_pulumi_name(ref)
     before = cache.Binding.now("pulumi", name.full)
@@ -168,9 +176,7 @@ def open_pulumi(ref: str):
     # The index binds its answer to the login read before the one used; they must be the same read.
     same_login = cache.binding_digest("pulumi", name.full) == before.digest
     value = to_value({"value": _properties(entry)})
-    return Opened(name=name.full, value=value, diagnostics=[], files={}, org=name.org,
-                  records=credential_records(value, entry["expiration"]),
-                  bindings=[before] if same_login else [], remote=True)
+    return PulumiOpened(name, value, credential_records(value, entry["expiration"]), [before] if same_login else [])
 
 
 def _fresh(key: str, margin: float) -> "dict | None":
