@@ -112,9 +112,16 @@ def _saved_token(saved: dict, backend: str) -> str:
     if not isinstance(tokens, dict):
         return ""
     for url, token in tokens.items():
-        if isinstance(url, str) and url.rstrip("/") == backend and isinstance(token, str):
+        if isinstance(url, str) and isinstance(token, str) and _normalised(url) == backend:
             return token.strip()
     return ""
+
+
+def _normalised(url: str) -> "str | None":
+    try:
+        return check_backend_url(url, "a saved login")
+    except ConfigError:  # a login to another kind of backend: never ours
+        return None
 
 
 def check_backend_url(url: str, where: str) -> str:
