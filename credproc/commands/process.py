@@ -219,7 +219,7 @@ def open_credentials(ref: str, path: "str | None"):
     opened = open_environment(ref, providers=registry)
     if opened.has_errors:
         raise diagnostics_error(ref, opened)
-    records = awscreds.provider_records(registry) + list(opened.records)  # opened.records: pulumi: refs
+    records = awscreds.provider_records(registry) + list(getattr(opened, "records", ()))  # pulumi: refs
     creds = awscreds.extract(ref, opened.value, path=path, records=records)
     return creds, opened, registry
 
@@ -256,7 +256,7 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
 
         entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer,
                                  _bindings(awscreds.provider_records(registry)) + _unambiguous(opened.files)
-                                 + list(opened.bindings))
+                                 + list(getattr(opened, "bindings", ())))
         try:
             cache.write_index(index.INDEX_KIND, key, entry)
         except (OSError, ValueError) as exc:  # the answer is still good; only the next call is slower
@@ -297,7 +297,7 @@ def _cacheable(opened, registry) -> bool:
     Pulumi Cloud depends on its Pulumi login alone (its binding; none when the login changed while
     it was opened), and its index entry expires with what credproc derived for it."""
     if getattr(opened, "remote", False):
-        return bool(opened.bindings) and not registry.built()
+        return bool(getattr(opened, "bindings", ())) and not registry.built()
     if not getattr(opened, "files", None):
         return False
     return not set(registry.built()) - {"aws-login", "aws-assume-role"}  # a chained role lives no longer
