@@ -199,3 +199,26 @@ def test_doctor_checks_a_pulumi_environment(service, cli):
     result = cli("doctor", REF, COLUMNS="250")
     text = result.stdout.decode()
     assert f"{REF} evaluates without errors" in text, result
+
+
+def test_a_cached_open_serves_env_open_without_importing_the_sdk(service, cli):
+    assert cli("env", "open", REF).code == 0
+    again = cli("env", "open", REF, PYTHONVERBOSE="1")
+    assert again.code == 0, again
+    modules = imported(again.stderr)
+    assert "credproc.store.pulumicloud" in modules
+    assert {m for m in modules if m.split(".")[0] in ("pulumi_esc_sdk", "pydantic", "urllib3")} == set()
+    assert service.count("open") == 1
+
+
+def test_concurrent_cold_calls_open_once(service):
+    import subprocess
+    import sys
+
+    credproc = os.path.join(os.path.dirname(sys.executable), "credproc")
+    procs = [subprocess.Popen([credproc, "process", REF], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL) for _ in range(4)]
+    outputs = [proc.communicate(timeout=90) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 4, outputs
+    assert len({out for out, _ in outputs}) == 1
+    assert service.count("open") == 1  # the refresh lock: one opened, the others waited and read its answer
