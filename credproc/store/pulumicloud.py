@@ -297,23 +297,23 @@ def _first_line(text) -> str:
 
 def _diagnostics_error(name: PulumiName, login: PulumiLogin, body) -> DiagnosticsError:
     """A 400 to open: the environment has errors; ESC lists them as EnvironmentDiagnostics."""
-    lines = []
     try:
         doc = json.loads(body or "")
-        diagnostics = doc.get("diagnostics") or [] if isinstance(doc, dict) else []
     except (TypeError, ValueError):
-        diagnostics = []
-    for diagnostic in diagnostics if isinstance(diagnostics, list) else []:
-        if not isinstance(diagnostic, dict):
-            continue
-        where = name.full
-        begin = ((diagnostic.get("range") or {}).get("begin") or {}) if isinstance(diagnostic.get("range"), dict) else {}
-        if isinstance(begin.get("line"), int):
-            where += f":{begin['line']}:{begin.get('column', 0)}"
-        summary = " ".join(str(diagnostic.get("summary", "")).split())
-        lines.append(printable(redact(f"{where}: {summary}", [login.token])))
+        doc = None
+    diagnostics = doc.get("diagnostics") if isinstance(doc, dict) else None
+    lines = [_diagnostic_line(name, login, d) for d in diagnostics or () if isinstance(d, dict)]
     first = lines[0] if lines else f"{name.full}: the Pulumi service could not open the environment (400)"
     return DiagnosticsError(first, lines, hint=f"see `esc env check {name.path}`")
+
+
+def _diagnostic_line(name: PulumiName, login: PulumiLogin, diagnostic: dict) -> str:
+    """``pulumi:ORG/PROJECT/ENV:LINE:COL: SUMMARY``, as credproc prints a local diagnostic."""
+    where = diagnostic.get("range")
+    begin = where.get("begin") if isinstance(where, dict) else None
+    at = f":{begin['line']}:{begin.get('column', 0)}" if isinstance(begin, dict) and isinstance(begin.get("line"), int) else ""
+    summary = " ".join(str(diagnostic.get("summary", "")).split())
+    return printable(redact(f"{name.full}{at}: {summary}", [login.token]))
 
 
 # --- how long the credentials live --------------------------------------------------------------------
@@ -378,25 +378,40 @@ def _definition_bytes(client, org: str, project: str, env: str) -> "tuple[int, b
 def scan_definition(doc: dict) -> "tuple[list, list, bool]":
     """(aws-login durations in seconds, imports as (project, env), odd): odd when a login's duration
     is not a literal credproc can read."""
-    imports = []
-    for item in doc.get("imports") or [] if isinstance(doc.get("imports"), list) else []:
-        text = item if isinstance(item, str) else (next(iter(item)) if isinstance(item, dict) and len(item) == 1 else None)
-        if isinstance(text, str) and text and "${" not in text:
-            project, _, env = text.rpartition("/")
-            imports.append((project or "default", env))
     durations, odd = [], False
     for inputs in _aws_logins(doc.get("values")):
-        oidc = inputs.get("oidc") if isinstance(inputs, dict) else None
-        if not isinstance(inputs, dict) or (oidc is None and "static" in inputs):
-            odd = odd or not isinstance(inputs, dict)
-            continue
-        raw = oidc.get("duration") if isinstance(oidc, dict) else None
-        seconds = ESC_LOGIN_DEFAULT if isinstance(oidc, dict) and raw is None else go_duration_seconds(raw)
+        seconds = _login_seconds(inputs)
         if seconds is None:
             odd = True
-        else:
+        elif seconds:
             durations.append(seconds)
-    return durations, imports, odd
+    return durations, _imports(doc.get("imports")), odd
+
+
+def _login_seconds(inputs) -> "float | None":
+    """An aws-login's oidc.duration in seconds (ESC's default when absent); 0 for static keys (no
+    duration); None when it cannot be read."""
+    if not isinstance(inputs, dict):
+        return None
+    oidc = inputs.get("oidc")
+    if oidc is None and "static" in inputs:
+        return 0
+    if not isinstance(oidc, dict):
+        return None
+    raw = oidc.get("duration")
+    return ESC_LOGIN_DEFAULT if raw is None else go_duration_seconds(raw)
+
+
+def _imports(items) -> list:
+    """(project, env) of each import: ``ENV`` (the default project) or ``PROJECT/ENV``, or a
+    one-key map ``{NAME: {merge: ...}}``; interpolated names are not followed."""
+    found = []
+    for item in items if isinstance(items, list) else ():
+        text = next(iter(item)) if isinstance(item, dict) and len(item) == 1 else item
+        if isinstance(text, str) and text and "${" not in text:
+            project, _, env = text.rpartition("/")
+            found.append((project or "default", env))
+    return found
 
 
 def _aws_logins(node):

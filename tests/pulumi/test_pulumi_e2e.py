@@ -199,6 +199,8 @@ def test_doctor_checks_a_pulumi_environment(service, cli):
     result = cli("doctor", REF, COLUMNS="250")
     text = result.stdout.decode()
     assert f"{REF} evaluates without errors" in text, result
+    assert f"Pulumi login           OK      {service.url} (access token from PULUMI_ACCESS_TOKEN)" in text
+    assert data.TOKEN not in text + result.stderr
 
 
 def test_a_cached_open_serves_env_open_without_importing_the_sdk(service, cli):
