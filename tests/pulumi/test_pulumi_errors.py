@@ -134,3 +134,11 @@ def test_commands_that_change_an_environment_refuse_pulumi_refs(service, cli, co
     failed(cli(*command), 2, f"credproc: '{REF}' is an environment of Pulumi Cloud: this command works only on "
                              "environments of the local store")
     assert service.requests == []
+
+
+@pytest.mark.parametrize("fail", [{"open": 401}, {"read": 503}, {"open": 400}])
+def test_debug_tracebacks_do_not_show_the_token_either(service, cli, fail):
+    service.fail.update(fail)
+    result = cli("process", REF, CREDPROC_DEBUG="1")
+    assert result.code != 0 and "Traceback" in result.stderr  # the debug output is there...
+    assert data.TOKEN not in result.stderr and "token " + data.TOKEN[:8] not in result.stderr  # ...the token is not
