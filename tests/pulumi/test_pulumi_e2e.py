@@ -224,3 +224,12 @@ def test_concurrent_cold_calls_open_once(service):
     assert [proc.returncode for proc in procs] == [0] * 4, outputs
     assert len({out for out, _ in outputs}) == 1
     assert service.count("open") == 1  # the refresh lock: one opened, the others waited and read its answer
+
+
+def test_process_path_picks_the_login_object(service, cli):
+    by_path = _json(cli("process", REF, "--path", "aws.login"))
+    by_variables = _json(cli("process", REF))
+    assert by_path == by_variables  # the same keys, and the same derived expiration
+    missing = cli("process", REF, "--path", "no.such")
+    assert missing.code == 2 and missing.first_line.startswith(f"credproc: {REF}: no value at --path no.such")
+    assert service.count("open") == 1
