@@ -233,3 +233,9 @@ def test_process_path_picks_the_login_object(service, cli):
     missing = cli("process", REF, "--path", "no.such")
     assert missing.code == 2 and missing.first_line.startswith(f"credproc: {REF}: no value at --path no.such")
     assert service.count("open") == 1
+
+
+def test_env_check_opens_it_and_reports_nothing_wrong(service, cli):
+    result = cli("env", "check", REF)
+    assert (result.code, result.stdout, result.stderr) == (0, b"", ""), result
+    assert service.count("open") == 1
