@@ -289,12 +289,14 @@ def write_index(kind: str, key: str, entry: IndexEntry) -> None:
 # stdlib-only and cheap; a mismatch is a miss, and the miss path then fails exactly as a cold cache
 # would (a missing token: exit 4).
 
-BINDING_KINDS = ("file", "env", "private", "absent")
+BINDING_KINDS = ("file", "env", "private", "absent", "pulumi")
 #   file     the bytes of a file (a token file, a bindFiles entry)
 #   env      the value of a variable
 #   private  the bytes of a file that must also be ours and private (the issuer key, a login marker):
 #            a cold call refuses an insecure one, so a hit must not serve past it either
 #   absent   a path that must not exist (the other spelling of an ORG/ENV name: both would be ambiguous)
+#   pulumi   the Pulumi login a pulumi:ORG/PROJECT/ENV answer was opened with (arg: the ref), see
+#            pulumi_login_digest
 ABSENT = "absent"  # the digest of a variable that is unset or a file that cannot be read
 OVERSIZE = "oversize"  # a file larger than MAX_TOKEN_BYTES: never a match
 #: What a token source reads at most (a JWT is a few KiB; /dev/zero must not exhaust memory).
@@ -350,10 +352,28 @@ def binding_digest(kind: str, arg: str) -> str:
     if kind == "private":
         data = read_private_bytes(arg)
         return ABSENT if data is None else sha256_hex(data)
+    if kind == "pulumi":
+        return pulumi_login_digest()
     data = read_capped(arg, MAX_TOKEN_BYTES)
     if data is None:
         return ABSENT
     return OVERSIZE if len(data) > MAX_TOKEN_BYTES else sha256_hex(data)
+
+
+def pulumi_login_digest() -> str:
+    """What names the Pulumi login now, hashed (stdlib, no JSON: the cache-hit path reads it):
+    PULUMI_BACKEND_URL with PULUMI_ACCESS_TOKEN when that is set, else with the bytes of the Pulumi
+    CLI's credentials.json (any change to that file is a miss; the cold path then works out the exact
+    login and finds its opened environment still cached when only unrelated fields changed).
+    ABSENT when neither holds anything."""
+    backend = settings.pulumi_backend_url().encode("utf-8", "surrogateescape")
+    token = settings.pulumi_access_token()
+    if token:
+        return sha256_hex(b"token\0" + backend + b"\0" + token.encode("utf-8", "surrogateescape"))
+    data = read_capped(paths.pulumi_credentials_file(), MAX_TOKEN_BYTES)
+    if data is None:
+        return ABSENT
+    return OVERSIZE if len(data) > MAX_TOKEN_BYTES else sha256_hex(b"file\0" + backend + b"\0" + data)
 
 
 def read_capped(path: str, limit: int, *, definition: bool = False) -> "bytes | None":

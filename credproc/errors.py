@@ -11,6 +11,7 @@ The tree::
     │   └── DiagnosticsError      exit 2  an environment evaluated with error diagnostics
     ├── LoginRequired             exit 3  an interactive login is needed and the caller is not interactive
     ├── TokenError                exit 4  the OIDC token could not be obtained or failed validation
+    │                                     (or the Pulumi access token: missing, or refused with 401/403)
     ├── StsRefused                exit 5  STS refused the exchange (AccessDenied, InvalidIdentityToken, ...)
     ├── TransientError            exit 6  network, throttling or 5xx after retries
     ├── LockTimeout               exit 7  another credproc held the refresh lock for too long
@@ -40,7 +41,7 @@ EXIT_CODE_TABLE = (
     (ExitCode.INTERNAL, "unexpected internal error (please report it)"),
     (ExitCode.USAGE, "usage or configuration error, or the environment has error diagnostics"),
     (ExitCode.LOGIN_REQUIRED, "login required: run `credproc login ORG/ENV`"),
-    (ExitCode.TOKEN, "the OIDC token could not be obtained or failed validation"),
+    (ExitCode.TOKEN, "the OIDC token (or Pulumi access token) could not be obtained or was refused"),
     (ExitCode.STS_REFUSED, "STS refused the token or the role (AccessDenied, InvalidIdentityToken, ...)"),
     (ExitCode.TRANSIENT, "network, throttling or server error after retries"),
     (ExitCode.LOCK_TIMEOUT, "timed out waiting for another credproc's refresh lock"),

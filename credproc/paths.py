@@ -62,3 +62,9 @@ def runtime_dir() -> str:
     if os.path.isabs(runtime) and os.path.isdir(runtime):
         return os.path.join(runtime, APP)
     return cache_dir()
+
+
+def pulumi_credentials_file() -> str:
+    """The Pulumi CLI's saved logins: $PULUMI_HOME/credentials.json, else ~/.pulumi/credentials.json."""
+    home = settings.pulumi_home()
+    return os.path.join(home if home else os.path.expanduser("~/.pulumi"), "credentials.json")

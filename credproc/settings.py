@@ -1,4 +1,5 @@
-"""Every CREDPROC_* environment variable credproc reads, each read by one function here.
+"""Every CREDPROC_* environment variable credproc reads, each read by one function here, and the
+Pulumi CLI's own settings that `pulumi:ORG/PROJECT/ENV` refs honour (PULUMI_READ).
 
 Stdlib only and cheap (the credential_process hot path reads some). A function returns the raw
 setting (stripped text, or a flag for variables that are on only when exactly "1"); a module that
@@ -85,3 +86,26 @@ def device_slow_down_seconds() -> str:
 def inside_run(environ=None) -> str:
     """The ORG/ENV of the `credproc run` this process runs inside, or ""."""
     return _text(RUN, environ)
+
+
+# --- the Pulumi CLI's settings (pulumi:ORG/PROJECT/ENV refs; credproc.store.pulumicloud) -------------
+# Read as the Pulumi CLI reads them; tests/conftest.py unsets them (tests/arch/test_env_isolation.py).
+
+PULUMI_ACCESS_TOKEN = "PULUMI_ACCESS_TOKEN"
+PULUMI_BACKEND_URL = "PULUMI_BACKEND_URL"
+PULUMI_HOME = "PULUMI_HOME"  # where the CLI keeps credentials.json (default ~/.pulumi)
+
+PULUMI_READ = (PULUMI_ACCESS_TOKEN, PULUMI_BACKEND_URL, PULUMI_HOME)
+
+
+def pulumi_access_token(environ=None) -> str:
+    """The access token (a secret: never printed, logged or put into a cache key)."""
+    return _text(PULUMI_ACCESS_TOKEN, environ)
+
+
+def pulumi_backend_url(environ=None) -> str:
+    return _text(PULUMI_BACKEND_URL, environ)
+
+
+def pulumi_home(environ=None) -> str:
+    return _text(PULUMI_HOME, environ)

@@ -15,8 +15,9 @@ from credproc import lock
 
 # "creds": STS results of the aws-login provider; "env": the per-environment index of `credproc process`;
 # "login": ID/access tokens of interactive logins (credproc.identity.tokens.login); "secrets": values
-# read by aws-secrets / aws-parameter-store (credproc.providers.aws_secrets).
-KINDS = ("creds", "env", "login", "secrets")
+# read by aws-secrets / aws-parameter-store (credproc.providers.aws_secrets); "pulumi": environments
+# opened by Pulumi Cloud (credproc.store.pulumicloud).
+KINDS = ("creds", "env", "login", "secrets", "pulumi")
 KEY_PREFIX_LENGTH = 12
 
 
@@ -120,8 +121,13 @@ def entry_environment(entry: dict) -> "str | None":
 
 
 def _environments_of_files(entry: dict) -> "str | None":
-    """For a `process` index entry: the store environments it was built from (root and imports)."""
+    """For a `process` index entry: the store environments it was built from (root and imports), or
+    the pulumi:ORG/PROJECT/ENV its Pulumi login binding names."""
     files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
+    bindings = entry.get("bindings") if isinstance(entry.get("bindings"), list) else []
+    remote = [b[1] for b in bindings if isinstance(b, list) and len(b) == 3 and b[0] == "pulumi"]
+    if remote:
+        return ",".join(remote)
     from credproc import paths
 
     root = os.path.abspath(paths.env_dir())
@@ -200,9 +206,9 @@ def clear_command(args) -> int:
 
     wanted = None
     if args.environment:
-        from credproc.store.store import parse_name
+        from credproc.store.store import parse_ref
 
-        wanted = parse_name(args.environment).full  # a bad name is a usage error, not "0 removed"
+        wanted = parse_ref(args.environment).full  # a bad name is a usage error, not "0 removed"
     removed = 0
     for kind in KINDS:
         if wanted is not None and kind == "login":
@@ -242,6 +248,8 @@ def _index_of(kind: str, key: str, entry: dict, wanted: str) -> bool:
     from credproc.creds.index import index_key
 
     if key == index_key(wanted, None):
+        return True
+    if _environments_of_files(entry) == wanted:  # pulumi:ORG/PROJECT/ENV, by its login binding
         return True
     files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
     return _definition_path(wanted) in files

@@ -389,13 +389,13 @@ def _get_report(args, opened, path: list) -> str:
     """esc env get's markdown report (or, with --definition, its definition part alone)."""
     from credproc.store import getreport
     from credproc.store.render import plain, select
-    from credproc.store.store import parse_name
+    from credproc.store.store import parse_ref
     from credproc.lang.values import go_json
 
     from credproc.lang.syntax import parse_yaml
 
-    name = parse_name(args.name)
-    text = original = _store().read(name)[0].decode("utf-8", "replace")
+    name = parse_ref(args.name)
+    text = original = _definition_bytes(name).decode("utf-8", "replace")
     if not args.show_secrets:
         text = getreport.redact_secrets(text, parse_yaml(name.full, text.encode("utf-8"))[0])
     if not path:
@@ -417,10 +417,26 @@ def _get_report(args, opened, path: list) -> str:
     return definition if args.definition else getreport.render_report(value_json, definition, stack)
 
 
+def _definition_bytes(name) -> bytes:
+    """The definition `env get` reports on: the store's file, or what Pulumi Cloud keeps for a
+    pulumi:ORG/PROJECT/ENV."""
+    from credproc.store.store import PulumiName
+
+    if isinstance(name, PulumiName):
+        from credproc.store.pulumicloud import definition_text
+
+        return definition_text(name.full)
+    return _store().read(name)[0]
+
+
 def _defined_at(name, text: str, where, path: list) -> list:
     """ESC's `Defined at` lines, read from the definitions (one level of imports): written in the
     root, the root's place then the last import's that also writes it (ESC's expression stack);
     written only in imports, each import that writes it, last first (ESC's value trace)."""
+    from credproc.store.store import PulumiName
+
+    if isinstance(name, PulumiName):  # its imports live in Pulumi Cloud too: the root's place only
+        return [f"{name.env}:{where.line}:{where.column}"] if where is not None else []
     imported = [(short, node) for short, node in _import_nodes(name, text, path) if node is not None]
     if where is not None:
         own = [f"{name.env}:{where.line}:{where.column}"]

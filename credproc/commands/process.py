@@ -133,7 +133,7 @@ def _refresh(ref: str, path: "str | None", key: str, margin: float) -> bytes:
         from credproc.store import store
         from credproc.lock import refresh_lock
 
-        store.parse_name(ref)  # a bad name is a usage error before the lock or any evaluation
+        store.parse_ref(ref)  # a bad name is a usage error before the lock or any evaluation
         with refresh_lock(key, timeout=deadline.remaining(), environment=ref, waited=deadline.elapsed):
             answer = index.cached_answer(key, margin)  # refreshed by another process while we waited?
             if answer is not None:
@@ -219,7 +219,8 @@ def open_credentials(ref: str, path: "str | None"):
     opened = open_environment(ref, providers=registry)
     if opened.has_errors:
         raise diagnostics_error(ref, opened)
-    creds = awscreds.extract(ref, opened.value, path=path, records=awscreds.provider_records(registry))
+    records = awscreds.provider_records(registry) + list(getattr(opened, "records", ()))  # pulumi: refs
+    creds = awscreds.extract(ref, opened.value, path=path, records=records)
     return creds, opened, registry
 
 
@@ -254,7 +255,8 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
         from credproc.creds import awscreds
 
         entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer,
-                                 _bindings(awscreds.provider_records(registry)) + _unambiguous(opened.files))
+                                 _bindings(awscreds.provider_records(registry)) + _unambiguous(opened.files)
+                                 + list(getattr(opened, "bindings", ())))
         try:
             cache.write_index(index.INDEX_KIND, key, entry)
         except (OSError, ValueError) as exc:  # the answer is still good; only the next call is slower
@@ -291,7 +293,11 @@ def too_short_error(ref: str, creds, left: float, margin: float):
 def _cacheable(opened, registry) -> bool:
     """Index only answers that depend on nothing but the recorded files (and the aws-login and
     aws-assume-role STS caches, whose expiry the index carries: a chained role's is never later than
-    its login's): any other provider could return something new at each open."""
+    its login's): any other provider could return something new at each open. An environment of
+    Pulumi Cloud depends on its Pulumi login alone (its binding; none when the login changed while
+    it was opened), and its index entry expires with what credproc derived for it."""
+    if getattr(opened, "remote", False):
+        return bool(getattr(opened, "bindings", ())) and not registry.built()
     if not getattr(opened, "files", None):
         return False
     return not set(registry.built()) - {"aws-login", "aws-assume-role"}  # a chained role lives no longer

@@ -221,10 +221,11 @@ def _report_install(edit, name, config, command_line, dry_run, out) -> None:
 
 
 def validate_ref(ref: str) -> str:
-    """The store's name rules (2 or 3 plain segments), so the name is also a plain shell word."""
-    from credproc.store.store import parse_name
+    """The store's name rules (2 or 3 plain segments, or pulumi:ORG/PROJECT/ENV), so the name is
+    also a plain shell word."""
+    from credproc.store.store import parse_ref
 
-    return parse_name(ref).full
+    return parse_ref(ref).full
 
 
 def default_profile_name(ref: str) -> str:

@@ -59,8 +59,9 @@ def _answer(key: str, now: "float | None", enough) -> "bytes | None":
 
 
 def _still_applies(entry, now: float) -> bool:
-    """Same definition bytes, and every token source still names the identity it was made for."""
-    if not entry.files:
+    """Same definition bytes, and every token source still names the identity it was made for. An
+    answer for pulumi:ORG/PROJECT/ENV has no definition file: its Pulumi login binding stands in."""
+    if not entry.files and not any(binding.kind == "pulumi" for binding in entry.bindings):
         return False
     for file_path, digest in entry.files.items():
         if _file_sha256(file_path) != digest:

@@ -4,7 +4,9 @@ API (implemented by the store/env-commands work):
 
     open_environment(ref: str, *, mode="eval", show_secrets=False, file=None, providers=None)
         -> Opened
-    ref:       "ORG/ENV" or "ORG/PROJECT/ENV" (validated by credproc.store.store.parse_name).
+    ref:       "ORG/ENV" or "ORG/PROJECT/ENV" (validated by credproc.store.store.parse_name), or
+               "pulumi:ORG/PROJECT/ENV": opened by the Pulumi service (credproc.store.pulumicloud) in
+               either mode, with .records and .bindings for `process` and .files empty.
     file:      path of a definition outside the store (its imports still come from the store);
                then the root is evaluated as anonymous "<yaml>" unless a ref is given too.
     providers: Mapping[str, Provider] to use instead of the default registry (the caller may keep
@@ -43,7 +45,7 @@ from typing import Any
 from credproc import settings
 from credproc.errors import ConfigError, UsageError, printable
 from credproc.store.store import (AmbiguousEnvironment, EnvName, NotInStore, Store, TooLarge, UntrustedStore,
-                            parse_name, parse_org, read_limited, resolve_short, sha256_hex)
+                            is_pulumi_ref, parse_name, parse_org, read_limited, resolve_short, sha256_hex)
 
 ANONYMOUS = "<yaml>"
 
@@ -59,6 +61,10 @@ class Opened:
     diagnostics: list
     files: dict = field(default_factory=dict)
     org: "str | None" = None
+    # pulumi:ORG/PROJECT/ENV (credproc.store.pulumicloud): opened by the Pulumi service
+    records: list = field(default_factory=list)   # awscreds records: expiry of its access keys
+    bindings: list = field(default_factory=list)  # cache.Binding: the Pulumi login it was opened with
+    remote: bool = False
 
     @property
     def has_errors(self) -> bool:
@@ -237,6 +243,14 @@ def open_environment(ref: "str | None", *, mode: str = "eval", show_secrets: boo
 
     if mode not in ("eval", "check"):
         raise ValueError(f"unknown mode {mode!r}")
+    if is_pulumi_ref(ref):  # opened (in either mode) by the Pulumi service: there is no definition here
+        if file is not None or source is not None:
+            raise UsageError(f"{ref} is an environment of Pulumi Cloud: --file does not go with it")
+        from credproc.store.pulumicloud import open_pulumi
+
+        remote = open_pulumi(ref)
+        return Opened(name=remote.name.full, value=remote.value, diagnostics=[], files={}, org=remote.name.org,
+                      records=remote.records, bindings=remote.bindings, remote=True)
     store = store or Store()
     files: dict = {}
     name, lang_name, org_name, data, why = _root(store, ref, file, org, source, files)

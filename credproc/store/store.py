@@ -173,9 +173,14 @@ def _check_segments(name: str, segments: list) -> None:
 
 
 def parse_name(ref: str) -> EnvName:
-    """Validate ``ORG/ENV`` or ``ORG/PROJECT/ENV``; raise UsageError (exit 2) otherwise."""
+    """Validate ``ORG/ENV`` or ``ORG/PROJECT/ENV`` (an environment of the local store); raise
+    UsageError (exit 2) otherwise, with its own line for a ``pulumi:`` ref (commands that change
+    an environment, or read its file, work on the local store only)."""
     if not isinstance(ref, str) or not ref:
         raise UsageError("no environment name given (expected ORG/ENV or ORG/PROJECT/ENV)")
+    if is_pulumi_ref(ref):
+        raise UsageError(f"{_shown(ref)} is an environment of Pulumi Cloud: this command works only on "
+                         "environments of the local store", hint="change it in Pulumi Cloud (esc env edit ...)")
     if len(ref) > MAX_NAME_LENGTH:
         raise UsageError(f"invalid environment name {_shown(ref)}: longer than {MAX_NAME_LENGTH} characters")
     segments = ref.split("/")
@@ -187,6 +192,62 @@ def parse_name(ref: str) -> EnvName:
     if len(segments) == 2:
         return EnvName(segments[0], None, segments[1])
     return EnvName(segments[0], segments[1], segments[2])
+
+
+# --- pulumi:ORG/PROJECT/ENV: an environment of Pulumi Cloud (credproc.store.pulumicloud) ------------
+
+PULUMI_PREFIX = "pulumi:"
+# The Pulumi service's own limits on the three names (its API refuses longer or shorter ones).
+PULUMI_LIMITS = (("organization", 3, 40), ("project", 1, 100), ("environment", 1, 100))
+
+
+@dataclass(frozen=True)
+class PulumiName:
+    """``pulumi:ORG/PROJECT/ENV``: opened by the Pulumi service, never read from the store."""
+    org: str
+    project: str
+    env: str
+
+    @property
+    def full(self) -> str:
+        return f"{PULUMI_PREFIX}{self.org}/{self.project}/{self.env}"
+
+    @property
+    def path(self) -> str:
+        """``ORG/PROJECT/ENV``, the name Pulumi's own tools use."""
+        return f"{self.org}/{self.project}/{self.env}"
+
+    def __str__(self) -> str:
+        return self.full
+
+
+def is_pulumi_ref(ref) -> bool:
+    return isinstance(ref, str) and ref.startswith(PULUMI_PREFIX)
+
+
+def parse_pulumi_name(ref: str) -> PulumiName:
+    """Validate ``pulumi:ORG/PROJECT/ENV`` (exactly three segments: Pulumi names every environment
+    with its project); UsageError (exit 2) otherwise."""
+    rest = ref[len(PULUMI_PREFIX):]
+    segments = rest.split("/")
+    if len(segments) != 3:
+        raise UsageError(f"invalid environment name {_shown(ref)}: expected pulumi:ORG/PROJECT/ENV")
+    for segment, (what, low, high) in zip(segments, PULUMI_LIMITS):
+        if segment and not _SEGMENT.fullmatch(segment):
+            raise UsageError(f"invalid environment name {_shown(ref)}: names use only the letters A-Z a-z, "
+                             "digits, '-', '_' and '.', and start with a letter, digit or '_'")
+        if not low <= len(segment) <= high:
+            raise UsageError(f"invalid environment name {_shown(ref)}: a Pulumi {what} name has "
+                             f"{low} to {high} characters")
+    return PulumiName(*segments)
+
+
+def parse_ref(ref: str) -> "EnvName | PulumiName":
+    """Every command that reads an environment parses its ref here: ``ORG/ENV``, ``ORG/PROJECT/ENV``
+    (the local store) or ``pulumi:ORG/PROJECT/ENV`` (Pulumi Cloud)."""
+    if is_pulumi_ref(ref):
+        return parse_pulumi_name(ref)
+    return parse_name(ref)
 
 
 def parse_org(org: str) -> str:

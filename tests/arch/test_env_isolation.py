@@ -35,6 +35,15 @@ def test_settings_are_all_isolated():
     assert set(settings.READ) <= _isolated()
 
 
+def test_the_pulumi_cli_settings_are_isolated():
+    """PULUMI_ACCESS_TOKEN, PULUMI_BACKEND_URL, PULUMI_HOME (credproc.settings.PULUMI_READ, read as
+    the Pulumi CLI reads them for pulumi:ORG/PROJECT/ENV): a developer's own Pulumi login must never
+    reach a test (HOME, and with it ~/.pulumi/credentials.json, is the test's own)."""
+    assert settings.PULUMI_READ == ("PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_HOME")
+    assert set(settings.PULUMI_READ) <= _isolated()
+    assert "HOME" in envvars.SET_BY_FIXTURE
+
+
 def test_every_read_the_scanner_cannot_name_is_explained():
     dynamic = {(module, function) for module, function, _, names in envvars.reads() if names is None}
     assert dynamic == set(DYNAMIC_READS)

@@ -386,8 +386,18 @@ def check_environment(ref: "str | None") -> "tuple[list, list]":
         warnings = [line for line in opened.lines() if line not in errors]
         status, detail = (WARN, warnings[0]) if warnings else (OK, f"{ref} evaluates without errors")
         rows = [Check("environment", status, detail, f"credproc env check {ref}" if warnings else "")]
-    rows += _token_rows(ref, probe.probes, has_env_errors=bool(errors))
+    rows += _pulumi_rows() if getattr(opened, "remote", False) else \
+        _token_rows(ref, probe.probes, has_env_errors=bool(errors))
     return rows, probe.probes
+
+
+def _pulumi_rows() -> list:
+    """For pulumi:ORG/PROJECT/ENV: the Pulumi service and where its token came from (never the token);
+    the environment's own logins run in Pulumi Cloud, not here."""
+    from credproc.store.pulumicloud import resolve_login
+
+    login = resolve_login()
+    return [Check("Pulumi login", OK, f"{login.backend} (access token from {login.source})")]
 
 
 def _token_rows(ref: str, probes: list, has_env_errors: bool) -> list:
