@@ -102,11 +102,14 @@ class GcpLoginProvider(Provider):
         self._now = now or time.time
 
     def open(self, inputs, ctx):
-        plain = _checked_inputs(inputs)
-        project = _project(plain.get("project"))
-        if "accessToken" in plain:
-            return self._open_static(project, plain["accessToken"], plain.get("project"))
-        return self._open_oidc(project, plain["oidc"], ctx, plain.get("project"))
+        try:
+            plain = _checked_inputs(inputs)
+            project = _project(plain.get("project"))
+            if "accessToken" in plain:
+                return self._open_static(project, plain["accessToken"], plain.get("project"))
+            return self._open_oidc(project, plain["oidc"], ctx, plain.get("project"))
+        except CredprocError as err:
+            raise _with_hint(err) from None
 
     def check(self, inputs, ctx):
         """What open() would refuse, found without a token or a network call (`env check`)."""
@@ -185,6 +188,18 @@ class GcpLoginProvider(Provider):
 
 
 # --- checks and helpers ---------------------------------------------------------------------------
+
+def _with_hint(err: CredprocError) -> CredprocError:
+    """The same error (class, exit code) with its hint in the message: a diagnostic (what `env open`
+    and `run` print) shows only the message, and the hint is what says how to fix a refusal."""
+    if not err.hint:
+        return err
+    copy = type(err).__new__(type(err))
+    copy.__dict__.update(err.__dict__)
+    copy.args = (f"{err.message} (hint: {err.hint})",)
+    copy.message, copy.hint = copy.args[0], None
+    return copy
+
 
 def _checked_inputs(inputs) -> dict:
     plain = to_plain(inputs)
