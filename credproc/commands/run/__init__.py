@@ -99,11 +99,12 @@ def run_command(args) -> int:
         sys.stderr.write(f"credproc: environment {args.environment} has {len(lines)} error{plural}; "
                          f"{command[0]} was not run\n")
         return diagnostics_exit_code(opened)
+    from credproc.commands.run import gcpfiles
     from credproc.creds import awscreds
 
     run = functools.partial(runner.run, args.environment, opened.value, command, interactive=args.interactive,
                             nested=args.nested, aws_records=awscreds.provider_records(providers),  # expiry, region
-                            definitions=list(opened.files))
+                            definitions=list(opened.files), gcp_records=gcpfiles.records(providers))
     if not args.server:
         return run()
     from credproc.commands.serve import open_endpoint
