@@ -104,7 +104,7 @@ def run_gcp_token(args) -> int:
         token, claims = _fetch(spec)
     except CredprocError as err:
         code = int(err.exit_code)
-        sys.stdout.write(json.dumps({"version": 1, "success": False, "code": f"CREDPROC_EXIT_{code}",
+        sys.stdout.write(json.dumps({"version": 1, "success": False, "code": f"credproc-exit-{code}",
                                      "message": str(err)}) + "\n")
         sys.stdout.flush()
         raise
