@@ -76,3 +76,19 @@ def test_aws_stays_the_default_and_still_needs_an_account(google):
                                  "(hint: credproc issuer trust-policy --help)")
     aws = run_credproc("issuer", "trust-policy", "acme/dev", "--account", "123456789012")
     assert json.loads(aws.stdout)["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
+
+
+def test_env_init_template_gcp_is_a_valid_environment_that_opens(google):
+    made = run_credproc("env", "init", "acme/dev", "--template", "gcp")
+    assert made.code == 0, made
+    assert "edit project, workloadPoolId, providerId and serviceAccount" in made.stderr
+    assert run_credproc("env", "check", "acme/dev").code == 0
+    path = google.env.env_dir / "acme" / "dev.yaml"
+    text = path.read_text()
+    assert "credproc issuer trust-policy acme/dev --cloud gcp" in text and "@@" not in text
+    # With the stand-in's names filled in, it opens and runs as written.
+    path.write_text(text.replace("123456789012", PROJECT).replace("credproc-pool", POOL)
+                    .replace("credproc-oidc", PROVIDER).replace("deploy@my-project-id.iam.gserviceaccount.com", SA))
+    result = run_credproc("run", "acme/dev", "--", "sh", "-c", 'echo "$CLOUDSDK_CORE_PROJECT $GOOGLE_CLOUD_PROJECT"')
+    assert result.code == 0, result
+    assert result.stdout.decode() == f"my-project-id {PROJECT}\n"
