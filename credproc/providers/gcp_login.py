@@ -187,6 +187,16 @@ class GcpLoginProvider(Provider):
         return entry
 
 
+class PlanningGcpLogin(GcpLoginProvider):
+    """gcp-login minus Google, for commands that look at an environment without getting credentials
+    (`doctor`): inputs are checked as `env check` checks them, every output is unknown."""
+
+    def open(self, inputs, ctx):
+        self.check(inputs, ctx)
+        return Value({name: Value(None, unknown=True, secret=name == "accessToken")
+                      for name in ("project", "accessToken", "tokenType", "expiry")})
+
+
 # --- checks and helpers ---------------------------------------------------------------------------
 
 def _with_hint(err: CredprocError) -> CredprocError:

@@ -2,6 +2,7 @@
 google-auth in test_standin_google_auth.py): the exact requests, caching bound to the token,
 and each refusal as one line naming what to fix."""
 import json
+import re
 
 import pytest
 
@@ -163,3 +164,23 @@ def _local_token(google) -> str:
     from credproc.identity import issuer
 
     return issuer.load().mint(SUBJECT, audience="gcp:acme")
+
+
+def test_cache_ls_and_clear_know_gcp_answers(google):
+    google.define(definition())
+    open_json()
+    listed = run_credproc("cache", "ls")
+    assert listed.code == 0, listed
+    assert "acme/dev" in listed.stdout.decode() + listed.stderr
+    cleared = run_credproc("cache", "clear", "acme/dev")
+    assert cleared.code == 0, cleared
+    open_json()
+    assert google.standin.count("sts") == 2
+
+
+def test_doctor_checks_a_gcp_environment_without_calling_google(google):
+    google.define(definition())
+    result = run_credproc("doctor", "acme/dev")
+    assert result.code == 0, result
+    assert re.search(r"^environment +OK ", result.stdout.decode(), flags=re.M), result
+    assert google.standin.requests == []
