@@ -200,15 +200,12 @@ class PlanningGcpLogin(GcpLoginProvider):
 # --- checks and helpers ---------------------------------------------------------------------------
 
 def _with_hint(err: CredprocError) -> CredprocError:
-    """The same error (class, exit code) with its hint in the message: a diagnostic (what `env open`
-    and `run` print) shows only the message, and the hint is what says how to fix a refusal."""
-    if not err.hint:
-        return err
-    copy = type(err).__new__(type(err))
-    copy.__dict__.update(err.__dict__)
-    copy.args = (f"{err.message} (hint: {err.hint})",)
-    copy.message, copy.hint = copy.args[0], None
-    return copy
+    """The error with its hint moved into the message: a diagnostic (what `env open` and `run` print)
+    shows only the message, and the hint is what says how to fix a refusal."""
+    if err.hint:
+        err.message = f"{err.message} (hint: {err.hint})"
+        err.args, err.hint = (err.message,), None
+    return err
 
 
 def _checked_inputs(inputs) -> dict:

@@ -184,3 +184,54 @@ def test_doctor_checks_a_gcp_environment_without_calling_google(google):
     assert result.code == 0, result
     assert re.search(r"^environment +OK ", result.stdout.decode(), flags=re.M), result
     assert google.standin.requests == []
+
+
+def test_a_static_token_with_a_service_account_is_exchanged_for_the_accounts_token(google):
+    import urllib.parse
+    import urllib.request
+
+    # A token that may impersonate SA: here a federated one, straight from the stand-in's STS.
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "audience": google.provider.audience,
+            "scope": "https://www.googleapis.com/auth/cloud-platform",
+            "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "subject_token": _local_token(google), "subject_token_type": "urn:ietf:params:oauth:token-type:jwt"}
+    with urllib.request.urlopen(google.standin.sts_url, urllib.parse.urlencode(form).encode(), timeout=10) as answer:
+        mine = json.load(answer)["access_token"]
+    google.define("values:\n  gcp:\n    login:\n      fn::open::gcp-login:\n        project: 123\n"
+                  f"        accessToken:\n          accessToken: {mine}\n          serviceAccount: {SA}\n"
+                  "          tokenLifetime: 30m\n")
+    login = open_json()["gcp"]["login"]
+    assert login["accessToken"].startswith("ya29.standin-") and login["expiry"]
+    iam = google.standin.requests[-1]
+    assert iam["bearer"] == mine and iam["json"]["lifetime"] == "1800s" and iam["account"] == SA
+
+
+def test_parallel_cold_opens_make_one_exchange(google):
+    import subprocess
+
+    google.define(definition())
+    procs = [subprocess.Popen([CREDPROC, "env", "open", "acme/dev", "--show-secrets"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(5)]
+    tokens = set()
+    for proc in procs:
+        out, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err
+        tokens.add(json.loads(out)["gcp"]["login"]["accessToken"])
+    assert len(tokens) == 1
+    assert google.standin.count("sts") == 1 and google.standin.count("iam") == 1
+
+
+def test_github_actions_tokens_are_asked_for_the_providers_default_audience(google):
+    from credproc.lang.provider import OpenContext
+    from credproc.providers.gcp_login import GcpOidcRequest
+
+    ctx = OpenContext("dev", "dev", "gcp.login", {"pulumi": {"organization": {"login": "acme"}}})
+    oidc = {"workloadPoolId": "credproc-pool", "providerId": "credproc-oidc", "serviceAccount": SA,
+            "token": {"githubActions": {}}}
+    request = GcpOidcRequest.parse(PROJECT, oidc, ctx)
+    assert request.source.audience == (f"https://iam.googleapis.com/projects/{PROJECT}/locations/global/"
+                                       "workloadIdentityPools/credproc-pool/providers/credproc-oidc")
+    explicit = GcpOidcRequest.parse(PROJECT, dict(oidc, audience="my-aud"), ctx)
+    assert explicit.source.audience == "my-aud"
+    local = GcpOidcRequest.parse(PROJECT, {k: v for k, v in oidc.items() if k != "token"}, ctx)
+    assert local.source.audience == "gcp:acme"
