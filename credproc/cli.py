@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "credproc.commands.issuer",
     "credproc.commands.profile",
     "credproc.commands.run",
+    "credproc.commands.run.gcpfiles",  # `gcp-token`: run's GCP credentials file runs it (not listed in --help)
     "credproc.commands.serve",
     "credproc.commands.doctor",
     "credproc.commands.cache",

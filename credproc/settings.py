@@ -22,9 +22,12 @@ TOKEN_STORE = "CREDPROC_TOKEN_STORE"
 TRUSTED_STORE_OWNERS = "CREDPROC_TRUSTED_STORE_OWNERS"
 DEVICE_SLOW_DOWN_SECONDS = "CREDPROC_DEVICE_SLOW_DOWN_SECONDS"  # tests only: shortens RFC 8628's 5 s
 RUN = "CREDPROC_RUN"  # set in `credproc run`'s child to ORG/ENV: "already inside run"
+GCP_STS_URL = "CREDPROC_GCP_STS_URL"  # gcp-login: the full URL of Google STS's token endpoint
+GCP_IAM_CREDENTIALS_URL = "CREDPROC_GCP_IAM_CREDENTIALS_URL"  # gcp-login: IAM Credentials' base URL (.../v1)
 
 READ = (CACHE_DIR, CONFIG_DIR, ENV_DIR, REFRESH_MARGIN, LOCK_TIMEOUT, REFRESH_TIMEOUT, AUTO_LOGIN, CHAIN,
         CONFORMANCE, DEBUG, TOKEN_STORE, TRUSTED_STORE_OWNERS, DEVICE_SLOW_DOWN_SECONDS, RUN)
+READ += (GCP_STS_URL, GCP_IAM_CREDENTIALS_URL)
 
 
 def _text(name: str, environ=None) -> str:
@@ -109,3 +112,13 @@ def pulumi_backend_url(environ=None) -> str:
 
 def pulumi_home(environ=None) -> str:
     return _text(PULUMI_HOME, environ)
+
+
+def gcp_sts_url() -> str:
+    """gcp-login's STS token endpoint (full URL), or "" for Google's."""
+    return _text(GCP_STS_URL)
+
+
+def gcp_iam_credentials_url() -> str:
+    """gcp-login's IAM Credentials base URL (up to /v1), or "" for Google's."""
+    return _text(GCP_IAM_CREDENTIALS_URL)

@@ -9,7 +9,8 @@ import textwrap
 EXAMPLES = {
     "env": ["credproc env init acme/dev", "credproc env ls", "credproc env open acme/dev --format shell"],
     "env init": ["credproc env init acme/dev", "credproc env init acme/ci --template github-actions",
-                 "credproc env init acme/me --template login"],
+                 "credproc env init acme/me --template login",
+                 "credproc env init acme/gcp --template gcp"],
     "env ls": ["credproc env ls", "credproc env ls acme"],
     "env rm": ["credproc env rm acme/dev", "credproc env rm acme/dev --yes   # no question (scripts)"],
     "env open": ["credproc env open acme/dev", "credproc env open acme/dev aws.login --format yaml",
@@ -33,7 +34,10 @@ EXAMPLES = {
                     "credproc issuer show --jwks-only > jwks.json"],
     "issuer trust-policy": ["credproc issuer trust-policy acme/dev --account 123456789012",
                             "credproc issuer trust-policy acme/dev --account 123456789012 "
-                            "--subject-attribute pulumi.user.login=alice"],
+                            "--subject-attribute pulumi.user.login=alice",
+                            "credproc issuer trust-policy acme/gcp --cloud gcp --project-number 123456789012 "
+                            "--pool credproc-pool --provider credproc-oidc "
+                            "--service-account deploy@my-project-id.iam.gserviceaccount.com"],
     "install-profile": ["credproc install-profile acme/dev", "credproc install-profile acme/dev --dry-run",
                         "credproc install-profile acme/prod --profile prod --region eu-west-1"],
     "uninstall-profile": ["credproc uninstall-profile esc-dev --dry-run", "credproc uninstall-profile esc-dev",

@@ -39,13 +39,24 @@ def register(subparsers) -> None:
         "trust-policy", help="print an IAM trust policy admitting exactly one environment",
         description="Print the IAM role trust policy (JSON) that lets sts:AssumeRoleWithWebIdentity succeed "
                     "only for tokens the local issuer mints for ORG/ENV: it pins the audience (aud) and the "
-                    "exact subject (sub), subject attributes included. Paste it as the role's trust policy.")
+                    "exact subject (sub), subject attributes included. Paste it as the role's trust policy. "
+                    "With --cloud gcp: the gcloud commands that create the workload identity pool provider "
+                    "(issuer, allowed audience gcp:ORG, attribute mapping and a condition admitting exactly "
+                    "that subject) and let the subject impersonate the service account.")
     trust.add_argument("environment", metavar="ORG/ENV", help="the environment that holds the fn::open::aws-login")
-    trust.add_argument("--account", required=True, help="the AWS account id (12 digits) of the IAM OIDC provider")
+    trust.add_argument("--cloud", choices=sorted(TRUST_POLICIES), default="aws",
+                       help="whose trust to print (default aws: an IAM role trust policy)")
+    trust.add_argument("--account", help="the AWS account id (12 digits) of the IAM OIDC provider (required for aws)")
     trust.add_argument("--audience", help="the token audience (default: the issuer's)")
     trust.add_argument("--subject-attribute", action="append", default=[], metavar="NAME=VALUE",
                        help="a subjectAttributes entry and its value, in the order of oidc.subjectAttributes")
     trust.add_argument("--partition", default="aws", help="the AWS partition (default aws)")
+    gcp = trust.add_argument_group("--cloud gcp")
+    gcp.add_argument("--project-number", help="the GCP project number of the workload identity pool")
+    gcp.add_argument("--pool", help="the workload identity pool id (gcp-login's oidc.workloadPoolId)")
+    gcp.add_argument("--provider", help="the pool's provider id (oidc.providerId)")
+    gcp.add_argument("--location", default="global", help="the pool's location (oidc.region; default global)")
+    gcp.add_argument("--service-account", help="the service account to impersonate (oidc.serviceAccount)")
     trust.set_defaults(func=run_trust_policy)
 
 
@@ -91,19 +102,76 @@ def run_show(args) -> int:
 
 
 def run_trust_policy(args) -> int:
-    from credproc.identity import issuer
+    return TRUST_POLICIES[args.cloud](args)
 
-    account = args.account.strip()
-    if len(account) != 12 or not account.isdigit():
-        raise UsageError(f"--account must be a 12-digit AWS account id, got {args.account!r}")
-    org, environment = issuer.split_environment(args.environment)
+
+def _subject_attributes(args) -> list:
     attributes = []
     for item in args.subject_attribute:
         name, sep, value = item.partition("=")
         if not sep or not name or not value:
             raise UsageError(f"--subject-attribute must be NAME=VALUE, got {item!r}")
         attributes.append((name, value))
+    return attributes
+
+
+def aws_trust_policy(args) -> int:
+    from credproc.identity import issuer
+
+    if args.account is None:  # what argparse said when --account was required
+        raise UsageError("the following arguments are required: --account",
+                         hint="credproc issuer trust-policy --help")
+    account = args.account.strip()
+    if len(account) != 12 or not account.isdigit():
+        raise UsageError(f"--account must be a 12-digit AWS account id, got {args.account!r}")
+    org, environment = issuer.split_environment(args.environment)
+    attributes = _subject_attributes(args)
     local = issuer.load()
     sub = issuer.subject(org, environment, attributes)
     _print_json(local.trust_policy(account, sub, audience=args.audience, partition=args.partition))
     return 0
+
+
+GCP_SUBJECT_LIMIT = 127  # bytes: Google's limit on google.subject
+
+
+def gcp_trust_policy(args) -> int:
+    """The gcloud commands for the workload identity pool provider and the service account binding
+    that admit exactly ORG/ENV's local-issuer tokens (audience gcp:ORG unless --audience)."""
+    import shlex
+
+    from credproc.identity import issuer
+
+    org, environment = issuer.split_environment(args.environment)
+    sub = issuer.subject(org, environment, _subject_attributes(args))
+    local = issuer.load()
+    project = args.project_number or "PROJECT_NUMBER"
+    pool, provider = args.pool or "POOL_ID", args.provider or "PROVIDER_ID"
+    account = args.service_account or "SERVICE_ACCOUNT_EMAIL"
+    audience = args.audience or f"gcp:{org}"
+    principal = (f"principal://iam.googleapis.com/projects/{project}/locations/{args.location}"
+                 f"/workloadIdentityPools/{pool}/subject/{sub}")
+    q = shlex.quote
+    lines = [
+        f"# The workload identity pool provider admitting exactly {org}/{environment} (sub {sub}):",
+        f"gcloud iam workload-identity-pools providers create-oidc {q(provider)} \\",
+        f"  --project={q(project)} --location={q(args.location)} --workload-identity-pool={q(pool)} \\",
+        f"  --issuer-uri={q(local.url)} \\",
+        f"  --allowed-audiences={q(audience)} \\",
+        "  --attribute-mapping=google.subject=assertion.sub \\",
+        f"  --attribute-condition={q('assertion.sub == ' + json.dumps(sub))}",
+        "# Let that subject (and no other) impersonate the service account:",
+        f"gcloud iam service-accounts add-iam-policy-binding {q(account)} \\",
+        "  --role=roles/iam.workloadIdentityUser \\",
+        f"  --member={q(principal)}",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    if len(sub.encode("utf-8")) > GCP_SUBJECT_LIMIT:
+        sys.stderr.write(f"credproc: warning: the subject is {len(sub.encode('utf-8'))} bytes; Google limits "
+                         f"google.subject to {GCP_SUBJECT_LIMIT}: use fewer subject attributes or a shorter "
+                         "environment name\n")
+    return 0
+
+
+#: --cloud NAME -> the function that prints that cloud's trust (one per cloud).
+TRUST_POLICIES = {"aws": aws_trust_policy, "gcp": gcp_trust_policy}

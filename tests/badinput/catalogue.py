@@ -81,6 +81,18 @@ def with_secrets(get: str, provider: str = "aws-secrets", region: str = "eu-cent
             + "  environmentVariables:\n" + STATIC.split("  environmentVariables:\n")[1])
 
 
+def gcp(oidc_extra: str = "", project: str = "123456789012", pool: str = "credproc-pool",
+        account: str = "deploy@acme-prod.iam.gserviceaccount.com", token: str = "{file: {token_file}}") -> str:
+    """acme/dev with a gcp-login (a file token) whose token is exported."""
+    return (f"values:\n  gcp:\n    login:\n      fn::open::gcp-login:\n        project: {project}\n        oidc:\n"
+            f"          workloadPoolId: {pool}\n          providerId: credproc-oidc\n          serviceAccount: {account}\n"
+            f"          token: {token}\n{oidc_extra}"
+            "  environmentVariables:\n    GOOGLE_OAUTH_ACCESS_TOKEN: ${gcp.login.accessToken}\n")
+
+
+GCP_OPEN = ("run", "acme/dev", "--", "true")
+
+
 DEEP = "values:\n  x: " + "[" * 1000 + "]" * 1000 + "\n"
 ALIAS_BOMB = "values:\n  a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"  {chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(9))
@@ -164,7 +176,7 @@ CASES = [
     case("yaml-unknown-fn", "environment YAML", "an unknown builtin",
          yaml="values:\n  a:\n    fn::nope: 1\n", line="credproc: acme/dev:3:5: 'fn::' is a reserved prefix", match="prefix"),
     case("yaml-unknown-provider", "environment YAML", "an unknown provider",
-         yaml="values:\n  a:\n    fn::open::gcp-login: {}\n", line='credproc: acme/dev:3:5: unknown provider "gcp-login"; did you mean "aws-login"?', match="prefix"),
+         yaml="values:\n  a:\n    fn::open::aws-logon: {}\n", line='credproc: acme/dev:3:5: unknown provider "aws-logon"; did you mean "aws-login"?', match="prefix"),
     case("yaml-no-credentials", "environment YAML", "no AWS credentials at all",
          yaml="values:\n  environmentVariables:\n    OTHER: x\n",
          line="credproc: acme/dev provides no AWS credentials"),
@@ -330,4 +342,33 @@ CASES = [
     case("pulumi-backend-closed", "environment variables", "PULUMI_BACKEND_URL at a closed port",
          ("process", "pulumi:acme/proj/dev"), env={"PULUMI_BACKEND_URL": "http://127.0.0.1:9", "PULUMI_ACCESS_TOKEN": "pul-badinput-token-0001"},
          code=6, line="credproc: pulumi:acme/proj/dev: cannot reach the Pulumi service at http://127.0.0.1:9"),
+    # --- gcp-login (fn::open::gcp-login) ----------------------------------------------------------------
+    case("gcp-project-id", "gcp-login", "`project` given as the project id, not its number",
+         ("env", "check", "acme/dev"), yaml=gcp(project="my-project"),
+         line="acme/dev:4:7: gcp-login `project` must be the project number (digits, e.g. 123456789012), got 'my-project'", match="exact"),
+    case("gcp-both", "gcp-login", "both `oidc` and `accessToken`", ("env", "check", "acme/dev"),
+         yaml=gcp(oidc_extra="        accessToken: {accessToken: x}\n"),
+         line="acme/dev:5:9: exactly one subschema may match", match="exact"),
+    case("gcp-pool-id", "gcp-login", "a workloadPoolId with capitals", ("env", "check", "acme/dev"), yaml=gcp(pool="Credproc_Pool"),
+         line="acme/dev:4:7: gcp-login `oidc.workloadPoolId` must be a workload identity pool or provider id (4 to 32 lower-case letters, digits and dashes), got 'Credproc_Pool'", match="exact"),
+    case("gcp-service-account", "gcp-login", "a serviceAccount that is not an e-mail", ("env", "check", "acme/dev"),
+         yaml=gcp(account="deploy"), line="acme/dev:4:7: gcp-login `oidc.serviceAccount` must be a service account e-mail", match="prefix"),
+    case("gcp-unknown-key", "gcp-login", "a misspelled oidc key", ("env", "check", "acme/dev"),
+         yaml=gcp(oidc_extra="          tokenLifeTime: 2h\n"),
+         line="acme/dev:4:7: unknown key `tokenLifeTime` in gcp-login oidc (did you mean `tokenLifetime`?)", match="prefix"),
+    case("gcp-lifetime-13h", "gcp-login", "tokenLifetime above IAM Credentials' 12h", ("env", "check", "acme/dev"),
+         yaml=gcp(oidc_extra="          tokenLifetime: 13h\n"),
+         line="acme/dev:4:7: gcp-login `oidc.tokenLifetime` 13h is outside IAM Credentials' range (1s to 12h; over 1h only with the organization policy constraint constraints/iam.allowServiceAccountCredentialLifetimeExtension)", match="exact"),
+    case("gcp-lifetime-margin", "gcp-login", "tokenLifetime inside the refresh margin", GCP_OPEN,
+         yaml=gcp(oidc_extra="          tokenLifetime: 15m\n"),
+         line="acme/dev:4:7: oidc.tokenLifetime 15m is not longer than the refresh margin of 20 minutes", match="prefix"),
+    case("gcp-sts-url-http", "gcp-login", "CREDPROC_GCP_STS_URL in plain http off loopback", GCP_OPEN, yaml=gcp(),
+         env={"CREDPROC_GCP_STS_URL": "http://sts.example.com/v1/token"},
+         line="acme/dev:4:7: CREDPROC_GCP_STS_URL must be an https URL (plain http only on 127.0.0.1/localhost), got 'http://sts.example.com/v1/token'", match="prefix"),
+    case("gcp-sts-closed", "gcp-login", "CREDPROC_GCP_STS_URL at a closed port", GCP_OPEN, yaml=gcp(), code=6,
+         env={"CREDPROC_GCP_STS_URL": "http://127.0.0.1:9/v1/token"},
+         line="acme/dev:4:7: cannot reach Google STS at http://127.0.0.1:9/v1/token", match="prefix"),
+    case("gcp-iam-url-garbage", "gcp-login", "CREDPROC_GCP_IAM_CREDENTIALS_URL=not a url", GCP_OPEN, yaml=gcp(),
+         env={"CREDPROC_GCP_IAM_CREDENTIALS_URL": "not a url"},
+         line="acme/dev:4:7: CREDPROC_GCP_IAM_CREDENTIALS_URL must be an https URL", match="prefix"),
 ]

@@ -16,7 +16,7 @@ from credproc import settings
 
 PACKAGE = Path(credproc.__file__).resolve().parent
 # A whole string literal with one of these prefixes names a variable credproc (or botocore for it) reads.
-NAMED = re.compile(r"^(CREDPROC|AWS|PULUMI|GITHUB|ACTIONS)_[A-Z0-9_]+$")
+NAMED = re.compile(r"^(CREDPROC|AWS|PULUMI|GITHUB|ACTIONS|GOOGLE)_[A-Z0-9_]+$")
 
 
 @functools.lru_cache(maxsize=None)
@@ -31,9 +31,9 @@ def modules() -> tuple:
 
 @functools.lru_cache(maxsize=None)
 def named_variables() -> frozenset:
-    """Every CREDPROC_/AWS_/PULUMI_/GITHUB_/ACTIONS_ name written as a whole string anywhere in
+    """Every CREDPROC_/AWS_/PULUMI_/GITHUB_/ACTIONS_/GOOGLE_ name written as a whole string anywhere in
     credproc (a text search: the autouse fixture needs it at start-up, before any parse)."""
-    quoted = re.compile(r"""["']((?:CREDPROC|AWS|PULUMI|GITHUB|ACTIONS)_[A-Z0-9_]+)["']""")
+    quoted = re.compile(r"""["']((?:CREDPROC|AWS|PULUMI|GITHUB|ACTIONS|GOOGLE)_[A-Z0-9_]+)["']""")
     return frozenset(name for path in PACKAGE.rglob("*.py") for name in quoted.findall(path.read_text())
                      if NAMED.match(name))
 

@@ -374,6 +374,9 @@ def check_environment(ref: "str | None") -> "tuple[list, list]":
     probe = _make_probe()
     registry = providers.providers(conformance=conformance_enabled())
     registry.substitute("aws-login", probe)
+    from credproc.providers.gcp_login import PlanningGcpLogin
+
+    registry.substitute("gcp-login", PlanningGcpLogin())  # doctor gets no credentials, from Google neither
     try:
         opened = open_environment(ref, providers=registry)
     except CredprocError as err:

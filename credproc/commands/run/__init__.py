@@ -14,6 +14,12 @@ When the environment provides AWS credentials, AWS_PROFILE, AWS_DEFAULT_PROFILE 
 keys/role variables are removed, and AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION
 are set when known. CREDPROC_RUN=ORG/ENV is set in the child.
 
+When the environment opens one fn::open::gcp-login with `oidc`, GOOGLE_APPLICATION_CREDENTIALS is
+set to an external_account credentials file (in the same private directory) whose credential source
+is `credproc gcp-token`, and GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1: Application Default
+Credentials (google-auth, Terraform's google provider) refresh on their own however long the command
+runs. Not when the environment sets GOOGLE_APPLICATION_CREDENTIALS itself.
+
 Every secret value of the environment (3 characters or longer, counted in characters) is replaced
 by [secret] wherever it appears in the command's stdout and stderr: alone or inside a larger
 string, JSON document or file, line by line when it has several, JSON-escaped, percent-encoded
@@ -99,11 +105,12 @@ def run_command(args) -> int:
         sys.stderr.write(f"credproc: environment {args.environment} has {len(lines)} error{plural}; "
                          f"{command[0]} was not run\n")
         return diagnostics_exit_code(opened)
+    from credproc.commands.run import gcpfiles
     from credproc.creds import awscreds
 
     run = functools.partial(runner.run, args.environment, opened.value, command, interactive=args.interactive,
                             nested=args.nested, aws_records=awscreds.provider_records(providers),  # expiry, region
-                            definitions=list(opened.files))
+                            definitions=list(opened.files), gcp_records=gcpfiles.records(providers))
     if not args.server:
         return run()
     from credproc.commands.serve import open_endpoint

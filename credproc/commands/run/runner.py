@@ -368,6 +368,14 @@ def _write_fully(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _gcp_credentials(gcp_records, projection: Projection, files: TempFiles) -> dict:
+    if not gcp_records:
+        return {}
+    from credproc.commands.run import gcpfiles
+
+    return gcpfiles.external_account(gcp_records, projection, files)
+
+
 # --- supervision --------------------------------------------------------------------------------
 
 def exit_status(returncode: int) -> int:
@@ -467,10 +475,12 @@ def masked_secrets(value, projection: Projection, argument_secrets: set, definit
 # --- the whole run ------------------------------------------------------------------------------
 
 def run(ref: str, value, command: list, *, interactive: bool = False, nested: bool = False,
-        inherited: "dict | None" = None, aws_records=(), definitions=(), endpoint_variables=None) -> int:
+        inherited: "dict | None" = None, aws_records=(), definitions=(), endpoint_variables=None,
+        gcp_records=()) -> int:
     """Project ``value`` (an opened environment) onto ``command`` and run it; returns the exit status.
     aws_records: the aws-login provider's `opened` records from opening ``value``;
-    endpoint_variables: the container-credentials variables that replace static keys (run --server)."""
+    endpoint_variables: the container-credentials variables that replace static keys (run --server);
+    gcp_records: the gcp-login provider's `opened` records (an external_account file, see gcpfiles)."""
     inherited = dict(os.environ if inherited is None else inherited)
     refuse_nesting(inherited, ref, nested)
     if not command:
@@ -484,6 +494,7 @@ def run(ref: str, value, command: list, *, interactive: bool = False, nested: bo
     try:
         with TempFiles() as files:
             paths = files.write_all(projection.files)
+            paths.update(_gcp_credentials(gcp_records, projection, files))
             env = child_environment(inherited, projection, paths, ref, aws_records, endpoint_variables)
             executable = resolve_command(command[0], env)
             if forwarder.pending:  # interrupted before the child started: do not start it

@@ -1,0 +1,148 @@
+"""GCP for long-running children of `credproc run`, and `credproc gcp-token SPEC` behind it.
+
+`gcp-login`'s accessToken lives at most as long as its tokenLifetime (1 h by default): a child that
+runs longer (Terraform, a notebook) would fail with it. So when the environment opened exactly one
+`gcp-login` with `oidc`, `run` also writes, in its private per-run directory (0700, files 0600,
+removed when the run ends):
+
+* a token spec: the login's token source and the context its token is made for (no secret: the
+  `token:` block and the names the subject is made of);
+* an `external_account` credentials file (Google's "executable-sourced credentials") whose
+  credential source is `credproc gcp-token SPEC`, with the same audience, token_url
+  (CREDPROC_GCP_STS_URL) and service_account_impersonation_url (CREDPROC_GCP_IAM_CREDENTIALS_URL) as
+  gcp-login's own exchange;
+
+and sets GOOGLE_APPLICATION_CREDENTIALS to that file and GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1
+(google-auth and Go's oauth2/google run an executable only when it is set). Application Default
+Credentials (google-auth, the Google Cloud client libraries, Terraform's google provider without
+an access_token) then refresh on their own: each time their token nears its expiry they run
+`credproc gcp-token`, which prints a fresh OIDC token in the executable-response format, and do
+the STS and IAM Credentials calls themselves. Nothing is written when the environment sets
+GOOGLE_APPLICATION_CREDENTIALS itself, or opens no or several OIDC gcp-logins.
+"""
+import json
+import sys
+
+from credproc.errors import ConfigError, CredprocError
+
+CREDENTIALS_VARIABLE = "GOOGLE_APPLICATION_CREDENTIALS"
+ALLOW_EXECUTABLES = "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
+EXECUTABLE_TIMEOUT_MILLIS = 60000  # google-auth allows 5 s to 120 s; a refresh may take CREDPROC_REFRESH_TIMEOUT
+MAX_SPEC_BYTES = 64 * 1024
+
+
+def records(registry) -> list:
+    """The `opened` records of the gcp-login provider, if evaluation built it."""
+    provider = registry.built().get("gcp-login")
+    return [r for r in getattr(provider, "opened", None) or () if isinstance(r, dict)]
+
+
+def external_account(gcp_records, projection, files) -> dict:
+    """Variables for the child (name -> value) after writing the spec and credentials files with
+    ``files`` (runner.TempFiles); {} when there is nothing to write (see the module docstring)."""
+    if CREDENTIALS_VARIABLE in projection.variables or CREDENTIALS_VARIABLE in projection.files:
+        return {}
+    logins = {json.dumps(_spec(r), sort_keys=True): r for r in gcp_records}
+    if len(logins) != 1:
+        return {}
+    record = next(iter(logins.values()))
+    spec_path = files.write("gcp-token-spec", json.dumps(_spec(record), sort_keys=True))
+    credentials = files.write("gcp-credentials", json.dumps(credentials_file(record, spec_path), indent=2))
+    return {CREDENTIALS_VARIABLE: credentials, ALLOW_EXECUTABLES: "1"}
+
+
+def _spec(record: dict) -> dict:
+    return {"audience": record["audience"], "token": record.get("token"), "context": record["token_context"],
+            "service_account": record["service_account"], "lifetime": record["lifetime"]}
+
+
+def credentials_file(record: dict, spec_path: str) -> dict:
+    import shlex
+
+    from credproc.commands.profile import credproc_launcher
+    from credproc.providers import gcp
+
+    return {
+        "type": "external_account",
+        "audience": record["audience"],
+        "subject_token_type": gcp.JWT_TOKEN_TYPE,
+        "token_url": gcp.sts_url(),
+        "service_account_impersonation_url": gcp.generate_access_token_url(record["service_account"]),
+        "service_account_impersonation": {"token_lifetime_seconds": record["lifetime"]},
+        "credential_source": {
+            "executable": {
+                "command": shlex.join(credproc_launcher() + ["gcp-token", spec_path]),
+                "timeout_millis": EXECUTABLE_TIMEOUT_MILLIS,
+            },
+        },
+    }
+
+
+# --- credproc gcp-token SPEC ----------------------------------------------------------------------
+
+DESCRIPTION = """\
+Print a fresh OIDC token for the gcp-login that SPEC describes, as Google's executable-sourced
+credentials expect ({"version": 1, "success": true, "token_type": ..., "id_token": ...,
+"expiration_time": ...}). `credproc run` writes SPEC (0600, in its private run directory) and an
+external_account credentials file naming this command, for GOOGLE_APPLICATION_CREDENTIALS: you do
+not run it yourself. On failure it prints {"success": false, "code", "message"} and exits with
+credproc's exit code."""
+
+
+def register(subparsers) -> None:
+    # No help=: plumbing for `credproc run`, not listed among the commands of `credproc --help`.
+    parser = subparsers.add_parser("gcp-token", description=DESCRIPTION)
+    parser.add_argument("spec", metavar="SPEC", help="the token spec file `credproc run` wrote")
+    parser.set_defaults(func=run_gcp_token)
+
+
+def run_gcp_token(args) -> int:
+    from credproc.providers import gcp
+
+    try:
+        spec = _read_spec(args.spec)
+        token, claims = _fetch(spec)
+    except CredprocError as err:
+        code = int(err.exit_code)
+        sys.stdout.write(json.dumps({"version": 1, "success": False, "code": f"credproc-exit-{code}",
+                                     "message": str(err)}) + "\n")
+        sys.stdout.flush()
+        raise
+    answer = {"version": 1, "success": True, "token_type": gcp.JWT_TOKEN_TYPE, "id_token": token}
+    if isinstance(claims.get("exp"), int):
+        answer["expiration_time"] = claims["exp"]
+    sys.stdout.write(json.dumps(answer) + "\n")
+    return 0
+
+
+def _read_spec(path: str) -> dict:
+    import os
+
+    from credproc import cache
+
+    data = cache.read_private_bytes(os.path.abspath(path))
+    if data is None or len(data) > MAX_SPEC_BYTES:
+        raise ConfigError(f"{path} is not a private token spec (a regular file of yours, mode 0600, as "
+                          "`credproc run` writes)")
+    try:
+        spec = json.loads(data)
+        context = spec["context"]
+        spec["context"] = {**context, "subject_attributes": tuple(tuple(p) for p in context["subject_attributes"])}
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(f"{path} is not a token spec written by `credproc run`") from None
+    asked = os.environ.get("GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE")
+    if asked and asked != spec.get("audience"):
+        raise ConfigError(f"the credentials file asks for a token for {asked}, but {path} is for "
+                          f"{spec.get('audience')}")
+    return spec
+
+
+def _fetch(spec: dict) -> "tuple[str, dict]":
+    from credproc.identity import tokens
+
+    context = spec["context"]
+    source = tokens.resolve(spec.get("token"), tokens.TokenContext(
+        org=context["org"], environment=context["environment"], root_environment=context["root_environment"],
+        subject_attributes=context["subject_attributes"], audience=context.get("audience")))
+    token = source.fetch()
+    return token, getattr(source, "claims", None) or {}

@@ -1,0 +1,155 @@
+"""`credproc run` with a gcp-login: the documented variables, masking, and the external_account
+credentials file through which google-auth in a long-running child refreshes on its own, past the
+first token's lifetime (the clock of credproc, of the child and of the stand-in moved together, as
+tests/faults does: tests/support/fakeclock)."""
+import json
+import os
+import stat
+import subprocess
+import textwrap
+
+import pytest
+
+pytest.importorskip("google.auth")
+
+from credtest import CREDPROC, PYTHON  # noqa: E402
+from support import gcpenv  # noqa: E402
+from support.clock import shifted_env  # noqa: E402
+from support.gcpenv import PROJECT, SA, definition  # noqa: E402
+from support.runner import run_credproc  # noqa: E402
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def google(isolated_env, monkeypatch):
+    standin, provider = gcpenv.start(isolated_env, monkeypatch, CREDPROC)
+    try:
+        yield gcpenv.GcpWorld(isolated_env, standin, provider)
+    finally:
+        standin.__exit__(None, None, None)
+
+
+DUMP = ("import json, os; print(json.dumps({n: os.environ.get(n) for n in ('GOOGLE_CLOUD_PROJECT', "
+        "'GOOGLE_OAUTH_ACCESS_TOKEN', 'CLOUDSDK_AUTH_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', "
+        "'GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES')}))")
+
+
+def test_run_hands_the_documented_variables_with_the_token_masked(google):
+    google.define(definition())
+    result = run_credproc("run", "acme/dev", "--", PYTHON, "-c", DUMP)
+    assert result.code == 0, result
+    seen = json.loads(result.stdout)
+    assert seen["GOOGLE_CLOUD_PROJECT"] == PROJECT
+    assert seen["GOOGLE_OAUTH_ACCESS_TOKEN"] == seen["CLOUDSDK_AUTH_ACCESS_TOKEN"] == "[secret]"
+    assert seen["GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"] == "1"
+    assert seen["GOOGLE_APPLICATION_CREDENTIALS"]
+    assert not os.path.exists(seen["GOOGLE_APPLICATION_CREDENTIALS"])  # removed when the run ended
+
+
+READ_FILE = ("import json, os, stat, sys; p = os.environ['GOOGLE_APPLICATION_CREDENTIALS']; "
+             "info = {'mode': stat.S_IMODE(os.stat(p).st_mode), 'dir_mode': stat.S_IMODE(os.stat(os.path.dirname(p)).st_mode), "
+             "'config': json.load(open(p))}; print(json.dumps(info))")
+
+
+def test_the_credentials_file_is_private_and_names_credprocs_endpoints(google):
+    google.define(definition())
+    result = run_credproc("run", "acme/dev", "-i", "--", PYTHON, "-c", READ_FILE)
+    assert result.code == 0, result
+    info = json.loads(result.stdout)
+    assert info["mode"] == 0o600 and info["dir_mode"] == 0o700
+    config = info["config"]
+    command = config.pop("credential_source")["executable"]["command"]
+    assert config == {
+        "type": "external_account",
+        "audience": google.provider.audience,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": google.standin.sts_url,
+        "service_account_impersonation_url": f"{google.standin.iam_url}/projects/-/serviceAccounts/{SA}:generateAccessToken",
+        "service_account_impersonation": {"token_lifetime_seconds": 3600},
+    }
+    assert " gcp-token " in command
+
+
+def test_no_credentials_file_when_the_environment_names_its_own(google):
+    google.define(definition(variables="    GOOGLE_APPLICATION_CREDENTIALS: /etc/mine.json\n"
+                                       "    GOOGLE_CLOUD_PROJECT: ${gcp.login.project}\n"))
+    result = run_credproc("run", "acme/dev", "--", PYTHON, "-c", DUMP)
+    seen = json.loads(result.stdout)
+    assert seen["GOOGLE_APPLICATION_CREDENTIALS"] == "/etc/mine.json"
+    assert seen["GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"] is None
+
+
+CHILD = textwrap.dedent("""\
+    # A long-running child: Application Default Credentials (google-auth), its clock moved 2 hours
+    # ahead halfway. google-auth reads the time through datetime, which the fake clock (time.time)
+    # does not move: its _helpers.utcnow is pointed at time.time, as the fake clock intends.
+    import datetime, json, os, sys, time, urllib.request
+    import google.auth, google.auth._helpers
+    from google.auth.transport.requests import AuthorizedSession, Request
+
+    google.auth._helpers.utcnow = lambda: datetime.datetime.utcfromtimestamp(time.time())
+    url = sys.argv[1]
+    credentials, project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    session = AuthorizedSession(credentials)
+    first = session.get(url)
+    token1 = credentials.token
+    with open(os.environ["CREDPROC_FAKE_CLOCK_FILE"], "w") as f:
+        f.write("7200")
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer " + token1})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        stale = 200
+    except urllib.error.HTTPError as err:
+        stale = err.code
+    valid_before = credentials.valid
+    second = session.get(url)
+    print(json.dumps({"project": project, "first": first.status_code, "stale_token": stale,
+                      "valid_after_two_hours": valid_before, "second": second.status_code,
+                      "second_body": second.json(), "new_token": credentials.token != token1,
+                      "type": type(credentials).__module__}))
+    """)
+
+
+def test_a_child_keeps_authenticating_past_the_first_tokens_lifetime(google, tmp_path):
+    google.define(definition())
+    offset = tmp_path / "clock-offset"
+    offset.write_text("0")
+
+    def moved_now():
+        import time
+
+        return time.time() + float(offset.read_text() or 0)
+
+    google.standin.now = moved_now
+    child = tmp_path / "child.py"
+    child.write_text(CHILD)
+    env = shifted_env(os.environ, offset_file=offset)
+    result = subprocess.run([CREDPROC, "run", "acme/dev", "--", PYTHON, str(child),
+                             f"{google.standin.url}/v1/projects/{PROJECT}"],
+                            env=env, capture_output=True, text=True, timeout=150)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen == {"project": PROJECT, "first": 200, "stale_token": 401, "valid_after_two_hours": False,
+                    "second": 200, "second_body": {"serviceAccount": SA}, "new_token": True,
+                    "type": "google.auth.pluggable"}
+    # credproc's own exchange for the variables, then google-auth's first and its refreshed one,
+    # each through `credproc gcp-token`: a fresh local-issuer token each time.
+    kinds = [r["kind"] for r in google.standin.requests if r["kind"] != "resource"]
+    assert kinds == ["sts", "iam"] * 3
+    sts = [r["form"] for r in google.standin.requests if r["kind"] == "sts"]
+    assert len({form["subject_token"] for form in sts}) == 3
+    assert [form["scope"] for form in sts] == ["https://www.googleapis.com/auth/cloud-platform"] + [
+        "https://www.googleapis.com/auth/iam"] * 2  # credproc's, then google-auth's (it impersonates next)
+    assert {form["audience"] for form in sts} == {google.provider.audience}
+
+
+def test_gcp_token_refuses_a_spec_others_could_have_written(google, tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text("{}")
+    spec.chmod(0o644)
+    result = run_credproc("gcp-token", str(spec))
+    assert result.code == 2
+    assert json.loads(result.stdout)["success"] is False
+    assert "is not a private token spec" in result.stderr
+    assert stat.S_IMODE(spec.stat().st_mode) == 0o644
