@@ -1,4 +1,4 @@
-"""Every CREDPROC_* environment variable credproc reads, each read by one function here.
+"""Every CREDPROC_* environment variable credproc reads (and the cloud SDK variables it honours), each read by one function here.
 
 Stdlib only and cheap (the credential_process hot path reads some). A function returns the raw
 setting (stripped text, or a flag for variables that are on only when exactly "1"); a module that
@@ -21,9 +21,13 @@ TOKEN_STORE = "CREDPROC_TOKEN_STORE"
 TRUSTED_STORE_OWNERS = "CREDPROC_TRUSTED_STORE_OWNERS"
 DEVICE_SLOW_DOWN_SECONDS = "CREDPROC_DEVICE_SLOW_DOWN_SECONDS"  # tests only: shortens RFC 8628's 5 s
 RUN = "CREDPROC_RUN"  # set in `credproc run`'s child to ORG/ENV: "already inside run"
+# Not credproc's own: the variable azure-identity reads, so that one setting moves both (sovereign
+# clouds, tests). Listed in READ so that the test fixture isolates it like the others.
+AZURE_AUTHORITY_HOST = "AZURE_AUTHORITY_HOST"
 
 READ = (CACHE_DIR, CONFIG_DIR, ENV_DIR, REFRESH_MARGIN, LOCK_TIMEOUT, REFRESH_TIMEOUT, AUTO_LOGIN, CHAIN,
-        CONFORMANCE, DEBUG, TOKEN_STORE, TRUSTED_STORE_OWNERS, DEVICE_SLOW_DOWN_SECONDS, RUN)
+        CONFORMANCE, DEBUG, TOKEN_STORE, TRUSTED_STORE_OWNERS, DEVICE_SLOW_DOWN_SECONDS, RUN,
+        AZURE_AUTHORITY_HOST)
 
 
 def _text(name: str, environ=None) -> str:
@@ -85,3 +89,8 @@ def device_slow_down_seconds() -> str:
 def inside_run(environ=None) -> str:
     """The ORG/ENV of the `credproc run` this process runs inside, or ""."""
     return _text(RUN, environ)
+
+
+def azure_authority_host() -> str:
+    """The Entra ID authority host (azure-identity's AZURE_AUTHORITY_HOST), or "" for the default."""
+    return _text(AZURE_AUTHORITY_HOST)

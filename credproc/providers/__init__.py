@@ -7,6 +7,7 @@ BUILTIN_PROVIDERS = {
     "aws-assume-role": "credproc.providers.aws_assume_role:AwsAssumeRoleProvider",  # credproc's extension
     "aws-secrets": "credproc.providers.aws_secrets:AwsSecretsProvider",
     "aws-parameter-store": "credproc.providers.aws_secrets:AwsParameterStoreProvider",
+    "azure-login": "credproc.providers.azure_login:AzureLoginProvider",
 }
 
 # Registered only when CREDPROC_CONFORMANCE=1 (docs/background.md §5).
