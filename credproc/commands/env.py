@@ -80,8 +80,9 @@ def _add_init(sub) -> None:
                                    "environmentVariables, with the token source you choose. Refuses to overwrite "
                                    "an existing environment.")
     p.add_argument("name", metavar="ORG/ENV")
-    p.add_argument("--template", choices=sorted(TOKEN_TEMPLATES), default="local",
-                   help="where the OIDC token comes from (default: local, credproc's own issuer)")
+    p.add_argument("--template", choices=sorted(TOKEN_TEMPLATES) + sorted(CLOUD_TEMPLATES), default="local",
+                   help="where the OIDC token comes from (default: local, credproc's own issuer), or the cloud "
+                        "of a template of its own (" + ", ".join(sorted(CLOUD_TEMPLATES)) + ")")
     p.set_defaults(func=init_command)
 
 
@@ -244,9 +245,18 @@ TOKEN_TEMPLATES = {
 }
 
 
+# Templates of other clouds' login providers: --template NAME -> (file in templates/, what to edit).
+CLOUD_TEMPLATES = {
+    "azure": ("templates/azure.yaml", "clientId, tenantId and subscriptionId"),
+}
+
+
 def template_text(name: str, token: str = "local") -> str:
     from importlib import resources
 
+    if token in CLOUD_TEMPLATES:
+        text = resources.files("credproc").joinpath(CLOUD_TEMPLATES[token][0]).read_text(encoding="utf-8")
+        return text.replace("@@NAME@@", name)
     text = resources.files("credproc").joinpath("templates/env.yaml").read_text(encoding="utf-8")
     others = ", ".join(t for t in sorted(TOKEN_TEMPLATES) if t != token)
     block = TOKEN_TEMPLATES[token] + [f"# (other token sources: `credproc env init --template` {others})"]
@@ -263,6 +273,8 @@ def init_command(args) -> int:
         path = store.create(name, template_text(name.full, args.template).encode("utf-8"))
     then = f"`credproc login {name.full}`" if args.template == "login" else f"`credproc env check {name.full}`"
     what = "roleArn and the login's issuer and clientId" if args.template == "login" else "roleArn"
+    if args.template in CLOUD_TEMPLATES:
+        what = CLOUD_TEMPLATES[args.template][1]
     sys.stderr.write(f"Created {name.full} ({path}): edit {what}, then {then}.\n")
     return 0
 

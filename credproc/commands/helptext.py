@@ -33,7 +33,9 @@ EXAMPLES = {
                     "credproc issuer show --jwks-only > jwks.json"],
     "issuer trust-policy": ["credproc issuer trust-policy acme/dev --account 123456789012",
                             "credproc issuer trust-policy acme/dev --account 123456789012 "
-                            "--subject-attribute pulumi.user.login=alice"],
+                            "--subject-attribute pulumi.user.login=alice",
+                            "credproc issuer trust-policy acme/dev --cloud azure > credential.json   "
+                            "# az ad app federated-credential create --id APP_ID --parameters credential.json"],
     "install-profile": ["credproc install-profile acme/dev", "credproc install-profile acme/dev --dry-run",
                         "credproc install-profile acme/prod --profile prod --region eu-west-1"],
     "uninstall-profile": ["credproc uninstall-profile esc-dev --dry-run", "credproc uninstall-profile esc-dev",

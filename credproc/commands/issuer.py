@@ -36,13 +36,18 @@ def register(subparsers) -> None:
     show.set_defaults(func=run_show)
 
     trust = commands.add_parser(
-        "trust-policy", help="print an IAM trust policy admitting exactly one environment",
+        "trust-policy", help="print the cloud-side trust that admits exactly one environment",
         description="Print the IAM role trust policy (JSON) that lets sts:AssumeRoleWithWebIdentity succeed "
                     "only for tokens the local issuer mints for ORG/ENV: it pins the audience (aud) and the "
-                    "exact subject (sub), subject attributes included. Paste it as the role's trust policy.")
-    trust.add_argument("environment", metavar="ORG/ENV", help="the environment that holds the fn::open::aws-login")
-    trust.add_argument("--account", required=True, help="the AWS account id (12 digits) of the IAM OIDC provider")
-    trust.add_argument("--audience", help="the token audience (default: the issuer's)")
+                    "exact subject (sub), subject attributes included. Paste it as the role's trust policy. "
+                    "With --cloud azure: the Entra ID federated identity credential (name, issuer, subject, "
+                    "audiences) for `az ad app federated-credential create --id APP_ID --parameters FILE`.")
+    trust.add_argument("environment", metavar="ORG/ENV", help="the environment that holds the fn::open::*-login")
+    trust.add_argument("--cloud", choices=sorted(TRUST_DOCUMENTS), default="aws",
+                       help="what to print: an IAM trust policy (aws, default) or an Entra ID federated credential "
+                            "(azure)")
+    trust.add_argument("--account", help="the AWS account id (12 digits) of the IAM OIDC provider (--cloud aws)")
+    trust.add_argument("--audience", help="the token audience (default: the issuer's for aws, azure:ORG for azure)")
     trust.add_argument("--subject-attribute", action="append", default=[], metavar="NAME=VALUE",
                        help="a subjectAttributes entry and its value, in the order of oidc.subjectAttributes")
     trust.add_argument("--partition", default="aws", help="the AWS partition (default aws)")
@@ -93,9 +98,6 @@ def run_show(args) -> int:
 def run_trust_policy(args) -> int:
     from credproc.identity import issuer
 
-    account = args.account.strip()
-    if len(account) != 12 or not account.isdigit():
-        raise UsageError(f"--account must be a 12-digit AWS account id, got {args.account!r}")
     org, environment = issuer.split_environment(args.environment)
     attributes = []
     for item in args.subject_attribute:
@@ -103,7 +105,52 @@ def run_trust_policy(args) -> int:
         if not sep or not name or not value:
             raise UsageError(f"--subject-attribute must be NAME=VALUE, got {item!r}")
         attributes.append((name, value))
+    _print_json(TRUST_DOCUMENTS[args.cloud](args, org, environment, attributes))
+    return 0
+
+
+def _aws_trust_policy(args, org: str, environment: str, attributes: list) -> dict:
+    from credproc.identity import issuer
+
+    if args.account is None:
+        raise UsageError("--account is required with --cloud aws (the 12-digit account id of the IAM OIDC provider)")
+    account = args.account.strip()
+    if len(account) != 12 or not account.isdigit():
+        raise UsageError(f"--account must be a 12-digit AWS account id, got {args.account!r}")
     local = issuer.load()
     sub = issuer.subject(org, environment, attributes)
-    _print_json(local.trust_policy(account, sub, audience=args.audience, partition=args.partition))
-    return 0
+    return local.trust_policy(account, sub, audience=args.audience, partition=args.partition)
+
+
+def _azure_federated_credential(args, org: str, environment: str, attributes: list) -> dict:
+    """Entra ID's federated identity credential admitting exactly ORG/ENV's tokens (the JSON that
+    `az ad app federated-credential create --parameters` takes): Entra matches iss, sub and aud exactly."""
+    import re
+
+    from credproc.identity import issuer
+
+    _refuse_aws_options(args, "azure")
+    local = issuer.load()
+    sub = issuer.subject(org, environment, attributes)
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"credproc-{org}-{issuer.qualify_environment(environment)}")
+    return {
+        "name": name.strip("-")[:120],  # Entra: 3-120 of letters, digits, '-' and '_'
+        "issuer": local.url,
+        "subject": sub,
+        "audiences": [args.audience or f"azure:{org}"],
+        "description": f"credproc environment {org}/{environment}",
+    }
+
+
+def _refuse_aws_options(args, cloud: str) -> None:
+    if args.account is not None:
+        raise UsageError(f"--account applies to --cloud aws, not --cloud {cloud}")
+    if args.partition != "aws":
+        raise UsageError(f"--partition applies to --cloud aws, not --cloud {cloud}")
+
+
+# --cloud -> the function printing what that cloud must hold to trust ORG/ENV's tokens.
+TRUST_DOCUMENTS = {
+    "aws": _aws_trust_policy,
+    "azure": _azure_federated_credential,
+}
