@@ -3,7 +3,6 @@ certificate trusted through SSL_CERT_FILE for urllib and REQUESTS_CA_BUNDLE for 
 credproc's local issuer, and an environment `acme/az` whose app trusts exactly that issuer's tokens
 for acme/az."""
 import sys
-import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the `support` package
@@ -12,36 +11,8 @@ import pytest  # noqa: E402
 
 import support  # noqa: E402,F401
 from credtest import write_environment  # noqa: E402
+from azurehelp import AUDIENCE, CLIENT, ISSUER_URL, REF, SUBJECT, TENANT, azure_yaml  # noqa: E402
 from entra_standin import EntraStandIn, FederatedCredential, make_certificate  # noqa: E402
-
-TENANT = "11111111-2222-3333-4444-555555555555"
-CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-SUBSCRIPTION = "99999999-8888-7777-6666-555555555555"
-ISSUER_URL = "https://issuer.azure-test.invalid"
-REF = "acme/az"
-SUBJECT = "credproc:org:acme:env:default/az"
-AUDIENCE = "azure:acme"
-SCOPE = "https://management.azure.com/.default"
-
-
-def azure_yaml(extra_inputs: str = "", variables: str = "", files: str = "") -> str:
-    text = textwrap.dedent(f"""\
-        values:
-          azure:
-            login:
-              fn::open::azure-login:
-                clientId: {CLIENT}
-                tenantId: {TENANT}
-                subscriptionId: {SUBSCRIPTION}
-                oidc: true
-        """)
-    text += textwrap.indent(textwrap.dedent(extra_inputs), " " * 8)
-    if variables:
-        text += "  environmentVariables:\n" + textwrap.indent(textwrap.dedent(variables), " " * 4)
-    if files:
-        text += "  files:\n" + textwrap.indent(textwrap.dedent(files), " " * 4)
-    return text
-
 
 @pytest.fixture(scope="session")
 def entra_certificate(tmp_path_factory):

@@ -4,7 +4,7 @@ import json
 import os
 import time
 
-from conftest import AUDIENCE, CLIENT, ISSUER_URL, REF, SCOPE, SUBJECT, SUBSCRIPTION, TENANT, azure_yaml
+from azurehelp import AUDIENCE, CLIENT, ISSUER_URL, REF, SCOPE, SUBJECT, SUBSCRIPTION, TENANT, azure_yaml
 from credtest import jwt_token, write_environment
 from entra_standin import ASSERTION_TYPE, FederatedCredential
 from support.runner import assert_clean_failure, run_credproc

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLIENT, REF, SUBSCRIPTION, TENANT
+from azurehelp import CLIENT, REF, SUBSCRIPTION, TENANT
 from credtest import CREDPROC, python_bytecode_env
 from support.clock import shifted_env
 from support.runner import run_credproc

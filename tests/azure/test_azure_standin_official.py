@@ -4,7 +4,7 @@ https (AZURE_AUTHORITY_HOST, the self-signed certificate trusted through REQUEST
 its refusals reach them as Entra's own AADSTS errors."""
 import pytest
 
-from conftest import AUDIENCE, CLIENT, SCOPE, SUBJECT, TENANT
+from azurehelp import AUDIENCE, CLIENT, SCOPE, SUBJECT, TENANT
 from entra_standin import ASSERTION_TYPE
 
 azure_identity = pytest.importorskip("azure.identity")
