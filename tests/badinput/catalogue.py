@@ -81,6 +81,13 @@ def with_secrets(get: str, provider: str = "aws-secrets", region: str = "eu-cent
             + "  environmentVariables:\n" + STATIC.split("  environmentVariables:\n")[1])
 
 
+def azure(inputs: str = "        oidc: true\n        token: {file: {token_file}}\n") -> str:
+    """An fn::open::azure-login with its three ids and ``inputs`` (default: oidc with the file token)."""
+    return ("values:\n  azure:\n    login:\n      fn::open::azure-login:\n"
+            "        clientId: aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n        tenantId: 11111111-2222-3333-4444-555555555555\n"
+            "        subscriptionId: 99999999-8888-7777-6666-555555555555\n" + inputs)
+
+
 DEEP = "values:\n  x: " + "[" * 1000 + "]" * 1000 + "\n"
 ALIAS_BOMB = "values:\n  a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"  {chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(9))
@@ -309,4 +316,21 @@ CASES = [
          env={"AWS_REGION": "../../etc"}, code=2, line="credproc: acme/dev:5:7: Provided region_name '../../etc' doesn't match a supported format.", match="prefix"),
     case("var-env-dir-missing", "environment variables", "CREDPROC_ENV_DIR points nowhere",
          env={"CREDPROC_ENV_DIR": "/nonexistent/envs"}, line="credproc: environment acme/dev not found"),
+    # --- azure-login (kept together) ----------------------------------------------------------------
+    case("azure-unknown-key", "environment YAML", "azure-login with a misspelled key (env check, no Entra call)",
+         ("env", "check", "acme/dev"), yaml=azure("        oidc: true\n        scopes: https://vault.azure.net/.default\n"),
+         line='acme/dev:4:7: unknown key `scopes` in azure-login (did you mean `scope`?); known keys: audience, clientId, clientSecret, oidc, scope, subjectAttributes, subscriptionId, tenantId, token', match="exact"),
+    case("azure-oidc-string", "environment YAML", "azure-login `oidc: \"true\"` (a string, not a boolean)",
+         ("env", "check", "acme/dev"), yaml=azure('        oidc: "true"\n'), line='acme/dev:8:15: expected boolean, got string', match="exact"),
+    case("azure-no-tenant", "environment YAML", "azure-login without tenantId",
+         ("env", "check", "acme/dev"), yaml=azure().replace("        tenantId: 11111111-2222-3333-4444-555555555555\n", ""),
+         line='acme/dev:5:9: missing required properties: tenantId', match="exact"),
+    case("azure-scope-without-oidc", "environment YAML", "azure-login `scope` without `oidc: true`",
+         ("env", "check", "acme/dev"), yaml=azure("        scope: https://vault.azure.net/.default\n"), line='acme/dev:4:7: azure-login `scope` only applies with `oidc: true`', match="exact"),
+    case("azure-authority-http", "environment variables", "AZURE_AUTHORITY_HOST over plain http to another host",
+         ("env", "open", "acme/dev"), yaml=azure(), env={"AZURE_AUTHORITY_HOST": "http://login.example.com"},
+         line="acme/dev:4:7: AZURE_AUTHORITY_HOST must be an https URL (plain http only on 127.0.0.1/localhost), got 'http://login.example.com'", match="exact"),
+    case("azure-authority-closed", "environment variables", "AZURE_AUTHORITY_HOST at a closed port",
+         ("run", "acme/dev", "--", "true"), yaml=azure(), env={"AZURE_AUTHORITY_HOST": "http://127.0.0.1:9"}, code=6,
+         line='acme/dev:4:7: cannot reach the Entra ID token endpoint http://127.0.0.1:9/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token: ', match="prefix"),
 ]
