@@ -138,7 +138,7 @@ def _azure_federated_credential(args, org: str, environment: str, attributes: li
         "issuer": local.url,
         "subject": sub,
         "audiences": [args.audience or f"azure:{org}"],
-        "description": f"credproc environment {org}/{environment}",
+        "description": f"credproc environment {args.environment}",
     }
 
 
