@@ -162,3 +162,15 @@ def test_cache_files_are_private(az_env, isolated_env):
     assert entries
     for path in entries:
         assert os.stat(path).st_mode & 0o077 == 0
+
+
+def test_cache_ls_lists_the_azure_answer_and_clear_removes_it(az_env):
+    _open()
+    listed = run_credproc("cache", "ls", "--json")
+    assert listed.code == 0, listed
+    rows = [row for row in json.loads(listed.stdout) if row["kind"] == "azure"]
+    assert [row["environment"] for row in rows] == [REF]
+    assert az_env.issued[-1]["token"] not in listed.stdout.decode()
+    assert run_credproc("cache", "clear", REF).code == 0
+    _open()
+    assert len(az_env.token_requests()) == 2  # cleared: exchanged again
