@@ -174,3 +174,26 @@ def test_cache_ls_lists_the_azure_answer_and_clear_removes_it(az_env):
     assert run_credproc("cache", "clear", REF).code == 0
     _open()
     assert len(az_env.token_requests()) == 2  # cleared: exchanged again
+
+
+def test_parallel_opens_on_a_cold_cache_make_one_exchange(az_env):
+    import subprocess
+
+    from credtest import CREDPROC
+
+    children = [subprocess.Popen([CREDPROC, "env", "open", REF, "--show-secrets"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL) for _ in range(6)]
+    outputs = [child.communicate(timeout=120) for child in children]
+    assert [child.returncode for child in children] == [0] * 6, outputs
+    tokens = {json.loads(out)["azure"]["login"]["accessToken"] for out, _ in outputs}
+    assert len(az_env.token_requests()) == 1  # the refresh lock: one caller exchanged, the others read its answer
+    assert tokens == {az_env.issued[0]["token"]}
+
+
+def test_subject_attributes_extend_the_subject(isolated_env, entra):
+    subject = SUBJECT + ":rootEnvironment.name:default/az"
+    entra.add_app(TENANT, CLIENT, FederatedCredential(ISSUER_URL, subject, [AUDIENCE]))
+    write_environment(isolated_env.env_dir, REF, azure_yaml("subjectAttributes: [rootEnvironment.name]\n"))
+    login = _open()["azure"]["login"]
+    assert _claims(login["oidc"]["token"])["sub"] == subject
+    assert len(entra.issued) == 1
