@@ -79,16 +79,19 @@ def test_unknown_app_and_tenant(entra, issuer):
         other.get_token(SCOPE)
 
 
-def test_msal_finds_the_token_endpoint_through_tenant_discovery(entra, issuer):
+@pytest.mark.parametrize("instance_discovery", [False, True])
+def test_msal_finds_the_token_endpoint_through_tenant_discovery(entra, issuer, instance_discovery):
     """azure-identity's credentials post to AUTHORITY/TENANT/oauth2/v2.0/token directly; MSAL (which
     it ships with, and which other Azure tools use) first reads the tenant's discovery document."""
     msal = pytest.importorskip("msal")
     assertion = _mint(issuer)
     app = msal.ConfidentialClientApplication(CLIENT, authority=f"{entra.url}/{TENANT}",
                                              client_credential={"client_assertion": lambda: assertion},
-                                             instance_discovery=False)
+                                             instance_discovery=instance_discovery and
+                                             f"{entra.url}/common/discovery/instance")
     result = app.acquire_token_for_client(scopes=[SCOPE])
     assert result.get("access_token") == entra.issued[-1]["token"], result
-    assert [(r.method, r.path) for r in entra.requests] == [
+    first = [("GET", "/common/discovery/instance")] if instance_discovery else []
+    assert [(r.method, r.path) for r in entra.requests] == first + [
         ("GET", f"/{TENANT}/v2.0/.well-known/openid-configuration"), ("POST", f"/{TENANT}/oauth2/v2.0/token")]
     assert entra.token_requests()[0].form["client_assertion"] == assertion
