@@ -25,6 +25,7 @@ import time
 POLL_SECONDS = 1.0
 MIN_WAIT_SECONDS = 5.0  # never re-open more often than this, whatever a provider says
 RETRY_SECONDS = 30.0
+STOP_WAIT_SECONDS = 1.0
 
 
 def valid_until(providers) -> "float | None":
@@ -88,9 +89,12 @@ class FreshFiles:
         return self
 
     def stop(self) -> None:
+        """The command ended: no more refreshes. A refresh under way (a slow token source or Entra)
+        is not waited for beyond STOP_WAIT_SECONDS: it writes nothing once stopped, and the thread
+        is a daemon, so run's exit is not held up by it."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(STOP_WAIT_SECONDS)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll):
@@ -102,15 +106,20 @@ class FreshFiles:
 
         try:
             value, until = self.reopen()
+            if self._stop.is_set():
+                return  # the command ended meanwhile: its files are being removed
             files, secrets = self.project(value)
             self.on_secrets(secrets)
             for name, path in self.paths.items():
                 if name in files and files[name] != self.contents.get(name) and not self._stop.is_set():
                     replace_atomically(path, files[name])
                     self.contents[name] = files[name]
-        except (CredprocError, OSError) as err:
+        except Exception as err:  # noqa: BLE001 - a background thread: said in one line, never a traceback
+            if self._stop.is_set():
+                return
             self.due = self.clock() + RETRY_SECONDS
-            self.say(f"credproc: could not refresh the files of {self.ref}: {err} (next try in {RETRY_SECONDS:g}s)")
+            reason = str(err) if isinstance(err, (CredprocError, OSError)) else f"internal error ({type(err).__name__})"
+            self.say(f"credproc: could not refresh the files of {self.ref}: {reason} (next try in {RETRY_SECONDS:g}s)")
             return
         self.refreshes += 1
         self.due = next_refresh(self.clock(), until)
