@@ -197,3 +197,8 @@ def test_subject_attributes_extend_the_subject(isolated_env, entra):
     login = _open()["azure"]["login"]
     assert _claims(login["oidc"]["token"])["sub"] == subject
     assert len(entra.issued) == 1
+
+
+def test_a_bare_authority_host_means_https(az_env, monkeypatch):
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", f"127.0.0.1:{az_env.port}")  # as azure-identity accepts it
+    assert _open()["azure"]["login"]["accessToken"] == az_env.issued[-1]["token"]

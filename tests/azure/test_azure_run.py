@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from azurehelp import CLIENT, REF, SUBSCRIPTION, TENANT
+from azurehelp import CLIENT, REF, SCOPE, SUBSCRIPTION, TENANT
 from credtest import CREDPROC, python_bytecode_env
+from entra_standin import ASSERTION_TYPE
 from support.clock import shifted_env
 from support.runner import run_credproc
 
@@ -74,4 +75,7 @@ def test_the_token_file_stays_fresh_for_an_sdk_running_past_the_first_tokens_lif
     assert assertions[0] == assertions[1] != assertions[2] == assertions[3]
     assert _claims(assertions[2])["iat"] >= started + 4000
     assert all(p.form["client_id"] == CLIENT for p in posts)
+    for index in (0, 2):  # credproc's own exchanges: exactly these fields
+        assert posts[index].form == {"grant_type": "client_credentials", "client_id": CLIENT, "scope": SCOPE,
+                                     "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertions[index]}
     assert [i["token"] for i in entra.issued][3:] and len(entra.issued) == 4
