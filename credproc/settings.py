@@ -1,5 +1,6 @@
-"""Every CREDPROC_* environment variable credproc reads, each read by one function here, and the
-Pulumi CLI's own settings that `pulumi:ORG/PROJECT/ENV` refs honour (PULUMI_READ).
+"""Every CREDPROC_* environment variable credproc reads (and the cloud SDK variables it honours), each
+read by one function here, and the Pulumi CLI's own settings that `pulumi:ORG/PROJECT/ENV` refs honour
+(PULUMI_READ).
 
 Stdlib only and cheap (the credential_process hot path reads some). A function returns the raw
 setting (stripped text, or a flag for variables that are on only when exactly "1"); a module that
@@ -25,9 +26,13 @@ RUN = "CREDPROC_RUN"  # set in `credproc run`'s child to ORG/ENV: "already insid
 GCP_STS_URL = "CREDPROC_GCP_STS_URL"  # gcp-login: the full URL of Google STS's token endpoint
 GCP_IAM_CREDENTIALS_URL = "CREDPROC_GCP_IAM_CREDENTIALS_URL"  # gcp-login: IAM Credentials' base URL (.../v1)
 
+# Not credproc's own: the variable azure-identity reads, so that one setting moves both (sovereign
+# clouds, tests). Listed in READ so that the test fixture isolates it like the others.
+AZURE_AUTHORITY_HOST = "AZURE_AUTHORITY_HOST"
+
 READ = (CACHE_DIR, CONFIG_DIR, ENV_DIR, REFRESH_MARGIN, LOCK_TIMEOUT, REFRESH_TIMEOUT, AUTO_LOGIN, CHAIN,
         CONFORMANCE, DEBUG, TOKEN_STORE, TRUSTED_STORE_OWNERS, DEVICE_SLOW_DOWN_SECONDS, RUN)
-READ += (GCP_STS_URL, GCP_IAM_CREDENTIALS_URL)
+READ += (GCP_STS_URL, GCP_IAM_CREDENTIALS_URL, AZURE_AUTHORITY_HOST)
 
 
 def _text(name: str, environ=None) -> str:
@@ -122,3 +127,8 @@ def gcp_sts_url() -> str:
 def gcp_iam_credentials_url() -> str:
     """gcp-login's IAM Credentials base URL (up to /v1), or "" for Google's."""
     return _text(GCP_IAM_CREDENTIALS_URL)
+
+
+def azure_authority_host() -> str:
+    """The Entra ID authority host (azure-identity's AZURE_AUTHORITY_HOST), or "" for the default."""
+    return _text(AZURE_AUTHORITY_HOST)

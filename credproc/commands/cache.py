@@ -16,8 +16,9 @@ from credproc import lock
 # "creds": STS results of the aws-login provider; "env": the per-environment index of `credproc process`;
 # "login": ID/access tokens of interactive logins (credproc.identity.tokens.login); "secrets": values
 # read by aws-secrets / aws-parameter-store (credproc.providers.aws_secrets); "pulumi": environments
-# opened by Pulumi Cloud (credproc.store.pulumicloud).
-KINDS = ("creds", "env", "login", "secrets", "pulumi")
+# opened by Pulumi Cloud (credproc.store.pulumicloud); "azure": Entra ID access tokens of azure-login
+# (credproc.providers.azure_login).
+KINDS = ("creds", "env", "login", "secrets", "pulumi", "azure")
 KEY_PREFIX_LENGTH = 12
 
 

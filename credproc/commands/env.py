@@ -81,8 +81,8 @@ def _add_init(sub) -> None:
                                    "an existing environment.")
     p.add_argument("name", metavar="ORG/ENV")
     p.add_argument("--template", choices=sorted(TOKEN_TEMPLATES) + sorted(CLOUD_TEMPLATES), default="local",
-                   help="where the OIDC token comes from (default: local, credproc's own issuer); "
-                        "gcp: fn::open::gcp-login instead of aws-login")
+                   help="where the OIDC token comes from (default: local, credproc's own issuer), or the cloud "
+                        "of a template of its own (" + ", ".join(sorted(CLOUD_TEMPLATES)) + ")")
     p.set_defaults(func=init_command)
 
 
@@ -245,8 +245,9 @@ TOKEN_TEMPLATES = {
 }
 
 
-#: `env init --template NAME` for another cloud: a whole template file of its own.
+# Templates of other clouds' login providers: --template NAME -> (file in templates/, what to edit).
 CLOUD_TEMPLATES = {
+    "azure": ("templates/azure.yaml", "clientId, tenantId and subscriptionId"),
     "gcp": ("templates/gcp.yaml", "project, workloadPoolId, providerId and serviceAccount"),
 }
 

@@ -37,7 +37,9 @@ EXAMPLES = {
                             "--subject-attribute pulumi.user.login=alice",
                             "credproc issuer trust-policy acme/gcp --cloud gcp --project-number 123456789012 "
                             "--pool credproc-pool --provider credproc-oidc "
-                            "--service-account deploy@my-project-id.iam.gserviceaccount.com"],
+                            "--service-account deploy@my-project-id.iam.gserviceaccount.com",
+                            "credproc issuer trust-policy acme/dev --cloud azure > credential.json   "
+                            "# az ad app federated-credential create --id APP_ID --parameters credential.json"],
     "install-profile": ["credproc install-profile acme/dev", "credproc install-profile acme/dev --dry-run",
                         "credproc install-profile acme/prod --profile prod --region eu-west-1"],
     "uninstall-profile": ["credproc uninstall-profile esc-dev --dry-run", "credproc uninstall-profile esc-dev",

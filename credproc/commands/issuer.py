@@ -36,18 +36,22 @@ def register(subparsers) -> None:
     show.set_defaults(func=run_show)
 
     trust = commands.add_parser(
-        "trust-policy", help="print an IAM trust policy admitting exactly one environment",
+        "trust-policy", help="print the cloud-side trust that admits exactly one environment",
         description="Print the IAM role trust policy (JSON) that lets sts:AssumeRoleWithWebIdentity succeed "
                     "only for tokens the local issuer mints for ORG/ENV: it pins the audience (aud) and the "
                     "exact subject (sub), subject attributes included. Paste it as the role's trust policy. "
+                    "With --cloud azure: the Entra ID federated identity credential (name, issuer, subject, "
+                    "audiences) for `az ad app federated-credential create --id APP_ID --parameters FILE`. "
                     "With --cloud gcp: the gcloud commands that create the workload identity pool provider "
                     "(issuer, allowed audience gcp:ORG, attribute mapping and a condition admitting exactly "
                     "that subject) and let the subject impersonate the service account.")
-    trust.add_argument("environment", metavar="ORG/ENV", help="the environment that holds the fn::open::aws-login")
+    trust.add_argument("environment", metavar="ORG/ENV", help="the environment that holds the fn::open::*-login")
     trust.add_argument("--cloud", choices=sorted(TRUST_POLICIES), default="aws",
-                       help="whose trust to print (default aws: an IAM role trust policy)")
-    trust.add_argument("--account", help="the AWS account id (12 digits) of the IAM OIDC provider (required for aws)")
-    trust.add_argument("--audience", help="the token audience (default: the issuer's)")
+                       help="what to print: an IAM trust policy (aws, default), an Entra ID federated credential "
+                            "(azure) or the gcloud commands of a workload identity provider (gcp)")
+    trust.add_argument("--account", help="the AWS account id (12 digits) of the IAM OIDC provider (--cloud aws)")
+    trust.add_argument("--audience", help="the token audience (default: the issuer's for aws, azure:ORG for azure, "
+                                          "gcp:ORG for gcp)")
     trust.add_argument("--subject-attribute", action="append", default=[], metavar="NAME=VALUE",
                        help="a subjectAttributes entry and its value, in the order of oidc.subjectAttributes")
     trust.add_argument("--partition", default="aws", help="the AWS partition (default aws)")
@@ -118,8 +122,8 @@ def _subject_attributes(args) -> list:
 def aws_trust_policy(args) -> int:
     from credproc.identity import issuer
 
-    if args.account is None:  # what argparse said when --account was required
-        raise UsageError("the following arguments are required: --account",
+    if args.account is None:
+        raise UsageError("--account is required with --cloud aws (the 12-digit account id of the IAM OIDC provider)",
                          hint="credproc issuer trust-policy --help")
     account = args.account.strip()
     if len(account) != 12 or not account.isdigit():
@@ -132,6 +136,35 @@ def aws_trust_policy(args) -> int:
     return 0
 
 
+def azure_federated_credential(args) -> int:
+    """Entra ID's federated identity credential admitting exactly ORG/ENV's tokens (the JSON that
+    `az ad app federated-credential create --parameters` takes): Entra matches iss, sub and aud exactly."""
+    import re
+
+    from credproc.identity import issuer
+
+    _refuse_aws_options(args, "azure")
+    org, environment = issuer.split_environment(args.environment)
+    local = issuer.load()
+    sub = issuer.subject(org, environment, _subject_attributes(args))
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"credproc-{org}-{issuer.qualify_environment(environment)}")
+    _print_json({
+        "name": name.strip("-")[:120],  # Entra: 3-120 of letters, digits, '-' and '_'
+        "issuer": local.url,
+        "subject": sub,
+        "audiences": [args.audience or f"azure:{org}"],
+        "description": f"credproc environment {args.environment}",
+    })
+    return 0
+
+
+def _refuse_aws_options(args, cloud: str) -> None:
+    if args.account is not None:
+        raise UsageError(f"--account applies to --cloud aws, not --cloud {cloud}")
+    if args.partition != "aws":
+        raise UsageError(f"--partition applies to --cloud aws, not --cloud {cloud}")
+
+
 GCP_SUBJECT_LIMIT = 127  # bytes: Google's limit on google.subject
 
 
@@ -142,6 +175,7 @@ def gcp_trust_policy(args) -> int:
 
     from credproc.identity import issuer
 
+    _refuse_aws_options(args, "gcp")
     org, environment = issuer.split_environment(args.environment)
     sub = issuer.subject(org, environment, _subject_attributes(args))
     local = issuer.load()
@@ -173,5 +207,5 @@ def gcp_trust_policy(args) -> int:
     return 0
 
 
-#: --cloud NAME -> the function that prints that cloud's trust (one per cloud).
-TRUST_POLICIES = {"aws": aws_trust_policy, "gcp": gcp_trust_policy}
+#: --cloud NAME -> the function that prints what that cloud must hold to trust ORG/ENV's tokens.
+TRUST_POLICIES = {"aws": aws_trust_policy, "azure": azure_federated_credential, "gcp": gcp_trust_policy}

@@ -8,6 +8,7 @@ BUILTIN_PROVIDERS = {
     "aws-secrets": "credproc.providers.aws_secrets:AwsSecretsProvider",
     "aws-parameter-store": "credproc.providers.aws_secrets:AwsParameterStoreProvider",
     "gcp-login": "credproc.providers.gcp_login:GcpLoginProvider",
+    "azure-login": "credproc.providers.azure_login:AzureLoginProvider",
 }
 
 # Registered only when CREDPROC_CONFORMANCE=1 (docs/background.md §5).

@@ -87,3 +87,10 @@ def test_the_scanner_finds_every_form_of_read():
     assert names == [["ONE"], ["FOUR"], ["FIVE"], ["SIX"], ["SEVEN"], [settings.DEBUG], ["THREE", "TWO"],
                      ["EIGHT"], None]
 
+
+
+def test_the_cloud_sdk_variables_credproc_honours_are_isolated():
+    # AZURE_AUTHORITY_HOST is azure-identity's variable, read by credproc too (settings): a value on
+    # the machine running the tests must not send an azure-login exchange elsewhere
+    assert settings.AZURE_AUTHORITY_HOST in settings.READ
+    assert settings.AZURE_AUTHORITY_HOST in _isolated()

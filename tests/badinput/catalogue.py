@@ -91,6 +91,11 @@ def gcp(oidc_extra: str = "", project: str = "123456789012", pool: str = "credpr
 
 
 GCP_OPEN = ("run", "acme/dev", "--", "true")
+def azure(inputs: str = "        oidc: true\n        token: {file: {token_file}}\n") -> str:
+    """An fn::open::azure-login with its three ids and ``inputs`` (default: oidc with the file token)."""
+    return ("values:\n  azure:\n    login:\n      fn::open::azure-login:\n"
+            "        clientId: aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n        tenantId: 11111111-2222-3333-4444-555555555555\n"
+            "        subscriptionId: 99999999-8888-7777-6666-555555555555\n" + inputs)
 
 
 DEEP = "values:\n  x: " + "[" * 1000 + "]" * 1000 + "\n"
@@ -371,4 +376,21 @@ CASES = [
     case("gcp-iam-url-garbage", "gcp-login", "CREDPROC_GCP_IAM_CREDENTIALS_URL=not a url", GCP_OPEN, yaml=gcp(),
          env={"CREDPROC_GCP_IAM_CREDENTIALS_URL": "not a url"},
          line="acme/dev:4:7: CREDPROC_GCP_IAM_CREDENTIALS_URL must be an https URL", match="prefix"),
+    # --- azure-login (kept together) ----------------------------------------------------------------
+    case("azure-unknown-key", "environment YAML", "azure-login with a misspelled key (env check, no Entra call)",
+         ("env", "check", "acme/dev"), yaml=azure("        oidc: true\n        scopes: https://vault.azure.net/.default\n"),
+         line='acme/dev:4:7: unknown key `scopes` in azure-login (did you mean `scope`?); known keys: audience, clientId, clientSecret, oidc, scope, subjectAttributes, subscriptionId, tenantId, token', match="exact"),
+    case("azure-oidc-string", "environment YAML", "azure-login `oidc: \"true\"` (a string, not a boolean)",
+         ("env", "check", "acme/dev"), yaml=azure('        oidc: "true"\n'), line='acme/dev:8:15: expected boolean, got string', match="exact"),
+    case("azure-no-tenant", "environment YAML", "azure-login without tenantId",
+         ("env", "check", "acme/dev"), yaml=azure().replace("        tenantId: 11111111-2222-3333-4444-555555555555\n", ""),
+         line='acme/dev:5:9: missing required properties: tenantId', match="exact"),
+    case("azure-scope-without-oidc", "environment YAML", "azure-login `scope` without `oidc: true`",
+         ("env", "check", "acme/dev"), yaml=azure("        scope: https://vault.azure.net/.default\n"), line='acme/dev:4:7: azure-login `scope` only applies with `oidc: true`', match="exact"),
+    case("azure-authority-http", "environment variables", "AZURE_AUTHORITY_HOST over plain http to another host",
+         ("env", "open", "acme/dev"), yaml=azure(), env={"AZURE_AUTHORITY_HOST": "http://login.example.com"},
+         line="acme/dev:4:7: AZURE_AUTHORITY_HOST must be an https URL (plain http only on 127.0.0.1/localhost), got 'http://login.example.com'", match="exact"),
+    case("azure-authority-closed", "environment variables", "AZURE_AUTHORITY_HOST at a closed port",
+         ("run", "acme/dev", "--", "true"), yaml=azure(), env={"AZURE_AUTHORITY_HOST": "http://127.0.0.1:9"}, code=6,
+         line='acme/dev:4:7: cannot reach the Entra ID token endpoint http://127.0.0.1:9/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token: ', match="prefix"),
 ]

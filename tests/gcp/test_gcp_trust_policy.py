@@ -72,8 +72,8 @@ def test_subject_attributes_and_audience_are_those_of_the_definition(google):
 def test_aws_stays_the_default_and_still_needs_an_account(google):
     result = run_credproc("issuer", "trust-policy", "acme/dev")
     assert result.code == 2
-    assert result.first_line == ("credproc: the following arguments are required: --account "
-                                 "(hint: credproc issuer trust-policy --help)")
+    assert result.first_line == ("credproc: --account is required with --cloud aws (the 12-digit account id of "
+                                 "the IAM OIDC provider) (hint: credproc issuer trust-policy --help)")
     aws = run_credproc("issuer", "trust-policy", "acme/dev", "--account", "123456789012")
     assert json.loads(aws.stdout)["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
 

@@ -1,7 +1,7 @@
 """`credproc run ORG/ENV [-i] [--nested] -- COMMAND [ARGS...]`: run a command inside an environment."""
 import sys
 
-from credproc.errors import ExitCode, UsageError
+from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
 
 DESCRIPTION = """\
 Run COMMAND with the environment's `environmentVariables` and `files` (each file written to a
@@ -9,6 +9,8 @@ Run COMMAND with the environment's `environmentVariables` and `files` (each file
 <cache dir>/run, removed afterwards, and by the next run if this one is killed; its variable
 holds the path), appended over the inherited environment, with ${path} in the ARGS replaced by
 the string form of the value at that path (missing -> empty, $$ -> $), as `esc run` does.
+A `files` entry whose value expires (azure-login's oidc.token, for AZURE_FEDERATED_TOKEN_FILE)
+is rewritten in place, atomically, before it expires, for as long as COMMAND runs.
 
 When the environment provides AWS credentials, AWS_PROFILE, AWS_DEFAULT_PROFILE and stale AWS
 keys/role variables are removed, and AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION
@@ -105,18 +107,38 @@ def run_command(args) -> int:
         sys.stderr.write(f"credproc: environment {args.environment} has {len(lines)} error{plural}; "
                          f"{command[0]} was not run\n")
         return diagnostics_exit_code(opened)
-    from credproc.commands.run import gcpfiles
+    from credproc.commands.run import freshfiles, gcpfiles
     from credproc.creds import awscreds
 
     run = functools.partial(runner.run, args.environment, opened.value, command, interactive=args.interactive,
                             nested=args.nested, aws_records=awscreds.provider_records(providers),  # expiry, region
-                            definitions=list(opened.files), gcp_records=gcpfiles.records(providers))
+                            definitions=list(opened.files), gcp_records=gcpfiles.records(providers),
+                            reopen=functools.partial(_reopen, args.environment),
+                            valid_until=freshfiles.valid_until(providers))
     if not args.server:
         return run()
     from credproc.commands.serve import open_endpoint
 
     with open_endpoint(args.environment, None, name=f"credproc run {args.environment} --server") as endpoint:
         return run(endpoint_variables=dict(endpoint.variables()))
+
+
+def _reopen(ref: str):
+    """Open ``ref`` again as run_command did (for the files run keeps fresh) -> (value, valid_until);
+    an environment with errors raises the first one."""
+    from credproc import providers as registry
+    from credproc.commands.run import freshfiles
+    from credproc.store.environments import conformance_enabled, open_environment
+
+    providers = registry.providers(conformance=conformance_enabled())
+    opened = open_environment(ref, mode="eval", providers=providers)
+    if opened.has_errors:
+        for diagnostic in opened.diagnostics:
+            cause = getattr(diagnostic, "cause", None)
+            if isinstance(cause, CredprocError):
+                raise cause
+        raise ConfigError(opened.error_lines()[0])
+    return opened.value, freshfiles.valid_until(providers)
 
 
 def diagnostics_exit_code(opened) -> int:

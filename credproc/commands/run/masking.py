@@ -225,6 +225,29 @@ def _literal_secrets(path: str) -> set:
 
 # --- the stream masker ---------------------------------------------------------------------------
 
+class LiveSecrets(set):
+    """A set of secrets that may grow while the command runs (files `run` keeps fresh bring new
+    tokens): every SecretMasker built from it picks up what was added before its next read."""
+
+    def __init__(self, secrets=()):
+        import threading
+
+        super().__init__(secrets)
+        self.version = 0
+        self._lock = threading.Lock()
+
+    def grow(self, more) -> None:
+        with self._lock:
+            new = {s for s in more if isinstance(s, str)} - set(self)
+            if new:
+                self.update(new)
+                self.version += 1
+
+    def snapshot(self) -> "tuple[set, int]":
+        with self._lock:
+            return set(self), self.version
+
+
 class SecretMasker:
     """Replaces every occurrence of any masked form of any secret with [secret] in a byte stream.
 
@@ -236,11 +259,24 @@ class SecretMasker:
     """
 
     def __init__(self, secrets):
-        variants = {v for s in secrets if isinstance(s, str) for v in mask_variants(s)}
-        self.secrets = sorted({as_bytes(v) for v in variants}, key=len, reverse=True)
+        self._live = secrets if isinstance(secrets, LiveSecrets) else None
+        self._version = None
+        if self._live is not None:
+            secrets, self._version = self._live.snapshot()
+        self._learn(secrets)
         self.pending = b""
 
+    def _learn(self, secrets) -> None:
+        variants = {v for s in secrets if isinstance(s, str) for v in mask_variants(s)}
+        self.secrets = sorted({as_bytes(v) for v in variants}, key=len, reverse=True)
+
+    def _catch_up(self) -> None:
+        if self._live is not None and self._live.version != self._version:
+            secrets, self._version = self._live.snapshot()
+            self._learn(secrets)
+
     def feed(self, data: bytes) -> bytes:
+        self._catch_up()
         buffer = self.pending + data
         spans = self._spans(buffer)
         cut = self._safe_cut(buffer, spans)
@@ -248,6 +284,7 @@ class SecretMasker:
         return self._mask(buffer, [s for s in spans if s[1] <= cut], cut)
 
     def finish(self) -> bytes:
+        self._catch_up()
         buffer, self.pending = self.pending, b""
         return self._mask(buffer, self._spans(buffer), len(buffer))
 

@@ -476,11 +476,12 @@ def masked_secrets(value, projection: Projection, argument_secrets: set, definit
 
 def run(ref: str, value, command: list, *, interactive: bool = False, nested: bool = False,
         inherited: "dict | None" = None, aws_records=(), definitions=(), endpoint_variables=None,
-        gcp_records=()) -> int:
+        gcp_records=(), reopen=None, valid_until: "float | None" = None) -> int:
     """Project ``value`` (an opened environment) onto ``command`` and run it; returns the exit status.
     aws_records: the aws-login provider's `opened` records from opening ``value``;
     endpoint_variables: the container-credentials variables that replace static keys (run --server);
-    gcp_records: the gcp-login provider's `opened` records (an external_account file, see gcpfiles)."""
+    gcp_records: the gcp-login provider's `opened` records (an external_account file, see gcpfiles);
+    reopen, valid_until: keep the `files` fresh until the command ends (freshfiles.FreshFiles)."""
     inherited = dict(os.environ if inherited is None else inherited)
     refuse_nesting(inherited, ref, nested)
     if not command:
@@ -489,6 +490,10 @@ def run(ref: str, value, command: list, *, interactive: bool = False, nested: bo
     arguments, argument_secrets = interpolate_arguments(command[1:], value)
     secrets = masked_secrets(value, projection, argument_secrets, definitions)
     secrets |= endpoint_secrets(endpoint_variables)
+    if reopen is not None and valid_until is not None and projection.files:
+        from credproc.commands.run.masking import LiveSecrets
+
+        secrets = LiveSecrets(secrets)  # the fresh files' new tokens are masked too
     sweep_stale_runs()
     forwarder = SignalForwarder().install()
     try:
@@ -499,9 +504,26 @@ def run(ref: str, value, command: list, *, interactive: bool = False, nested: bo
             executable = resolve_command(command[0], env)
             if forwarder.pending:  # interrupted before the child started: do not start it
                 return exit_status(-forwarder.pending[0])
-            return supervise([command[0]] + arguments, executable, env, secrets=secrets,
-                             mask=not interactive, forwarder=forwarder)
+            keeper = _fresh_files(ref, paths, projection, reopen, valid_until, secrets, definitions)
+            try:
+                return supervise([command[0]] + arguments, executable, env, secrets=secrets,
+                                 mask=not interactive, forwarder=forwarder)
+            finally:
+                keeper.stop()  # before TempFiles removes the directory
     except OSError as err:
         raise ConfigError(f"could not run {command[0]}: {err.strerror or type(err).__name__}") from None
     finally:
         forwarder.restore()
+
+
+def _fresh_files(ref: str, paths: dict, projection: Projection, reopen, valid_until, secrets, definitions):
+    """The thread keeping ``paths`` fresh (started only when something in them expires)."""
+    from credproc.commands.run.freshfiles import FreshFiles
+
+    def project_again(value):
+        again = project(value)
+        return again.files, masked_secrets(value, again, set(), definitions)
+
+    grow = getattr(secrets, "grow", lambda more: None)
+    return FreshFiles(ref, paths if reopen is not None else {}, projection.files, reopen, valid_until,
+                      project=project_again, on_secrets=grow).start()
