@@ -63,7 +63,7 @@ def _parse_subscript(text: str, i: int, elements: list) -> int:
     if i + 1 < n and text[i + 1] == '"':
         j, key = i + 2, []
         while j < n and text[j] != '"':
-            if text[j] == "\\" and j + 1 < n:
+            if text[j] == "\\" and j + 1 < n and text[j + 1] == '"':  # ESC: only \" is an escape
                 j += 1
             key.append(text[j])
             j += 1
