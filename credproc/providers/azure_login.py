@@ -144,6 +144,22 @@ class AzureLoginProvider(Provider):
                             "valid_until": valid_until})
 
 
+class PlanningAzureLogin(AzureLoginProvider):
+    """azure-login minus Entra ID and the token, for commands that look at an environment without
+    getting credentials (`doctor`): inputs are checked as `env check` checks them; the ids are known,
+    every secret output is unknown."""
+
+    def open(self, inputs, ctx):
+        self.check(inputs, ctx)
+        plain = _checked_inputs(inputs)
+        output = _ids(plain)
+        if plain.get("oidc"):
+            output["oidc"] = Value({"token": Value(None, unknown=True, secret=True)})
+            output["accessToken"] = Value(None, unknown=True, secret=True)
+            output["expiresOn"] = Value(None, unknown=True)
+        return Value(output)
+
+
 def _checked_inputs(inputs) -> dict:
     plain = to_plain(inputs)
     if not isinstance(plain, dict):

@@ -202,3 +202,12 @@ def test_subject_attributes_extend_the_subject(isolated_env, entra):
 def test_a_bare_authority_host_means_https(az_env, monkeypatch):
     monkeypatch.setenv("AZURE_AUTHORITY_HOST", f"127.0.0.1:{az_env.port}")  # as azure-identity accepts it
     assert _open()["azure"]["login"]["accessToken"] == az_env.issued[-1]["token"]
+
+
+def test_doctor_checks_an_azure_environment_without_calling_entra(az_env):
+    import re
+
+    result = run_credproc("doctor", REF)
+    assert result.code in (0, 1), result  # warnings elsewhere (no AWS profile) are not this test's
+    assert re.search(r"^environment +OK ", result.stdout.decode(), flags=re.M), result
+    assert az_env.requests == []

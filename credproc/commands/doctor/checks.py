@@ -374,9 +374,12 @@ def check_environment(ref: "str | None") -> "tuple[list, list]":
     probe = _make_probe()
     registry = providers.providers(conformance=conformance_enabled())
     registry.substitute("aws-login", probe)
+    from credproc.providers.azure_login import PlanningAzureLogin
     from credproc.providers.gcp_login import PlanningGcpLogin
 
-    registry.substitute("gcp-login", PlanningGcpLogin())  # doctor gets no credentials, from Google neither
+    # doctor gets no credentials, from Google or Entra ID neither
+    registry.substitute("gcp-login", PlanningGcpLogin())
+    registry.substitute("azure-login", PlanningAzureLogin())
     try:
         opened = open_environment(ref, providers=registry)
     except CredprocError as err:
