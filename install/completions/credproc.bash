@@ -54,6 +54,8 @@ _credproc() {
             fi
             want_env=1
             case "$sub" in
+                init) opts="--template"
+                    [ "$prev" = --template ] && { COMPREPLY=($(compgen -W "local file env command github-actions login azure gcp" -- "$cur")); return; } ;;
                 open) opts="--format --show-secrets --partial --file" ;;
                 get) opts="--show-secrets" ;;
                 set) opts="--secret --string" ;;
@@ -65,7 +67,8 @@ _credproc() {
             fi
             case "$sub" in
                 init) opts="--url --audience --force" ;;
-                trust-policy) opts="--account"; want_env=1 ;;
+                trust-policy) opts="--cloud --account --audience --subject-attribute --partition --project-number --pool --provider --location --service-account"; want_env=1
+                    [ "$prev" = --cloud ] && { COMPREPLY=($(compgen -W "aws azure gcp" -- "$cur")); return; } ;;
             esac ;;
         cache)
             if [ -z "$sub" ]; then

@@ -59,6 +59,7 @@ complete -c credproc -n "__fish_seen_subcommand_from issuer; and __fish_seen_sub
 complete -c credproc -n "__fish_seen_subcommand_from issuer; and __fish_seen_subcommand_from init" -l audience -x
 complete -c credproc -n "__fish_seen_subcommand_from issuer; and __fish_seen_subcommand_from init" -l force
 complete -c credproc -n "__fish_seen_subcommand_from trust-policy" -l account -x
+complete -c credproc -n "__fish_seen_subcommand_from trust-policy" -l cloud -x -a "aws azure gcp"
 complete -c credproc -n "__fish_seen_subcommand_from trust-policy" -a '(__credproc_environments)'
 
 # cache
