@@ -239,3 +239,19 @@ def test_env_check_opens_it_and_reports_nothing_wrong(service, cli):
     result = cli("env", "check", REF)
     assert (result.code, result.stdout, result.stderr) == (0, b"", ""), result
     assert service.count("open") == 1
+
+
+FETCH = ("import json, os, urllib.request; "
+         "req = urllib.request.Request(os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI'], "
+         "headers={'Authorization': os.environ['AWS_CONTAINER_AUTHORIZATION_TOKEN']}); "
+         "body = json.load(urllib.request.urlopen(req, timeout=10)); "
+         "print(body['AccessKeyId'], body['Expiration'], 'AWS_ACCESS_KEY_ID' in os.environ)")
+
+
+def test_run_server_hands_the_opened_keys_to_the_child_through_the_endpoint(service, cli):
+    result = cli("run", REF, "--server", "--", "python3", "-c", FETCH)
+    assert result.code == 0, result
+    key_id, expiration, static_keys = result.stdout.decode().split()
+    answer = _json(cli("process", REF))
+    assert (key_id, expiration, static_keys) == (data.KEY_ID, answer["Expiration"], "False")
+    assert service.count("open") == 1  # run opened it; process found it cached
