@@ -254,14 +254,32 @@ def _evaluate(ref: str, path: "str | None", key: str, margin: float) -> bytes:
     if _cacheable(opened, registry):
         from credproc.creds import awscreds
 
+        others = _other_cloud_records(registry)
+        expires = _earliest([expires] + [record.get("expires") for record in others])
         entry = cache.IndexEntry(expires, creds.expiration, dict(opened.files), answer,
-                                 _bindings(awscreds.provider_records(registry)) + _unambiguous(opened.files)
-                                 + list(getattr(opened, "bindings", ())))
+                                 _bindings(awscreds.provider_records(registry) + others)
+                                 + _unambiguous(opened.files) + list(getattr(opened, "bindings", ())))
         try:
             cache.write_index(index.INDEX_KIND, key, entry)
         except (OSError, ValueError) as exc:  # the answer is still good; only the next call is slower
             sys.stderr.write(f"credproc: warning: could not write the cache index ({type(exc).__name__})\n")
     return answer
+
+
+#: Providers whose answers are cached, bound to their token source and expiring (their records say
+#: how): an AWS answer of an environment that also opens them may be indexed, expiring with theirs.
+OTHER_CLOUD_LOGINS = ("azure-login", "gcp-login")
+
+
+def _other_cloud_records(registry) -> list:
+    built = registry.built()
+    return [r for name in OTHER_CLOUD_LOGINS for r in getattr(built.get(name), "opened", None) or ()
+            if isinstance(r, dict)]
+
+
+def _earliest(times) -> "int | None":
+    known = [int(t) for t in times if isinstance(t, (int, float)) and not isinstance(t, bool)]
+    return min(known) if known else None
 
 
 def _bindings(records: list) -> list:
@@ -293,14 +311,16 @@ def too_short_error(ref: str, creds, left: float, margin: float):
 def _cacheable(opened, registry) -> bool:
     """Index only answers that depend on nothing but the recorded files (and the aws-login and
     aws-assume-role STS caches, whose expiry the index carries: a chained role's is never later than
-    its login's): any other provider could return something new at each open. An environment of
+    its login's, and the azure-login and gcp-login caches, whose bindings and expiry it carries too): any other provider could return something new at each open. An environment of
     Pulumi Cloud depends on its Pulumi login alone (its binding; none when the login changed while
     it was opened), and its index entry expires with what credproc derived for it."""
     if getattr(opened, "remote", False):
         return bool(getattr(opened, "bindings", ())) and not registry.built()
     if not getattr(opened, "files", None):
         return False
-    return not set(registry.built()) - {"aws-login", "aws-assume-role"}  # a chained role lives no longer
+    built = registry.built()
+    others = set(built) - {"aws-login", "aws-assume-role"}  # a chained role lives no longer
+    return others <= set(OTHER_CLOUD_LOGINS) and all(getattr(built[name], "index_safe", False) for name in others)
 
 
 # --- export --------------------------------------------------------------------------------------

@@ -80,6 +80,7 @@ class AzureLoginProvider(Provider):
     def __init__(self, now=None, **_options):
         self.opened = []
         self._now = now or time.time
+        self.index_safe = True  # every answer is cached and bound to its token source (see _record)
 
     def open(self, inputs, ctx):
         plain = _checked_inputs(inputs)
@@ -91,7 +92,8 @@ class AzureLoginProvider(Provider):
         request.bind()  # whose token, read now; fails as a cold fetch would (before any cache read)
         entry, token = self._cached_or_refreshed(request, cache.refresh_margin_seconds())
         claims = getattr(request.source, "claims", None) or {}
-        self._record(ctx, request.cache_key, _valid_until(entry, claims))
+        self._record(ctx, request.cache_key, _valid_until(entry, claims), bindings=request.bindings,
+                     expires=cache.parse_expiration(entry["expiration"]))
         output["oidc"] = Value({"token": Value(token, secret=True)})
         output["accessToken"] = Value(entry["access_token"], secret=True)
         output["expiresOn"] = Value(entry["expiration"])
@@ -139,9 +141,12 @@ class AzureLoginProvider(Provider):
             cache.write_entry(CACHE_KIND, request.cache_key, entry)
         return entry, token
 
-    def _record(self, ctx, cache_key, valid_until):
+    def _record(self, ctx, cache_key, valid_until, bindings=(), expires=None):
+        """`valid_until`: until when what this open gave (the JWT included) holds, for run's fresh
+        files; `bindings` and `expires`: whose token the cached access token was made for and until
+        when it is served, for `process`'s index."""
         self.opened.append({"path": ctx.path, "environment": ctx.environment, "cache_key": cache_key,
-                            "valid_until": valid_until})
+                            "valid_until": valid_until, "bindings": list(bindings), "expires": expires})
 
 
 class PlanningAzureLogin(AzureLoginProvider):

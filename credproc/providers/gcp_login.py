@@ -100,6 +100,9 @@ class GcpLoginProvider(Provider):
     def __init__(self, now=None, **_options):
         self.opened = []
         self._now = now or time.time
+        # Every open so far gave a cached answer bound to its token source (its record says which and
+        # until when): `process` may then index an AWS answer of the same environment.
+        self.index_safe = True
 
     def open(self, inputs, ctx):
         try:
@@ -128,6 +131,7 @@ class GcpLoginProvider(Provider):
         token, account, lifetime = _static_token(static)
         expiry = None
         if account:
+            self.index_safe = False  # an uncached exchange: each open may answer anew
             target = gcp.Target(project, "-", "-", account, lifetime=lifetime)
             token, expiry = gcp.generate_access_token(token, target, federated=False)
         return _output(given_project, token, expiry)
@@ -143,6 +147,7 @@ class GcpLoginProvider(Provider):
         self.opened.append({
             "path": ctx.path, "environment": ctx.environment, "cache_key": request.cache_key,
             "expiry": entry["expiration"], "stale": not cache.is_fresh(entry, margin, self._now()),
+            "bindings": list(request.bindings), "expires": cache.parse_expiration(entry["expiration"]),
             **request.run_record(),
         })
         return _output(given_project, entry["credentials"]["AccessToken"], entry["expiration"])

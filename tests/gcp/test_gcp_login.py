@@ -235,3 +235,19 @@ def test_github_actions_tokens_are_asked_for_the_providers_default_audience(goog
     assert explicit.source.audience == "my-aud"
     local = GcpOidcRequest.parse(PROJECT, {k: v for k, v in oidc.items() if k != "token"}, ctx)
     assert local.source.audience == "gcp:acme"
+
+
+def test_process_indexes_an_aws_answer_beside_a_gcp_login(google):
+    """An environment serving AWS and Google: the second `process` is an index hit (no YAML read, no
+    provider imported, no exchange)."""
+    google.define(definition(variables="    AWS_ACCESS_KEY_ID: AKIAMULTICLOUD000002\n"
+                                       "    AWS_SECRET_ACCESS_KEY: multicloud-secret\n"
+                                       "    GOOGLE_OAUTH_ACCESS_TOKEN: ${gcp.login.accessToken}\n"))
+    first = run_credproc("process", "acme/dev")
+    assert first.code == 0 and json.loads(first.stdout)["AccessKeyId"] == "AKIAMULTICLOUD000002", first
+    hit = run_credproc("process", "acme/dev", PYTHONVERBOSE="1")
+    assert hit.code == 0 and hit.stdout == first.stdout, hit
+    imported = {line.split("'")[1] for line in hit.stderr.splitlines() if line.startswith("import '")}
+    assert "credproc.creds.index" in imported
+    assert not {m for m in imported if m == "yaml" or m.startswith(("yaml.", "credproc.providers", "credproc.lang"))}
+    assert google.standin.count("sts") == 1
