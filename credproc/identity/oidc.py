@@ -23,6 +23,7 @@ import urllib.parse
 import urllib.request
 
 from credproc import settings
+from credproc.identity import http as endpoint_http
 from credproc.identity import jwt
 from credproc.errors import ConfigError, TokenError, TransientError, printable, redact
 
@@ -68,7 +69,8 @@ def _request(url: str, *, form: "dict | None" = None, auth: "tuple | None" = Non
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
     request = urllib.request.Request(url, data=data, headers=headers, method="POST" if form is not None else "GET")
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
+        with endpoint_http.open_url(request, HTTP_TIMEOUT_SECONDS,
+                                          follow_redirects=form is None and auth is None) as response:
             status, body = response.status, response.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as err:
         status, body = err.code, err.read(MAX_RESPONSE_BYTES + 1)
@@ -377,13 +379,8 @@ def preflight_authorization(url: str, redirect_uri: str, again: str) -> None:
     or a refused redirect URI is a 4xx at once (the identity provider cannot redirect that error to
     us), and an error it can redirect (a bad scope) comes back in the Location. Either is a one-line
     error now instead of a person staring at an error page while credproc waits for minutes."""
-    class _NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    opener = urllib.request.build_opener(_NoRedirect())
     try:
-        with opener.open(urllib.request.Request(url, method="GET"), timeout=HTTP_TIMEOUT_SECONDS) as response:
+        with endpoint_http.open_url(urllib.request.Request(url, method="GET"), HTTP_TIMEOUT_SECONDS) as response:
             status, location = response.status, response.headers.get("Location") or ""
     except urllib.error.HTTPError as err:
         status, location = err.code, err.headers.get("Location") or ""

@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 
 from credproc import settings
+from credproc.identity import http
 from credproc.errors import ConfigError, StsRefused, TransientError, printable, redact
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
@@ -89,7 +90,7 @@ def _post(url: str, form: dict, assertion: str) -> "tuple[int, dict | None]":
     request = urllib.request.Request(url, data=data, method="POST", headers={
         "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json", "User-Agent": "credproc"})
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
+        with http.open_url(request, HTTP_TIMEOUT_SECONDS) as response:
             status, body = response.status, response.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as err:
         status, body = err.code, err.read(MAX_RESPONSE_BYTES + 1)

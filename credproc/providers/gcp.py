@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 
 from credproc import settings
+from credproc.identity import http
 from credproc.errors import ConfigError, StsRefused, TransientError, printable, redact
 
 DEFAULT_STS_URL = "https://sts.googleapis.com/v1/token"
@@ -107,7 +108,7 @@ def _call(url: str, data: bytes, headers: dict, what: str) -> "tuple[int, object
             time.sleep(0.2 * 2 ** attempt)
         request = urllib.request.Request(url, data=data, headers=request_headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with http.open_url(request, TIMEOUT_SECONDS) as response:
                 status, body = response.status, response.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as err:
             status, body = err.code, err.read(MAX_RESPONSE_BYTES + 1)

@@ -65,9 +65,11 @@ def _request(url: str, bearer: str) -> str:
     import urllib.error
     import urllib.request
 
+    from credproc.identity import http
+
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {bearer}", "Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+        with http.open_url(request, REQUEST_TIMEOUT_SECONDS) as response:
             body = response.read(cache.MAX_TOKEN_BYTES + 1)
     except urllib.error.HTTPError as err:
         if err.code >= 500 or err.code == 429:
