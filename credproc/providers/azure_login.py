@@ -154,10 +154,16 @@ class PlanningAzureLogin(AzureLoginProvider):
     getting credentials (`doctor`): inputs are checked as `env check` checks them; the ids are known,
     every secret output is unknown."""
 
+    def __init__(self, probe=None, **options):
+        super().__init__(**options)
+        self.probe = probe  # probe(make_request, uses_local_issuer, ctx): doctor looks at the token source
+
     def open(self, inputs, ctx):
         self.check(inputs, ctx)
         plain = _checked_inputs(inputs)
         output = _ids(plain)
+        if plain.get("oidc") and self.probe is not None:
+            self.probe(lambda: AzureRequest(plain, ctx), plain.get("token") is None, ctx)
         if plain.get("oidc"):
             output["oidc"] = Value({"token": Value(None, unknown=True, secret=True)})
             output["accessToken"] = Value(None, unknown=True, secret=True)

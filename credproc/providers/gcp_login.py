@@ -196,8 +196,16 @@ class PlanningGcpLogin(GcpLoginProvider):
     """gcp-login minus Google, for commands that look at an environment without getting credentials
     (`doctor`): inputs are checked as `env check` checks them, every output is unknown."""
 
+    def __init__(self, probe=None, **options):
+        super().__init__(**options)
+        self.probe = probe  # probe(make_request, uses_local_issuer, ctx): doctor looks at the token source
+
     def open(self, inputs, ctx):
         self.check(inputs, ctx)
+        plain = _checked_inputs(inputs)
+        if "oidc" in plain and self.probe is not None and isinstance(plain["oidc"], dict):
+            project = _project(plain.get("project"))
+            self.probe(lambda: GcpOidcRequest.parse(project, plain["oidc"], ctx), plain["oidc"].get("token") is None, ctx)
         return Value({name: Value(None, unknown=True, secret=name == "accessToken")
                       for name in ("project", "accessToken", "tokenType", "expiry")})
 

@@ -207,7 +207,10 @@ def test_a_bare_authority_host_means_https(az_env, monkeypatch):
 def test_doctor_checks_an_azure_environment_without_calling_entra(az_env):
     import re
 
-    result = run_credproc("doctor", REF)
+    result = run_credproc("doctor", REF, COLUMNS="1000")  # one line per row
     assert result.code in (0, 1), result  # warnings elsewhere (no AWS profile) are not this test's
-    assert re.search(r"^environment +OK ", result.stdout.decode(), flags=re.M), result
+    out = result.stdout.decode()
+    assert re.search(r"^environment +OK ", out, flags=re.M), result
+    assert re.search(rf"^token source +OK .*gave a token \(sub {re.escape(SUBJECT)}, aud {AUDIENCE},", out, flags=re.M), out
+    assert re.search(r"^local issuer +OK .*, used by this environment", out, flags=re.M), out
     assert az_env.requests == []

@@ -180,9 +180,12 @@ def test_cache_ls_and_clear_know_gcp_answers(google):
 
 def test_doctor_checks_a_gcp_environment_without_calling_google(google):
     google.define(definition())
-    result = run_credproc("doctor", "acme/dev")
+    result = run_credproc("doctor", "acme/dev", COLUMNS="1000")  # one line per row
     assert result.code == 0, result
-    assert re.search(r"^environment +OK ", result.stdout.decode(), flags=re.M), result
+    out = result.stdout.decode()
+    assert re.search(r"^environment +OK ", out, flags=re.M), result
+    assert re.search(rf"^token source +OK .*gave a token \(sub {re.escape(SUBJECT)}, aud gcp:acme,", out, flags=re.M), out
+    assert re.search(r"^local issuer +OK .*, used by this environment", out, flags=re.M), out
     assert google.standin.requests == []
 
 

@@ -352,16 +352,41 @@ def _make_probe():
         request = OidcRequest.parse(oidc, ctx)  # bad inputs: an environment diagnostic
         found.update(source=request.source.describe(), role=request.role_arn, region=request.region,
                      duration=request.duration)
-        try:
-            request.source.fetch()  # the token itself is dropped at once
-            claims = getattr(request.source, "claims", {}) or {}
-            found["claims"] = {k: claims.get(k) for k in ("iss", "aud", "sub", "exp")}
-        except CredprocError as err:
-            found["error"] = err
+        _fetch_claims(request.source, found)
 
     provider = PlanningAwsLogin(probe)
     provider.probes = probes
     return provider
+
+
+def _other_cloud_probe(probes: list, provider: str):
+    """The probe azure-login's and gcp-login's planning stand-ins call per `oidc` open: the token
+    source is read (the token dropped at once) and described, nothing is exchanged."""
+    from credproc.identity import issuer
+
+    def probe(make_request, local: bool, ctx):
+        found = {"path": ctx.path, "local": local, "provider": provider}
+        probes.append(found)
+        if local:
+            try:
+                issuer.load_settings()
+            except ConfigError as err:
+                found["error"] = err
+                return
+        request = make_request()  # bad inputs: an environment diagnostic
+        found["source"] = request.source.describe()
+        _fetch_claims(request.source, found)
+
+    return probe
+
+
+def _fetch_claims(source, found: dict) -> None:
+    try:
+        source.fetch()  # the token itself is dropped at once
+        claims = getattr(source, "claims", {}) or {}
+        found["claims"] = {k: claims.get(k) for k in ("iss", "aud", "sub", "exp")}
+    except CredprocError as err:
+        found["error"] = err
 
 
 def check_environment(ref: "str | None") -> "tuple[list, list]":
@@ -377,9 +402,9 @@ def check_environment(ref: "str | None") -> "tuple[list, list]":
     from credproc.providers.azure_login import PlanningAzureLogin
     from credproc.providers.gcp_login import PlanningGcpLogin
 
-    # doctor gets no credentials, from Google or Entra ID neither
-    registry.substitute("gcp-login", PlanningGcpLogin())
-    registry.substitute("azure-login", PlanningAzureLogin())
+    # doctor gets no credentials, from Google or Entra ID neither; it looks at their token sources
+    registry.substitute("gcp-login", PlanningGcpLogin(probe=_other_cloud_probe(probe.probes, "gcp-login")))
+    registry.substitute("azure-login", PlanningAzureLogin(probe=_other_cloud_probe(probe.probes, "azure-login")))
     try:
         opened = open_environment(ref, providers=registry)
     except CredprocError as err:
@@ -410,7 +435,7 @@ def _token_rows(ref: str, probes: list, has_env_errors: bool) -> list:
     if not probes:
         if has_env_errors:
             return []
-        return [Check("token source", OK, "no fn::open::aws-login with oidc in the environment (nothing to fetch)")]
+        return [Check("token source", OK, "no cloud login with an OIDC token in the environment (nothing to fetch)")]
     rows = []
     for probe in probes:
         where = f"{probe['path']}: " if len(probes) > 1 else ""
