@@ -34,7 +34,7 @@ MAX_SPEC_BYTES = 64 * 1024
 def records(registry) -> list:
     """The `opened` records of the gcp-login provider, if evaluation built it."""
     provider = registry.built().get("gcp-login")
-    return [r for r in getattr(provider, "opened", None) or () if isinstance(r, dict)]
+    return [r for r in getattr(provider, "opened", None) or () if isinstance(r, dict) and not r.get("static")]
 
 
 def external_account(gcp_records, projection, files) -> dict:
