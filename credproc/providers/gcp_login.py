@@ -28,6 +28,11 @@ generateAccessToken for the service account. Results are cached and refreshed ex
 stale-while-refresh with a back-off); the flow below mirrors AwsLoginProvider's, which is coupled to
 AWS's cache entry shape.
 
+The static `accessToken` with `serviceAccount` goes through the same cache, lock and deadline
+(GcpStaticRequest: the key holds the token's sha256, never the token). Every answer is checked before
+it is cached (_check_expiry, gcp.is_token): a token that is not visible ASCII or an expiry outside
+[now + refresh margin, now + tokenLifetime + gcp.EXPIRY_SKEW_SECONDS] is a bad answer (exit 6).
+
 Each OIDC result is appended to `self.opened` (path, environment, cache_key, expiry, stale, and what
 `credproc run` needs for its external_account credentials file: audience, service account, lifetime,
 the token spec and the token context), see credproc.commands.run.gcpfiles.
