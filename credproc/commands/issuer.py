@@ -176,6 +176,7 @@ def gcp_trust_policy(args) -> int:
     from credproc.identity import issuer
 
     _refuse_aws_options(args, "gcp")
+    _check_gcp_options(args)
     org, environment = issuer.split_environment(args.environment)
     sub = issuer.subject(org, environment, _subject_attributes(args))
     local = issuer.load()
@@ -186,8 +187,10 @@ def gcp_trust_policy(args) -> int:
     principal = (f"principal://iam.googleapis.com/projects/{project}/locations/{args.location}"
                  f"/workloadIdentityPools/{pool}/subject/{sub}")
     q = shlex.quote
+    # Meant to be pasted into a shell: every user-given text is in a shlex-quoted word (comments name
+    # none; control characters were refused above, so no line can end early).
     lines = [
-        f"# The workload identity pool provider admitting exactly {org}/{environment} (sub {sub}):",
+        "# The workload identity pool provider admitting exactly one environment (its subject is in the condition):",
         f"gcloud iam workload-identity-pools providers create-oidc {q(provider)} \\",
         f"  --project={q(project)} --location={q(args.location)} --workload-identity-pool={q(pool)} \\",
         f"  --issuer-uri={q(local.url)} \\",
@@ -205,6 +208,32 @@ def gcp_trust_policy(args) -> int:
                          f"google.subject to {GCP_SUBJECT_LIMIT}: use fewer subject attributes or a shorter "
                          "environment name\n")
     return 0
+
+
+def _check_gcp_options(args) -> None:
+    """What --cloud gcp prints is pasted into a shell: refuse control characters in every option, and
+    ids gcp-login itself would refuse (its own rules)."""
+    from credproc.errors import printable
+    from credproc.providers import gcp_login
+
+    given = {"ORG/ENV": args.environment, "--audience": args.audience, "--project-number": args.project_number,
+             "--pool": args.pool, "--provider": args.provider, "--location": args.location,
+             "--service-account": args.service_account}
+    given.update((f"--subject-attribute #{n}", item) for n, item in enumerate(args.subject_attribute, 1))
+    for option, value in given.items():
+        if value is not None and any(not ch.isprintable() for ch in value):
+            raise UsageError(f"{option} contains a control character: {printable(repr(value[:100]))}")
+    checks = [("--project-number", gcp_login.valid_project_number, "a project number (digits, e.g. 123456789012)"),
+              ("--pool", gcp_login.valid_pool_id, "a workload identity pool id (4 to 32 lower-case letters, digits "
+                                                  "and dashes)"),
+              ("--provider", gcp_login.valid_pool_id, "a provider id (4 to 32 lower-case letters, digits and dashes)"),
+              ("--location", gcp_login.valid_region, "a location such as global"),
+              ("--service-account", gcp_login.valid_service_account,
+               "a service account e-mail such as deploy@my-project.iam.gserviceaccount.com")]
+    for option, valid, what in checks:
+        value = given[option]
+        if value is not None and not valid(value):
+            raise UsageError(f"{option} must be {what} (as gcp-login requires), got {printable(repr(value[:100]))}")
 
 
 #: --cloud NAME -> the function that prints what that cloud must hold to trust ORG/ENV's tokens.

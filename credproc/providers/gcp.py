@@ -38,7 +38,15 @@ TIMEOUT_SECONDS = 10
 MAX_RESPONSE_BYTES = 1024 * 1024
 TOKEN_MARK = "<token>"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_EXPIRE_TIME = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?Z$")
+_EXPIRE_TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?Z")
+_TOKEN = re.compile(r"[\x21-\x7e]{1,16384}")  # visible ASCII: what an Authorization header and a cache entry carry
+EXPIRY_SKEW_SECONDS = 300  # how far Google's clock may run ahead of this machine's (an expireTime's slack)
+
+
+def is_token(value) -> bool:
+    """A token as Google issues them: visible ASCII (no space, no control character), at most 16 KiB.
+    Anything else (a NUL, a newline) would be cached and then break every request it is sent in."""
+    return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
 
 
 # --- endpoints ----------------------------------------------------------------------------------
@@ -146,8 +154,7 @@ def exchange_token(token: str, target: Target, claims: "dict | None" = None) -> 
     }
     status, document = _call(sts_url(), urllib.parse.urlencode(form).encode("ascii"),
                              {"Content-Type": "application/x-www-form-urlencoded"}, "Google STS")
-    if status == 200 and isinstance(document, dict) and isinstance(document.get("access_token"), str) \
-            and document["access_token"]:
+    if status == 200 and isinstance(document, dict) and is_token(document.get("access_token")):
         return document["access_token"]
     if status == 200:
         raise TransientError(f"Google STS sent an answer for {target.audience} that credproc cannot read",
@@ -195,7 +202,7 @@ def generate_access_token(bearer: str, target: Target, claims: "dict | None" = N
                              "IAM Credentials")
     if status == 200 and isinstance(document, dict):
         token, expiry = document.get("accessToken"), _expiry(document.get("expireTime"))
-        if isinstance(token, str) and token and expiry:
+        if is_token(token) and expiry:
             return token, expiry
         raise TransientError(f"IAM Credentials sent an answer for {target.service_account} that credproc cannot read",
                              hint="check that CREDPROC_GCP_IAM_CREDENTIALS_URL (or a proxy) really leads to IAM Credentials")
@@ -204,8 +211,16 @@ def generate_access_token(bearer: str, target: Target, claims: "dict | None" = N
 
 def _expiry(text) -> "str | None":
     """Google's RFC 3339 expireTime (fractional seconds allowed) -> "YYYY-MM-DDTHH:MM:SSZ"."""
-    match = _EXPIRE_TIME.match(text) if isinstance(text, str) else None
-    return f"{match.group(1)}Z" if match else None
+    import datetime
+
+    match = _EXPIRE_TIME.fullmatch(text) if isinstance(text, str) else None
+    if not match:
+        return None
+    try:
+        datetime.datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")
+    except ValueError:  # 2026-13-45T...: shaped like a time, but none
+        return None
+    return f"{match.group(1)}Z"
 
 
 def iam_error(status: int, document, target: Target, claims: dict, secrets, federated: bool = True) -> StsRefused:

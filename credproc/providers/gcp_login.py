@@ -28,6 +28,11 @@ generateAccessToken for the service account. Results are cached and refreshed ex
 stale-while-refresh with a back-off); the flow below mirrors AwsLoginProvider's, which is coupled to
 AWS's cache entry shape.
 
+The static `accessToken` with `serviceAccount` goes through the same cache, lock and deadline
+(GcpStaticRequest: the key holds the token's sha256, never the token). Every answer is checked before
+it is cached (_check_expiry, gcp.is_token): a token that is not visible ASCII or an expiry outside
+[now + refresh margin, now + tokenLifetime + gcp.EXPIRY_SKEW_SECONDS] is a bad answer (exit 6).
+
 Each OIDC result is appended to `self.opened` (path, environment, cache_key, expiry, stale, and what
 `credproc run` needs for its external_account credentials file: audience, service account, lifetime,
 the token spec and the token context), see credproc.commands.run.gcpfiles.
@@ -43,11 +48,14 @@ from credproc.providers.aws_login import TOKEN_SCHEMA, _refuse_unknown_keys, _wi
 
 CACHE_KIND = "creds"
 DEFAULT_LIFETIME = "1h"
-_DURATION = re.compile(r"^(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$")
+# Every pattern is applied with fullmatch: `$` would also accept a trailing newline. [0-9] is ASCII
+# only (str.isdigit() would take "¹²³" and "١٢٣").
+_DURATION = re.compile(r"(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m)?(?:([0-9]{1,6})s)?")
 _ID = {"type": "string", "minLength": 1, "maxLength": 63}
-_SERVICE_ACCOUNT = re.compile(r"^[^@\s/]+@[^@\s/]+\.[a-z]+$")
-_POOL_ID = re.compile(r"^[a-z0-9-]{4,32}$")   # Google's rule for pool and provider ids
-_REGION = re.compile(r"^[a-z0-9-]{1,63}$")
+_SERVICE_ACCOUNT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[a-z]{2,63}")
+_POOL_ID = re.compile(r"[a-z0-9-]{4,32}")   # Google's rule for pool and provider ids
+_REGION = re.compile(r"[a-z0-9-]{1,63}")
+_PROJECT_NUMBER = re.compile(r"[0-9]{1,20}")
 
 OIDC_SCHEMA = {
     "type": "object",
@@ -102,14 +110,14 @@ class GcpLoginProvider(Provider):
         self._now = now or time.time
         # Every open so far gave a cached answer bound to its token source (its record says which and
         # until when): `process` may then index an AWS answer of the same environment.
-        self.index_safe = True
+        self.index_safe = True  # a static token passed through is the definition's own value
 
     def open(self, inputs, ctx):
         try:
             plain = _checked_inputs(inputs)
             project = _project(plain.get("project"))
             if "accessToken" in plain:
-                return self._open_static(project, plain["accessToken"], plain.get("project"))
+                return self._open_static(project, plain["accessToken"], plain.get("project"), ctx)
             return self._open_oidc(project, plain["oidc"], ctx, plain.get("project"))
         except CredprocError as err:
             raise _with_hint(err) from None
@@ -125,16 +133,22 @@ class GcpLoginProvider(Provider):
 
     # --- accessToken --------------------------------------------------------------------------
 
-    def _open_static(self, project: str, static, given_project):
-        from credproc.providers import gcp
-
+    def _open_static(self, project: str, static, given_project, ctx):
         token, account, lifetime = _static_token(static)
-        expiry = None
-        if account:
-            self.index_safe = False  # an uncached exchange: each open may answer anew
-            target = gcp.Target(project, "-", "-", account, lifetime=lifetime)
-            token, expiry = gcp.generate_access_token(token, target, federated=False)
-        return _output(given_project, token, expiry)
+        if not account:
+            return _output(given_project, token, None)  # passed through: the definition's own value
+        request = GcpStaticRequest(project, token, account, lifetime, ctx)
+        margin = cache.refresh_margin_seconds()
+        _check_lifetime_outlasts_margin(request, margin, "accessToken.tokenLifetime")
+        entry = self._cached_or_refreshed(request, margin)
+        # Cached under a key bound to the token's sha256 (the token comes from the definition, whose
+        # file the process index is bound to): `process` may index it, expiring with it.
+        self.opened.append({
+            "path": ctx.path, "environment": ctx.environment, "cache_key": request.cache_key, "static": True,
+            "expiry": entry["expiration"], "stale": not cache.is_fresh(entry, margin, self._now()),
+            "bindings": [], "expires": cache.parse_expiration(entry["expiration"]),
+        })
+        return _output(given_project, entry["credentials"]["AccessToken"], entry["expiration"])
 
     # --- oidc ---------------------------------------------------------------------------------
 
@@ -178,9 +192,9 @@ class GcpLoginProvider(Provider):
     def _refresh(self, request: "GcpOidcRequest", previous: "dict | None", margin: float) -> dict:
         try:
             entry = _within_deadline(lambda: request.exchange(self._now()), request.refresh_deadline(),
-                                     request.display_name, on_timeout=request.source.abort)
-            _check_lifetime(entry, request, margin, self._now())
-            if request.source.rebinds_after_fetch:
+                                     request.display_name, on_timeout=request.abort)
+            _check_expiry(entry, request, margin, self._now())
+            if request.source is not None and request.source.rebinds_after_fetch:
                 request.bind()
         except CredprocError:
             if previous and cache.can_serve_stale(previous, self._now()):
@@ -229,29 +243,65 @@ def _checked_inputs(inputs) -> dict:
     return plain
 
 
-def _project(value) -> str:
-    """ESC's `project` is the project *number*: a number, or a string of digits."""
-    if isinstance(value, bool):
-        value = None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value) if isinstance(value, (int, str)) else ""
-    if not text.isdigit() or not 1 <= len(text) <= 20:
-        from credproc.errors import printable
-
-        raise ConfigError(f"gcp-login `project` must be the project number (digits, e.g. 123456789012), "
-                          f"got {printable(repr(value))[:100]}",
+def _project(value, what: str = "gcp-login `project`") -> str:
+    """ESC's `project` is the project *number*: a number, or a string of (ASCII) digits."""
+    text = str(value) if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)) else ""
+    if not valid_project_number(text):
+        raise ConfigError(f"{what} must be the project number (digits, e.g. 123456789012), got {shown(value)}",
                           hint="`gcloud projects describe PROJECT_ID --format='value(projectNumber)'` prints it")
     return text
+
+
+# --- the rules, shared with `credproc issuer trust-policy --cloud gcp` -----------------------------
+
+def valid_project_number(text) -> bool:
+    return isinstance(text, str) and _PROJECT_NUMBER.fullmatch(text) is not None
+
+
+def valid_pool_id(text) -> bool:
+    """A workload identity pool or provider id."""
+    return isinstance(text, str) and _POOL_ID.fullmatch(text) is not None
+
+
+def valid_region(text) -> bool:
+    return isinstance(text, str) and _REGION.fullmatch(text) is not None
+
+
+def valid_service_account(text) -> bool:
+    return isinstance(text, str) and len(text) <= 320 and _SERVICE_ACCOUNT.fullmatch(text) is not None
+
+
+def shown(value) -> str:
+    """``value`` as the definition spells it, for an error message: a number as its digits, a string
+    quoted, a list or object in flow style; terminal-safe and at most 100 characters."""
+    from credproc.errors import printable
+    from credproc.lang.values import Number
+
+    def text(v) -> str:
+        if isinstance(v, Number):
+            return str(v)
+        if isinstance(v, str):
+            return repr(v[:100])
+        if v is None or isinstance(v, bool):
+            return {None: "null", True: "true", False: "false"}[v]
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(text(item) for item in v[:10]) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {text(item)}" for k, item in list(v.items())[:10]) + "}"
+        return type(v).__name__
+
+    return printable(text(value))[:100]
 
 
 def parse_lifetime(text, where: str) -> int:
     """'1h', '90m', '3600s', '1h30m' -> seconds, at most 12h."""
     from credproc.providers import gcp
 
-    match = _DURATION.match(text) if isinstance(text, str) and text else None
+    match = _DURATION.fullmatch(text) if isinstance(text, str) and text else None
     if not match or not any(match.groups()):
-        raise ConfigError(f"gcp-login `{where}` must look like 1h, 45m or 3600s, got {text!r}")
+        raise ConfigError(f"gcp-login `{where}` must look like 1h, 45m or 3600s, got {shown(text)}")
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if total > gcp.MAX_LIFETIME_SECONDS or total == 0:
@@ -267,6 +317,11 @@ def _static_token(static) -> tuple:
     token, account = static.get("accessToken"), static.get("serviceAccount")
     if not isinstance(token, str) or not token:
         raise ConfigError("gcp-login `accessToken.accessToken` is required and must be a string")
+    from credproc.providers import gcp
+
+    if not gcp.is_token(token):
+        raise ConfigError("gcp-login `accessToken.accessToken` is not an access token: it must be visible ASCII "
+                          "(no space, newline or control character), at most 16 KiB")
     if account is not None:
         _service_account(account, "accessToken.serviceAccount")
     lifetime = parse_lifetime(static.get("tokenLifetime", DEFAULT_LIFETIME), "accessToken.tokenLifetime")
@@ -274,38 +329,50 @@ def _static_token(static) -> tuple:
 
 
 def _service_account(value, where: str) -> str:
-    if not isinstance(value, str) or not _SERVICE_ACCOUNT.match(value):
-        from credproc.errors import printable
-
+    if not valid_service_account(value):
         raise ConfigError(f"gcp-login `{where}` must be a service account e-mail such as "
-                          f"deploy@my-project.iam.gserviceaccount.com, got {printable(repr(value))[:100]}")
+                          f"deploy@my-project.iam.gserviceaccount.com, got {shown(value)}")
     return value
 
 
-def _check_lifetime_outlasts_margin(request: "GcpOidcRequest", margin: float) -> None:
+def _check_lifetime_outlasts_margin(request, margin: float, where: str = "oidc.tokenLifetime") -> None:
     if request.target.lifetime <= margin:
         raise ConfigError(
-            f"oidc.tokenLifetime {request.target.lifetime // 60}m is not longer than the refresh margin of "
+            f"{where} {request.target.lifetime // 60}m is not longer than the refresh margin of "
             f"{int(margin // 60)} minutes: credproc never hands out a token with less than the margin left, so this "
             "one could never be used",
-            hint="request a longer oidc.tokenLifetime, or lower CREDPROC_REFRESH_MARGIN (minimum 16)")
+            hint=f"request a longer {where}, or lower CREDPROC_REFRESH_MARGIN (minimum 16)")
 
 
-def _check_lifetime(entry: dict, request: "GcpOidcRequest", margin: float, now: float) -> None:
+def _check_expiry(entry: dict, request, margin: float, now: float) -> None:
+    """IAM Credentials' expireTime must fit the lifetime asked for: at least the refresh margin away
+    (else the token could not be handed out even once) and at most the requested lifetime plus
+    gcp.EXPIRY_SKEW_SECONDS (never beyond 12 h + that skew, the longest IAM Credentials grants). Any
+    other expiry is a bad answer: refused (exit 6), never cached."""
+    from credproc.errors import TransientError
+    from credproc.providers import gcp
+
     left = cache.seconds_left(entry, now)
-    if left is not None and left < margin:
-        raise ConfigError(
-            f"IAM Credentials returned a token for {request.target.service_account} that expires in "
-            f"{max(int(left // 60), 0)} min ({entry['expiration']}), less than the {int(margin // 60)}-minute refresh "
-            "margin: this machine's clock or Google's is off",
-            hint="check this machine's clock (`credproc doctor`)")
+    account, expiration = request.target.service_account, entry["expiration"]
+    if left is None or left < margin:
+        raise TransientError(
+            f"IAM Credentials returned a token for {account} that expires in {max(int((left or 0) // 60), 0)} min "
+            f"({expiration}), less than the {int(margin // 60)}-minute refresh margin: this machine's clock or "
+            "Google's is off", hint="check this machine's clock (`credproc doctor`)")
+    if left > min(request.target.lifetime, gcp.MAX_LIFETIME_SECONDS) + gcp.EXPIRY_SKEW_SECONDS:
+        raise TransientError(
+            f"IAM Credentials returned a token for {account} that expires at {expiration}, later than the "
+            f"{request.target.lifetime}s lifetime asked for: this machine's clock or Google's is off, or the answer "
+            "is not Google's", hint="check this machine's clock (`credproc doctor`) and CREDPROC_GCP_IAM_CREDENTIALS_URL")
 
 
 def _usable(entry: "dict | None") -> "dict | None":
     if not isinstance(entry, dict) or not isinstance(entry.get("expiration"), str):
         return None
+    from credproc.providers import gcp
+
     creds = entry.get("credentials")
-    if not isinstance(creds, dict) or not isinstance(creds.get("AccessToken"), str):
+    if not isinstance(creds, dict) or not gcp.is_token(creds.get("AccessToken")):
         return None
     return entry
 
@@ -400,6 +467,9 @@ class GcpOidcRequest:
         _refuse_unknown_keys(oidc, OIDC_SCHEMA, "gcp-login oidc")
         return cls(project, oidc, ctx, resolve_local_issuer)
 
+    def abort(self) -> None:
+        self.source.abort()
+
     def bind(self) -> None:
         self.bindings = self.source.bindings()
         self.material["token_binding"] = [binding.material() for binding in self.bindings]
@@ -446,19 +516,68 @@ class GcpOidcRequest:
         }
 
 
+class GcpStaticRequest:
+    """`accessToken` with `serviceAccount`: the token -> IAM Credentials generateAccessToken, cached as
+    an OIDC answer is (same lock, deadline and stale-while-refresh) under a key bound to the token's
+    sha256 (never the token itself), the account, the lifetime and the endpoints."""
+
+    source = None
+
+    def __init__(self, project: str, token: str, account: str, lifetime: int, ctx):
+        import hashlib
+
+        from credproc.identity import issuer
+        from credproc.providers import gcp
+
+        self.target = gcp.Target(project, "-", "-", account, lifetime=lifetime)
+        self._token = token
+        pulumi = (ctx.exec_context or {}).get("pulumi") or {}
+        org = (pulumi.get("organization") or {}).get("login") if isinstance(pulumi, dict) else None
+        org = org if isinstance(org, str) and org else None
+        self.display_name = f"{org}/{ctx.root_environment}" if org else str(ctx.root_environment)
+        self.material = {
+            "provider": "gcp-login",
+            "input": "accessToken",
+            "org": org,
+            "environment": issuer.qualify_environment(ctx.environment),
+            "root_environment": issuer.qualify_environment(ctx.root_environment),
+            "token_sha256": hashlib.sha256(token.encode("utf-8")).hexdigest(),
+            "service_account": account,
+            "lifetime": lifetime,
+            "endpoints": gcp.endpoint_identity(),
+        }
+        self.cache_key = cache.make_key(self.material)
+
+    def abort(self) -> None:
+        pass  # nothing to stop: the IAM call is left behind in its daemon thread
+
+    def refresh_deadline(self) -> float:
+        from credproc import lock
+
+        return lock.refresh_timeout()
+
+    def exchange(self, now: float) -> dict:
+        from credproc.providers import gcp
+
+        access_token, expiry = gcp.generate_access_token(self._token, self.target, federated=False)
+        return {
+            "credentials": {"AccessToken": access_token},
+            "expiration": expiry,
+            "service_account": self.target.service_account,
+            "created": cache.format_expiration(now),
+            "material": self.material,
+        }
+
+
 def _pool_id(oidc: dict, name: str) -> str:
     value = oidc.get(name)
-    if not isinstance(value, str) or not _POOL_ID.match(value):
-        from credproc.errors import printable
-
+    if not valid_pool_id(value):
         raise ConfigError(f"gcp-login `oidc.{name}` must be a workload identity pool or provider id (4 to 32 "
-                          f"lower-case letters, digits and dashes), got {printable(repr(value))[:100]}")
+                          f"lower-case letters, digits and dashes), got {shown(value)}")
     return value
 
 
 def _region(value) -> str:
-    if not isinstance(value, str) or not _REGION.match(value):
-        from credproc.errors import printable
-
-        raise ConfigError(f"gcp-login `oidc.region` must be a location such as global, got {printable(repr(value))[:100]}")
+    if not valid_region(value):
+        raise ConfigError(f"gcp-login `oidc.region` must be a location such as global, got {shown(value)}")
     return value

@@ -1,8 +1,10 @@
 """fn::open::gcp-login through the real command line against the Google stand-in (proved with
 google-auth in test_standin_google_auth.py): the exact requests, caching bound to the token,
 and each refusal as one line naming what to fix."""
+import calendar
 import json
 import re
+import time
 
 import pytest
 
@@ -254,3 +256,130 @@ def test_process_indexes_an_aws_answer_beside_a_gcp_login(google):
     assert "credproc.creds.index" in imported
     assert not {m for m in imported if m == "yaml" or m.startswith(("yaml.", "credproc.providers", "credproc.lang"))}
     assert google.standin.count("sts") == 1
+
+
+# --- hostile review: the static exchange, expiries, tokens, input ---------------------------------
+
+def _federated(google) -> str:
+    """A token that may impersonate SA (a federated one, straight from the stand-in's STS)."""
+    import urllib.parse
+    import urllib.request
+
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "audience": google.provider.audience,
+            "scope": "https://www.googleapis.com/auth/cloud-platform",
+            "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "subject_token": _local_token(google), "subject_token_type": "urn:ietf:params:oauth:token-type:jwt"}
+    with urllib.request.urlopen(google.standin.sts_url, urllib.parse.urlencode(form).encode(), timeout=10) as answer:
+        return json.load(answer)["access_token"]
+
+
+def _static(token: str, variables: str = "") -> str:
+    return ("values:\n  gcp:\n    login:\n      fn::open::gcp-login:\n        project: 123\n"
+            f"        accessToken:\n          accessToken: {{fn::secret: {token}}}\n          serviceAccount: {SA}\n"
+            + (f"  environmentVariables:\n{variables}" if variables else ""))
+
+
+def test_a_trickling_iam_is_cut_at_the_refresh_deadline_for_a_static_token_too(google):
+    google.define(_static("ya29.mine"))
+    google.standin.override["iam"] = ("trickle", 1.0)
+    result = run_credproc("run", "acme/dev", "--", "true", CREDPROC_REFRESH_TIMEOUT="3", timeout=100)
+    assert_clean_failure(result, 6)
+    assert "refreshing the credentials for acme/dev took longer than 3s" in result.first_line, result
+
+
+def test_a_static_exchange_is_cached_under_the_tokens_hash_never_the_token(google):
+    mine = _federated(google)
+    google.define(_static(mine))
+    first = open_json()["gcp"]["login"]
+    assert open_json()["gcp"]["login"] == first
+    assert google.standin.count("iam") == 1
+    stored = b"".join(p.read_bytes() for p in google.env.cache_dir.rglob("*") if p.is_file())
+    assert first["accessToken"].encode() in stored and mine.encode() not in stored
+    other = _federated(google)  # another token: another exchange
+    google.define(_static(other))
+    assert open_json()["gcp"]["login"]["accessToken"] != first["accessToken"]
+    assert google.standin.count("iam") == 2 and google.standin.requests[-1]["bearer"] == other
+
+
+def test_process_indexes_an_aws_answer_beside_a_cached_static_exchange(google):
+    google.define(_static(_federated(google), "    AWS_ACCESS_KEY_ID: AKIAMULTICLOUD000003\n"
+                                              "    AWS_SECRET_ACCESS_KEY: multicloud-secret\n"
+                                              "    CLOUDSDK_AUTH_ACCESS_TOKEN: ${gcp.login.accessToken}\n"))
+    first = run_credproc("process", "acme/dev")
+    assert first.code == 0 and json.loads(first.stdout)["AccessKeyId"] == "AKIAMULTICLOUD000003", first
+    hit = run_credproc("process", "acme/dev", PYTHONVERBOSE="1")
+    assert hit.code == 0 and hit.stdout == first.stdout, hit
+    imported = {line.split("'")[1] for line in hit.stderr.splitlines() if line.startswith("import '")}
+    assert not {m for m in imported if m == "yaml" or m.startswith(("credproc.providers", "credproc.lang"))}
+    assert google.standin.count("iam") == 1
+
+
+def _expiring_at(text):
+    return lambda status, document: (status, dict(document, expireTime=text(document)))
+
+
+@pytest.mark.parametrize("expire, message", [
+    (lambda d: "9999-12-31T23:59:59Z", "later than the 3600s lifetime asked for"),
+    (lambda d: "2100-01-01T00:00:00.123456789Z", "later than the 3600s lifetime asked for"),
+    (lambda d: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 13 * 3600)), "later than the 3600s"),
+    (lambda d: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 120)), "less than the 20-minute refresh margin"),
+    (lambda d: "2001-01-01T00:00:00Z", "less than the 20-minute refresh margin"),
+])
+@pytest.mark.parametrize("static", [False, True])
+def test_an_implausible_expiry_is_a_bad_answer_never_cached(google, expire, message, static):
+    google.define(_static(_federated(google)) if static else definition())
+    google.standin.override["iam"] = _expiring_at(expire)
+    result = run_credproc("run", "acme/dev", "--", "true")
+    assert_clean_failure(result, 6)
+    assert message in result.first_line, result.first_line
+    google.standin.override.clear()
+    login = open_json()["gcp"]["login"]
+    left = calendar.timegm(time.strptime(login["expiry"], "%Y-%m-%dT%H:%M:%SZ")) - time.time()
+    assert 3000 < left <= 3600
+
+
+@pytest.mark.parametrize("endpoint, field", [("sts", "access_token"), ("iam", "accessToken")])
+@pytest.mark.parametrize("bad", ["ya29.a\x00b", "ya29.a\nb", "ya29.a b", "ya29.\u00e9", "ya29.\x1b[2J", ""])
+def test_a_token_that_is_not_visible_ascii_is_a_bad_answer_never_cached(google, endpoint, field, bad):
+    google.define(definition())
+    google.standin.override[endpoint] = lambda status, document: (status, dict(document, **{field: bad}))
+    result = run_credproc("run", "acme/dev", "--", "true")
+    assert_clean_failure(result, 6)
+    assert "that credproc cannot read" in result.first_line, result.first_line
+    assert "\x1b" not in result.stderr
+    google.standin.override.clear()
+    assert open_json()["gcp"]["login"]["accessToken"].startswith("ya29.standin-")
+    assert google.standin.count("iam") == (2 if endpoint == "iam" else 1)
+
+
+@pytest.mark.parametrize("project, shown", [
+    ('"¹²³"', "'¹²³'"), ('"١٢٣"', "'١٢٣'"), ("-5", "-5"), ("1.5", "1.5"), ("{a: 1}", "{a: 1}"),
+    ("[1, x]", "[1, 'x']"), ("true", "true"), ('"123\\n"', "'123\\n'"),
+])
+def test_a_project_that_is_not_ascii_digits_is_refused_as_written(google, project, shown):
+    google.define(definition().replace(f"project: {PROJECT}", f"project: {project}"))
+    result = run_credproc("env", "check", "acme/dev")
+    assert result.code == 2
+    text = result.stdout.decode() + result.stderr
+    assert f"gcp-login `project` must be the project number (digits, e.g. 123456789012), got {shown}" in text, text
+    assert "Number(" not in text
+
+
+@pytest.mark.parametrize("oidc_extra, serviceaccount, expected", [
+    ("", '"deploy@acme-prod.iam.gserviceaccount.com\\n"', "gcp-login `oidc.serviceAccount` must be a service account"),
+    ('          tokenLifetime: "1h\\n"\n', SA, "gcp-login `oidc.tokenLifetime` must look like 1h, 45m or 3600s, got '1h\\n'"),
+    ('          region: "global\\n"\n', SA, "gcp-login `oidc.region` must be a location such as global"),
+])
+def test_a_trailing_newline_is_not_accepted(google, oidc_extra, serviceaccount, expected):
+    google.define(definition(oidc_extra).replace(f"serviceAccount: {SA}", f"serviceAccount: {serviceaccount}"))
+    result = run_credproc("env", "check", "acme/dev")
+    assert result.code == 2, result
+    assert expected in result.stdout.decode() + result.stderr
+
+
+def test_a_static_token_with_a_control_character_is_refused(google):
+    google.define("values:\n  gcp:\n    login:\n      fn::open::gcp-login:\n        project: 123\n"
+                  '        accessToken:\n          accessToken: "ya29.a\\u0000b"\n')
+    result = run_credproc("env", "check", "acme/dev")
+    assert result.code == 2
+    assert "gcp-login `accessToken.accessToken` is not an access token" in result.stdout.decode() + result.stderr

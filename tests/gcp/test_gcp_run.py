@@ -153,3 +153,92 @@ def test_gcp_token_refuses_a_spec_others_could_have_written(google, tmp_path):
     assert json.loads(result.stdout)["success"] is False
     assert "is not a private token spec" in result.stderr
     assert stat.S_IMODE(spec.stat().st_mode) == 0o644
+
+
+def _spec(**changes) -> dict:
+    spec = {"audience": google_audience(), "token": None, "service_account": SA, "lifetime": 3600,
+            "context": {"org": "acme", "environment": "dev", "root_environment": "dev", "subject_attributes": [],
+                        "audience": "gcp:acme"}}
+    for key, value in changes.items():
+        if key.startswith("context_"):
+            spec["context"][key[len("context_"):]] = value
+        else:
+            spec[key] = value
+    return spec
+
+
+def google_audience() -> str:
+    return (f"//iam.googleapis.com/projects/{PROJECT}/locations/global/workloadIdentityPools/credproc-pool/"
+            "providers/credproc-oidc")
+
+
+def _private(path, text) -> str:
+    path.write_text(text)
+    path.chmod(0o600)
+    return str(path)
+
+
+def _assert_failure_answer(result, code: int, message: str) -> None:
+    assert result.code == code, result
+    answer = json.loads(result.stdout)
+    assert answer["version"] == 1 and answer["success"] is False and answer["code"] == f"credproc-exit-{code}"
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert message in result.first_line, result.first_line
+    assert "Traceback" not in result.stderr
+
+
+def test_gcp_token_answers_for_a_well_formed_spec(google, tmp_path):
+    result = run_credproc("gcp-token", _private(tmp_path / "spec.json", json.dumps(_spec())))
+    assert result.code == 0, result
+    answer = json.loads(result.stdout)
+    assert answer["success"] is True and answer["id_token"].count(".") == 2
+
+
+@pytest.mark.parametrize("spec, problem", [
+    (_spec(context_subject_attributes=[[1, 2, 3]]), "`context.subject_attributes` must be a list of [name, value]"),
+    (_spec(context_subject_attributes="pulumi.user.login"), "`context.subject_attributes` must be a list"),
+    (_spec(context_root_environment=5), "`context.root_environment` must be a non-empty string"),
+    (_spec(context_audience=["x"]), "`context.audience` must be a non-empty string or null"),
+    (_spec(context_org=None), "`context.org` must be a non-empty string"),
+    (_spec(context=[]), "`context` must be an object"),
+    (_spec(token=5), "`token` must be an object or null"),
+    (_spec(lifetime="1h"), "`lifetime` must be a positive integer"),
+    (_spec(audience={"a": 1}), "`audience` must be a non-empty string"),
+    ([1, 2], "not a JSON object"),
+    ("x", "not a JSON object"),
+])
+def test_gcp_token_refuses_a_malformed_spec_with_the_failure_answer(google, tmp_path, spec, problem):
+    result = run_credproc("gcp-token", _private(tmp_path / "spec.json", json.dumps(spec)))
+    _assert_failure_answer(result, 2, "is not a token spec written by `credproc run`: " + problem)
+
+
+def test_gcp_token_refuses_an_oversized_spec_without_reading_it(google, tmp_path):
+    big = tmp_path / "big.json"
+    with open(big, "wb") as handle:  # sparse: 256 MiB on disk costs nothing
+        handle.truncate(256 * 1024 * 1024)
+    big.chmod(0o600)
+    proc = subprocess.Popen([CREDPROC, "gcp-token", str(big)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 2 and json.loads(out)["success"] is False
+    assert b"at most 64 KiB" in err and b"268435456 bytes" in err and err.count(b"\n") == 1, err
+    assert usage.ru_maxrss < 150 * 1024, usage.ru_maxrss  # KiB: never holds the file
+
+
+def test_gcp_token_refuses_a_fifo_without_waiting_for_a_writer(google, tmp_path):
+    fifo = tmp_path / "spec.fifo"
+    os.mkfifo(fifo, 0o600)
+    try:
+        result = run_credproc("gcp-token", str(fifo), timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("credproc gcp-token waited for a writer on a FIFO")
+    _assert_failure_answer(result, 2, "is not a private token spec")
+    assert result.first_line.endswith("not a regular file")
+
+
+def test_gcp_token_refuses_a_symlink(google, tmp_path):
+    target = _private(tmp_path / "spec.json", json.dumps(_spec()))
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    _assert_failure_answer(run_credproc("gcp-token", str(link)), 2, "is not a private token spec")

@@ -92,3 +92,79 @@ def test_env_init_template_gcp_is_a_valid_environment_that_opens(google):
     result = run_credproc("run", "acme/dev", "--", "sh", "-c", 'echo "$CLOUDSDK_CORE_PROJECT $GOOGLE_CLOUD_PROJECT"')
     assert result.code == 0, result
     assert result.stdout.decode() == f"my-project-id {PROJECT}\n"
+
+
+def _paste_into_sh(text: str, tmp_path) -> list:
+    """Run ``text`` in a real `sh` with a stub `gcloud` first on PATH; returns the argument lists
+    the stub was called with (one JSON line each)."""
+    import os
+    import subprocess
+    import sys
+
+    stub_dir = tmp_path / "bin"
+    stub_dir.mkdir()
+    calls = tmp_path / "gcloud-calls"
+    stub = stub_dir / "gcloud"
+    stub.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                    f"open({str(calls)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n")
+    stub.chmod(0o755)
+    env = dict(os.environ, PATH=f"{stub_dir}:/usr/bin:/bin", MARK_DIR=str(tmp_path))
+    ran = subprocess.run(["sh"], input=text.encode(), env=env, capture_output=True, timeout=60, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    return [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+
+
+@pytest.mark.parametrize("value", [
+    "bob\ntouch \"$MARK_DIR/pwned\" #",                # a newline ending the comment line
+    "bob'; touch \"$MARK_DIR/pwned\"; echo '",          # quotes
+    "bob$(touch \"$MARK_DIR/pwned\")`touch \"$MARK_DIR/pwned\"`",  # substitutions
+    "bob\" && touch \"$MARK_DIR/pwned\" #",
+])
+def test_the_printed_commands_run_in_sh_run_gcloud_and_nothing_else(google, tmp_path, value):
+    result = run_credproc("issuer", "trust-policy", "acme/dev", "--cloud", "gcp", "--project-number", PROJECT,
+                          "--pool", POOL, "--provider", PROVIDER, "--service-account", SA,
+                          "--subject-attribute", f"pulumi.user.login={value}")
+    if "\n" in value:
+        assert result.code == 2 and result.stdout == b""
+        assert result.stderr.count("\n") == 1
+        assert result.first_line.startswith("credproc: --subject-attribute #1 contains a control character: ")
+        return
+    assert result.code == 0, result
+    calls = _paste_into_sh(result.stdout.decode(), tmp_path)
+    assert not (tmp_path / "pwned").exists()
+    assert [call[:5] for call in calls] == [["iam", "workload-identity-pools", "providers", "create-oidc", PROVIDER],
+                                            ["iam", "service-accounts", "add-iam-policy-binding", SA,
+                                             "--role=roles/iam.workloadIdentityUser"]]
+    subject = "credproc:org:acme:env:default/dev:pulumi.user.login:" + value.replace("%", "%25").replace(":", "%3A")
+    assert f"--attribute-condition=assertion.sub == {json.dumps(subject)}" in calls[0]
+    assert calls[1][-1] == f"--member=principal://iam.googleapis.com/projects/{PROJECT}/locations/global/" \
+                           f"workloadIdentityPools/{POOL}/subject/{subject}"
+
+
+def test_no_comment_line_holds_user_text(google):
+    result = run_credproc("issuer", "trust-policy", "acme/dev", "--cloud", "gcp",
+                          "--subject-attribute", "pulumi.user.login=bob-the-builder")
+    assert result.code == 0, result
+    comments = [line for line in result.stdout.decode().splitlines() if line.lstrip().startswith("#")]
+    assert comments and not any("bob-the-builder" in line or "acme" in line for line in comments)
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--subject-attribute", "pulumi.user.login=b\x1b]52;c;aGk=\x07ob", "--subject-attribute #1 contains a control character: "),
+    ("--location", "global\x1b[2J", "--location contains a control character: 'global\\x1b[2J'"),
+    ("--audience", "gcp:acme\r", "--audience contains a control character: "),
+    ("--project-number", "¹²³", "--project-number must be a project number (digits, e.g. 123456789012) (as gcp-login "
+                                "requires), got '¹²³'"),
+    ("--project-number", "my-project", "--project-number must be a project number"),
+    ("--pool", "Credproc_Pool", "--pool must be a workload identity pool id"),
+    ("--provider", "x", "--provider must be a provider id"),
+    ("--location", "us central1", "--location must be a location such as global"),
+    ("--service-account", "deploy", "--service-account must be a service account e-mail"),
+    ("--service-account", "a@b.iam.gserviceaccount.com\n", "--service-account contains a control character"),
+])
+def test_options_gcp_login_would_refuse_are_refused(google, option, value, expected):
+    result = run_credproc("issuer", "trust-policy", "acme/dev", "--cloud", "gcp", option, value)
+    assert result.code == 2 and result.stdout == b""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.first_line.startswith("credproc: " + expected), result.first_line
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr

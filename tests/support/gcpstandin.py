@@ -18,7 +18,9 @@ protocols and checks each request as Google does, answering Google-shaped errors
 * GET /v1/projects/N (a protected resource, as Cloud Resource Manager): 200 for a live access token.
 
 ``requests`` records every call (path, form or JSON body, authorization); ``now`` is the stand-in's
-clock (tests move it with the clients' clock).
+clock (tests move it with the clients' clock). ``override[kind]`` ("sts" or "iam") replaces the
+answers of that endpoint, for hostile-server tests: a function of the real answer (status, document)
+returning another, or ("trickle", seconds) for a 200 whose body arrives one byte at a time.
 """
 import base64
 import json
@@ -100,6 +102,7 @@ class GoogleStandIn(LoopbackServer):
         self.access_tokens = {}        # access token -> (account, expires)
         self.now = time.time
         self.fail_next = []            # statuses to answer the next calls with (e.g. 503)
+        self.override = {}             # "sts" | "iam" -> f(status, document) -> (status, document), or ("trickle", s)
         self._lock = threading.Lock()
 
     def add_provider(self, provider: WorkloadProvider) -> WorkloadProvider:
@@ -240,12 +243,29 @@ class _Handler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         prefix, suffix = "/v1/projects/-/serviceAccounts/", ":generateAccessToken"
         if path == "/v1/token":
-            self._send(*owner.token_exchange(self.headers, body))
+            self._answer("sts", owner.token_exchange(self.headers, body))
         elif path.startswith(prefix) and path.endswith(suffix):
             account = urllib.parse.unquote(path[len(prefix):-len(suffix)])
-            self._send(*owner.generate_access_token(account, self.headers, body))
+            self._answer("iam", owner.generate_access_token(account, self.headers, body))
         else:
             self._send(404, _google(404, "NOT_FOUND", f"no such method {path}"))
+
+    def _answer(self, kind: str, real) -> None:
+        override = self.server.owner.override.get(kind)
+        if isinstance(override, tuple) and override[0] == "trickle":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(600):  # bounded: at most 600 bytes
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(override[1])
+            except OSError:  # the client gave up
+                pass
+            return
+        self._send(*(override(*real) if override else real))
 
     def do_GET(self):  # noqa: N802
         if urllib.parse.urlsplit(self.path).path.startswith("/v1/projects/"):

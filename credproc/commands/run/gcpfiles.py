@@ -34,7 +34,7 @@ MAX_SPEC_BYTES = 64 * 1024
 def records(registry) -> list:
     """The `opened` records of the gcp-login provider, if evaluation built it."""
     provider = registry.built().get("gcp-login")
-    return [r for r in getattr(provider, "opened", None) or () if isinstance(r, dict)]
+    return [r for r in getattr(provider, "opened", None) or () if isinstance(r, dict) and not r.get("static")]
 
 
 def external_account(gcp_records, projection, files) -> dict:
@@ -103,10 +103,10 @@ def run_gcp_token(args) -> int:
         spec = _read_spec(args.spec)
         token, claims = _fetch(spec)
     except CredprocError as err:
-        code = int(err.exit_code)
-        sys.stdout.write(json.dumps({"version": 1, "success": False, "code": f"credproc-exit-{code}",
-                                     "message": str(err)}) + "\n")
-        sys.stdout.flush()
+        _failure(int(err.exit_code), str(err))
+        raise
+    except Exception:  # a bug: google-auth still gets its failure answer; the cli prints one line
+        _failure(1, "internal error in credproc gcp-token")
         raise
     answer = {"version": 1, "success": True, "token_type": gcp.JWT_TOKEN_TYPE, "id_token": token}
     if isinstance(claims.get("exp"), int):
@@ -115,26 +115,106 @@ def run_gcp_token(args) -> int:
     return 0
 
 
+def _failure(code: int, message: str) -> None:
+    """google-auth's executable-response for a failure, on stdout (it reads nothing else)."""
+    sys.stdout.write(json.dumps({"version": 1, "success": False, "code": f"credproc-exit-{code}",
+                                 "message": message}) + "\n")
+    sys.stdout.flush()
+
+
+def _read_private_spec(path: str) -> bytes:
+    """The spec's bytes, read only if it is a regular file of ours, mode 0600, at most MAX_SPEC_BYTES.
+    O_NONBLOCK: opening a FIFO does not wait for a writer; O_NOFOLLOW: no symlink; the checks run on
+    the opened descriptor (no check-then-open race), and the size before anything is read."""
+    import os
+    import stat
+
+    from credproc.errors import printable
+
+    shown = printable(repr(path[:200]))
+    refusal = (f"{shown} is not a private token spec (a regular file of yours, mode 0600, at most "
+               f"{MAX_SPEC_BYTES // 1024} KiB, as `credproc run` writes)")
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        raise ConfigError(f"{refusal}: {err.strerror or type(err).__name__}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{refusal}: not a regular file")
+        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+            raise ConfigError(f"{refusal}: mode {stat.S_IMODE(st.st_mode):04o}, owner uid {st.st_uid}")
+        if st.st_size > MAX_SPEC_BYTES:
+            raise ConfigError(f"{refusal}: {st.st_size} bytes")
+        chunks, size = [], 0
+        while size <= MAX_SPEC_BYTES:
+            chunk = os.read(fd, MAX_SPEC_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_SPEC_BYTES:  # grew since fstat
+            raise ConfigError(f"{refusal}: more than {MAX_SPEC_BYTES} bytes")
+        return b"".join(chunks)
+    except OSError as err:
+        raise ConfigError(f"{refusal}: {err.strerror or type(err).__name__}") from None
+    finally:
+        os.close(fd)
+
+
 def _read_spec(path: str) -> dict:
     import os
 
-    from credproc import cache
+    from credproc.errors import printable
 
-    data = cache.read_private_bytes(os.path.abspath(path))
-    if data is None or len(data) > MAX_SPEC_BYTES:
-        raise ConfigError(f"{path} is not a private token spec (a regular file of yours, mode 0600, as "
-                          "`credproc run` writes)")
+    data = _read_private_spec(os.path.abspath(path))
     try:
-        spec = json.loads(data)
-        context = spec["context"]
-        spec["context"] = {**context, "subject_attributes": tuple(tuple(p) for p in context["subject_attributes"])}
-    except (ValueError, KeyError, TypeError):
-        raise ConfigError(f"{path} is not a token spec written by `credproc run`") from None
+        spec = json.loads(data.decode("utf-8"))
+    except ValueError:
+        raise ConfigError(f"{printable(repr(path[:200]))} is not a token spec written by `credproc run`: not JSON") \
+            from None
+    problem = _spec_problem(spec)
+    if problem:
+        raise ConfigError(f"{printable(repr(path[:200]))} is not a token spec written by `credproc run`: {problem}")
+    context = spec["context"]
+    spec["context"] = {**context, "subject_attributes": tuple(tuple(p) for p in context["subject_attributes"])}
     asked = os.environ.get("GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE")
-    if asked and asked != spec.get("audience"):
-        raise ConfigError(f"the credentials file asks for a token for {asked}, but {path} is for "
-                          f"{spec.get('audience')}")
+    if asked and asked != spec["audience"]:
+        raise ConfigError(f"the credentials file asks for a token for {printable(asked[:300])}, but "
+                          f"{printable(path[:200])} is for {printable(spec['audience'])}")
     return spec
+
+
+def _spec_problem(spec) -> "str | None":
+    """What is wrong with a parsed spec (the shape _spec writes), or None."""
+    def text(value) -> bool:
+        return isinstance(value, str) and bool(value)
+
+    if not isinstance(spec, dict):
+        return "not a JSON object"
+    if not text(spec.get("audience")):
+        return "`audience` must be a non-empty string"
+    if not text(spec.get("service_account")):
+        return "`service_account` must be a non-empty string"
+    lifetime = spec.get("lifetime")
+    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or lifetime <= 0:
+        return "`lifetime` must be a positive integer"
+    if spec.get("token") is not None and not isinstance(spec.get("token"), dict):
+        return "`token` must be an object or null"
+    context = spec.get("context")
+    if not isinstance(context, dict):
+        return "`context` must be an object"
+    for name in ("org", "environment", "root_environment"):
+        if not text(context.get(name)):
+            return f"`context.{name}` must be a non-empty string"
+    if context.get("audience") is not None and not text(context.get("audience")):
+        return "`context.audience` must be a non-empty string or null"
+    pairs = context.get("subject_attributes")
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and text(p[0])
+                                              and isinstance(p[1], str) for p in pairs):
+        return "`context.subject_attributes` must be a list of [name, value] string pairs"
+    return None
 
 
 def _fetch(spec: dict) -> "tuple[str, dict]":
