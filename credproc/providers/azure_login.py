@@ -215,7 +215,9 @@ def _in_time(request: "AzureRequest", work):
         return _within_deadline(work, request.refresh_deadline(), request.display_name,
                                 on_timeout=request.source.abort)
     except CredprocError as err:
-        if err.hint and "CREDPROC_REFRESH_TIMEOUT" in err.hint:
+        from credproc import settings
+
+        if err.hint and settings.REFRESH_TIMEOUT in err.hint:  # the time-out's hint (aws_login._within_deadline)
             err.message = f"{err.message} (hint: {err.hint})"
             err.args, err.hint = (err.message,), None
         raise

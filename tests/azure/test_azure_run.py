@@ -79,3 +79,15 @@ def test_the_token_file_stays_fresh_for_an_sdk_running_past_the_first_tokens_lif
         assert posts[index].form == {"grant_type": "client_credentials", "client_id": CLIENT, "scope": SCOPE,
                                      "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertions[index]}
     assert [i["token"] for i in entra.issued][3:] and len(entra.issued) == 4
+
+
+def test_an_access_token_interpolated_into_argv_is_warned_about(az_env):
+    result = run_credproc("run", REF, "--", sys.executable, "-c", "import sys; print(len(sys.argv[1]))",
+                          "${azure.login.accessToken}")
+    assert result.code == 0, result
+    token = az_env.issued[-1]["token"]
+    assert result.stdout.decode().strip() == str(len(token))
+    assert result.stderr.splitlines() == [
+        f"credproc: warning: argument 3 of {sys.executable} carries a secret (azure.login.accessToken); "
+        "any local user can read argv with ps"]
+    assert token not in result.stderr
