@@ -189,9 +189,14 @@ def _ids(plain: dict) -> dict:
 
 
 def _usable(entry: "dict | None") -> "dict | None":
+    """A cache entry to serve, else None (a miss): an entry an older credproc cached from an answer
+    that is refused now (a token with control characters) is not served either."""
+    from credproc.providers.entra import visible_ascii
+
     if not isinstance(entry, dict) or not isinstance(entry.get("expiration"), str):
         return None
-    return entry if isinstance(entry.get("access_token"), str) and entry["access_token"] else None
+    token = entry.get("access_token")
+    return entry if isinstance(token, str) and token and visible_ascii(token) else None
 
 
 def _check_lifetime(entry: dict, request: "AzureRequest", margin: float, now: float) -> None:

@@ -124,7 +124,7 @@ def _answer(document: "dict | None", url: str) -> dict:
         expires_in = int(expires_in)  # Entra's v1 endpoint sends a string
     if not isinstance(token, str) or not token or isinstance(expires_in, bool) or not isinstance(expires_in, int):
         raise TransientError(f"the Entra ID token endpoint {url} answered without an access_token and expires_in")
-    if not _visible_ascii(token):
+    if not visible_ascii(token):
         raise TransientError(f"the Entra ID token endpoint {url} answered an access_token with characters no bearer "
                              "token holds (control, space or non-ASCII); not used")
     if not 0 < expires_in <= MAX_LIFETIME_SECONDS:
@@ -133,10 +133,10 @@ def _answer(document: "dict | None", url: str) -> dict:
                              f"1..{MAX_LIFETIME_SECONDS} (24 hours); not used")
     token_type = document.get("token_type")
     return {"access_token": token, "expires_in": expires_in,
-            "token_type": token_type if isinstance(token_type, str) and _visible_ascii(token_type) else "Bearer"}
+            "token_type": token_type if isinstance(token_type, str) and visible_ascii(token_type) else "Bearer"}
 
 
-def _visible_ascii(text: str) -> bool:
+def visible_ascii(text: str) -> bool:
     """Only the characters from `!` to `~`: every token character RFC 6750 allows, and no escape sequence."""
     return all("!" <= ch <= "~" for ch in text)
 

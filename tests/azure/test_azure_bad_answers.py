@@ -86,3 +86,16 @@ def test_an_entra_that_does_not_answer_in_time_names_credproc_refresh_timeout(az
     assert "took longer than 2s" in ran.stderr
     assert "CREDPROC_REFRESH_TIMEOUT sets the limit" in ran.stderr, ran  # inline: diagnostics drop hints
     assert _cached() == []
+
+
+def test_a_cached_token_with_control_characters_is_not_served(az_env):
+    """An entry an older credproc cached before answers were checked: a miss, exchanged again."""
+    from credproc import cache
+
+    assert run_credproc("run", REF, "--", "true").code == 0
+    (key, entry), = _cached()
+    cache.write_entry("azure", key, dict(entry, access_token="AZ\x1b]0;owned\x07X"))
+    result = run_credproc("env", "open", REF, "--format", "shell", "--show-secrets")
+    assert result.code == 0, result
+    assert b"\x1b" not in result.stdout and az_env.issued[-1]["token"].encode() in result.stdout
+    assert len(az_env.token_requests()) == 2
