@@ -216,16 +216,19 @@ def _check_lifetime(entry: dict, request: "AzureRequest", margin: float, now: fl
 def _in_time(request: "AzureRequest", work):
     """``work()`` within CREDPROC_REFRESH_TIMEOUT; a time-out says so in its message, fix included
     (a diagnostic of `env open` and `run` shows only the message, never the hint)."""
-    try:
-        return _within_deadline(work, request.refresh_deadline(), request.display_name,
-                                on_timeout=request.source.abort)
-    except CredprocError as err:
-        from credproc import settings
+    from credproc import settings
+    from credproc.errors import TransientError
 
-        if err.hint and settings.REFRESH_TIMEOUT in err.hint:  # the time-out's hint (aws_login._within_deadline)
-            err.message = f"{err.message} (hint: {err.hint})"
-            err.args, err.hint = (err.message,), None
-        raise
+    seconds = request.refresh_deadline()
+    try:
+        return _within_deadline(work, seconds, request.display_name, on_timeout=request.source.abort)
+    except TransientError as err:
+        if not (err.hint and settings.REFRESH_TIMEOUT in err.hint):  # not the time-out (aws_login._within_deadline)
+            raise
+        raise TransientError(
+            f"refreshing the Entra ID access token for {request.display_name} took longer than {seconds:g}s (the "
+            f"token source and Entra ID together; check the network and the token source, "
+            f"{settings.REFRESH_TIMEOUT} sets the limit)") from None
 
 
 def _valid_until(entry: dict, claims: dict) -> "float | None":
