@@ -2,7 +2,9 @@
 
 Every kind of cached item is listed and cleared: STS answers ("creds"), `process` index entries
 ("env"), cached ID/access tokens of interactive logins ("login"), and lock files (refresh locks,
-environment edit locks and the AWS config file's lock) that no running process holds.
+environment edit locks and the AWS config file's lock) that no running process holds. `clear` also
+removes the private directories of runs (and `env edit`s) whose credproc process is gone (killed with
+SIGKILL, say), with the `files` they held (a federated token, say), as the next `run` would.
 Nothing secret is ever shown: entries are described by kind, environment (or role, or identity
 provider), role ARN, expiry and a key prefix; the stored credentials, answers and tokens are never
 read out.
@@ -33,7 +35,9 @@ def register(subparsers) -> None:
     ls.set_defaults(func=list_command)
     clear = sub.add_parser("clear", help="remove cached entries (all, or one environment's)",
                            description="Remove every cached entry, or only those of ORG/ENV "
-                                       "(and their lock files); prints how many were removed.")
+                                       "(and their lock files), and the files left by runs whose "
+                                       "credproc was killed (never a live run's); prints how many "
+                                       "were removed.")
     clear.add_argument("environment", nargs="?", metavar="ORG/ENV")
     clear.set_defaults(func=clear_command)
     parser.set_defaults(func=lambda args: _missing_subcommand(parser))
@@ -221,10 +225,20 @@ def clear_command(args) -> int:
     locks = 0
     if wanted is None:
         locks = _remove_orphan_files()
+    runs = _sweep_stale_runs()
     what = f"for {wanted}" if wanted else "in total"
     sys.stdout.write(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} {what}"
-                     + (f" and {locks} unused lock file{'' if locks == 1 else 's'}" if locks else "") + "\n")
+                     + (f" and {locks} unused lock file{'' if locks == 1 else 's'}" if locks else "")
+                     + (f" and {runs} director{'y' if runs == 1 else 'ies'} of killed runs" if runs else "") + "\n")
     return 0
+
+
+def _sweep_stale_runs() -> int:
+    """The run directories (0600 `files`: tokens, keys) of runs whose credproc is gone: which
+    environment a run opened is not recorded, so a named clear sweeps them too."""
+    from credproc.commands.run.runner import sweep_stale_runs
+
+    return sweep_stale_runs()
 
 
 def _matching(kind: str, wanted: "str | None") -> list:

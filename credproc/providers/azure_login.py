@@ -129,16 +129,15 @@ class AzureLoginProvider(Provider):
 
     def _refresh(self, request: "AzureRequest", previous: "dict | None", margin: float) -> "tuple[dict, str]":
         try:
-            entry, token = _within_deadline(lambda: request.exchange(self._now()), request.refresh_deadline(),
-                                            request.display_name, on_timeout=request.source.abort)
+            entry, token = _in_time(request, lambda: request.exchange(self._now()))
+            _check_lifetime(entry, request, margin, self._now())
         except CredprocError:
             if previous and cache.can_serve_stale(previous, self._now()):
                 stale = cache.with_backoff(previous, self._now())
                 cache.write_entry(CACHE_KIND, request.cache_key, stale)
                 return stale, request.fetch_token()
             raise
-        if cache.is_fresh(entry, margin, self._now()):  # a token shorter-lived than the margin: not kept
-            cache.write_entry(CACHE_KIND, request.cache_key, entry)
+        cache.write_entry(CACHE_KIND, request.cache_key, entry)
         return entry, token
 
     def _record(self, ctx, cache_key, valid_until, bindings=(), expires=None):
@@ -196,9 +195,46 @@ def _ids(plain: dict) -> dict:
 
 
 def _usable(entry: "dict | None") -> "dict | None":
+    """A cache entry to serve, else None (a miss): an entry an older credproc cached from an answer
+    that is refused now (a token with control characters) is not served either."""
+    from credproc.providers.entra import visible_ascii
+
     if not isinstance(entry, dict) or not isinstance(entry.get("expiration"), str):
         return None
-    return entry if isinstance(entry.get("access_token"), str) and entry["access_token"] else None
+    token = entry.get("access_token")
+    return entry if isinstance(token, str) and token and visible_ascii(token) else None
+
+
+def _check_lifetime(entry: dict, request: "AzureRequest", margin: float, now: float) -> None:
+    """An access token is never handed out (nor cached) with less than the refresh margin left: one
+    that Entra gives for less would be fetched again on every open, and every few seconds by run's
+    fresh files. A bad answer, as an outage (exit 6); a cached token with time left is served meanwhile."""
+    if not cache.is_fresh(entry, margin, now):
+        from credproc.errors import TransientError
+
+        left = max(0, int(cache.seconds_left(entry, now) or 0))
+        raise TransientError(
+            f"Entra ID gave {request.display_name} an access token valid for {left}s, less than the refresh "
+            f"margin of {int(margin)}s; not used (hint: check the app's token lifetime policy, or lower "
+            "CREDPROC_REFRESH_MARGIN, minimum 16 minutes)")
+
+
+def _in_time(request: "AzureRequest", work):
+    """``work()`` within CREDPROC_REFRESH_TIMEOUT; a time-out says so in its message, fix included
+    (a diagnostic of `env open` and `run` shows only the message, never the hint)."""
+    from credproc import settings
+    from credproc.errors import TransientError
+
+    seconds = request.refresh_deadline()
+    try:
+        return _within_deadline(work, seconds, request.display_name, on_timeout=request.source.abort)
+    except TransientError as err:
+        if not (err.hint and settings.REFRESH_TIMEOUT in err.hint):  # not the time-out (aws_login._within_deadline)
+            raise
+        raise TransientError(
+            f"refreshing the Entra ID access token for {request.display_name} took longer than {seconds:g}s (the "
+            f"token source and Entra ID together; check the network and the token source, "
+            f"{settings.REFRESH_TIMEOUT} sets the limit)") from None
 
 
 def _valid_until(entry: dict, claims: dict) -> "float | None":
@@ -261,8 +297,7 @@ class AzureRequest:
 
     def fetch_token(self) -> str:
         """A token for the output (a cache hit still hands out a current one), within the deadline."""
-        return _within_deadline(self.source.fetch, self.refresh_deadline(), self.display_name,
-                                on_timeout=self.source.abort)
+        return _in_time(self, self.source.fetch)
 
     def exchange(self, now: float) -> "tuple[dict, str]":
         from credproc.providers import entra

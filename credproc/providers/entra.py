@@ -11,6 +11,11 @@ federated `client_assertion`, https://learn.microsoft.com/entra/identity-platfor
 * Errors: Entra answers `{"error", "error_description": "AADSTS70021: ...", "error_codes": [70021]}`;
   each known AADSTS code becomes one line naming what to fix (StsRefused, exit 5); 5xx, 429 and
   network failures are retried, then TransientError (exit 6). No message holds the token.
+* A 200 answer is checked before anything uses it: an access token of visible ASCII only (what a bearer
+  token is made of; no control character reaches a terminal or a cache entry) and an `expires_in` that is
+  a whole number of seconds up to MAX_LIFETIME_SECONDS (Entra's tokens live 60-90 minutes, at most a day);
+  anything else is a bad answer, TransientError (exit 6), as an outage. (That the token outlasts the
+  refresh margin is azure_login's check: it knows the margin and when the token is handed out.)
 """
 import json
 import re
@@ -29,6 +34,7 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ATTEMPTS = 3
 HTTP_TIMEOUT_SECONDS = 10
 MAX_RESPONSE_BYTES = 256 * 1024
+MAX_LIFETIME_SECONDS = 24 * 3600
 _AADSTS = re.compile(r"AADSTS(\d+)")
 
 
@@ -112,15 +118,27 @@ def _post(url: str, form: dict, assertion: str) -> "tuple[int, dict | None]":
 
 
 def _answer(document: "dict | None", url: str) -> dict:
-    token = (document or {}).get("access_token")
-    expires_in = (document or {}).get("expires_in")
-    if isinstance(expires_in, str) and expires_in.isdigit():
+    document = document or {}
+    token, expires_in = document.get("access_token"), document.get("expires_in")
+    if isinstance(expires_in, str) and expires_in.isdigit() and expires_in.isascii() and len(expires_in) <= 40:
         expires_in = int(expires_in)  # Entra's v1 endpoint sends a string
-    if not isinstance(token, str) or not token or not isinstance(expires_in, int) or isinstance(expires_in, bool) \
-            or expires_in <= 0:
+    if not isinstance(token, str) or not token or isinstance(expires_in, bool) or not isinstance(expires_in, int):
         raise TransientError(f"the Entra ID token endpoint {url} answered without an access_token and expires_in")
-    return {"access_token": token, "token_type": (document or {}).get("token_type") or "Bearer",
-            "expires_in": expires_in}
+    if not visible_ascii(token):
+        raise TransientError(f"the Entra ID token endpoint {url} answered an access_token with characters no bearer "
+                             "token holds (control, space or non-ASCII); not used")
+    if not 0 < expires_in <= MAX_LIFETIME_SECONDS:
+        shown = str(expires_in) if len(str(expires_in)) <= 12 else str(expires_in)[:12] + "..."
+        raise TransientError(f"the Entra ID token endpoint {url} answered an expires_in of {shown} seconds, outside "
+                             f"1..{MAX_LIFETIME_SECONDS} (24 hours); not used")
+    token_type = document.get("token_type")
+    return {"access_token": token, "expires_in": expires_in,
+            "token_type": token_type if isinstance(token_type, str) and visible_ascii(token_type) else "Bearer"}
+
+
+def visible_ascii(text: str) -> bool:
+    """Only the characters from `!` to `~`: every token character RFC 6750 allows, and no escape sequence."""
+    return all("!" <= ch <= "~" for ch in text)
 
 
 # --- errors ---------------------------------------------------------------------------------------

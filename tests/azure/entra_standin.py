@@ -87,6 +87,8 @@ class EntraStandIn:
         self.requests = []
         self.issued = []  # access tokens handed out
         self.fail_next = []  # HTTP statuses to answer the next token requests with (outage)
+        self.answer_next = []  # documents to answer the next token requests with (HTTP 200): bad answers
+        self.stalled = threading.Event()  # set: token requests wait (at most a minute) until it is cleared
         self._lock = threading.Lock()
         self.server = LoopbackServer(_Handler)
         self.server.owner = self
@@ -136,7 +138,15 @@ class EntraStandIn:
                      "api-version": "1.1", "metadata": []}
 
     def token(self, tenant: str, form: dict) -> "tuple[int, dict]":
+        import time
+
+        waited = 0
+        while self.stalled.is_set() and waited < 600:  # an Entra that does not answer (released by the test)
+            time.sleep(0.1)
+            waited += 1
         with self._lock:
+            if self.answer_next:
+                return 200, self.answer_next.pop(0)
             if self.fail_next:
                 return self.fail_next.pop(0), {"error": "temporarily_unavailable",
                                                "error_description": "AADSTS90033: A transient error has occurred."}

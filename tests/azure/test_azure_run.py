@@ -3,6 +3,7 @@ that run keeps fresh while an Azure SDK program (azure-identity's WorkloadIdenti
 past the first token's lifetime (the clock moved as the benchmarks do: tests/support/clock.py)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -79,3 +80,40 @@ def test_the_token_file_stays_fresh_for_an_sdk_running_past_the_first_tokens_lif
         assert posts[index].form == {"grant_type": "client_credentials", "client_id": CLIENT, "scope": SCOPE,
                                      "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertions[index]}
     assert [i["token"] for i in entra.issued][3:] and len(entra.issued) == 4
+
+
+def test_an_access_token_interpolated_into_argv_is_warned_about(az_env):
+    result = run_credproc("run", REF, "--", sys.executable, "-c", "import sys; print(len(sys.argv[1]))",
+                          "${azure.login.accessToken}")
+    assert result.code == 0, result
+    token = az_env.issued[-1]["token"]
+    assert result.stdout.decode().strip() == str(len(token))
+    assert result.stderr.splitlines() == [
+        f"credproc: warning: argument 3 of {sys.executable} carries a secret (azure.login.accessToken); "
+        "any local user can read argv with ps"]
+    assert token not in result.stderr
+
+
+AZ_LOGIN = ('az login --service-principal -u "$AZURE_CLIENT_ID" -t "$AZURE_TENANT_ID" '
+            '--federated-token "@$AZURE_FEDERATED_TOKEN_FILE" --skip-subscription-discovery -o none && echo logged-in')
+
+
+@pytest.mark.skipif(shutil.which("az") is None, reason="the Azure CLI (pip install azure-cli) is not on PATH")
+def test_the_readmes_az_recipe_keeps_the_token_out_of_argv(az_env, tmp_path):
+    """README "Azure": az reads the token from the file (`@FILE`, az's own expansion of every argument),
+    so no JWT is in any argv; az keeps it in AZURE_CONFIG_DIR (service_principal_entries.json, 0600)."""
+    config = tmp_path / "azure-config"
+    env = dict(os.environ, AZURE_CONFIG_DIR=str(config), AZURE_CORE_INSTANCE_DISCOVERY="false")
+    subprocess.run(["az", "cloud", "register", "-n", "StandIn", "--endpoint-active-directory", az_env.url,
+                    "--endpoint-resource-manager", "https://127.0.0.1:9/", "--skip-endpoint-discovery",
+                    "--endpoint-active-directory-resource-id", "https://management.core.windows.net/"],
+                   env=env, check=True, capture_output=True)
+    subprocess.run(["az", "cloud", "set", "-n", "StandIn"], env=env, check=True, capture_output=True)
+    result = run_credproc("run", REF, "--", "sh", "-c", AZ_LOGIN, env=env, timeout=180)
+    assert (result.code, result.stdout) == (0, b"logged-in\n"), result
+    assert "carries a secret" not in result.stderr  # nothing interpolated into argv
+    credprocs, azs = az_env.token_requests()
+    assert azs.form["client_id"] == CLIENT and azs.form["client_assertion_type"] == ASSERTION_TYPE
+    assert _claims(azs.form["client_assertion"])["sub"] == _claims(credprocs.form["client_assertion"])["sub"]
+    stored = (config / "service_principal_entries.json")
+    assert azs.form["client_assertion"] in stored.read_text() and stored.stat().st_mode & 0o077 == 0

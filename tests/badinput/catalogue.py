@@ -10,6 +10,8 @@ A case runs the real `credproc` entry point in the test's isolated world:
   * ``env``: extra environment variables (None removes one);
   * ``config`` / ``credentials``: contents of AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE;
   * ``sts``: the proxy answers every AssumeRoleWithWebIdentity with (status, body);
+  * ``entra``: AZURE_AUTHORITY_HOST is a loopback Entra ID answering every token request with (status, body)
+    ({entra} in the expected line is its URL);
   * ``args``: the command line. Placeholders: {token_file} {env_dir} {cache_dir} {config_file} {tmp} {role}.
 The expected first stderr line (same placeholders, plus {credentials_file}) is matched ``exact``, as a
 ``prefix``, or as a ``contains`` substring. ``may_cache``: a complete, valid STS result may be cached.
@@ -425,4 +427,16 @@ CASES = [
     case("azure-authority-closed", "environment variables", "AZURE_AUTHORITY_HOST at a closed port",
          ("run", "acme/dev", "--", "true"), yaml=azure(), env={"AZURE_AUTHORITY_HOST": "http://127.0.0.1:9"}, code=6,
          line='acme/dev:4:7: cannot reach the Entra ID token endpoint http://127.0.0.1:9/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token: ', match="prefix"),
+    case("azure-expires-huge", "Entra ID responses", "200 with `expires_in` 10^20 (beyond any clock)",
+         ("run", "acme/dev", "--", "true"), yaml=azure(), code=6,
+         entra=(200, '{"access_token": "AZX-not-used", "token_type": "Bearer", "expires_in": 100000000000000000000}'),
+         line="acme/dev:4:7: the Entra ID token endpoint {entra}/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token answered an expires_in of 100000000000... seconds, outside 1..86400 (24 hours); not used", match="exact"),
+    case("azure-expires-short", "Entra ID responses", "200 with `expires_in` 1 (less than the refresh margin)",
+         ("run", "acme/dev", "--", "true"), yaml=azure(), code=6,
+         entra=(200, '{"access_token": "AZX-not-used", "token_type": "Bearer", "expires_in": 1}'),
+         line="acme/dev:4:7: Entra ID gave acme/dev an access token valid for ", match="prefix"),
+    case("azure-token-escape", "Entra ID responses", "200 with an access token holding an escape sequence",
+         ("run", "acme/dev", "--", "true"), yaml=azure(), code=6,
+         entra=(200, '{"access_token": "AZX\\u001b]0;owned\\u0007", "token_type": "Bearer", "expires_in": 3600}'),
+         line="acme/dev:4:7: the Entra ID token endpoint {entra}/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token answered an access_token with characters no bearer token holds (control, space or non-ASCII); not used", match="exact"),
 ]

@@ -29,6 +29,38 @@ def world(isolated_env, moto_server, monkeypatch, tmp_path):
         yield isolated_env, proxy, tmp_path
 
 
+class EntraAnswers:
+    """A plain-http Entra ID token endpoint on 127.0.0.1 (AZURE_AUTHORITY_HOST allows http on loopback)
+    answering every request with ``answer`` (status, body): a case's ``entra``."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler
+
+        from support.httpserver import LoopbackServer, answer
+
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, body = owner.answer
+                answer(self, status, "application/json; charset=utf-8", body.encode())
+
+        self.answer = (404, "{}")
+        self.server = LoopbackServer(Handler)
+        self.url = self.server.url
+
+
+@pytest.fixture
+def entra():
+    answers = EntraAnswers()
+    with answers.server:
+        yield answers
+
+
 def substitute(text, values: dict):
     if isinstance(text, bytes):
         for key, value in values.items():
@@ -65,10 +97,13 @@ def prepare(c: dict, world) -> "tuple[dict, str]":
     return values, (token if isinstance(token, str) else token.decode("latin-1"))
 
 
-def run_case(c: dict, world):
+def run_case(c: dict, world, entra=None):
     ns, proxy, tmp = world
     values, token = prepare(c, world)
     env = dict(os.environ)
+    if "entra" in c:
+        entra.answer = c["entra"]
+        env["AZURE_AUTHORITY_HOST"] = values["entra"] = entra.url
     for key, value in (c.get("env") or {}).items():
         if value is None:
             env.pop(key, None)
@@ -106,8 +141,8 @@ def line_matches(c: dict, line: str) -> bool:
 
 @pytest.mark.timeout(TIMEOUT + 20)
 @pytest.mark.parametrize("c", CASES, ids=[c["id"] for c in CASES])
-def test_bad_input(c, world):
-    result = run_case(c, world)
+def test_bad_input(c, world, entra):
+    result = run_case(c, world, entra)
     assert result.code == c["code"], result
     assert "Traceback" not in result.stderr, result
     assert result.stdout == b"", result

@@ -128,6 +128,19 @@ def test_secrets_used_in_arguments_are_masked_in_output():
     assert json.loads(out) == ["[secret]", '"password"="[secret]","user"="bob"']
 
 
+def test_an_argument_carrying_a_secret_is_warned_about_on_stderr():
+    result = credproc_run("-i", "acme/dev", "--", PY, "-c", ARGV, "${greeting}", "--password=${pw}",
+                          "${nested.object}", "${nested.list[1]}")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["hello", "--password=" + SECRET, '"password"="obj-secret-xyz","user"="bob"',
+                                         "one"]
+    warning = "credproc: warning: argument {} of " + PY + " carries a secret ({}); any local user can read argv with ps"
+    assert result.stderr.decode().splitlines() == [warning.format(4, "pw"), warning.format(5, "nested.object")]
+    assert SECRET.encode() not in result.stderr and b"obj-secret-xyz" not in result.stderr
+    plain = credproc_run("acme/dev", "--", PY, "-c", ARGV, "${greeting}", "${nested.list}")
+    assert plain.returncode == 0 and plain.stderr == b"", plain.stderr  # no secret in argv: no warning
+
+
 def test_command_name_is_not_interpolated():
     result = credproc_run("acme/dev", "--", "${greeting}")
     assert result.returncode == 2

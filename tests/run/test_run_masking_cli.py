@@ -379,8 +379,8 @@ def run_directory(isolated_env):
     return isolated_env.cache_dir / "run"  # the tests' XDG_RUNTIME_DIR does not exist
 
 
-@pytest.mark.timeout(60)
-def test_files_of_a_sigkilled_run_are_swept_by_the_next_run(environments, tmp_path):
+def _sigkilled_run(environments, tmp_path):
+    """A run killed with SIGKILL (its child too) -> (its directory, the key file it left behind)."""
     report = tmp_path / "report"
     proc = subprocess.Popen([CREDPROC, "run", "acme/mask", "--", *py(HOLD), str(report)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=default_signals)
@@ -396,7 +396,12 @@ def test_files_of_a_sigkilled_run_are_swept_by_the_next_run(environments, tmp_pa
     assert os.path.dirname(run_dir) == str(run_directory(environments))
     assert os.path.basename(run_dir).startswith(f"{proc.pid}-")
     assert open(key_file).read() == KEY  # left behind by the SIGKILL
+    return proc, run_dir
 
+
+@pytest.mark.timeout(60)
+def test_files_of_a_sigkilled_run_are_swept_by_the_next_run(environments, tmp_path):
+    proc, run_dir = _sigkilled_run(environments, tmp_path)
     scope = os.path.basename(run_dir).split("-")[1]
     live = run_directory(environments) / f"{os.getpid()}-{scope}-live"  # a run still going: kept
     elsewhere = run_directory(environments) / f"{proc.pid}-0badc0de-other"  # another host/container's
@@ -406,6 +411,25 @@ def test_files_of_a_sigkilled_run_are_swept_by_the_next_run(environments, tmp_pa
     assert result.returncode == 0, result.stderr
     assert not os.path.exists(run_dir)
     assert live.exists() and elsewhere.exists()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("named", [False, True])
+def test_cache_clear_sweeps_the_files_of_a_sigkilled_run(environments, tmp_path, named):
+    proc, run_dir = _sigkilled_run(environments, tmp_path)
+    scope = os.path.basename(run_dir).split("-")[1]
+    live = run_directory(environments) / f"{os.getpid()}-{scope}-live"  # a run still going: kept
+    elsewhere = run_directory(environments) / f"{proc.pid}-0badc0de-other"  # another host/container's
+    for kept in (live, elsewhere):
+        kept.mkdir(mode=0o700)
+    result = subprocess.run([CREDPROC, "cache", "clear", *(["acme/mask"] if named else [])], capture_output=True,
+                            timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().endswith(" and 1 directory of killed runs\n"), result.stdout
+    assert not os.path.exists(run_dir)
+    assert live.exists() and elsewhere.exists()
+    again = subprocess.run([CREDPROC, "cache", "clear"], capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert "killed runs" not in again.stdout.decode()
 
 
 def test_files_live_in_a_private_run_directory(environments):

@@ -6,9 +6,11 @@ from credproc.errors import ConfigError, CredprocError, ExitCode, UsageError
 DESCRIPTION = """\
 Run COMMAND with the environment's `environmentVariables` and `files` (each file written to a
 0600 file in a private per-run directory under $XDG_RUNTIME_DIR/credproc/run, else
-<cache dir>/run, removed afterwards, and by the next run if this one is killed; its variable
-holds the path), appended over the inherited environment, with ${path} in the ARGS replaced by
-the string form of the value at that path (missing -> empty, $$ -> $), as `esc run` does.
+<cache dir>/run, removed afterwards, and by the next run or `cache clear` if this one is killed;
+its variable holds the path), appended over the inherited environment, with ${path} in the ARGS
+replaced by the string form of the value at that path (missing -> empty, $$ -> $), as `esc run`
+does; an argument that then holds a secret is named in a warning on stderr (any local user can
+read argv with ps): pass secrets in variables or files instead.
 A `files` entry whose value expires (azure-login's oidc.token, for AZURE_FEDERATED_TOKEN_FILE)
 is rewritten in place, atomically, before it expires, for as long as COMMAND runs.
 

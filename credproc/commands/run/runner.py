@@ -12,7 +12,7 @@ Stages, each a small piece the command module strings together:
                                      output, forwards signals
 
 Nothing here prints a secret or puts one into the child's argv: only the user's own `${...}`
-arguments can do that.
+arguments can do that, and each one that does gets a warning line (argv_secret_warnings).
 """
 import os
 import re
@@ -91,11 +91,12 @@ def secret_strings(value) -> set:
 
 # --- argument interpolation (esc env run, step 4) ----------------------------------------------
 
-def interpolate_arguments(arguments, value):
+def interpolate_arguments(arguments, value, carried: "list | None" = None):
     """-> (arguments, secrets): each `${path}` replaced by the string form of the value at that path
-    (missing -> ""), `$$` -> `$`; an argument whose interpolation does not parse is kept unchanged."""
+    (missing -> ""), `$$` -> `$`; an argument whose interpolation does not parse is kept unchanged.
+    ``carried`` (a list) receives (N, path) for each argument N (1-based) that now holds a secret."""
     out, secrets = [], set()
-    for argument in arguments:
+    for number, argument in enumerate(arguments, start=1):
         parts = _parse_argument(argument)
         if parts is None:
             out.append(argument)
@@ -106,9 +107,27 @@ def interpolate_arguments(arguments, value):
             target = None if accessors is None else lookup(value, accessors)
             if target is not None:
                 pieces.append(_string_form(target))
-                secrets |= secret_strings(target)
+                found = secret_strings(target)
+                secrets |= found
+                if found and carried is not None:
+                    carried.append((number, _path_text(accessors)))
         out.append("".join(pieces))
     return out, secrets
+
+
+def argv_secret_warnings(command: str, carried) -> list:
+    """One warning line per argument that carries a secret (its path, never its value): argv is
+    readable by every local user (`ps`, /proc/PID/cmdline) for as long as the command runs."""
+    from credproc.errors import printable
+
+    return [f"credproc: warning: argument {number} of {printable(command)} carries a secret ({printable(path)}); "
+            "any local user can read argv with ps" for number, path in carried]
+
+
+def _path_text(accessors) -> str:
+    from credproc.store.yamledit import format_path
+
+    return format_path(list(accessors))
 
 
 def _parse_argument(argument: str):
@@ -276,11 +295,12 @@ def ensure_run_directory() -> str:
     return directory
 
 
-def sweep_stale_runs() -> None:
+def sweep_stale_runs() -> int:
     """Remove what earlier runs left behind when they could not clean up (SIGKILL, power loss):
-    the per-run directories whose credproc process is gone. A live run's directory is never
-    touched. Nothing is created here, and a directory that fails the privacy check is left to the
-    error TempFiles reports."""
+    the per-run directories whose credproc process is gone (each `run` and `env edit` sweeps, and so
+    does `cache clear`). A live run's directory is never touched. Nothing is created here, and a
+    directory that fails the privacy check is left to the error TempFiles reports. Returns how many
+    directories went."""
     from credproc import fsutil
 
     directory = run_directory()
@@ -288,8 +308,8 @@ def sweep_stale_runs() -> None:
         fsutil.check_private(directory, RUN_DIRECTORY_WHAT)  # never delete through a link or in another's
         entries = list(os.scandir(directory))
     except (OSError, ConfigError):
-        return
-    scope = pid_scope()
+        return 0
+    scope, removed = pid_scope(), 0
     for entry in entries:
         match = _RUN_NAME.match(entry.name)
         if not match or match.group(2) != scope or not entry.is_dir(follow_symlinks=False):
@@ -298,6 +318,8 @@ def sweep_stale_runs() -> None:
             import shutil
 
             shutil.rmtree(entry.path, ignore_errors=True)
+            removed += not os.path.lexists(entry.path)
+    return removed
 
 
 def pid_scope() -> str:
@@ -487,7 +509,10 @@ def run(ref: str, value, command: list, *, interactive: bool = False, nested: bo
     if not command:
         raise UsageError("no command specified", hint=f"credproc run {ref} -- COMMAND [ARGS...]")
     projection = project(value)
-    arguments, argument_secrets = interpolate_arguments(command[1:], value)
+    carried = []
+    arguments, argument_secrets = interpolate_arguments(command[1:], value, carried)
+    for line in argv_secret_warnings(command[0], list(dict.fromkeys(carried))):
+        sys.stderr.write(line + "\n")
     secrets = masked_secrets(value, projection, argument_secrets, definitions)
     secrets |= endpoint_secrets(endpoint_variables)
     if reopen is not None and valid_until is not None and projection.files:
