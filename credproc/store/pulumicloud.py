@@ -231,19 +231,21 @@ def _store(key: str, entry: dict) -> None:
 def open_at_service(name: PulumiName, login: PulumiLogin) -> dict:
     """Open the environment and read the open session -> the cache entry (the session's body as
     received, the expiry derived by lifetime_of), all of it (definitions, open, read, the retry)
-    within one deadline, CREDPROC_REFRESH_TIMEOUT: per-request timeouts are cut to what is left, and
-    a service that trickles its answer a byte at a time is left behind when the deadline passes."""
+    within one deadline, CREDPROC_REFRESH_TIMEOUT: no request starts after it, each request's
+    timeouts are cut to what is left of it, and a body is read a piece at a time with the deadline
+    checked between pieces (a service that trickles its answer a byte at a time is given up)."""
     from credproc import lock
 
     seconds = lock.refresh_timeout()
+    client = _client(login)  # the imports here: a thread left behind must hold no import lock
+    import credproc.lang.syntax  # noqa: F401
     deadline = lock.Deadline(seconds)
-    return _within(lambda: _open_entry(name, login, deadline), seconds, name, login)
+    return _within(lambda: _open_entry(client, name, login, deadline), deadline, name, login)
 
 
-def _open_entry(name: PulumiName, login: PulumiLogin, deadline) -> dict:
+def _open_entry(client, name: PulumiName, login: PulumiLogin, deadline) -> dict:
     """MAX_ATTEMPTS for a 5xx, a 429 or a network failure; the pause never sleeps past the deadline
     and a Retry-After is not waited for (the deadline would pass first)."""
-    client = _client(login)
     lifetime, why = lifetime_of(client, name, deadline)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         opened_at = time.time()  # before the request: the credentials cannot be older than this
@@ -259,9 +261,17 @@ def _open_entry(name: PulumiName, login: PulumiLogin, deadline) -> dict:
             "lifetime_from": why, "environment_json": raw}
 
 
-def _within(work, seconds: float, name: PulumiName, login: PulumiLogin):
-    """``work()`` in a daemon thread, waited for at most ``seconds``; on time-out it is left behind
-    (its result is discarded: nothing it does reaches the cache) and TransientError (exit 6) says so."""
+class DeadlinePassed(Exception):
+    """The refresh's deadline passed: no further request, no further read."""
+
+
+DEADLINE_GRACE = 3.0  # seconds the worker gets past the deadline to notice it (each wait ends by then)
+
+
+def _within(work, deadline, name: PulumiName, login: PulumiLogin):
+    """``work()`` (which keeps ``deadline`` itself) in a daemon thread, so that nothing it does can
+    hold the refresh lock past the deadline: a worker still running DEADLINE_GRACE after it (a name
+    lookup that hangs) is left behind, its result discarded (nothing it does reaches the cache)."""
     import threading
 
     outcome = {}
@@ -274,18 +284,22 @@ def _within(work, seconds: float, name: PulumiName, login: PulumiLogin):
 
     worker = threading.Thread(target=target, name="credproc-pulumi-open", daemon=True)
     worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
+    worker.join(deadline.seconds + DEADLINE_GRACE)
+    if worker.is_alive() or isinstance(outcome.get("error"), DeadlinePassed) or (
+            "error" in outcome and deadline.remaining() <= 0):
         raise TransientError(f"{name.full}: opening it at the Pulumi service at {login.backend} took longer "
-                             f"than {seconds:g}s", hint=f"check the network; {settings.REFRESH_TIMEOUT} sets the limit")
+                             f"than {deadline.seconds:g}s", hint=f"check the network; {settings.REFRESH_TIMEOUT} sets the limit")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
 
 
 def _timeout(deadline) -> tuple:
-    """(connect, read) seconds for one request: the usual ones, cut to what is left of the deadline."""
-    left = max(deadline.remaining(), 0.05)
+    """(connect, read) seconds for one request: the usual ones, cut to what is left of the deadline
+    (DeadlinePassed when nothing is)."""
+    left = deadline.remaining()
+    if left <= 0:
+        raise DeadlinePassed()
     return (min(REQUEST_TIMEOUT[0], left), min(REQUEST_TIMEOUT[1], left))
 
 
@@ -305,23 +319,23 @@ def _open_and_read(client, name: PulumiName, login: PulumiLogin, lifetime: int, 
     import pulumi_esc_sdk as esc
 
     opened, _ = _answer("open", name, login, lambda: client.esc_api.open_environment_without_preload_content(
-        name.org, name.project, name.env, duration=f"{lifetime}s", _request_timeout=_timeout(deadline)))
+        name.org, name.project, name.env, duration=f"{lifetime}s", _request_timeout=_timeout(deadline)), deadline)
     session = _call("open", name, login, lambda: esc.OpenEnvironment.from_dict(opened).id)
     if not isinstance(session, str) or not session:
         raise _unreadable("open", name, login, "no session id")
     doc, data = _answer("read", name, login, lambda: client.esc_api.read_open_environment_without_preload_content(
-        name.org, name.project, name.env, session, _request_timeout=_timeout(deadline)))
+        name.org, name.project, name.env, session, _request_timeout=_timeout(deadline)), deadline)
     _call("read", name, login, lambda: esc.Environment.from_dict(doc))  # as the ESC SDK models it
     return data.decode("utf-8")
 
 
-def _answer(what: str, name: PulumiName, login: PulumiLogin, request) -> "tuple[dict, bytes]":
+def _answer(what: str, name: PulumiName, login: PulumiLogin, request, deadline) -> "tuple[dict, bytes]":
     """(JSON object, body) answered to ``what`` (status 200): ``request()`` gives the unread
     response, read here within MAX_ANSWER_BYTES and parsed within MAX_ANSWER_DEPTH; a failure status
     is api_error's, anything else an answer the SDK cannot read (exit 6)."""
     from pulumi_esc_sdk.exceptions import ApiException
 
-    status, data = _call(what, name, login, lambda: _body(request(), MAX_ANSWER_BYTES))
+    status, data = _call(what, name, login, lambda: _body(request(), MAX_ANSWER_BYTES, deadline))
     if status != 200:
         raise api_error(what, name, login, ApiException(status=status, reason="", body=data.decode("utf-8", "replace")))
     try:
@@ -342,9 +356,10 @@ class AnswerTooLarge(ValueError):
     pass
 
 
-def _body(response, limit: int) -> "tuple[int, bytes]":
+def _body(response, limit: int, deadline=None) -> "tuple[int, bytes]":
     """(status, body) of an unread urllib3 response: at most ``limit`` bytes after decoding, read raw
-    and decompressed here with that bound (a gzip bomb never grows past it); AnswerTooLarge beyond."""
+    and decompressed here with that bound (a gzip bomb never grows past it); AnswerTooLarge beyond.
+    Read as it arrives (read1), the deadline checked between pieces (DeadlinePassed)."""
     import zlib
 
     try:
@@ -355,8 +370,11 @@ def _body(response, limit: int) -> "tuple[int, bytes]":
             inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
         elif encoding != "identity":
             raise ValueError(f"Content-Encoding {printable(encoding)[:20]}")
+        read = getattr(response, "read1", response.read)
         while True:
-            raw = response.read(1 << 16, decode_content=False)
+            if deadline is not None and deadline.remaining() <= 0:
+                raise DeadlinePassed()
+            raw = read(1 << 16, decode_content=False)
             if not raw:
                 break
             if inflate is None:
@@ -506,6 +524,8 @@ def lifetime_of(client, name: PulumiName, deadline=None) -> "tuple[int, str]":
         if (project, env) in seen:
             continue
         seen.add((project, env))
+        if deadline is not None and deadline.remaining() <= 0:
+            raise DeadlinePassed()
         doc = _definition(client, name.org, project, env, deadline)
         if doc is None:
             unsure = True
@@ -557,7 +577,7 @@ def _definition_bytes(client, org: str, project: str, env: str, deadline=None) -
     MAX_DEFINITION_BYTES (AnswerTooLarge beyond)."""
     timeout = REQUEST_TIMEOUT if deadline is None else _timeout(deadline)
     return _body(client.esc_api.get_environment_without_preload_content(org, project, env, _request_timeout=timeout),
-                 MAX_DEFINITION_BYTES)
+                 MAX_DEFINITION_BYTES, deadline)
 
 
 def scan_definition(doc: dict) -> "tuple[list, list, bool]":
