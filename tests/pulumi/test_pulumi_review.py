@@ -89,9 +89,9 @@ def test_a_service_that_hangs_or_trickles_is_given_up_at_the_refresh_timeout(ser
 
 
 def test_retry_after_is_not_waited_for_and_a_429_is_tried_twice(service, cli):
-    service.fail["open"], service.retry_after = 429, 3600
-    failed(cli("process", REF), 6, f"credproc: {REF}: the Pulumi service at {service.url} answered open with HTTP 429")
-    assert service.count("open") == 2
+    service.fail["read"], service.retry_after = 429, 3600  # a GET: urllib3 itself would sleep the hour
+    failed(cli("process", REF), 6, f"credproc: {REF}: the Pulumi service at {service.url} answered read with HTTP 429")
+    assert service.count("read") == 2
 
 
 def test_a_503_with_retry_after_is_tried_twice_not_four_times(service, cli):
