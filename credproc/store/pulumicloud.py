@@ -6,10 +6,12 @@ these refs here); commands that change one refuse them (credproc.store.store.par
 The login, as the Pulumi CLI has it (resolve_login):
     backend  PULUMI_BACKEND_URL, else the `current` backend of the CLI's credentials.json
              ($PULUMI_HOME, else ~/.pulumi), else https://api.pulumi.com; a base URL (`/api/esc` is
-             added); https, or plain http to a loopback address only
-    token    PULUMI_ACCESS_TOKEN, else credentials.json's accessTokens[backend]
+             added); https, or plain http to a loopback IP address or `localhost` only
+    token    PULUMI_ACCESS_TOKEN, else credentials.json's accessTokens[backend]; printable ASCII
+             without spaces (else TokenError, exit 4)
 The token is a secret: it is sent in the Authorization header by the SDK and nowhere else (never in
-a message, a log line, an argument or the cache; the cache holds sha256(backend, token) only).
+a message, a log line, an argument or the cache; the cache holds sha256(backend, token) only; a
+message quoting the service has it, and its base64 forms, redacted: token_forms).
 
 Opening (the official `pulumi-esc-sdk`, imported here only, on a cache miss):
     GET  /api/esc/environments/ORG/PROJECT/ENV              the YAML definition (and its imports'):
@@ -17,7 +19,12 @@ Opening (the official `pulumi-esc-sdk`, imported here only, on a cache miss):
     POST /api/esc/environments/ORG/PROJECT/ENV/open?duration=...     -> {"id": session}
     GET  /api/esc/environments/ORG/PROJECT/ENV/open/{session}        -> {"properties": {...}}
 The opened `properties` (ESC's esc.Value tree: value, secret, unknown, trace) become credproc's
-Value, so rendering, masking and credential extraction are those of local environments.
+Value, so rendering, masking and credential extraction are those of local environments; AWS secret
+keys and session tokens are secret whatever the service's flag says (aws_secret_strings).
+Bounds: the whole open within CREDPROC_REFRESH_TIMEOUT (open_at_service); answers read raw and
+decoded here within MAX_ANSWER_BYTES (gzip too), parsed within MAX_ANSWER_DEPTH (bounded_json);
+definitions read within MAX_DEFINITION_BYTES and parsed by credproc.lang.syntax (no aliases, 256
+levels), anything unreadable counting as "cannot be read" (the 1h bound).
 
 Expiry (ESC reports none for AWS keys; see lifetime_of): open time + the shortest aws-login
 `oidc.duration` in the definition and its imports (ESC's default 2h when none is given), never more
