@@ -289,9 +289,13 @@ def _within(work, deadline, name: PulumiName, login: PulumiLogin):
         except BaseException as err:  # noqa: BLE001 - handed to the caller's thread as is
             outcome["error"] = err
 
-    worker = threading.Thread(target=target, name="credproc-pulumi-open", daemon=True)
+    worker = threading.Thread(target=target, name=WORKER, daemon=True)
+    sockets = _track_sockets()
     worker.start()
     worker.join(deadline.seconds + DEADLINE_GRACE)
+    if worker.is_alive():
+        _shut(sockets)  # a read it is stuck in (headers trickling in) fails at once...
+        worker.join(DEADLINE_GRACE)  # ...so that it is not still running while the interpreter shuts down
     if worker.is_alive() or isinstance(outcome.get("error"), DeadlinePassed) or (
             "error" in outcome and deadline.remaining() <= 0):
         raise TransientError(f"{name.full}: opening it at the Pulumi service at {login.backend} took longer "
@@ -299,6 +303,39 @@ def _within(work, deadline, name: PulumiName, login: PulumiLogin):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+WORKER = "credproc-pulumi-open"
+
+
+def _track_sockets() -> list:
+    """The list every socket urllib3 opens in the WORKER thread is added to (urllib3 opens them
+    through urllib3.util.connection.create_connection, wrapped here once per process)."""
+    from urllib3.util import connection
+
+    opener = connection.create_connection
+    if not hasattr(opener, "credproc_sockets"):
+        def create_connection(*args, **kwargs):
+            sock = opener(*args, **kwargs)
+            if threading.current_thread().name == WORKER:
+                create_connection.credproc_sockets.append(sock)
+            return sock
+
+        import threading
+
+        create_connection.credproc_sockets = []
+        connection.create_connection = create_connection
+    return connection.create_connection.credproc_sockets
+
+
+def _shut(sockets: list) -> None:
+    import socket
+
+    for sock in list(sockets):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _timeout(deadline) -> tuple:

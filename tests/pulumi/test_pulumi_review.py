@@ -8,7 +8,7 @@ import os
 import pytest
 
 from tests.support import pulumidata as data
-from tests.support.pulumiservice import PulumiService, esc_value, hang, raw_answer, trickle
+from tests.support.pulumiservice import PulumiService, esc_value, hang, raw_answer, trickle, trickle_headers
 from tests.support.runner import assert_clean_failure
 
 pytestmark = pytest.mark.timeout(150)
@@ -80,12 +80,17 @@ def test_plain_http_to_another_loopback_address_is_accepted():
 
 # --- 3. one deadline for the whole open ------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind, behaviour", [("definition", hang), ("open", hang), ("read", trickle)])
+@pytest.mark.parametrize("kind, behaviour", [("definition", hang), ("open", hang), ("read", trickle),
+                                             ("open", trickle_headers)], ids=["definition-hangs", "open-hangs",
+                                                                               "read-trickles", "open-trickles-headers"])
 def test_a_service_that_hangs_or_trickles_is_given_up_at_the_refresh_timeout(service, cli, kind, behaviour):
     service.custom[kind] = behaviour
     result = failed(cli("process", REF, CREDPROC_REFRESH_TIMEOUT="3"), 6,
                     f"credproc: {REF}: opening it at the Pulumi service at {service.url} took longer than 3s")
     assert "CREDPROC_REFRESH_TIMEOUT" in result.first_line
+    service.custom.clear()
+    again = cli("process", REF, CREDPROC_REFRESH_TIMEOUT="30")  # the refresh lock went with the failed open
+    assert again.code == 0, again
 
 
 def test_retry_after_is_not_waited_for_and_a_429_is_tried_twice(service, cli):

@@ -125,6 +125,18 @@ def trickle(handler) -> None:
             return
 
 
+def trickle_headers(handler) -> None:
+    """A status line, then a header one byte every 0.1 s until the service stops (no per-read
+    timeout ever fires)."""
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    while not handler.server.service.stopping.wait(0.1):
+        try:
+            handler.wfile.write(b"a")
+            handler.wfile.flush()
+        except OSError:
+            return
+
+
 def raw_answer(body: bytes, encoding: "str | None" = None, status: int = 200):
     """A custom answer: ``body`` as is, with a Content-Encoding header when given."""
     def write(handler):
