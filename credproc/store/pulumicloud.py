@@ -290,11 +290,12 @@ def _within(work, deadline, name: PulumiName, login: PulumiLogin):
             outcome["error"] = err
 
     worker = threading.Thread(target=target, name=WORKER, daemon=True)
-    sockets = _track_sockets()
+    worker.credproc_sockets = []
+    _track_sockets()
     worker.start()
     worker.join(deadline.seconds + DEADLINE_GRACE)
     if worker.is_alive():
-        _shut(sockets)  # a read it is stuck in (headers trickling in) fails at once...
+        _shut(worker.credproc_sockets)  # a read it is stuck in (headers trickling in) fails at once...
         worker.join(DEADLINE_GRACE)  # ...so that it is not still running while the interpreter shuts down
     if worker.is_alive() or isinstance(outcome.get("error"), DeadlinePassed) or (
             "error" in outcome and deadline.remaining() <= 0):
@@ -308,24 +309,26 @@ def _within(work, deadline, name: PulumiName, login: PulumiLogin):
 WORKER = "credproc-pulumi-open"
 
 
-def _track_sockets() -> list:
-    """The list every socket urllib3 opens in the WORKER thread is added to (urllib3 opens them
-    through urllib3.util.connection.create_connection, wrapped here once per process)."""
+def _track_sockets() -> None:
+    """Every socket urllib3 opens (through urllib3.util.connection.create_connection, wrapped here
+    once per process) in a thread with a ``credproc_sockets`` list is added to that list."""
+    import threading
+
     from urllib3.util import connection
 
     opener = connection.create_connection
-    if not hasattr(opener, "credproc_sockets"):
-        def create_connection(*args, **kwargs):
-            sock = opener(*args, **kwargs)
-            if threading.current_thread().name == WORKER:
-                create_connection.credproc_sockets.append(sock)
-            return sock
+    if getattr(opener, "credproc_tracks", False):
+        return
 
-        import threading
+    def create_connection(*args, **kwargs):
+        sock = opener(*args, **kwargs)
+        sockets = getattr(threading.current_thread(), "credproc_sockets", None)
+        if sockets is not None:
+            sockets.append(sock)
+        return sock
 
-        create_connection.credproc_sockets = []
-        connection.create_connection = create_connection
-    return connection.create_connection.credproc_sockets
+    create_connection.credproc_tracks = True
+    connection.create_connection = create_connection
 
 
 def _shut(sockets: list) -> None:
