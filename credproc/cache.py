@@ -361,15 +361,25 @@ def binding_digest(kind: str, arg: str) -> str:
 
 
 def pulumi_login_digest() -> str:
-    """What names the Pulumi login now, hashed (stdlib, no JSON: the cache-hit path reads it):
-    PULUMI_BACKEND_URL with PULUMI_ACCESS_TOKEN when that is set, else with the bytes of the Pulumi
-    CLI's credentials.json (any change to that file is a miss; the cold path then works out the exact
-    login and finds its opened environment still cached when only unrelated fields changed).
-    ABSENT when neither holds anything."""
+    """What names the Pulumi login now, hashed (stdlib, no JSON: the cache-hit path reads it): exactly
+    what resolves the backend and the token (credproc.store.pulumicloud.resolve_login), i.e.
+    PULUMI_ACCESS_TOKEN and PULUMI_BACKEND_URL when both are set; otherwise the bytes of the Pulumi
+    CLI's credentials.json too (where PULUMI_HOME puts it: its `current` chooses the backend when
+    PULUMI_BACKEND_URL is unset, its tokens the token when PULUMI_ACCESS_TOKEN is). Any change to
+    that file is a miss; the cold path then works out the exact login and finds its opened
+    environment still cached when only unrelated fields changed. ABSENT when nothing names a token."""
     backend = settings.pulumi_backend_url().encode("utf-8", "surrogateescape")
     token = settings.pulumi_access_token()
     if token:
-        return sha256_hex(b"token\0" + backend + b"\0" + token.encode("utf-8", "surrogateescape"))
+        token_bytes = token.encode("utf-8", "surrogateescape")
+        if backend:
+            return sha256_hex(b"token\0" + backend + b"\0" + token_bytes)
+        data = read_capped(paths.pulumi_credentials_file(), MAX_TOKEN_BYTES)
+        if data is None:  # no file: the default backend, unless a file appears
+            return sha256_hex(b"token-nofile\0" + token_bytes)
+        if len(data) > MAX_TOKEN_BYTES:
+            return OVERSIZE
+        return sha256_hex(b"token-file\0" + token_bytes + b"\0" + data)
     data = read_capped(paths.pulumi_credentials_file(), MAX_TOKEN_BYTES)
     if data is None:
         return ABSENT

@@ -6,10 +6,12 @@ these refs here); commands that change one refuse them (credproc.store.store.par
 The login, as the Pulumi CLI has it (resolve_login):
     backend  PULUMI_BACKEND_URL, else the `current` backend of the CLI's credentials.json
              ($PULUMI_HOME, else ~/.pulumi), else https://api.pulumi.com; a base URL (`/api/esc` is
-             added); https, or plain http to a loopback address only
-    token    PULUMI_ACCESS_TOKEN, else credentials.json's accessTokens[backend]
+             added); https, or plain http to a loopback IP address or `localhost` only
+    token    PULUMI_ACCESS_TOKEN, else credentials.json's accessTokens[backend]; printable ASCII
+             without spaces (else TokenError, exit 4)
 The token is a secret: it is sent in the Authorization header by the SDK and nowhere else (never in
-a message, a log line, an argument or the cache; the cache holds sha256(backend, token) only).
+a message, a log line, an argument or the cache; the cache holds sha256(backend, token) only; a
+message quoting the service has it, and its base64 forms, redacted: token_forms).
 
 Opening (the official `pulumi-esc-sdk`, imported here only, on a cache miss):
     GET  /api/esc/environments/ORG/PROJECT/ENV              the YAML definition (and its imports'):
@@ -17,7 +19,12 @@ Opening (the official `pulumi-esc-sdk`, imported here only, on a cache miss):
     POST /api/esc/environments/ORG/PROJECT/ENV/open?duration=...     -> {"id": session}
     GET  /api/esc/environments/ORG/PROJECT/ENV/open/{session}        -> {"properties": {...}}
 The opened `properties` (ESC's esc.Value tree: value, secret, unknown, trace) become credproc's
-Value, so rendering, masking and credential extraction are those of local environments.
+Value, so rendering, masking and credential extraction are those of local environments; AWS secret
+keys and session tokens are secret whatever the service's flag says (aws_secret_strings).
+Bounds: the whole open within CREDPROC_REFRESH_TIMEOUT (open_at_service); answers read raw and
+decoded here within MAX_ANSWER_BYTES (gzip too), parsed within MAX_ANSWER_DEPTH (bounded_json);
+definitions read within MAX_DEFINITION_BYTES and parsed by credproc.lang.syntax (no aliases, 256
+levels), anything unreadable counting as "cannot be read" (the 1h bound).
 
 Expiry (ESC reports none for AWS keys; see lifetime_of): open time + the shortest aws-login
 `oidc.duration` in the definition and its imports (ESC's default 2h when none is given), never more
@@ -42,12 +49,13 @@ DEFAULT_LIFETIME = 3600        # seconds: when the aws-login duration cannot be 
 ESC_LOGIN_DEFAULT = 2 * 3600   # ESC's aws-login oidc.duration when the definition gives none
 MAX_LIFETIME = 12 * 3600       # STS's longest session
 MAX_DEFINITIONS = 10           # definitions read (the root and its imports) to find the durations
-REQUEST_TIMEOUT = (10.0, 30.0)  # connect, read (seconds)
-MAX_ATTEMPTS = 2               # a 5xx or a network failure is tried once more
+REQUEST_TIMEOUT = (10.0, 30.0)  # connect, read (seconds), each cut to what is left of the refresh's deadline
+MAX_ATTEMPTS = 2               # a 5xx, a 429 or a network failure is tried once more (never after Retry-After)
 RETRY_PAUSE = 0.5
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 MAX_CREDENTIALS_BYTES = 1024 * 1024
 MAX_DEFINITION_BYTES = 1024 * 1024  # lang.syntax.MAX_SOURCE_BYTES: nothing larger is an environment
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # an answer to open or read, decoded (gzip included)
+MAX_ANSWER_DEPTH = 2 * 256 + 8      # JSON nesting of an answer: 256 esc.Value levels (lang.syntax.MAX_DEPTH)
 
 
 # --- the login -------------------------------------------------------------------------------------
@@ -84,13 +92,24 @@ def resolve_login() -> PulumiLogin:
     else:
         backend = DEFAULT_BACKEND
     if token:
-        return PulumiLogin(backend, token, settings.PULUMI_ACCESS_TOKEN)
+        return PulumiLogin(backend, _checked_token(token, settings.PULUMI_ACCESS_TOKEN, backend),
+                           settings.PULUMI_ACCESS_TOKEN)
     token = _saved_token(saved, backend)
     if not token:
         where = f"{credentials_path} has no token for {backend}" if saved else f"no {credentials_path}"
         raise TokenError(f"no Pulumi access token for {backend}: {settings.PULUMI_ACCESS_TOKEN} is not set "
                          f"and {where}", hint=f"set {settings.PULUMI_ACCESS_TOKEN}, or run `pulumi login {backend}`")
-    return PulumiLogin(backend, token, credentials_path)
+    return PulumiLogin(backend, _checked_token(token, f"the token {credentials_path} holds for {backend}", backend),
+                       credentials_path)
+
+
+def _checked_token(token: str, where: str, backend: str) -> str:
+    """The token, if it can go into an Authorization header as is: printable ASCII without spaces
+    (a Pulumi access token is `pul-` and hex); TokenError (exit 4) otherwise, never showing it."""
+    if all("!" <= ch <= "~" for ch in token):
+        return token
+    raise TokenError(f"{where} is not a Pulumi access token: it holds spaces, control or non-ASCII characters",
+                     hint=f"set {settings.PULUMI_ACCESS_TOKEN} to the token itself, or run `pulumi login {backend}`")
 
 
 def _saved_logins(path: str) -> dict:
@@ -129,6 +148,8 @@ def check_backend_url(url: str, where: str) -> str:
     Plain http only to a loopback address: the token must not cross a network in clear."""
     from urllib.parse import urlsplit
 
+    from credproc.identity.http import is_loopback_host
+
     try:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").lower()
@@ -145,9 +166,9 @@ def check_backend_url(url: str, where: str) -> str:
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ConfigError(f"{where} must be the service's base URL, e.g. {DEFAULT_BACKEND} "
                           f"(credproc adds {ESC_PATH})")
-    if scheme == "http" and not (host in LOOPBACK_HOSTS or host.startswith("127.")):
+    if scheme == "http" and not is_loopback_host(host):
         raise ConfigError(f"{where} uses plain http to {printable(host)}: the access token would travel "
-                          "in clear", hint="use https (plain http is accepted for 127.0.0.1 and localhost only)")
+                          "in clear", hint="use https (plain http is accepted for loopback addresses, e.g. 127.0.0.1, and localhost only)")
     return f"{scheme}://{parts.netloc.lower()}"
 
 
@@ -182,7 +203,8 @@ def open_pulumi(ref: str) -> PulumiOpened:
                 _store(key, entry)
     # The index binds its answer to the login read before the one used; they must be the same read.
     same_login = cache.binding_digest("pulumi", name.full) == before.digest
-    value = to_value({"value": _properties(entry)})
+    root = {"value": _properties(entry)}
+    value = to_value(root, aws_secret_strings(root))
     return PulumiOpened(name, value, credential_records(value, entry["expiration"]), [before] if same_login else [])
 
 
@@ -215,16 +237,30 @@ def _store(key: str, entry: dict) -> None:
 
 def open_at_service(name: PulumiName, login: PulumiLogin) -> dict:
     """Open the environment and read the open session -> the cache entry (the session's body as
-    received, the expiry derived by lifetime_of). MAX_ATTEMPTS for a 5xx or a network failure."""
-    client = _client(login)
-    lifetime, why = lifetime_of(client, name)
+    received, the expiry derived by lifetime_of), all of it (definitions, open, read, the retry)
+    within one deadline, CREDPROC_REFRESH_TIMEOUT: no request starts after it, each request's
+    timeouts are cut to what is left of it, and a body is read a piece at a time with the deadline
+    checked between pieces (a service that trickles its answer a byte at a time is given up)."""
+    from credproc import lock
+
+    seconds = lock.refresh_timeout()
+    client = _client(login)  # the imports here: a thread left behind must hold no import lock
+    import credproc.lang.syntax  # noqa: F401
+    deadline = lock.Deadline(seconds)
+    return _within(lambda: _open_entry(client, name, login, deadline), deadline, name, login)
+
+
+def _open_entry(client, name: PulumiName, login: PulumiLogin, deadline) -> dict:
+    """MAX_ATTEMPTS for a 5xx, a 429 or a network failure; the pause never sleeps past the deadline
+    and a Retry-After is not waited for (the deadline would pass first)."""
+    lifetime, why = lifetime_of(client, name, deadline)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         opened_at = time.time()  # before the request: the credentials cannot be older than this
         try:
-            raw = _open_and_read(client, name, login, lifetime)
+            raw = _open_and_read(client, name, login, lifetime, deadline)
             break
         except TransientError:
-            if attempt == MAX_ATTEMPTS:
+            if attempt == MAX_ATTEMPTS or deadline.remaining() <= RETRY_PAUSE:
                 raise
             time.sleep(RETRY_PAUSE)
     return {"environment": name.full, "backend": login.backend, "opened_at": int(opened_at),
@@ -232,23 +268,199 @@ def open_at_service(name: PulumiName, login: PulumiLogin) -> dict:
             "lifetime_from": why, "environment_json": raw}
 
 
+class DeadlinePassed(Exception):
+    """The refresh's deadline passed: no further request, no further read."""
+
+
+DEADLINE_GRACE = 3.0  # seconds the worker gets past the deadline to notice it (each wait ends by then)
+
+
+def _within(work, deadline, name: PulumiName, login: PulumiLogin):
+    """``work()`` (which keeps ``deadline`` itself) in a daemon thread, so that nothing it does can
+    hold the refresh lock past the deadline: a worker still running DEADLINE_GRACE after it (a name
+    lookup that hangs) is left behind, its result discarded (nothing it does reaches the cache)."""
+    import threading
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = work()
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread as is
+            outcome["error"] = err
+
+    worker = threading.Thread(target=target, name=WORKER, daemon=True)
+    worker.credproc_sockets = []
+    _track_sockets()
+    worker.start()
+    worker.join(deadline.seconds + DEADLINE_GRACE)
+    if worker.is_alive():
+        _shut(worker.credproc_sockets)  # a read it is stuck in (headers trickling in) fails at once...
+        worker.join(DEADLINE_GRACE)  # ...so that it is not still running while the interpreter shuts down
+    if worker.is_alive() or isinstance(outcome.get("error"), DeadlinePassed) or (
+            "error" in outcome and deadline.remaining() <= 0):
+        raise TransientError(f"{name.full}: opening it at the Pulumi service at {login.backend} took longer "
+                             f"than {deadline.seconds:g}s", hint=f"check the network; {settings.REFRESH_TIMEOUT} sets the limit")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+WORKER = "credproc-pulumi-open"
+
+
+def _track_sockets() -> None:
+    """Every socket urllib3 opens (through urllib3.util.connection.create_connection, wrapped here
+    once per process) in a thread with a ``credproc_sockets`` list is added to that list."""
+    import threading
+
+    from urllib3.util import connection
+
+    opener = connection.create_connection
+    if getattr(opener, "credproc_tracks", False):
+        return
+
+    def create_connection(*args, **kwargs):
+        sock = opener(*args, **kwargs)
+        sockets = getattr(threading.current_thread(), "credproc_sockets", None)
+        if sockets is not None:
+            sockets.append(sock)
+        return sock
+
+    create_connection.credproc_tracks = True
+    connection.create_connection = create_connection
+
+
+def _shut(sockets: list) -> None:
+    import socket
+
+    for sock in list(sockets):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _timeout(deadline) -> tuple:
+    """(connect, read) seconds for one request: the usual ones, cut to what is left of the deadline
+    (DeadlinePassed when nothing is)."""
+    left = deadline.remaining()
+    if left <= 0:
+        raise DeadlinePassed()
+    return (min(REQUEST_TIMEOUT[0], left), min(REQUEST_TIMEOUT[1], left))
+
+
 def _client(login: PulumiLogin):
     import pulumi_esc_sdk as esc
+    import urllib3
 
     configuration = esc.Configuration(host=login.backend, access_token=login.token)
-    configuration.retries = 1  # urllib3: one more try on a refused connection; 5xx: ours (open_at_service)
+    # No retry, redirect or Retry-After wait of urllib3's own: open_at_service retries once, within
+    # its deadline (urllib3 would sleep for as long as a 429's Retry-After says, and multiply tries).
+    configuration.retries = urllib3.Retry(total=0, redirect=False, raise_on_redirect=False,
+                                          respect_retry_after_header=False)
     return esc.EscClient(configuration)  # adds /api/esc
 
 
-def _open_and_read(client, name: PulumiName, login: PulumiLogin, lifetime: int) -> str:
-    session = _call("open", name, login, lambda: client.esc_api.open_environment(
-        name.org, name.project, name.env, duration=f"{lifetime}s", _request_timeout=REQUEST_TIMEOUT))
-    response = _call("read", name, login, lambda: client.esc_api.read_open_environment_with_http_info(
-        name.org, name.project, name.env, session.id, _request_timeout=REQUEST_TIMEOUT))
-    if response.data is None or response.raw_data is None:
-        raise TransientError(f"{name.full}: the Pulumi service at {login.backend} answered the read of the "
-                             "open session without a body")
-    return response.raw_data.decode("utf-8")
+def _open_and_read(client, name: PulumiName, login: PulumiLogin, lifetime: int, deadline) -> str:
+    import pulumi_esc_sdk as esc
+
+    opened, _ = _answer("open", name, login, lambda: client.esc_api.open_environment_without_preload_content(
+        name.org, name.project, name.env, duration=f"{lifetime}s", _request_timeout=_timeout(deadline)), deadline)
+    session = _call("open", name, login, lambda: esc.OpenEnvironment.from_dict(opened).id)
+    if not isinstance(session, str) or not session:
+        raise _unreadable("open", name, login, "no session id")
+    doc, data = _answer("read", name, login, lambda: client.esc_api.read_open_environment_without_preload_content(
+        name.org, name.project, name.env, session, _request_timeout=_timeout(deadline)), deadline)
+    _call("read", name, login, lambda: esc.Environment.from_dict(doc))  # as the ESC SDK models it
+    return data.decode("utf-8")
+
+
+def _answer(what: str, name: PulumiName, login: PulumiLogin, request, deadline) -> "tuple[dict, bytes]":
+    """(JSON object, body) answered to ``what`` (status 200): ``request()`` gives the unread
+    response, read here within MAX_ANSWER_BYTES and parsed within MAX_ANSWER_DEPTH; a failure status
+    is api_error's, anything else an answer the SDK cannot read (exit 6)."""
+    from pulumi_esc_sdk.exceptions import ApiException
+
+    status, data = _call(what, name, login, lambda: _body(request(), MAX_ANSWER_BYTES, deadline))
+    if status != 200:
+        raise api_error(what, name, login, ApiException(status=status, reason="", body=data.decode("utf-8", "replace")))
+    try:
+        doc = bounded_json(data)
+    except ValueError as err:
+        raise _unreadable(what, name, login, str(err)) from None
+    if not isinstance(doc, dict):
+        raise _unreadable(what, name, login, "not a JSON object")
+    return doc, data
+
+
+def _unreadable(what: str, name: PulumiName, login: PulumiLogin, why: str) -> TransientError:
+    return TransientError(f"{name.full}: the Pulumi service at {login.backend} gave an answer to {what} that the "
+                          f"ESC SDK cannot read ({why})")
+
+
+class AnswerTooLarge(ValueError):
+    pass
+
+
+def _body(response, limit: int, deadline=None) -> "tuple[int, bytes]":
+    """(status, body) of an unread urllib3 response: at most ``limit`` bytes after decoding, read raw
+    and decompressed here with that bound (a gzip bomb never grows past it); AnswerTooLarge beyond.
+    Read as it arrives (read1), the deadline checked between pieces (DeadlinePassed)."""
+    import zlib
+
+    try:
+        encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
+        chunks, size = [], 0
+        inflate = None
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+        elif encoding != "identity":
+            raise ValueError(f"Content-Encoding {printable(encoding)[:20]}")
+        read = getattr(response, "read1", response.read)
+        while True:
+            if deadline is not None and deadline.remaining() <= 0:
+                raise DeadlinePassed()
+            raw = read(1 << 16, decode_content=False)
+            if not raw:
+                break
+            if inflate is None:
+                piece = raw
+            else:
+                piece = inflate.decompress(raw, limit + 1 - size)
+                if inflate.unconsumed_tail:
+                    raise AnswerTooLarge(limit)
+            chunks.append(piece)
+            size += len(piece)
+            if size > limit:
+                raise AnswerTooLarge(limit)
+        return response.status, b"".join(chunks)
+    finally:
+        response.release_conn()
+
+
+def bounded_json(data: bytes):
+    """json.loads of a service answer with its nesting bounded (MAX_ANSWER_DEPTH): an answer nested
+    deeper is refused before anything walks it recursively. ValueError for anything unreadable."""
+    import re
+
+    try:
+        text = data if isinstance(data, str) else data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    depth = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        ch = token.group()
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_ANSWER_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_ANSWER_DEPTH} levels")
+        elif ch in "]}":
+            depth -= 1
+    try:
+        return json.loads(text)
+    except RecursionError:  # cannot happen below MAX_ANSWER_DEPTH; never an internal error either
+        raise ValueError("nested too deep") from None
 
 
 def _call(what: str, name: PulumiName, login: PulumiLogin, request):
@@ -260,12 +472,20 @@ def _call(what: str, name: PulumiName, login: PulumiLogin, request):
         return request()
     except ApiException as err:
         raise api_error(what, name, login, err) from None
+    except AnswerTooLarge as err:
+        raise TransientError(f"{name.full}: the Pulumi service at {login.backend} answered {what} with more than "
+                             f"{err.args[0] // (1024 * 1024)} MiB (credproc's limit)") from None
     except (urllib3.exceptions.HTTPError, OSError) as err:
         raise TransientError(f"{name.full}: cannot reach the Pulumi service at {login.backend} "
                              f"({type(err).__name__})", hint="check the network, or PULUMI_BACKEND_URL") from None
-    except (OpenApiException, ValueError, UnicodeDecodeError) as err:  # pydantic's ValidationError too
-        raise TransientError(f"{name.full}: the Pulumi service at {login.backend} gave an answer to {what} "
-                             f"that the ESC SDK cannot read ({type(err).__name__})") from None
+    except (OpenApiException, ValueError, UnicodeDecodeError, zlib_error()) as err:  # pydantic's ValidationError too
+        raise _unreadable(what, name, login, type(err).__name__) from None
+
+
+def zlib_error():
+    import zlib
+
+    return zlib.error
 
 
 def api_error(what: str, name: PulumiName, login: PulumiLogin, err):
@@ -298,7 +518,7 @@ def _first_line(text) -> str:
 def _diagnostics_error(name: PulumiName, login: PulumiLogin, body) -> DiagnosticsError:
     """A 400 to open: the environment has errors; ESC lists them as EnvironmentDiagnostics."""
     try:
-        doc = json.loads(body or "")
+        doc = bounded_json(body or "")
     except (TypeError, ValueError):
         doc = None
     diagnostics = doc.get("diagnostics") if isinstance(doc, dict) else None
@@ -313,12 +533,34 @@ def _diagnostic_line(name: PulumiName, login: PulumiLogin, diagnostic: dict) -> 
     begin = where.get("begin") if isinstance(where, dict) else None
     at = f":{begin['line']}:{begin.get('column', 0)}" if isinstance(begin, dict) and isinstance(begin.get("line"), int) else ""
     summary = " ".join(str(diagnostic.get("summary", "")).split())
-    return printable(redact(f"{name.full}{at}: {summary}", [login.token]))
+    return printable(redact(f"{name.full}{at}: {summary}", token_forms(login.token)))
+
+
+def token_forms(token: str) -> list:
+    """The token and its base64 forms (standard and URL-safe, with and without padding, also as the
+    middle of a longer base64 text that holds it at any alignment), for errors.redact: a service
+    may echo the token encoded (a decoded Basic header, a JWT-like blob)."""
+    import base64
+
+    forms = [token]
+    raw = token.encode("utf-8", "surrogateescape")
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        inner = encoded[(shift * 4 + 2) // 3:]  # the characters that depend on the token alone...
+        if shift or len(raw) % 3:
+            inner = inner.rstrip("=")
+            inner = inner[:len(inner) - 1] if (shift + len(raw)) % 3 else inner  # ...not on what follows
+        for text in {encoded, encoded.rstrip("="), inner}:
+            forms += [text, text.translate(_URLSAFE)]
+    return forms
+
+
+_URLSAFE = str.maketrans("+/", "-_")
 
 
 # --- how long the credentials live --------------------------------------------------------------------
 
-def lifetime_of(client, name: PulumiName) -> "tuple[int, str]":
+def lifetime_of(client, name: PulumiName, deadline=None) -> "tuple[int, str]":
     """(seconds, why): the shortest aws-login oidc.duration of the definition and its imports (ESC's
     2h default when one gives none), with DEFAULT_LIFETIME as a bound when a definition cannot be
     read, a duration is not a literal, or no oidc login was found; never over MAX_LIFETIME."""
@@ -329,7 +571,9 @@ def lifetime_of(client, name: PulumiName) -> "tuple[int, str]":
         if (project, env) in seen:
             continue
         seen.add((project, env))
-        doc = _definition(client, name.org, project, env)
+        if deadline is not None and deadline.remaining() <= 0:
+            raise DeadlinePassed()
+        doc = _definition(client, name.org, project, env, deadline)
         if doc is None:
             unsure = True
             continue
@@ -344,35 +588,43 @@ def lifetime_of(client, name: PulumiName) -> "tuple[int, str]":
     return lifetime, why
 
 
-def _definition(client, org: str, project: str, env: str) -> "dict | None":
-    """The YAML definition, parsed; None when it cannot be had (the default bound then applies)."""
+def _definition(client, org: str, project: str, env: str, deadline=None) -> "dict | None":
+    """The YAML definition, parsed with the bounds of a local one (credproc.lang.syntax: 1 MiB, 256
+    levels, no aliases); None when it cannot be had or read (the default bound then applies)."""
     try:
-        status, data = _definition_bytes(client, org, project, env)
+        status, data = _definition_bytes(client, org, project, env, deadline)
     except Exception:  # no definition is no error: the open that follows says what is wrong
         return None
     if status != 200 or not data:
         return None
-    import yaml
+    from credproc.lang.syntax import parse_yaml
 
-    try:
-        doc = yaml.safe_load(data)
-    except (yaml.YAMLError, ValueError):
+    root, diagnostics = parse_yaml(f"{org}/{project}/{env}", data)
+    if root is None or any(d.severity == "error" for d in diagnostics):
         return None
+    doc = _plain(root)
     return doc if isinstance(doc, dict) else None
 
 
-def _definition_bytes(client, org: str, project: str, env: str) -> "tuple[int, bytes]":
+def _plain(node):
+    """A credproc.lang.syntax node as plain dicts, lists and scalars (its depth is bounded by the
+    parser's MAX_DEPTH; a repeated key keeps its last value, as the YAML decoders do)."""
+    from credproc.lang.syntax import MappingNode, SequenceNode
+
+    if isinstance(node, MappingNode):
+        return {str(key.value): _plain(value) for key, value in node.entries}
+    if isinstance(node, SequenceNode):
+        return [_plain(item) for item in node.items]
+    return node.value
+
+
+def _definition_bytes(client, org: str, project: str, env: str, deadline=None) -> "tuple[int, bytes]":
     """(HTTP status, body) of GET .../ORG/PROJECT/ENV: the body unparsed (the SDK's model of a
-    definition refuses some valid ones, e.g. a non-string environmentVariables entry)."""
-    response = client.esc_api.get_environment_without_preload_content(
-        org, project, env, _request_timeout=REQUEST_TIMEOUT)
-    try:
-        data = response.read(MAX_DEFINITION_BYTES + 1)
-    finally:
-        response.release_conn()
-    if len(data) > MAX_DEFINITION_BYTES:
-        raise ValueError("definition too large")
-    return response.status, data
+    definition refuses some valid ones, e.g. a non-string environmentVariables entry), read within
+    MAX_DEFINITION_BYTES (AnswerTooLarge beyond)."""
+    timeout = REQUEST_TIMEOUT if deadline is None else _timeout(deadline)
+    return _body(client.esc_api.get_environment_without_preload_content(org, project, env, _request_timeout=timeout),
+                 MAX_DEFINITION_BYTES, deadline)
 
 
 def scan_definition(doc: dict) -> "tuple[list, list, bool]":
@@ -448,25 +700,54 @@ def go_duration_seconds(text) -> "float | None":
 
 # --- the opened values ------------------------------------------------------------------------------
 
-def to_value(node):
+def to_value(node, secret_strings=frozenset()):
     """ESC's wire esc.Value (``{"value", "secret", "unknown", "trace"}``, members and items being
-    esc.Values too) -> credproc.lang.values.Value. Anything else is a bad answer (TransientError)."""
+    esc.Values too) -> credproc.lang.values.Value. Anything else is a bad answer (TransientError).
+    A string in ``secret_strings`` is secret whatever its flag says (aws_secret_strings)."""
     from credproc.lang.values import Number, Value
 
     if not isinstance(node, dict):
         raise TransientError("the Pulumi service answered with a value that is not an ESC value")
     inner = node.get("value")
     if isinstance(inner, dict):
-        inner = {str(k): to_value(v) for k, v in inner.items()}
+        inner = {str(k): to_value(v, secret_strings) for k, v in inner.items()}
     elif isinstance(inner, list):
-        inner = [to_value(v) for v in inner]
+        inner = [to_value(v, secret_strings) for v in inner]
     elif not (inner is None or isinstance(inner, (bool, str, Number))):
         inner = Number(json.dumps(inner))
     trace = node.get("trace")
     if isinstance(trace, dict) and trace.get("base") is not None:
-        trace = dict(trace, base=to_value(trace["base"]))
-    return Value(inner, secret=node.get("secret") is True, unknown=node.get("unknown") is True,
+        trace = dict(trace, base=to_value(trace["base"], secret_strings))
+    secret = node.get("secret") is True or (isinstance(inner, str) and not isinstance(inner, Number)
+                                            and inner in secret_strings)
+    return Value(inner, secret=secret, unknown=node.get("unknown") is True,
                  trace=trace if isinstance(trace, dict) else None)
+
+
+SECRET_MEMBERS = ("secretAccessKey", "sessionToken")          # beside an accessKeyId, as aws-login gives them
+SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def aws_secret_strings(node) -> frozenset:
+    """The AWS secret keys and session tokens of an opened environment: the string values of
+    secretAccessKey/sessionToken beside an accessKeyId, and of AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN
+    anywhere. A local environment gets them from aws-login, which always marks them secret; ESC does
+    too, but credproc does not rely on the service's flag for them: each is secret wherever it occurs."""
+    found, todo = set(), [node]
+    while todo:
+        current = todo.pop()
+        inner = current.get("value") if isinstance(current, dict) else None
+        if isinstance(inner, list):
+            todo += inner
+        if not isinstance(inner, dict):
+            continue
+        names = SECRET_VARIABLES + (SECRET_MEMBERS if "accessKeyId" in inner else ())
+        for key, member in inner.items():
+            text = member.get("value") if isinstance(member, dict) else None
+            if key in names and isinstance(text, str) and text:
+                found.add(text)
+            todo.append(member)
+    return frozenset(found)
 
 
 def credential_records(value, expiration: str) -> list:

@@ -13,6 +13,11 @@ object members and array items are esc.Values too; secrets are revealed (the ope
 place values are read) and flagged `"secret": true`. Errors are the API's Error {"message", "code"}
 (401 without a valid token, 404 for an unknown environment or session). Every request is recorded
 (`requests`, `count`), with whether its Authorization header was right, never the header itself.
+
+For the hostile cases: ``retry_after`` adds that header to every failure answer; ``flag_secrets``
+False leaves out every `secret` flag; ``custom[kind] = function(handler)`` answers a request of that
+kind (after the token check) as the function writes it (see hang and trickle, which end when the
+service stops).
 """
 import json
 import threading
@@ -65,6 +70,10 @@ class PulumiService:
         self.fail = {}                  # kind ("definition", "open", "read") -> HTTP status to answer
         self.fail_times = {}            # kind -> how many more requests of it fail (absent: all of them)
         self.diagnostics = []           # EnvironmentDiagnostics items answered with a 400 to open
+        self.retry_after = None         # a Retry-After header for every failure answer
+        self.flag_secrets = True        # False: no `secret` flag in any answer
+        self.custom = {}                # kind -> function(handler) writing the whole answer
+        self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.server = LoopbackServer(_Handler)
         self.server.httpd.service = self
@@ -81,11 +90,67 @@ class PulumiService:
         return self
 
     def __exit__(self, *exc):
+        self.stopping.set()  # hang and trickle end
         self.server.__exit__(*exc)
 
 
 def _error(handler, status: int, message: str) -> None:
-    answer(handler, status, "application/json", json.dumps({"message": message, "code": status}).encode())
+    body = json.dumps({"message": message, "code": status}).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    if handler.server.service.retry_after is not None:
+        handler.send_header("Retry-After", str(handler.server.service.retry_after))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def hang(handler) -> None:
+    """Answer nothing until the service stops."""
+    handler.server.service.stopping.wait(120)
+
+
+def trickle(handler) -> None:
+    """Headers for a 1 MB JSON answer, then one byte every 0.1 s until the service stops."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", "1000000")
+    handler.end_headers()
+    handler.wfile.write(b'{"id": "')
+    while not handler.server.service.stopping.wait(0.1):
+        try:
+            handler.wfile.write(b"a")
+            handler.wfile.flush()
+        except OSError:
+            return
+
+
+def trickle_headers(handler) -> None:
+    """A status line, then a header one byte every 0.1 s until the service stops (no per-read
+    timeout ever fires)."""
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    while not handler.server.service.stopping.wait(0.1):
+        try:
+            handler.wfile.write(b"a")
+            handler.wfile.flush()
+        except OSError:
+            return
+
+
+def raw_answer(body: bytes, encoding: "str | None" = None, status: int = 200):
+    """A custom answer: ``body`` as is, with a Content-Encoding header when given."""
+    def write(handler):
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        if encoding:
+            handler.send_header("Content-Encoding", encoding)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        try:
+            handler.wfile.write(body)
+        except OSError:  # the client stopped reading: what the test wants
+            pass
+    return write
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -128,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
                 body = json.dumps({"diagnostics": self.service.diagnostics}).encode()
                 return answer(self, 400, "application/json", body)
             return _error(self, status, f"stand-in failure {status}")
+        if kind in self.service.custom:
+            return self.service.custom[kind](self)
         environment = self.service.environments.get(name)
         if environment is None:
             return _error(self, 404, f"Environment '{name}' not found")
@@ -141,7 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.service.sessions.get(session) != name:
             return _error(self, 404, f"open session '{session}' not found")
         short = name.split("/", 1)[1]
-        properties = {k: esc_value(v, short, environment.secrets, (k,)) for k, v in environment.values.items()}
+        secrets = environment.secrets if self.service.flag_secrets else ()
+        properties = {k: esc_value(v, short, secrets, (k,)) for k, v in environment.values.items()}
         body = {"properties": properties, "executionContext": {"context": {"pulumi": {"user": {"login": "tester"}}}}}
         return answer(self, 200, "application/json", json.dumps(body).encode())
 

@@ -395,6 +395,7 @@ def check_environment(ref: "str | None") -> "tuple[list, list]":
         return [Check("environment", WARN, "no environment to check", "credproc doctor ORG/ENV")], []
     from credproc import providers
     from credproc.store.environments import conformance_enabled, open_environment
+    from credproc.store.store import is_pulumi_ref
 
     probe = _make_probe()
     registry = providers.providers(conformance=conformance_enabled())
@@ -405,14 +406,17 @@ def check_environment(ref: "str | None") -> "tuple[list, list]":
     # doctor gets no credentials, from Google or Entra ID neither; it looks at their token sources
     registry.substitute("gcp-login", PlanningGcpLogin(probe=_other_cloud_probe(probe.probes, "gcp-login")))
     registry.substitute("azure-login", PlanningAzureLogin(probe=_other_cloud_probe(probe.probes, "azure-login")))
+    remote = is_pulumi_ref(ref)  # changed in Pulumi Cloud: env init/edit refuse it
     try:
         opened = open_environment(ref, providers=registry)
     except CredprocError as err:
-        return [Check("environment", FAIL, f"{ref}: {err}", err.hint or f"credproc env init {ref}")], probe.probes
+        fix = err.hint or (f"credproc env check {ref}" if remote else f"credproc env init {ref}")
+        return [Check("environment", FAIL, f"{ref}: {err}", fix)], probe.probes
     errors = opened.error_lines()
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        rows = [Check("environment", FAIL, errors[0] + more, f"credproc env check {ref}; credproc env edit {ref}")]
+        edit = f"esc env edit {ref[len('pulumi:'):]}" if remote else f"credproc env edit {ref}"
+        rows = [Check("environment", FAIL, errors[0] + more, f"credproc env check {ref}; {edit}")]
     else:
         warnings = [line for line in opened.lines() if line not in errors]
         status, detail = (WARN, warnings[0]) if warnings else (OK, f"{ref} evaluates without errors")
