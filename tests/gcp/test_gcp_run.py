@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -217,13 +218,22 @@ def test_gcp_token_refuses_an_oversized_spec_without_reading_it(google, tmp_path
     with open(big, "wb") as handle:  # sparse: 256 MiB on disk costs nothing
         handle.truncate(256 * 1024 * 1024)
     big.chmod(0o600)
-    proc = subprocess.Popen([CREDPROC, "gcp-token", str(big)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 2 and json.loads(out)["success"] is False
+    # Linux carries a parent's peak RSS into a forked child, so the child's own peak is measured by a
+    # small intermediate interpreter (its children start from its size, not this test process's).
+    measured = subprocess.run([sys.executable, "-c", _PEAK_RSS, CREDPROC, "gcp-token", str(big)],
+                              capture_output=True, timeout=60)
+    report = json.loads(measured.stdout)
+    out, err = report["out"].encode(), report["err"].encode()
+    assert report["code"] == 2 and json.loads(out)["success"] is False
     assert b"at most 64 KiB" in err and b"268435456 bytes" in err and err.count(b"\n") == 1, err
-    assert usage.ru_maxrss < 150 * 1024, usage.ru_maxrss  # KiB: never holds the file
+    assert report["maxrss_kib"] < 150 * 1024, report  # never holds the file
+
+
+_PEAK_RSS = ("import json, os, subprocess, sys; "
+             "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE); "
+             "out, err = p.stdout.read(), p.stderr.read(); _, status, usage = os.wait4(p.pid, 0); "
+             "print(json.dumps({'out': out.decode(), 'err': err.decode(), "
+             "'code': os.waitstatus_to_exitcode(status), 'maxrss_kib': usage.ru_maxrss}))")
 
 
 def test_gcp_token_refuses_a_fifo_without_waiting_for_a_writer(google, tmp_path):
