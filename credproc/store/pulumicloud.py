@@ -36,6 +36,7 @@ the refresh lock of its key; a fresh entry (the refresh margin left) is used wit
 """
 import json
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 
 from credproc import cache, settings
@@ -359,6 +360,12 @@ def _client(login: PulumiLogin):
     # its deadline (urllib3 would sleep for as long as a 429's Retry-After says, and multiply tries).
     configuration.retries = urllib3.Retry(total=0, redirect=False, raise_on_redirect=False,
                                           respect_retry_after_header=False)
+    from credproc.identity.http import is_loopback_host
+
+    if is_loopback_host(urllib.parse.urlsplit(login.backend).hostname or ""):
+        # Plain http is allowed only because the token stays on this machine: never via a proxy
+        # (HTTP_PROXY & co.), which may be elsewhere. "" (not None) turns the SDK's lookup off.
+        configuration.proxy = ""
     return esc.EscClient(configuration)  # adds /api/esc
 
 

@@ -78,6 +78,40 @@ def test_plain_http_to_another_loopback_address_is_accepted():
     assert check_backend_url("http://[::1]:8080", "x") == "http://[::1]:8080"
 
 
+def test_a_loopback_backend_is_never_reached_through_a_proxy(service, cli):
+    """Plain http is accepted for loopback only because the token stays on this machine; the SDK
+    would otherwise send it to HTTP_PROXY (a re-attack found it there, in clear)."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _record(self):
+            seen.append((self.path, self.headers.get("Authorization")))
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = do_CONNECT = _record
+
+    proxy = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{proxy.server_address[1]}"
+        proxies = {name: url for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY")}
+        environ = {k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}
+        result = cli("process", REF, env=dict(environ, **proxies))
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert result.code == 0, result
+    assert seen == [] and service.count("open") == 1
+
+
 # --- 3. one deadline for the whole open ------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind, behaviour", [("definition", hang), ("open", hang), ("read", trickle),
