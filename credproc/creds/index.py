@@ -19,6 +19,9 @@ KEY_VARIABLES = (
     "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE",
     "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
     settings.CONFORMANCE,
+    # the other clouds' endpoints: an environment that also opens azure-login or gcp-login is indexed,
+    # and another authority or STS would give (or refuse) other tokens
+    settings.AZURE_AUTHORITY_HOST, settings.GCP_STS_URL, settings.GCP_IAM_CREDENTIALS_URL,
     # the execution context's pulumi.user.login (getpass.getuser reads them in this order): it may
     # be a subject attribute of the local issuer's token, or interpolated into any input
     "LOGNAME", "USER", "LNAME", "USERNAME",

@@ -57,3 +57,14 @@ def test_a_new_token_is_a_miss(isolated_env, entra):
             result = run_credproc("process", REF)
             assert result.code == 0, result
         assert len(entra.token_requests()) == round_ + 1
+
+
+def test_another_authority_is_never_served_the_indexed_answer(isolated_env, entra, monkeypatch):
+    """The index key covers AZURE_AUTHORITY_HOST (and gcp-login's endpoint variables): a caller
+    pointed at another authority gets what opening the environment gives it, here a refusal (a
+    re-attack found the first authority's answer served)."""
+    write_environment(isolated_env.env_dir, REF, azure_yaml(variables=AWS_VARIABLES))
+    assert run_credproc("process", REF).code == 0
+    elsewhere = run_credproc("process", REF, AZURE_AUTHORITY_HOST="https://127.0.0.1:1")
+    assert elsewhere.code != 0 and elsewhere.stdout == b"", elsewhere
+    assert len(entra.token_requests()) == 1
