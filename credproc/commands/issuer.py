@@ -106,6 +106,9 @@ def run_show(args) -> int:
 
 
 def run_trust_policy(args) -> int:
+    from credproc.store.store import parse_name
+
+    parse_name(args.environment)  # the local issuer mints for environments of the local store: their names only
     return TRUST_POLICIES[args.cloud](args)
 
 

@@ -131,9 +131,11 @@ def _answer(document: "dict | None", url: str) -> dict:
         shown = str(expires_in) if len(str(expires_in)) <= 12 else str(expires_in)[:12] + "..."
         raise TransientError(f"the Entra ID token endpoint {url} answered an expires_in of {shown} seconds, outside "
                              f"1..{MAX_LIFETIME_SECONDS} (24 hours); not used")
-    token_type = document.get("token_type")
-    return {"access_token": token, "expires_in": expires_in,
-            "token_type": token_type if isinstance(token_type, str) and visible_ascii(token_type) else "Bearer"}
+    token_type = document.get("token_type", "Bearer")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":  # a PoP token is no bearer token
+        raise TransientError(f"the Entra ID token endpoint {url} answered a token_type other than Bearer "
+                             f"({printable(repr(str(token_type)[:20]))}); not used")
+    return {"access_token": token, "expires_in": expires_in, "token_type": "Bearer"}
 
 
 def visible_ascii(text: str) -> bool:

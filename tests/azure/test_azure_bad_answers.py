@@ -36,6 +36,13 @@ def test_an_expires_in_outside_a_day_is_a_bad_answer(az_env, expires_in):
     assert "AZX-token-value" not in err
 
 
+@pytest.mark.parametrize("token_type", ["pop", "PoP", "", 5])
+def test_a_token_that_is_not_a_bearer_token_is_a_bad_answer(az_env, token_type):
+    """A proof-of-possession token handed out as a bearer token would fail wherever it is used."""
+    err = _bad(az_env, {"access_token": "AZX-token-value", "expires_in": 3600, "token_type": token_type})
+    assert "answered a token_type other than Bearer" in err and "AZX-token-value" not in err, err
+
+
 @pytest.mark.parametrize("expires_in", [1, 600, 1199])
 def test_an_access_token_shorter_lived_than_the_refresh_margin_is_not_handed_out(az_env, expires_in):
     err = _bad(az_env, {"access_token": "AZX-token-value", "expires_in": expires_in})

@@ -206,10 +206,12 @@ def test_gcp_token_answers_for_a_well_formed_spec(google, tmp_path):
     (_spec(lifetime="1h"), "`lifetime` must be a positive integer"),
     (_spec(audience={"a": 1}), "`audience` must be a non-empty string"),
     ([1, 2], "not a JSON object"),
+    ("[" * 30000 + "]" * 30000, "not JSON"),  # nested deeper than the interpreter's stack
     ("x", "not a JSON object"),
 ])
 def test_gcp_token_refuses_a_malformed_spec_with_the_failure_answer(google, tmp_path, spec, problem):
-    result = run_credproc("gcp-token", _private(tmp_path / "spec.json", json.dumps(spec)))
+    text = spec if isinstance(spec, str) and spec.startswith("[") else json.dumps(spec)
+    result = run_credproc("gcp-token", _private(tmp_path / "spec.json", text))
     _assert_failure_answer(result, 2, "is not a token spec written by `credproc run`: " + problem)
 
 

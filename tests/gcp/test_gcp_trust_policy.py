@@ -168,3 +168,14 @@ def test_options_gcp_login_would_refuse_are_refused(google, option, value, expec
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.first_line.startswith("credproc: " + expected), result.first_line
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["ac,me/dev", "acme/$(id)", "acme/de`v`", "ac;me/dev"])
+def test_a_name_env_init_would_refuse_is_refused(google, name):
+    """The local issuer mints for environments of the local store: their name rule holds here too
+    (a comma split gcloud's audience list in two)."""
+    result = run_credproc("issuer", "trust-policy", name, "--cloud", "gcp", "--project-number", "123",
+                          "--pool", "pool1", "--provider", "prov1",
+                          "--service-account", "sa@x.iam.gserviceaccount.com")
+    assert result.code == 2 and result.stdout == b"", result
+    assert result.first_line.startswith(f"credproc: invalid environment name {name!r}"), result.first_line

@@ -171,7 +171,7 @@ def _read_spec(path: str) -> dict:
     data = _read_private_spec(os.path.abspath(path))
     try:
         spec = json.loads(data.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the interpreter's stack
         raise ConfigError(f"{printable(repr(path[:200]))} is not a token spec written by `credproc run`: not JSON") \
             from None
     problem = _spec_problem(spec)
