@@ -36,6 +36,7 @@ from credproc import cache
 from credproc.errors import ConfigError, CredprocError, LockTimeout, counted
 from credproc.lang.provider import Provider
 from credproc.lang.values import Value
+from credproc.providers.tokenrequest import TokenBoundRequest
 
 MIN_DURATION_SECONDS = 30 * 60  # anything shorter would be inside the 20-minute refresh margin at once
 MAX_DURATION_SECONDS = 12 * 3600  # STS's limit
@@ -373,7 +374,7 @@ def _output(entry: dict, region: "str | None" = None) -> Value:
     return Value(output)
 
 
-class OidcRequest:
+class OidcRequest(TokenBoundRequest):
     """The parsed `oidc` block, its token source and its cache key."""
 
     def __init__(self, oidc: dict, ctx, resolve_local_issuer: bool = True):
@@ -416,27 +417,6 @@ class OidcRequest:
             "token_source": self.source.identity(),
         }
         self.bindings = None
-
-    def bind(self) -> None:
-        """Read the token source now and key the cache on whose token it is (cache.Binding)."""
-        self.bindings = self.source.bindings()
-        self.material["token_binding"] = [binding.material() for binding in self.bindings]
-
-    @property
-    def cache_key(self) -> str:
-        if self.bindings is None:
-            raise RuntimeError("OidcRequest.bind() must come before the cache key")
-        return cache.make_key(self.material)
-
-    def refresh_deadline(self) -> float:
-        """CREDPROC_REFRESH_TIMEOUT, plus the time a person may take when this refresh may log in."""
-        from credproc import lock
-        from credproc.identity.tokens import login
-
-        seconds = lock.refresh_timeout()
-        if self.source.kind == "login" and login.auto_login_requested():
-            seconds += login.LOGIN_TIMEOUT_SECONDS
-        return seconds
 
     @classmethod
     def parse(cls, oidc, ctx, resolve_local_issuer: bool = True) -> "OidcRequest":

@@ -32,6 +32,7 @@ from credproc import cache
 from credproc.errors import ConfigError, CredprocError, LockTimeout
 from credproc.lang.provider import Provider
 from credproc.lang.values import Value
+from credproc.providers.tokenrequest import TokenBoundRequest
 from credproc.providers.aws_login import TOKEN_SCHEMA, _refuse_unknown_keys, _subject_attribute, _within_deadline, \
     to_plain
 
@@ -245,7 +246,7 @@ def _valid_until(entry: dict, claims: dict) -> "float | None":
     return float(min(times))
 
 
-class AzureRequest:
+class AzureRequest(TokenBoundRequest):
     """The parsed inputs, the token source and the cache key of one `oidc: true` open."""
 
     def __init__(self, plain: dict, ctx, resolve_local_issuer: bool = True):
@@ -279,21 +280,6 @@ class AzureRequest:
             "token_source": self.source.identity(),
         }
         self.bindings = None
-
-    def bind(self) -> None:
-        self.bindings = self.source.bindings()
-        self.material["token_binding"] = [binding.material() for binding in self.bindings]
-
-    @property
-    def cache_key(self) -> str:
-        if self.bindings is None:
-            raise RuntimeError("AzureRequest.bind() must come before the cache key")
-        return cache.make_key(self.material)
-
-    def refresh_deadline(self) -> float:
-        from credproc import lock
-
-        return lock.refresh_timeout()
 
     def fetch_token(self) -> str:
         """A token for the output (a cache hit still hands out a current one), within the deadline."""

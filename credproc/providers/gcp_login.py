@@ -44,6 +44,7 @@ from credproc import cache
 from credproc.errors import ConfigError, CredprocError, LockTimeout
 from credproc.lang.provider import Provider
 from credproc.lang.values import Value
+from credproc.providers.tokenrequest import TokenBoundRequest
 from credproc.providers.aws_login import TOKEN_SCHEMA, _refuse_unknown_keys, _within_deadline, to_plain
 
 CACHE_KIND = "creds"
@@ -402,7 +403,7 @@ def _subject_attribute(name: str, ctx) -> str:
         raise ConfigError(err.message.replace("aws-login", "gcp-login", 1), hint=err.hint) from None
 
 
-class GcpOidcRequest:
+class GcpOidcRequest(TokenBoundRequest):
     """The parsed `oidc` block, its token source and its cache key."""
 
     def __init__(self, project: str, oidc: dict, ctx, resolve_local_issuer: bool = True):
@@ -469,25 +470,6 @@ class GcpOidcRequest:
 
     def abort(self) -> None:
         self.source.abort()
-
-    def bind(self) -> None:
-        self.bindings = self.source.bindings()
-        self.material["token_binding"] = [binding.material() for binding in self.bindings]
-
-    @property
-    def cache_key(self) -> str:
-        if self.bindings is None:
-            raise RuntimeError("GcpOidcRequest.bind() must come before the cache key")
-        return cache.make_key(self.material)
-
-    def refresh_deadline(self) -> float:
-        from credproc import lock
-        from credproc.identity.tokens import login
-
-        seconds = lock.refresh_timeout()
-        if self.source.kind == "login" and login.auto_login_requested():
-            seconds += login.LOGIN_TIMEOUT_SECONDS
-        return seconds
 
     def exchange(self, now: float) -> dict:
         """Token -> STS -> IAM Credentials -> a cache entry (expiry from IAM Credentials' expireTime)."""
