@@ -20,7 +20,8 @@ def write_env(isolated_env, name, text):
 def default_signals():
     """For preexec_fn: credproc starts with default signal dispositions even when the tests run
     under nohup (SIGHUP ignored) or in a background job (SIGINT ignored), which it would inherit."""
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                   signal.SIGALRM):
         signal.signal(signum, signal.SIG_DFL)
 
 

@@ -235,7 +235,7 @@ TRAP = """
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM"])
 def test_signals_reach_the_child(tmp_path, signame):
     marker, ready = tmp_path / "marker", tmp_path / "ready"
     trap = TRAP.replace("signal.SIGTERM", f"signal.{signame}")

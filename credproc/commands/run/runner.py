@@ -38,9 +38,15 @@ CONFLICTING_AWS_VARIABLES = (
 ENDPOINT_CONFLICTING_VARIABLES = CONFLICTING_AWS_VARIABLES + (
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 )
+# Every signal whose default action ends credproc: each would otherwise kill it before it removes
+# the run's secret files, leaving the child running. The child decides what they mean (USR1 and
+# USR2 often ask for a reload or a dump, not an exit).
 FORWARDED_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    if hasattr(signal, name)
 )
+# Keys a terminal turns into signals for its whole foreground group (Ctrl-C, Ctrl-\).
+TERMINAL_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGQUIT") if hasattr(signal, name))
 
 
 # --- projections -------------------------------------------------------------------------------
@@ -406,10 +412,10 @@ def exit_status(returncode: int) -> int:
 
 
 class SignalForwarder:
-    """While installed, SIGINT/SIGTERM/SIGHUP go to the child instead of ending credproc.
+    """While installed, the FORWARDED_SIGNALS go to the child instead of ending credproc.
 
     A signal that arrives before the child exists is remembered: the caller then does not start
-    it (and cleans up). SIGINT from a terminal already reached the child, which shares our
+    it (and cleans up). SIGINT (and SIGQUIT) from a terminal already reached the child, which shares our
     foreground process group: forwarding it too would make it a double Ctrl-C (terraform, for one,
     treats a second interrupt as "abort now"), so it is forwarded only when we are not the
     terminal's foreground group (e.g. `kill -INT` from elsewhere, or no terminal at all). When the
@@ -445,7 +451,7 @@ class SignalForwarder:
     def _handle(self, signum, frame):
         if self.child is None:
             self.pending.append(signum)
-        elif self.terminal_is_raw or not (signum == signal.SIGINT and _terminal_delivered_sigint()):
+        elif self.terminal_is_raw or not (signum in TERMINAL_SIGNALS and _terminal_delivered_sigint()):
             self._send(signum)
 
     def _send(self, signum):
