@@ -187,3 +187,23 @@ def _create_private_dir(path: str, what: str, variable: "str | None") -> None:
     except OSError as err:  # a read-only file system, a parent we may not write: say so, not "internal error"
         raise ConfigError(f"cannot create the {what} {path}: {err.strerror or type(err).__name__}",
                           hint=f"credproc needs a writable private {what}" + (f"; set {variable} to one" if variable else "")) from None
+
+
+def keep_stdout_private() -> None:
+    """Secrets are about to go to stdout. When stdout is a regular file that other users may read
+    (`credproc serve ORG/ENV > endpoint.env` under the usual umask 022 creates it 0644), make it
+    owner-only first, as every file credproc writes itself; refuse when that cannot be done. A pipe,
+    a terminal or /dev/null is left alone."""
+    try:
+        info = os.fstat(1)
+    except OSError:
+        return
+    mode = stat.S_IMODE(info.st_mode)
+    if not stat.S_ISREG(info.st_mode) or not mode & 0o077:
+        return
+    try:
+        os.fchmod(1, mode & 0o700)
+    except OSError:
+        raise ConfigError(f"stdout is a file other users can read (mode {mode:04o}) and not yours to make private: "
+                          f"credproc writes no secret there",
+                          hint="redirect to a file of your own (credproc makes it 0600), or chmod 600 it first") from None

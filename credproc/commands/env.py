@@ -348,7 +348,7 @@ def open_command(args) -> int:
     if opened.has_errors and not args.partial:
         raise _fail_with_errors(opened)
     _write_stdout(render(opened.value, args.format, redact=not args.show_secrets, path=path, write_files=True,
-                         warn=_warn))
+                         warn=_warn), secrets=args.show_secrets)
     if opened.has_errors:
         raise _fail_with_errors(opened)
     return 0
@@ -391,9 +391,9 @@ def get_command(args) -> int:
     _warn_dropped(opened)
     if args.value:
         _write_stdout(render(opened.value, args.value, redact=not args.show_secrets, path=path,
-                             write_files=False, warn=_warn))
+                             write_files=False, warn=_warn), secrets=args.show_secrets)
         return 0
-    _write_stdout(_get_report(args, opened, path))
+    _write_stdout(_get_report(args, opened, path), secrets=args.show_secrets)
     return 0
 
 

@@ -23,6 +23,11 @@ def warn(message: str) -> None:
     sys.stderr.write(f"credproc: warning: {message}\n")
 
 
-def write_stdout(text: str) -> None:
+def write_stdout(text: str, *, secrets: bool = False) -> None:
+    """``secrets``: the text shows secrets (--show-secrets), so a file it goes to is made private."""
+    if secrets:
+        from credproc import fsutil
+
+        fsutil.keep_stdout_private()
     sys.stdout.write(text)
     sys.stdout.flush()

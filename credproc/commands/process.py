@@ -28,7 +28,7 @@ import os
 import sys
 import time
 
-from credproc import cache, settings
+from credproc import cache, fsutil, settings
 from credproc.creds import index
 from credproc.errors import ConfigError, UsageError, counted
 
@@ -93,6 +93,7 @@ def _shown(arg: str) -> str:
 
 def _write_stdout(answer: bytes) -> None:
     # One write of the complete answer, after all work is done: a reader never sees half of it.
+    fsutil.keep_stdout_private()
     out = getattr(sys.stdout, "buffer", None)
     if out is None:
         sys.stdout.write(answer.decode("utf-8"))

@@ -47,7 +47,8 @@ def rotate_command(args) -> int:
     sys.stderr.write(_summary(opened.name, rotated.written) + "\n")
     if opened.has_errors and not args.partial:
         raise errors_of(opened)
-    write_stdout(render(opened.value, args.format, redact=not args.show_secrets, write_files=True, warn=warn))
+    write_stdout(render(opened.value, args.format, redact=not args.show_secrets, write_files=True, warn=warn),
+                 secrets=args.show_secrets)
     if opened.has_errors:
         raise errors_of(opened)
     return 0

@@ -3,6 +3,7 @@ endpoint in the ECS container-credentials protocol (credproc.creds.endpoint), un
 Also the answer source `credproc run --server` uses."""
 import sys
 
+from credproc import fsutil
 from credproc.errors import ConfigError, UsageError
 
 DEFAULT_LISTEN = "127.0.0.1:0"
@@ -120,6 +121,7 @@ def serve_command(args) -> int:
     from credproc.creds.export import format_variables
 
     host, port = parse_listen(args.listen, args.allow_remote_insecure)
+    fsutil.keep_stdout_private()  # the variables printed carry the endpoint's token
     endpoint = open_endpoint(args.environment, args.path, host, port)
     try:
         sys.stdout.write(format_variables(endpoint.variables(), args.format))

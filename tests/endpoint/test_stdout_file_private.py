@@ -1,0 +1,97 @@
+"""Secrets redirected to a file stay the user's: `credproc serve ORG/ENV > endpoint.env` (the README's
+own example), `process`/`export > FILE` and `env open --show-secrets > FILE` under the usual umask 022
+would create a 0644 file any local user can read. credproc makes such a file 0600 before it writes a
+secret there, refuses when it cannot, and leaves pipes and files that print no secret alone."""
+import os
+import signal
+import stat
+import subprocess
+import time
+
+import pytest
+
+from credtest import python_bytecode_env
+from support.runner import CREDPROC
+
+REF = "acme/dev"
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(os.name != "posix", reason="POSIX modes")]
+
+
+def redirected(tmp_path, argv, *, name="out", mode=0o644, umask=0o022):
+    """Run credproc with stdout on a file created by the shell's way: open(O_CREAT) under umask."""
+    target = tmp_path / name
+    previous = os.umask(umask)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    finally:
+        os.umask(previous)
+    try:
+        proc = subprocess.run([CREDPROC, *argv], stdout=fd, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env=python_bytecode_env(dict(os.environ)), timeout=90)
+    finally:
+        os.close(fd)
+    return proc, target
+
+
+def mode_of(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("argv", [["process", REF], ["export", REF, "--format", "env"],
+                                  ["env", "open", REF, "--show-secrets"]])
+def test_a_world_readable_file_becomes_private_before_credentials_reach_it(login, tmp_path, argv):
+    proc, target = redirected(tmp_path, argv)
+    assert proc.returncode == 0, proc.stderr
+    assert b"ASIA" in target.read_bytes()
+    assert mode_of(target) == 0o600
+
+
+def test_serve_redirected_to_a_file_keeps_the_endpoint_token_private(login, tmp_path):
+    target = tmp_path / "endpoint.env"
+    # As a shell runs `credproc serve acme/dev > endpoint.env &` under umask 022.
+    serve = subprocess.Popen(["sh", "-c", f"umask 022; exec {CREDPROC} serve {REF} > {target}"],
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             env=python_bytecode_env(dict(os.environ)))
+    try:
+        deadline = time.monotonic() + 60
+        while b"AWS_CONTAINER_AUTHORIZATION_TOKEN" not in (target.read_bytes() if target.exists() else b""):
+            assert serve.poll() is None, serve.stderr.read()
+            assert time.monotonic() < deadline, "serve printed no variables"
+            time.sleep(0.05)
+        assert mode_of(target) == 0o600
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.communicate(timeout=30)
+
+
+def test_env_open_without_secrets_leaves_the_file_as_the_user_made_it(login, tmp_path):
+    proc, target = redirected(tmp_path, ["env", "open", REF])
+    assert proc.returncode == 0, proc.stderr
+    assert mode_of(target) == 0o644
+
+
+def test_a_file_credproc_cannot_make_private_gets_no_secret(tmp_path, monkeypatch, capsys):
+    """A file of another user's (fchmod refused): nothing written, one line, exit 2."""
+    from credproc import fsutil
+    from credproc.errors import ConfigError
+
+    target = tmp_path / "theirs"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.fchmod(fd, 0o644)
+    saved = os.dup(1)
+    os.dup2(fd, 1)
+
+    def refused(*_):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "fchmod", refused)
+    try:
+        with pytest.raises(ConfigError) as caught:
+            fsutil.keep_stdout_private()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(fd)
+    assert "0644" in str(caught.value) and caught.value.exit_code == 2
+    assert target.read_bytes() == b""
