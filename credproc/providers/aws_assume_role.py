@@ -99,7 +99,7 @@ class AwsAssumeRoleProvider(AwsLoginProvider):
         _check_duration_outlasts_margin(request.duration, margin)
         entry = self._cached_or_refreshed(request, margin)
         self._record(ctx, request.cache_key, entry["credentials"]["AccessKeyId"], entry["expiration"],
-                     entry.get("account_id"), region=request.region,
+                     entry.get("account_id"), region=request.explicit_region,
                      stale=not cache.is_fresh(entry, margin, self._now()))
         return _output(entry, request.explicit_region)
 

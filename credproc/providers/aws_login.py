@@ -191,7 +191,7 @@ class AwsLoginProvider(Provider):
         _check_duration_outlasts_margin(request, margin)
         entry = self._cached_or_refreshed(request, margin)
         self._record(ctx, request.cache_key, entry["credentials"]["AccessKeyId"], entry["expiration"],
-                     entry.get("account_id"), region=request.region,
+                     entry.get("account_id"), region=request.explicit_region,
                      stale=not cache.is_fresh(entry, margin, self._now()), bindings=request.bindings)
         return _output(entry, request.explicit_region)
 

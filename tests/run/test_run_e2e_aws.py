@@ -86,3 +86,24 @@ def test_aws_cli_runs_with_the_environment_credentials(demo_dev):
     assert [(row["environment"], row["role_arn"]) for row in rows] == [("demo/dev", ROLE_ARN)]
     cleared = subprocess.run([CREDPROC, "cache", "clear", "demo/dev"], capture_output=True, text=True, timeout=60)
     assert cleared.stdout == "removed 1 cache entry for demo/dev\n"
+
+
+@pytest.mark.timeout(180)
+def test_a_definition_without_region_leaves_the_users_region_alone(demo_dev, tmp_path):
+    """STS falls back to us-east-1 when nothing names a region; the child must not get that fallback
+    as AWS_REGION, which would override the region in the user's AWS config."""
+    env_file = demo_dev.env_dir / "demo" / "dev.yaml"
+    env_file.write_text(DEMO_DEV.replace("          region: eu-central-1\n", ""))
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nregion = eu-west-1\n")
+    environ = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    environ["AWS_CONFIG_FILE"] = str(config)
+    dump = subprocess.run([CREDPROC, "run", "demo/dev", "--", sys.executable, "-c", DUMP],
+                          capture_output=True, text=True, timeout=120, env=environ)
+    assert dump.returncode == 0, dump.stderr
+    seen = json.loads(dump.stdout)
+    assert seen["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    assert seen["AWS_REGION"] is None and seen["AWS_DEFAULT_REGION"] is None
+    region = subprocess.run([CREDPROC, "run", "demo/dev", "--", AWS, "configure", "get", "region"],
+                            capture_output=True, text=True, timeout=120, env=environ)
+    assert region.stdout.strip() == "eu-west-1", region.stderr

@@ -167,16 +167,28 @@ def test_expiration_and_region_from_the_aws_login_records():
     from credproc import cache
 
     key = cache.make_key({"test": "run"})
-    cache.write_entry("creds", key, {"expiration": "2031-02-03T04:05:06Z",
-                                     "material": {"sts": {"region": "ap-south-1", "endpoint": None}}})
     records = [
-        {"access_key_id": "ASIAOTHER", "expiration": "2030-01-01T00:00:00Z", "cache_key": None},
-        {"access_key_id": "ASIAMINE", "expiration": "2031-02-03T04:05:06Z", "cache_key": key},
+        {"access_key_id": "ASIAOTHER", "expiration": "2030-01-01T00:00:00Z", "cache_key": None, "region": "x"},
+        {"access_key_id": "ASIAMINE", "expiration": "2031-02-03T04:05:06Z", "cache_key": key, "region": "ap-south-1"},
     ]
     projection = runner.Projection(variables={"AWS_ACCESS_KEY_ID": "ASIAMINE", "AWS_SECRET_ACCESS_KEY": "x"})
     env = runner.child_environment({"AWS_REGION": "us-west-2"}, projection, {}, "acme/dev", records)
     assert env["AWS_CREDENTIAL_EXPIRATION"] == "2031-02-03T04:05:06Z"
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "ap-south-1"
+
+
+def test_a_region_sts_only_defaulted_to_is_not_given_to_the_command():
+    """The record's region is the one the definition gave (None here); the cache entry's STS region
+    (the us-east-1 fallback) must not become the command's AWS_REGION."""
+    from credproc import cache
+
+    key = cache.make_key({"test": "run-default-region"})
+    cache.write_entry("creds", key, {"expiration": "2031-02-03T04:05:06Z",
+                                     "material": {"sts": {"region": "us-east-1", "endpoint": None}}})
+    records = [{"access_key_id": "ASIAMINE", "expiration": "2031-02-03T04:05:06Z", "cache_key": key, "region": None}]
+    projection = runner.Projection(variables={"AWS_ACCESS_KEY_ID": "ASIAMINE", "AWS_SECRET_ACCESS_KEY": "x"})
+    env = runner.child_environment({}, projection, {}, "acme/dev", records)
+    assert "AWS_REGION" not in env and "AWS_DEFAULT_REGION" not in env
 
 
 def test_region_the_environment_sets_wins():

@@ -170,30 +170,17 @@ def provides_aws_credentials(variables: dict) -> bool:
 
 def aws_context(variables: dict, records=()) -> AwsContext:
     """Expiration and region of the credentials in ``variables``, from the aws-login provider's
-    records of what it opened (its `opened` list: access_key_id, expiration, cache_key, ...). The
-    region is the one STS was called in, kept in the cache entry's key material; a region the
-    environment sets itself wins."""
+    records of what it opened (its `opened` list: access_key_id, expiration, region, ...). The
+    region is the one the environment gave the provider (`oidc.region`, `region`), never a default
+    STS fell back to: that would override the region the user configured for the command. A region
+    the environment sets itself wins."""
     context = AwsContext(region=variables.get("AWS_REGION") or variables.get("AWS_DEFAULT_REGION") or None)
     key_id = variables.get("AWS_ACCESS_KEY_ID")
     for record in records:
         if isinstance(record, dict) and key_id and record.get("access_key_id") == key_id:
             context.expiration = record.get("expiration") or context.expiration
-            context.region = context.region or record.get("region") or _sts_region(record.get("cache_key"))
+            context.region = context.region or record.get("region")
     return context
-
-
-def _sts_region(cache_key) -> "str | None":
-    if not isinstance(cache_key, str):
-        return None
-    from credproc import cache
-
-    try:
-        entry = cache.read_entry("creds", cache_key) or {}
-    except (ValueError, OSError):
-        return None
-    sts = (entry.get("material") or {}).get("sts") if isinstance(entry.get("material"), dict) else None
-    region = sts.get("region") if isinstance(sts, dict) else None
-    return region if isinstance(region, str) and region else None
 
 
 def child_environment(inherited: dict, projection: Projection, file_paths: dict, ref: str,
