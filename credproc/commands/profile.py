@@ -218,6 +218,23 @@ def _report_install(edit, name, config, command_line, dry_run, out) -> None:
     removed = f" (removed {', '.join(edit.removed_keys)})" if edit.removed_keys else ""
     out.write(f"{verb} profile {name} in {config}{removed}: credential_process = {command_line}\n")
     out.write(f"try: aws sts get-caller-identity --profile {name}\n")
+    if not _profile_has_region(edit.new_text, name):
+        out.write(f"note: profile {name} names no region and AWS_REGION is unset: aws and boto3 will stop with "
+                  f"\"You must specify a region\"; run install-profile again with --region R (credproc cannot "
+                  f"give one: a credential_process carries no region)\n")
+
+
+def _profile_has_region(text: str, name: str) -> bool:
+    """What the AWS CLI and boto3 will find for `--profile NAME`: its own `region` (they do not fall
+    back to [default]'s) or AWS_REGION / AWS_DEFAULT_REGION."""
+    import configparser
+
+    if os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"):
+        return True
+    try:
+        return bool((ini.botocore_profile(text, name) or {}).get("region"))
+    except configparser.Error:  # a file botocore cannot parse was already reported; a note would only add noise
+        return True
 
 
 def validate_ref(ref: str) -> str:

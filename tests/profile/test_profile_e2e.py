@@ -209,3 +209,23 @@ def test_install_refuses_to_write_the_launcher_into_a_directory_others_can_write
     with pytest.raises(ConfigError, match="accessible by group or others"):
         profile.install_profile("acme/prod", check_environment=lambda ref: None)
     assert read_bytes(isolated_env.config_file) == installed  # the profile was not pointed at it
+
+
+@pytest.mark.timeout(120)
+def test_install_without_a_region_says_the_aws_cli_will_need_one(isolated_env, monkeypatch):
+    """`aws --profile esc-dev ...` stops with "You must specify a region" when neither the profile
+    nor AWS_REGION names one ([default]'s region does not apply to a named profile)."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    store_environment(isolated_env.env_dir, "acme/dev", ENV_WITH_LOGIN)
+    write_bytes(isolated_env.config_file, BEFORE, mode=0o600)
+    bare = run([CREDPROC, "install-profile", "acme/dev"])
+    assert bare.returncode == 0, bare.stderr
+    assert "names no region" in bare.stdout and "--region R" in bare.stdout
+    cli = run([AWS, "configure", "get", "region", "--profile", "esc-dev"])
+    assert cli.stdout.strip() == ""  # what the note warns of: the AWS CLI finds no region either
+    again = run([CREDPROC, "install-profile", "acme/dev", "--region", "eu-central-1"])
+    assert again.returncode == 0 and "names no region" not in again.stdout
+    with_variable = run([CREDPROC, "install-profile", "acme/dev", "--profile", "other-dev"],
+                        env=dict(os.environ, AWS_REGION="eu-west-1"))
+    assert with_variable.returncode == 0 and "names no region" not in with_variable.stdout
