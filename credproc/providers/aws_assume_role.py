@@ -106,8 +106,8 @@ class AwsAssumeRoleProvider(AwsLoginProvider):
     def check(self, inputs, ctx):
         """What open() would refuse, for the inputs known when checking (`login` is usually not)."""
         plain = _checked_inputs(inputs)
-        if plain.get("duration") is not None:
-            parse_duration(plain["duration"])
+        if plain.get("duration") is not None:  # refused as open() refuses it, margin included
+            _check_duration_outlasts_margin(parse_duration(plain["duration"]), cache.refresh_margin_seconds())
         if plain.get("roleArn") is not None:
             role_arn(plain["roleArn"])
         if isinstance(plain.get("login"), dict) and not _has_unknown(inputs, "login"):

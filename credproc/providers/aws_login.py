@@ -139,7 +139,7 @@ def parse_duration(text) -> int:
     if total < MIN_DURATION_SECONDS:
         raise ConfigError(
             f"oidc.duration {text} is below the minimum of 30m: credentials are refreshed 20 minutes "
-            "before they expire, so shorter ones would be refreshed on every use"
+            "before they expire, so shorter ones would be refreshed every few minutes"
         )
     if total > MAX_DURATION_SECONDS:
         raise ConfigError(f"oidc.duration {text} is above STS's maximum of 12h")
@@ -168,7 +168,8 @@ class AwsLoginProvider(Provider):
         if "static" in plain:
             _static_keys(plain["static"])
         else:
-            OidcRequest.parse(plain["oidc"], ctx, resolve_local_issuer=False)
+            request = OidcRequest.parse(plain["oidc"], ctx, resolve_local_issuer=False)
+            _check_duration_outlasts_margin(request, cache.refresh_margin_seconds())  # as open() would
 
     # --- static -------------------------------------------------------------------------------
 

@@ -82,6 +82,28 @@ def test_env_check_refuses_a_chained_duration_over_an_hour(isolated_env):
     assert "aws-assume-role `duration` 2h is above 1h: AWS caps role-chaining sessions" in result.stderr
 
 
+@pytest.mark.parametrize("duration, margin, refused", [("15m", None, True), ("20m", None, True), ("21m", None, False),
+                                                     ("17m", "16", False)])
+def test_env_check_refuses_what_open_would_a_chained_duration_inside_the_refresh_margin(
+        isolated_env, monkeypatch, duration, margin, refused):
+    """env check said 0 for 15m and 20m while every open then failed: keys with less than the refresh
+    margin left are never handed out. Both now apply the same rule with the same margin."""
+    if margin:
+        monkeypatch.setenv("CREDPROC_REFRESH_MARGIN", margin)
+    define(isolated_env, chain_yaml(f"        duration: {duration}\n"), "acme/chain")
+    result = credproc("env", "check", "acme/chain")
+    assert result.returncode == (2 if refused else 0), result.stderr
+    assert ("is not longer than the refresh margin" in result.stderr) == refused
+
+
+def test_env_check_refuses_an_aws_login_duration_inside_the_refresh_margin(isolated_env, monkeypatch):
+    monkeypatch.setenv("CREDPROC_REFRESH_MARGIN", "40")
+    define(isolated_env, chain_yaml().replace("sessionName: chain-login\n",
+                                              "sessionName: chain-login\n          duration: 35m\n", 1), "acme/chain")
+    result = credproc("env", "check", "acme/chain")
+    assert result.returncode == 2 and "oidc.duration 35m is not longer than the refresh margin" in result.stderr
+
+
 def test_env_check_accepts_a_chain_whose_login_is_not_known_yet(isolated_env):
     define(isolated_env, chain_yaml("        duration: 1h\n        region: eu-west-1\n"), "acme/chain")
     result = credproc("env", "check", "acme/chain")
