@@ -109,7 +109,60 @@ def run_trust_policy(args) -> int:
     from credproc.store.store import parse_name
 
     parse_name(args.environment)  # the local issuer mints for environments of the local store: their names only
-    return TRUST_POLICIES[args.cloud](args)
+    code = TRUST_POLICIES[args.cloud](args)  # bad arguments are refused before any warning
+    for warning in _subject_warnings(args):
+        sys.stderr.write(f"credproc: warning: {warning}\n")
+    return code
+
+
+LOGIN_PROVIDERS = {"aws": "aws-login", "azure": "azure-login", "gcp": "gcp-login"}
+
+
+def _subject_warnings(args) -> "list[str]":
+    """The subject printed must be the one the environment's logins present: say so when the local
+    definition is missing, has no login for this cloud, or asks for subjectAttributes that
+    --subject-attribute does not give (in order), since the trust would then admit no token at all."""
+    provider = LOGIN_PROVIDERS[args.cloud]
+    declared = _declared_subject_attributes(args.environment, provider)
+    if declared is None:
+        return [f"{args.environment} is not in the local store: the trust below admits the tokens the local issuer "
+                f"will mint for that name"]
+    if not declared:
+        return [f"{args.environment} opens no fn::open::{provider}: the trust below is for a login it does not have"]
+    given = [name for name, _ in _subject_attributes(args)]
+    return [f"{args.environment}'s {provider} appends subjectAttributes [{', '.join(wanted)}] to its subject: pass "
+            + " ".join(f"--subject-attribute {name}=VALUE" for name in wanted)
+            + " (in that order), else the trust admits none of its tokens"
+            for wanted in _unique(declared) if wanted != given]
+
+
+def _declared_subject_attributes(ref: str, provider: str) -> "list | None":
+    """subjectAttributes of each fn::open::PROVIDER in the local definition ([] each when absent);
+    None when the store has no such environment. A definition the parser refuses declares nothing."""
+    from credproc.lang.syntax import parse_yaml, plain, provider_inputs
+    from credproc.store.store import NotInStore, Store, parse_name
+
+    try:
+        data, _ = Store().read(parse_name(ref))
+    except NotInStore:
+        return None
+    root, diagnostics = parse_yaml(ref, data)
+    if root is None or any(d.severity == "error" for d in diagnostics):
+        return []
+    found = []
+    for inputs in provider_inputs(plain(root), provider):
+        block = inputs.get("oidc") if provider != "azure-login" and isinstance(inputs, dict) else inputs
+        names = block.get("subjectAttributes") if isinstance(block, dict) else None
+        found.append([n for n in names if isinstance(n, str)] if isinstance(names, list) else [])
+    return found
+
+
+def _unique(lists: list) -> list:
+    seen = []
+    for item in lists:
+        if item not in seen:
+            seen.append(item)
+    return seen
 
 
 def _subject_attributes(args) -> list:

@@ -386,3 +386,30 @@ def _yaml_message(err) -> str:
 
 def _fatal(name, summary):
     return Diagnostic("error", summary, name, None, None, "")
+
+
+def plain(node):
+    """A parsed node as plain dicts, lists and scalars (its depth is bounded by MAX_DEPTH; a repeated
+    key keeps its last value, as the YAML decoders do): for reading a definition without evaluating it."""
+    if isinstance(node, MappingNode):
+        return {str(key.value): plain(value) for key, value in node.entries}
+    if isinstance(node, SequenceNode):
+        return [plain(item) for item in node.items]
+    return node.value
+
+
+def provider_inputs(node, provider: str):
+    """The inputs of every open of ``provider`` below the plain ``node``, in the short
+    (`fn::open::NAME: inputs`) and long (`fn::open: {provider: NAME, inputs: ...}`) forms."""
+    if isinstance(node, list):
+        for item in node:
+            yield from provider_inputs(item, provider)
+    if not isinstance(node, dict):
+        return
+    for key, member in node.items():
+        if key == f"fn::open::{provider}":
+            yield member
+        elif key == "fn::open" and isinstance(member, dict) and member.get("provider") == provider:
+            yield member.get("inputs")
+        else:
+            yield from provider_inputs(member, provider)

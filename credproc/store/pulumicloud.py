@@ -604,25 +604,13 @@ def _definition(client, org: str, project: str, env: str, deadline=None) -> "dic
         return None
     if status != 200 or not data:
         return None
-    from credproc.lang.syntax import parse_yaml
+    from credproc.lang.syntax import parse_yaml, plain
 
     root, diagnostics = parse_yaml(f"{org}/{project}/{env}", data)
     if root is None or any(d.severity == "error" for d in diagnostics):
         return None
-    doc = _plain(root)
+    doc = plain(root)
     return doc if isinstance(doc, dict) else None
-
-
-def _plain(node):
-    """A credproc.lang.syntax node as plain dicts, lists and scalars (its depth is bounded by the
-    parser's MAX_DEPTH; a repeated key keeps its last value, as the YAML decoders do)."""
-    from credproc.lang.syntax import MappingNode, SequenceNode
-
-    if isinstance(node, MappingNode):
-        return {str(key.value): _plain(value) for key, value in node.entries}
-    if isinstance(node, SequenceNode):
-        return [_plain(item) for item in node.items]
-    return node.value
 
 
 def _definition_bytes(client, org: str, project: str, env: str, deadline=None) -> "tuple[int, bytes]":
@@ -638,7 +626,9 @@ def scan_definition(doc: dict) -> "tuple[list, list, bool]":
     """(aws-login durations in seconds, imports as (project, env), odd): odd when a login's duration
     is not a literal credproc can read."""
     durations, odd = [], False
-    for inputs in _aws_logins(doc.get("values")):
+    from credproc.lang.syntax import provider_inputs
+
+    for inputs in provider_inputs(doc.get("values"), "aws-login"):
         seconds = _login_seconds(inputs)
         if seconds is None:
             odd = True
@@ -671,22 +661,6 @@ def _imports(items) -> list:
             project, _, env = text.rpartition("/")
             found.append((project or "default", env))
     return found
-
-
-def _aws_logins(node):
-    """The inputs of every aws-login open below ``node`` (short and long form)."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _aws_logins(item)
-    if not isinstance(node, dict):
-        return
-    for key, member in node.items():
-        if key == "fn::open::aws-login":
-            yield member
-        elif key == "fn::open" and isinstance(member, dict) and member.get("provider") == "aws-login":
-            yield member.get("inputs")
-        else:
-            yield from _aws_logins(member)
 
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
