@@ -230,6 +230,7 @@ def test_online_reports_an_unreachable_sts(healthy):
     assert result.returncode == 2
     rows = parse_table(result.stdout)
     assert rows["STS"][0][0] == "FAIL" and "exited 6" in rows["STS"][0][1]
+    assert "network" in rows["STS"][0][2] and "trust-policy" not in rows["STS"][0][2]  # the fix for exit 6
     assert rows["clock"][0][0] == "WARN"
 
 

@@ -524,6 +524,22 @@ def _process_argv(target: Target) -> list:
     return [sys.executable, "-m", "credproc", "process", target.ref]
 
 
+def _process_failure_fix(code: int, ref: str) -> str:
+    """What to do next, by credproc's documented exit code (the message says what went wrong)."""
+    from credproc.errors import ExitCode
+
+    fixes = {
+        ExitCode.USAGE: f"see the message; `credproc env check {ref}` shows what is wrong in the definition",
+        ExitCode.LOGIN_REQUIRED: f"log in: `credproc login {ref}`",
+        ExitCode.TOKEN: "see the message: the token source gave no usable token",
+        ExitCode.STS_REFUSED: f"see the message; `credproc issuer trust-policy {ref} --account ACCOUNT` shows what "
+                              "the role must trust",
+        ExitCode.TRANSIENT: "check the network, proxy and AWS_ENDPOINT_URL* settings, then retry",
+        ExitCode.LOCK_TIMEOUT: "another credproc holds the refresh lock: retry, or raise CREDPROC_LOCK_TIMEOUT",
+    }
+    return fixes.get(code, "see the message")
+
+
 def check_sts(target: Target) -> list:
     """One AssumeRoleWithWebIdentity through `credproc process`, into a throw-away cache directory (a
     cached answer would prove nothing about STS, and the user's cache is left as it was)."""
@@ -546,7 +562,7 @@ def check_sts(target: Target) -> list:
     if result.returncode != 0:
         first = (result.stderr.strip().splitlines() or ["(no message)"])[0]  # credproc's lines hold no secret
         return [Check("STS", FAIL, f"`credproc process {target.ref}` exited {result.returncode}: {first}",
-                      "see the message; `credproc issuer trust-policy` shows what the role must trust")]
+                      _process_failure_fix(result.returncode, target.ref))]
     try:
         answer = json.loads(result.stdout)
         key_id, expiration = answer["AccessKeyId"], answer.get("Expiration")
