@@ -166,8 +166,11 @@ def check_private(path: str, what: str, mode: int = 0o700, variable: "str | None
                           hint=f"set {variable} to a directory you own, or remove this one" if variable
                           else "remove it, or make it yours")
     if info.st_mode & 0o077:
+        shared = kind == "directory" and info.st_mode & (stat.S_ISVTX | 0o002)
         raise ConfigError(f"{what} {path} is accessible by group or others (mode {stat.S_IMODE(info.st_mode):o})",
-                          hint=f"chmod {mode:o} {path}")
+                          # a shared directory (/tmp): making it private would break every other user of it
+                          hint=(f"set {variable} to a new directory below it (credproc creates it 0700)" if variable
+                                else "use a private directory instead") if shared else f"chmod {mode:o} {path}")
 
 
 def ensure_private_dir(path: str, what: str, variable: "str | None" = None) -> None:

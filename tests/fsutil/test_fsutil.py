@@ -117,6 +117,18 @@ def test_check_private_names_the_path_and_the_chmod_fix(tmp_path):
     assert info.value.hint == f"chmod 600 {key}"
 
 
+@pytest.mark.parametrize("shared_mode", [0o1777, 0o777, 0o1770])
+def test_a_shared_directory_is_never_told_to_chmod_700(tmp_path, shared_mode):
+    """CREDPROC_CACHE_DIR=/tmp: `chmod 700 /tmp` would break every other user of it."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, shared_mode)
+    with pytest.raises(ConfigError) as info:
+        fsutil.check_private(str(shared), "cache directory", variable="CREDPROC_CACHE_DIR")
+    assert "chmod" not in info.value.hint
+    assert info.value.hint == "set CREDPROC_CACHE_DIR to a new directory below it (credproc creates it 0700)"
+
+
 def test_check_private_refuses_a_symbolic_link(tmp_path):
     real = tmp_path / "real"
     real.mkdir(mode=0o700)
