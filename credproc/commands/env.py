@@ -646,7 +646,12 @@ def edit_command(args) -> int:
         fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(original)
-        edited = _edit_until_valid(name, store, argv, copy, original)
+        try:
+            edited = _edit_until_valid(name, store, argv, copy, original)
+        except DiagnosticsError as err:  # an edit with errors is not saved, and not lost either
+            keep = True
+            err.hint = f"your version is kept in {_keep_copy(copy, workdir)}"
+            raise
         if edited is None:
             sys.stderr.write(f"no changes to {name.full}\n")
             return 0
@@ -654,16 +659,25 @@ def edit_command(args) -> int:
             with store.edit_lock(name):  # not held while the editor ran: compared with what it was then
                 _write_checked(store, name, original, edited)
         except (ConfigError, LockTimeout) as err:
-            keep = True  # the user's work must not be lost: say where it is (a name no sweep removes)
-            kept = tempfile.mkdtemp(prefix="kept-edit-", dir=os.path.dirname(workdir))
-            os.replace(copy, os.path.join(kept, os.path.basename(copy)))
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise type(err)(err.message, hint=f"your version is kept in {os.path.join(kept, os.path.basename(copy))}") from None
+            keep = True  # the user's work must not be lost: say where it is
+            raise type(err)(err.message, hint=f"your version is kept in {_keep_copy(copy, workdir)}") from None
         sys.stderr.write(f"saved {name.full}\n")
         return 0
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _keep_copy(copy: str, workdir: str) -> str:
+    """Move the edited copy to a private directory no sweep removes; returns its new path."""
+    import shutil
+    import tempfile
+
+    kept = tempfile.mkdtemp(prefix="kept-edit-", dir=os.path.dirname(workdir))
+    target = os.path.join(kept, os.path.basename(copy))
+    os.replace(copy, target)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return target
 
 
 def _edit_until_valid(name, store, argv: list, copy: str, original: bytes) -> "bytes | None":

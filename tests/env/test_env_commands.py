@@ -332,8 +332,15 @@ def test_edit_refuses_an_invalid_change_without_a_terminal(cli, acme, store, tmp
     proc = cli("env", "edit", "acme/dev", env={"VISUAL": editor})
     assert_clean_failure(proc)
     assert 'unknown property "missing"' in first_line(proc.stderr)
-    assert proc.stderr.splitlines()[-1] == "credproc: environment acme/dev would have 1 error"
+    last, _, kept = proc.stderr.splitlines()[-1].partition(" (hint: your version is kept in ")
+    assert last == "credproc: environment acme/dev would have 1 error"
     assert snapshot(store) == before
+    kept = kept.rstrip(")")  # the edit is not saved, and not lost either
+    assert open(kept).read() == DEV + "  broken: ${missing}\n"
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o600 and stat.S_IMODE(os.stat(os.path.dirname(kept)).st_mode) == 0o700
+    import shutil
+
+    shutil.rmtree(os.path.dirname(kept))
 
 
 def test_edit_without_change_and_with_a_failing_editor(cli, acme, store, tmp_path):
