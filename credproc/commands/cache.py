@@ -222,14 +222,19 @@ def clear_command(args) -> int:
             if cache.remove_entry(kind, key):
                 removed += 1
                 _remove_lock(key)
-    locks = 0
+    locks = temp_files = 0
     if wanted is None:
+        from credproc.store.render import remove_temp_files
+
         locks = _remove_orphan_files()
+        temp_files = remove_temp_files()  # which environment each came from is not recorded
     runs = _sweep_stale_runs()
     what = f"for {wanted}" if wanted else "in total"
     sys.stdout.write(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} {what}"
                      + (f" and {locks} unused lock file{'' if locks == 1 else 's'}" if locks else "")
-                     + (f" and {runs} director{'y' if runs == 1 else 'ies'} of killed runs" if runs else "") + "\n")
+                     + (f" and {runs} director{'y' if runs == 1 else 'ies'} of killed runs" if runs else "")
+                     + (f" and {temp_files} file{'' if temp_files == 1 else 's'} `env open` wrote" if temp_files else "")
+                     + "\n")
     return 0
 
 

@@ -363,17 +363,37 @@ def files_directory() -> str:
     return directory
 
 
-def _sweep_old_files(directory: str) -> None:
+def _sweep_old_files(directory: str, limit: "float | None" = None) -> int:
+    """Remove the `credproc-*` files older than ``limit`` (a time; default FILES_KEPT_SECONDS ago);
+    returns how many went."""
     import time
 
-    limit = time.time() - FILES_KEPT_SECONDS
+    limit = time.time() - FILES_KEPT_SECONDS if limit is None else limit
+    removed = 0
     for entry in os.scandir(directory):
         try:
             if entry.name.startswith("credproc-") and entry.is_file(follow_symlinks=False) \
                     and entry.stat(follow_symlinks=False).st_mtime < limit:
                 os.unlink(entry.path)
+                removed += 1
         except OSError:
             pass
+    return removed
+
+
+def remove_temp_files() -> int:
+    """`cache clear`: every `files` file that `env open`/`get` printed the path of (their secrets
+    outlive the command by design, until cleared or FILES_KEPT_SECONDS old). Returns how many."""
+    import math
+
+    from credproc import fsutil, paths
+
+    directory = os.path.join(paths.runtime_dir(), "files")
+    try:
+        fsutil.check_private(directory, "files directory", 0o700)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    return _sweep_old_files(directory, limit=math.inf)
 
 
 # --- YAML in yaml.v3's style ---------------------------------------------------------------------
