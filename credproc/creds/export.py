@@ -50,7 +50,12 @@ def format_variables(variables: list, fmt: str) -> str:
         import json
 
         return json.dumps(dict(variables), indent=2) + "\n"
-    from credproc.store.render import dotenv_quoted, shell_quoted  # the quoting of `env open` (one word in any shell)
+    from credproc.store.render import dotenv_problem, dotenv_quoted, shell_quoted  # `env open`'s quoting
+
+    for name, value in variables if fmt == "dotenv" else ():
+        problem = dotenv_problem(value)
+        if problem:
+            raise ConfigError(f"{name} {problem}", hint="use --format env or json")
 
     render = {
         "env": lambda n, v: f"export {n}={shell_quoted(v)}",

@@ -159,7 +159,10 @@ def render(root, fmt: str, *, redact: bool, path: "list | None" = None, write_fi
     if root is None:
         return ""  # ESC prints nothing for an environment without values
     if fmt in PROCESS_FORMATS:
-        entries = process_entries(root, redact=redact, write_files=write_files, warn=warn or (lambda _: None))
+        warn = warn or (lambda _: None)
+        entries = process_entries(root, redact=redact, write_files=write_files, warn=warn)
+        if fmt == "dotenv":
+            entries = [(name, text) for name, text in entries if _dotenv_writable(name, text, warn)]
         return "".join(_process_line(fmt, name, text) + "\n" for name, text in entries)
     value = select(root, path) if path else root
     if fmt == "json":
@@ -304,6 +307,13 @@ def _usable(group: str, name: str, text: str, warn) -> bool:
     return True
 
 
+def _dotenv_writable(name: str, text: str, warn) -> bool:
+    problem = dotenv_problem(text)
+    if problem:
+        warn(f"{name} {problem}; left out (--format shell writes it safely)")
+    return not problem
+
+
 def _process_line(fmt: str, name: str, text: str) -> str:
     if fmt == "shell":
         return f"export {name}={shell_quoted(text)}"
@@ -317,6 +327,23 @@ def shell_quoted(text: str) -> str:
     inside single quotes, POSIX shells read them only outside. Newlines stay literal (inside quotes)."""
     pieces = re.split(r"([\\'])", text)
     return "".join("\\" + p if p in ("\\", "'") else f"'{p}'" for p in pieces if p) or "''"
+
+
+# A byte of a non-ASCII character right before an escaping backslash: in a GBK, Big5 or Shift-JIS
+# locale the shell reads that backslash as the second byte of a two-byte character, and the $ or `
+# it escaped then runs a command (UTF-8 continuation bytes are lead bytes there).
+_DOTENV_UNSAFE = re.compile(r'[^\x00-\x7f][\\"$`]')
+
+
+def dotenv_problem(text: str) -> "str | None":
+    """Why ``text`` has no .env form that every reader reads safely, or None. Only double-quoted
+    values (those with ' or \\) carry escapes; single quotes have none, and a quote byte is never
+    the second byte of a two-byte character in those encodings."""
+    if ("'" in text or "\\" in text) and _DOTENV_UNSAFE.search(text.rstrip("\\")):
+        return ("has a non-ASCII character right before \\, \", $ or ` in a value that needs double quotes: "
+                "a shell in a GBK, Big5 or Shift-JIS locale would read the escaping backslash as part of "
+                "that character and run what follows")
+    return None
 
 
 def dotenv_quoted(text: str) -> str:
