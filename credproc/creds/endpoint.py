@@ -19,9 +19,12 @@ definition-file checks apply to every request. Refused requests are logged to st
 the token. Stdlib only.
 """
 import hmac
+import ipaddress
 import json
+import os
 import secrets
 import socket
+import struct
 import sys
 import threading
 import time
@@ -194,6 +197,11 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
     def process_request(self, request, client_address):
+        uid = peer_uid(client_address, self.server_address)
+        if uid is not None and uid not in (os.getuid(), 0):  # another local user: not even a slot
+            self.owner.log(f"refused a connection from uid {uid} (only uid {os.getuid()} may ask)")
+            self.shutdown_request(request)
+            return
         if not self._slots.acquire(blocking=False):  # a flood of connections: no thread for them
             self.shutdown_request(request)
             return
@@ -209,6 +217,40 @@ class _Server(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+
+def peer_uid(client_address, server_address) -> "int | None":
+    """The uid owning the client end of a loopback TCP connection to us, from Linux's
+    /proc/net/tcp(6) (its `uid` column); None elsewhere, for a remote client or when not found.
+
+    Every local user can connect to a loopback port: without this, another user could hold all
+    MAX_CONNECTIONS slots without a token and starve the SDKs the endpoint is for."""
+    try:
+        client = ipaddress.ip_address(client_address[0].split("%")[0])
+        server = ipaddress.ip_address(server_address[0].split("%")[0])
+    except ValueError:
+        return None
+    if not client.is_loopback or not server.is_loopback:
+        return None
+    table = "/proc/net/tcp" if client.version == 4 else "/proc/net/tcp6"
+    wanted = (_proc_address(client, client_address[1]), _proc_address(server, server_address[1]))
+    try:
+        with open(table, encoding="ascii", errors="replace") as handle:
+            next(handle, None)  # the header
+            for line in handle:
+                fields = line.split()
+                if len(fields) > 7 and (fields[1], fields[2]) == wanted:
+                    return int(fields[7])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _proc_address(address, port: int) -> str:
+    """/proc/net/tcp's spelling: the address as native-endian 32-bit words in hex, a colon, the port."""
+    packed = address.packed
+    words = struct.unpack(f"={len(packed) // 4}I", packed)
+    return "".join(f"{word:08X}" for word in words) + f":{port:04X}"
 
 
 class CredentialsEndpoint:

@@ -1,0 +1,99 @@
+"""Any local user can connect to a loopback port. The endpoint closes a connection from another uid
+at once (not even a slot of the MAX_CONNECTIONS), so another user can neither try tokens nor hold
+every slot without one and starve the SDKs the endpoint is for; the owner is served meanwhile."""
+import http.client
+import io
+import json
+import os
+import socket
+import time
+
+import pytest
+
+from credproc.creds.endpoint import CREDENTIALS_PATH, MAX_CONNECTIONS, CredentialsEndpoint, peer_uid
+
+PROCESS_ANSWER = (b'{"Version": 1, "AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "secret-part-1234", '
+                  b'"SessionToken": "session-part-5678", "Expiration": "2030-01-01T00:00:00Z"}\n')
+NOBODY = 65534
+
+pytestmark = [pytest.mark.timeout(60),
+              pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="Linux's /proc/net/tcp")]
+
+
+def owner_get(endpoint) -> int:
+    host, port = endpoint.httpd.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request("GET", CREDENTIALS_PATH, headers={"Authorization": endpoint.token})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def as_another_user(connections: int, address, hold_seconds: float) -> "tuple[int, int]":
+    """In a forked child running as `nobody`: open ``connections`` idle connections that send half a
+    request, hold them, then try one full request with the right token's shape. Returns (how many
+    connections were closed by the endpoint at once, the status of the full request or 0 if refused)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns to pytest
+        code = 1
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            socks = []
+            for _ in range(connections):
+                s = socket.create_connection(address, timeout=5)
+                s.sendall(b"GET /credproc/v1/credentials HTTP/1.1\r\n")
+                socks.append(s)
+            closed = 0
+            for s in socks:
+                s.settimeout(2)
+                try:
+                    closed += s.recv(1) == b""
+                except OSError:
+                    closed += 1
+            time.sleep(hold_seconds)
+            status = 0
+            try:
+                conn = http.client.HTTPConnection(*address, timeout=5)
+                conn.request("GET", CREDENTIALS_PATH, headers={"Authorization": "x" * 43})
+                status = conn.getresponse().status
+            except (OSError, http.client.HTTPException):
+                status = 0
+            os.write(write_end, json.dumps([closed, status]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        data = b""
+        while chunk := os.read(read_end, 4096):
+            data += chunk
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    return tuple(json.loads(data))
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="becoming another user needs root")
+def test_another_users_connections_are_closed_and_the_owner_is_served():
+    log = io.StringIO()
+    with CredentialsEndpoint(lambda: PROCESS_ANSWER, log_stream=log) as endpoint:
+        endpoint.start()
+        address = endpoint.httpd.server_address[:2]
+        closed, status = as_another_user(MAX_CONNECTIONS + 20, address, hold_seconds=0.2)
+        assert closed == MAX_CONNECTIONS + 20 and status == 0
+        assert owner_get(endpoint) == 200
+    assert f"refused a connection from uid {NOBODY}" in log.getvalue()
+    assert endpoint.token not in log.getvalue()
+
+
+def test_the_owner_of_a_loopback_connection_is_found():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    with server, socket.create_connection(server.getsockname()) as client:
+        conn, address = server.accept()
+        with conn:
+            assert peer_uid(address, server.getsockname()) == os.getuid()
+    assert peer_uid(("10.0.0.5", 4000), ("0.0.0.0", 80)) is None  # a remote client: not a local user's
