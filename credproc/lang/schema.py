@@ -33,6 +33,9 @@ __all__ = [
     "SchemaError",
     "ValidationResult",
     "InvalidSchema",
+    "ValidationTooLong",
+    "StepAllowance",
+    "MAX_VALIDATION_STEPS",
     "validate",
     "check_schema",
     "access_schema",
@@ -76,6 +79,36 @@ class ValidationResult(list):
 
 class InvalidSchema(ValueError):
     """The schema itself is malformed (unknown $ref, bad pattern, bad number)."""
+
+
+#: Steps the schema checks of one evaluation may take together. A step is one check of a value
+#: (or of an unknown value's schema) against one schema node, or one error message made or
+#: carried up. Checks are memoised (a value node meets each schema node at most once), so only
+#: schemas whose alternatives multiply the messages, or a large value against a large schema,
+#: come near it; about a second of work.
+MAX_VALIDATION_STEPS = 1_000_000
+
+
+class ValidationTooLong(Exception):
+    """The schema checks took more than their allowance of steps (StepAllowance)."""
+
+    def __init__(self, limit):
+        super().__init__(f"schema validation exceeds credproc's limit of {limit} steps")
+        self.limit = limit
+
+
+class StepAllowance:
+    """The steps left to the schema checks of one evaluation (shared by every validate call)."""
+
+    __slots__ = ("limit", "left")
+
+    def __init__(self, limit=MAX_VALIDATION_STEPS):
+        self.limit = self.left = limit
+
+    def take(self, n=1):
+        self.left -= n
+        if self.left < 0:
+            raise ValidationTooLong(self.limit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,19 +248,52 @@ def _equals_const(v, c) -> bool:
     return False
 
 
+_IN_PROGRESS = object()
+
+
 class _Validator:
-    def __init__(self, explain_never=False):
+    """One validation. `memo` (shared with its sub-validators) holds each check already made,
+    keyed by the identities of its arguments, with its result and messages: a value meets a schema
+    node once, however many alternatives lead there (anyOf over a recursive $ref was exponential).
+    Every check and message is paid from `steps`."""
+
+    def __init__(self, explain_never=False, steps=None, memo=None):
         self.errors = []
         self.explain_never = explain_never
+        self.steps = steps if steps is not None else StepAllowance()
+        self.memo = memo if memo is not None else {}
 
     def sub(self):
-        return _Validator(self.explain_never)
+        return _Validator(self.explain_never, self.steps, self.memo)
+
+    def adopt(self, errors):
+        """Carry a sub-check's messages up (paid per message)."""
+        self.steps.take(len(errors))
+        self.errors.extend(errors)
+
+    def memoised(self, key, check, on_cycle):
+        """check() once per key; a key met again while its check runs is a cycle (on_cycle())."""
+        self.steps.take()
+        done = self.memo.get(key)
+        if done is _IN_PROGRESS:
+            return on_cycle()
+        if done is not None:
+            ok, errors = done
+            self.adopt(errors)
+            return ok
+        self.memo[key] = _IN_PROGRESS
+        start = len(self.errors)
+        ok = check()
+        self.steps.take(len(self.errors) - start)
+        self.memo[key] = (ok, self.errors[start:])
+        return ok
 
     def never(self, path, message, rel=None):
         """A `false` schema rejects silently in ESC; credproc's own callers may ask for a message."""
         return self.error(path, message, rel) if self.explain_never else False
 
     def error(self, path, message, rel=None):
+        self.steps.take()
         if rel is not None:
             message = f"{rel}: {message}"
         self.errors.append(SchemaError(tuple(path), message))
@@ -241,8 +307,9 @@ class _Validator:
             if check(sub, alt):
                 matched = True
             collected.extend(sub.errors)
+            self.steps.take(len(sub.errors))
         if not matched:
-            self.errors.extend(collected)
+            self.adopt(collected)
             return self.error(path, summary, rel)
         return True
 
@@ -257,7 +324,10 @@ class _Validator:
         scope = _push_defs(scope, accept)
         if isinstance(v, Value) and v.unknown:
             return self.schema_type(v.schema, (), accept, scope, path, None)
+        key = (id(v), id(accept), path, *map(id, scope))
+        return self.memoised(key, lambda: self.known(v, accept, scope, path), _ref_cycle)
 
+    def known(self, v, accept, scope, path) -> bool:
         ok = True
         if "$ref" in accept:
             ok &= self.element(v, _resolve_ref(accept["$ref"], scope), scope, path)
@@ -282,8 +352,9 @@ class _Validator:
                     return self.error(path, "exactly one subschema may match")
                 matched = True
             collected.extend(sub.errors)
+            self.steps.take(len(sub.errors))
         if not matched:
-            self.errors.extend(collected)
+            self.adopt(collected)
             return self.error(path, "exactly one subschema must match")
         return True
 
@@ -395,7 +466,11 @@ class _Validator:
         if _is_never(x):
             return False
         scope, xscope = _push_defs(scope, accept), _push_defs(xscope, x)
+        key = ("schema", id(x), id(accept), path, rel, len(xscope), *map(id, xscope), *map(id, scope))
+        # Recursive schemas on both sides meet the same pair again: what holds so far holds.
+        return self.memoised(key, lambda: self.schema_pair(x, xscope, accept, scope, path, rel), lambda: True)
 
+    def schema_pair(self, x, xscope, accept, scope, path, rel) -> bool:
         def against(sub_x, sub_accept, sub_rel=rel, v=None):
             return (v or self).schema_type(sub_x, xscope, sub_accept, scope, path, sub_rel)
 
@@ -458,6 +533,10 @@ class _Validator:
         return ok
 
 
+def _ref_cycle():
+    raise InvalidSchema("a $ref cycle returns to the same value without checking it")
+
+
 def _index(rel, i) -> str:
     return f"{rel or ''}[{i}]"
 
@@ -466,14 +545,17 @@ def _prop(rel, name) -> str:
     return join_key(rel or "", name)
 
 
-def validate(value, schema, *, explain_never: bool = False) -> ValidationResult:
+def validate(value, schema, *, explain_never: bool = False, steps: StepAllowance = None) -> ValidationResult:
     """Validate a Value against a schema; returns the errors (see ValidationResult for `.ok`).
 
     explain_never: ESC rejects a value that meets a `false` schema (e.g. `additionalProperties:
     false`, `items: false`) without any message; True adds one (`unexpected property "k"`,
     `unexpected array item at index N`, `no value is allowed here`). Leave it False for ESC
-    conformance. Raises InvalidSchema when the schema is malformed where the value leads."""
-    v = _Validator(explain_never)
+    conformance. Raises InvalidSchema when the schema is malformed where the value leads.
+
+    steps: the allowance this check is paid from (an evaluation passes its own, shared by all its
+    checks); a fresh one of MAX_VALIDATION_STEPS when None. ValidationTooLong when it runs out."""
+    v = _Validator(explain_never, steps)
     ok = v.element(value, schema, (), ())
     return ValidationResult(v.errors, ok)
 
