@@ -86,14 +86,14 @@ class InvalidSchema(ValueError):
 #: carried up. Checks are memoised (a value node meets each schema node at most once), so only
 #: schemas whose alternatives multiply the messages, or a large value against a large schema,
 #: come near it; about a second of work.
-MAX_VALIDATION_STEPS = 1_000_000
+MAX_VALIDATION_STEPS = 250_000
 
 
 class ValidationTooLong(Exception):
     """The schema checks took more than their allowance of steps (StepAllowance)."""
 
     def __init__(self, limit):
-        super().__init__(f"schema validation exceeds credproc's limit of {limit} steps")
+        super().__init__(f"evaluation exceeds credproc's limit of {limit} schema validation steps")
         self.limit = limit
 
 
@@ -271,8 +271,8 @@ class _Validator:
         self.steps.take(len(errors))
         self.errors.extend(errors)
 
-    def memoised(self, key, check, on_cycle):
-        """check() once per key; a key met again while its check runs is a cycle (on_cycle())."""
+    def memoised(self, key, check, args, on_cycle):
+        """check(*args) once per key; a key met again while its check runs is a cycle (on_cycle())."""
         self.steps.take()
         done = self.memo.get(key)
         if done is _IN_PROGRESS:
@@ -283,7 +283,7 @@ class _Validator:
             return ok
         self.memo[key] = _IN_PROGRESS
         start = len(self.errors)
-        ok = check()
+        ok = check(*args)
         self.steps.take(len(self.errors) - start)
         self.memo[key] = (ok, self.errors[start:])
         return ok
@@ -325,7 +325,7 @@ class _Validator:
         if isinstance(v, Value) and v.unknown:
             return self.schema_type(v.schema, (), accept, scope, path, None)
         key = (id(v), id(accept), path, *map(id, scope))
-        return self.memoised(key, lambda: self.known(v, accept, scope, path), _ref_cycle)
+        return self.memoised(key, self.known, (v, accept, scope, path), _ref_cycle)
 
     def known(self, v, accept, scope, path) -> bool:
         ok = True
@@ -468,7 +468,7 @@ class _Validator:
         scope, xscope = _push_defs(scope, accept), _push_defs(xscope, x)
         key = ("schema", id(x), id(accept), path, rel, len(xscope), *map(id, xscope), *map(id, scope))
         # Recursive schemas on both sides meet the same pair again: what holds so far holds.
-        return self.memoised(key, lambda: self.schema_pair(x, xscope, accept, scope, path, rel), lambda: True)
+        return self.memoised(key, self.schema_pair, (x, xscope, accept, scope, path, rel), _holds)
 
     def schema_pair(self, x, xscope, accept, scope, path, rel) -> bool:
         def against(sub_x, sub_accept, sub_rel=rel, v=None):
@@ -531,6 +531,10 @@ class _Validator:
         elif not _is_never(xadditional):
             ok &= against(xadditional, accept.get("additionalProperties"))
         return ok
+
+
+def _holds():
+    return True
 
 
 def _ref_cycle():
