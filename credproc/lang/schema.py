@@ -22,7 +22,7 @@ A malformed schema (unknown ``$ref``, bad ``pattern``, bad number) raises Invali
 """
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, InvalidOperation, localcontext
 from urllib.parse import unquote
 
 from credproc.lang.re2 import InvalidPattern, compile_pattern
@@ -177,6 +177,27 @@ def _decimal(n) -> Decimal:
         raise InvalidSchema(f"invalid number {n!r}") from None
 
 
+def _is_multiple(n: Decimal, m: Decimal) -> bool:
+    """Whether n is a whole multiple of m, exactly, in work bounded by the digits written (never by
+    the exponents: 1e999999999 is a multiple of 3 only if 10**999999999 is, found by modular pow)."""
+    if m == 0 or not n.is_finite() or not m.is_finite():
+        return False
+    if n == 0:
+        return True
+    tn, tm = n.as_tuple(), m.as_tuple()
+    cn, en = Decimal((0, tn.digits, 0)), tn.exponent  # n = ±cn * 10**en, cn whole
+    cm, em = Decimal((0, tm.digits, 0)), tm.exponent
+    with localcontext() as ctx:
+        ctx.prec = 2 * (len(tn.digits) + len(tm.digits)) + 10  # every result below is exact
+        ctx.Emax, ctx.Emin = MAX_EMAX, MIN_EMIN
+        if en >= em:  # cm must divide cn * 10**(en - em)
+            return (cn % cm) * pow(Decimal(10), Decimal(en - em), cm) % cm == 0
+        shift = em - en  # cm * 10**shift must divide cn
+        if shift > len(tn.digits):
+            return False  # 0 < cn < 10**shift <= cm * 10**shift
+        return cn % Decimal((0, tm.digits, shift)) == 0
+
+
 def _count(n) -> int:
     """minLength & co.: non-negative integers (Go parses them with ParseUint)."""
     d = _decimal(n)
@@ -227,8 +248,11 @@ def _compile_pattern(p: str):
 # Validation
 
 
-def _equals_const(v, c) -> bool:
-    """Whether the JSON value of v (a Value, or a plain value) equals the schema constant c."""
+def _equals_const(v, c, steps=None) -> bool:
+    """Whether the JSON value of v (a Value, or a plain value) equals the schema constant c; each
+    node compared is paid from `steps` (a long enum of big constants costs what it compares)."""
+    if steps is not None:
+        steps.take()
     x = v.value if isinstance(v, Value) else v
     if c is None:
         return x is None
@@ -241,10 +265,10 @@ def _equals_const(v, c) -> bool:
     if isinstance(c, str):
         return isinstance(x, str) and not isinstance(x, Number) and x == c
     if isinstance(c, (list, tuple)):
-        return isinstance(x, list) and len(x) == len(c) and all(_equals_const(a, b) for a, b in zip(x, c))
+        return isinstance(x, list) and len(x) == len(c) and all(_equals_const(a, b, steps) for a, b in zip(x, c))
     if isinstance(c, dict):
         return (isinstance(x, dict) and len(x) == len(c)
-                and all(k in x and _equals_const(x[k], cv) for k, cv in c.items()))
+                and all(k in x and _equals_const(x[k], cv, steps) for k, cv in c.items()))
     return False
 
 
@@ -336,7 +360,7 @@ class _Validator:
                                      path, None, "at least one subschema must match")
         if accept.get("oneOf"):
             ok &= self.one_of(v, accept["oneOf"], scope, path)
-        if "const" in accept and not _equals_const(v, accept["const"]):
+        if "const" in accept and not _equals_const(v, accept["const"], self.steps):
             ok = self.error(path, f"expected {const_json(accept['const'])}")
         if accept.get("enum"):
             ok &= self.enum(v, accept["enum"], path)
@@ -359,7 +383,7 @@ class _Validator:
         return True
 
     def enum(self, v, values, path) -> bool:
-        if any(_equals_const(v, c) for c in values):
+        if any(_equals_const(v, c, self.steps) for c in values):
             return True
         if len(values) == 1:
             return self.error(path, f"expected {const_json(values[0])}")
@@ -386,11 +410,7 @@ class _Validator:
         if "multipleOf" in accept:
             # Decimal arithmetic: 0.3 is a multiple of 0.1 (ESC divides 64-bit binary floats and
             # says it is not; the brief asks for numeric comparison of the number texts).
-            m = _decimal(accept["multipleOf"])
-            with localcontext() as ctx:
-                ctx.prec = 200
-                multiple = m != 0 and (n / m) == (n / m).to_integral_value()
-            if not multiple:
+            if not _is_multiple(n, _decimal(accept["multipleOf"])):
                 ok = self.error(path, f"expected a multiple of {number_text(accept['multipleOf'])}")
         bounds = (
             ("minimum", lambda b: n < b, "expected a number greater than or equal to "),

@@ -188,3 +188,34 @@ def test_the_evaluation_ends_with_one_diagnostic_at_the_expression():
     assert load_diags == []
     assert [(d.summary, d.line) for d in diags] == [(STEPS_MESSAGE, 3)]
     assert value.unknown
+
+
+def test_a_long_enum_is_paid_for_what_it_compares():
+    schema = {"type": "array", "items": {"enum": [f"value-{i}" for i in range(100_000)]}}
+    with pytest.raises(ValidationTooLong):
+        validate(Value([Value("q") for _ in range(10)]), schema)
+    assert validate(Value([Value("value-7")]), schema).ok
+
+
+@pytest.mark.parametrize("number,multiple,ok", [
+    ("1e999999999", "1e-999999999", True),   # Decimal's default exponent range overflowed here
+    ("7", "1e-999999999", True),
+    ("1e-999999999", "1e999999999", False),
+    ("1" * 100_000, "3", False),
+    ("1" * 99_999 + "2", "3", False),
+    ("1" * 99_999 + "0", "10", True),
+])
+def test_multiple_of_with_extreme_numbers(number, multiple, ok):
+    assert validate(Value(Number(number)), {"multipleOf": multiple}).ok is ok
+
+
+@pytest.mark.parametrize("number,multiple,ok", [
+    ("1e999999999", "3", False),      # 10**999999999 % 3 == 1: 200-digit rounding said True
+    ("3e999999999", "3", True),
+    ("1e999999999", "2.5", True),
+    ("0.3", "0.1", True), ("0.35", "0.1", False), ("-0.6", "0.2", True), ("0", "7", True),
+    ("12.5", "2.5", True), ("12.5", "0.025", True), ("12.5", "0.3", False), ("1", "1e-3", True),
+    ("1e-3", "1", False), ("6E+2", "3e1", True), ("10", "0", False),
+])
+def test_multiple_of_is_exact(number, multiple, ok):
+    assert validate(Value(Number(number)), {"multipleOf": multiple}).ok is ok
