@@ -57,7 +57,11 @@ Limits (hostile input ends in a diagnostic, never an exception or a hang):
       provider, returned) its written-out size counts again, so sharing by reference hides nothing;
       decoding invalid fn::fromJSON/fn::fromBase64 input character by character counts 16 bytes a
       character. This bounds memory (a few hundred MB) and time (about a second) for any input;
-    * "did you mean" suggestions share an allowance of 2 M edit-distance cells per evaluation.
+    * "did you mean" suggestions share an allowance of 2 M edit-distance cells per evaluation;
+    * schema checks are memoised per (value node, schema node) and share 250 000 steps per evaluation
+      (schema.MAX_VALIDATION_STEPS: a check, a message, a constant compared); past that the evaluation
+      stops like the byte budget, with "evaluation exceeds credproc's limit of 250000 schema
+      validation steps"; `pattern`s are matched by RE2 (credproc.lang.re2), in linear time.
 Importing this package is cheap (no YAML): the heavy stages are imported by load()/evaluate().
 """
 

@@ -89,6 +89,7 @@ class Evaluation:
         self.rotate_doc_paths = set(rotate_doc_paths or ())
         self.patches = []
         self.suggestions = SuggestionAllowance()
+        self.validation_steps = None  # schema.StepAllowance, made by the first schema check
 
     @property
     def checking(self):
@@ -423,10 +424,14 @@ class _Env:
         A malformed schema is reported at `schema_at` (an expression) when given, else at x."""
         from credproc.lang import schema as S
 
+        if self.ev.validation_steps is None:
+            self.ev.validation_steps = S.StepAllowance()
         try:
-            result = S.validate(_Exporter().check(v).value(v), schema)
+            result = S.validate(_Exporter().check(v).value(v), schema, steps=self.ev.validation_steps)
         except (_TooLarge, BudgetExceeded):
             raise
+        except S.ValidationTooLong as stop:  # ends the evaluation, as the byte budget does
+            raise BudgetExceeded(str(stop)) from None
         except Exception as err:  # S.InvalidSchema, or a schema the validator cannot read at all
             self.diag((schema_at or x).ast.node, f"invalid schema: {err}")
             return False
@@ -595,7 +600,7 @@ def _evaluate_root(env, budget) -> Value:
         env.diag(None, f"the environment's value has more than {MAX_EXPORT_NODES} nodes")
     except BudgetExceeded as stop:
         at_env, node = stop.where or (env, None)
-        at_env.diag(node, budget.message())
+        at_env.diag(node, stop.message or budget.message())
     except RecursionError:  # a last resort: the depth guards should stop everything before
         env.diag(None, "the environment is nested too deeply to evaluate")
     return Value(None, unknown=True)

@@ -26,11 +26,13 @@ class _TooLarge(Exception):
 # --- the budget ----------------------------------------------------------------------------------------
 
 class BudgetExceeded(Exception):
-    """The evaluation produced more than its budget; `where` is (env, node) of the innermost
-    expression being evaluated, filled in on the way out."""
+    """The evaluation produced more than its budget, or its schema checks took more than their
+    steps (then `message` says so; else it is the Budget's); `where` is (env, node) of the
+    innermost expression being evaluated, filled in on the way out."""
 
-    def __init__(self):
+    def __init__(self, message=None):
         super().__init__()
+        self.message = message
         self.where = None
 
 

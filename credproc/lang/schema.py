@@ -19,10 +19,14 @@ list whose ``ok`` is False. Test ``result.ok`` (or ``bool(result)``, True whenev
 never ``len(result)``; ``validate(..., explain_never=True)`` adds messages for credproc's own uses.
 A malformed schema (unknown ``$ref``, bad ``pattern``, bad number) raises InvalidSchema, from
 ``validate`` when it meets the bad part, from ``check_schema`` for the whole schema up front.
+
+The work is bounded whatever the schema: checks are memoised per (value node, schema node), every
+check, message and constant compared is paid from a StepAllowance (ValidationTooLong past it),
+``pattern`` runs on RE2 (credproc.lang.re2, linear time) and ``multipleOf`` is exact in time set
+by the digits written, not by the exponents.
 """
-import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, InvalidOperation, localcontext
 from urllib.parse import unquote
 
 from credproc.lang.re2 import InvalidPattern, compile_pattern
@@ -33,6 +37,9 @@ __all__ = [
     "SchemaError",
     "ValidationResult",
     "InvalidSchema",
+    "ValidationTooLong",
+    "StepAllowance",
+    "MAX_VALIDATION_STEPS",
     "validate",
     "check_schema",
     "access_schema",
@@ -76,6 +83,36 @@ class ValidationResult(list):
 
 class InvalidSchema(ValueError):
     """The schema itself is malformed (unknown $ref, bad pattern, bad number)."""
+
+
+#: Steps the schema checks of one evaluation may take together. A step is one check of a value
+#: (or of an unknown value's schema) against one schema node, or one error message made or
+#: carried up. Checks are memoised (a value node meets each schema node at most once), so only
+#: schemas whose alternatives multiply the messages, or a large value against a large schema,
+#: come near it; about a second of work.
+MAX_VALIDATION_STEPS = 250_000
+
+
+class ValidationTooLong(Exception):
+    """The schema checks took more than their allowance of steps (StepAllowance)."""
+
+    def __init__(self, limit):
+        super().__init__(f"evaluation exceeds credproc's limit of {limit} schema validation steps")
+        self.limit = limit
+
+
+class StepAllowance:
+    """The steps left to the schema checks of one evaluation (shared by every validate call)."""
+
+    __slots__ = ("limit", "left")
+
+    def __init__(self, limit=MAX_VALIDATION_STEPS):
+        self.limit = self.left = limit
+
+    def take(self, n=1):
+        self.left -= n
+        if self.left < 0:
+            raise ValidationTooLong(self.limit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,6 +181,27 @@ def _decimal(n) -> Decimal:
         raise InvalidSchema(f"invalid number {n!r}") from None
 
 
+def _is_multiple(n: Decimal, m: Decimal) -> bool:
+    """Whether n is a whole multiple of m, exactly, in work bounded by the digits written (never by
+    the exponents: 1e999999999 is a multiple of 3 only if 10**999999999 is, found by modular pow)."""
+    if m == 0 or not n.is_finite() or not m.is_finite():
+        return False
+    if n == 0:
+        return True
+    tn, tm = n.as_tuple(), m.as_tuple()
+    cn, en = Decimal((0, tn.digits, 0)), tn.exponent  # n = ±cn * 10**en, cn whole
+    cm, em = Decimal((0, tm.digits, 0)), tm.exponent
+    with localcontext() as ctx:
+        ctx.prec = 2 * (len(tn.digits) + len(tm.digits)) + 10  # every result below is exact
+        ctx.Emax, ctx.Emin = MAX_EMAX, MIN_EMIN
+        if en >= em:  # cm must divide cn * 10**(en - em)
+            return (cn % cm) * pow(Decimal(10), Decimal(en - em), cm) % cm == 0
+        shift = em - en  # cm * 10**shift must divide cn
+        if shift > len(tn.digits):
+            return False  # 0 < cn < 10**shift <= cm * 10**shift
+        return cn % Decimal((0, tm.digits, shift)) == 0
+
+
 def _count(n) -> int:
     """minLength & co.: non-negative integers (Go parses them with ParseUint)."""
     d = _decimal(n)
@@ -194,8 +252,11 @@ def _compile_pattern(p: str):
 # Validation
 
 
-def _equals_const(v, c) -> bool:
-    """Whether the JSON value of v (a Value, or a plain value) equals the schema constant c."""
+def _equals_const(v, c, steps=None) -> bool:
+    """Whether the JSON value of v (a Value, or a plain value) equals the schema constant c; each
+    node compared is paid from `steps` (a long enum of big constants costs what it compares)."""
+    if steps is not None:
+        steps.take()
     x = v.value if isinstance(v, Value) else v
     if c is None:
         return x is None
@@ -208,26 +269,59 @@ def _equals_const(v, c) -> bool:
     if isinstance(c, str):
         return isinstance(x, str) and not isinstance(x, Number) and x == c
     if isinstance(c, (list, tuple)):
-        return isinstance(x, list) and len(x) == len(c) and all(_equals_const(a, b) for a, b in zip(x, c))
+        return isinstance(x, list) and len(x) == len(c) and all(_equals_const(a, b, steps) for a, b in zip(x, c))
     if isinstance(c, dict):
         return (isinstance(x, dict) and len(x) == len(c)
-                and all(k in x and _equals_const(x[k], cv) for k, cv in c.items()))
+                and all(k in x and _equals_const(x[k], cv, steps) for k, cv in c.items()))
     return False
 
 
+_IN_PROGRESS = object()
+
+
 class _Validator:
-    def __init__(self, explain_never=False):
+    """One validation. `memo` (shared with its sub-validators) holds each check already made,
+    keyed by the identities of its arguments, with its result and messages: a value meets a schema
+    node once, however many alternatives lead there (anyOf over a recursive $ref was exponential).
+    Every check and message is paid from `steps`."""
+
+    def __init__(self, explain_never=False, steps=None, memo=None):
         self.errors = []
         self.explain_never = explain_never
+        self.steps = steps if steps is not None else StepAllowance()
+        self.memo = memo if memo is not None else {}
 
     def sub(self):
-        return _Validator(self.explain_never)
+        return _Validator(self.explain_never, self.steps, self.memo)
+
+    def adopt(self, errors):
+        """Carry a sub-check's messages up (paid per message)."""
+        self.steps.take(len(errors))
+        self.errors.extend(errors)
+
+    def memoised(self, key, check, args, on_cycle):
+        """check(*args) once per key; a key met again while its check runs is a cycle (on_cycle())."""
+        self.steps.take()
+        done = self.memo.get(key)
+        if done is _IN_PROGRESS:
+            return on_cycle()
+        if done is not None:
+            ok, errors = done
+            self.adopt(errors)
+            return ok
+        self.memo[key] = _IN_PROGRESS
+        start = len(self.errors)
+        ok = check(*args)
+        self.steps.take(len(self.errors) - start)
+        self.memo[key] = (ok, self.errors[start:])
+        return ok
 
     def never(self, path, message, rel=None):
         """A `false` schema rejects silently in ESC; credproc's own callers may ask for a message."""
         return self.error(path, message, rel) if self.explain_never else False
 
     def error(self, path, message, rel=None):
+        self.steps.take()
         if rel is not None:
             message = f"{rel}: {message}"
         self.errors.append(SchemaError(tuple(path), message))
@@ -241,8 +335,9 @@ class _Validator:
             if check(sub, alt):
                 matched = True
             collected.extend(sub.errors)
+            self.steps.take(len(sub.errors))
         if not matched:
-            self.errors.extend(collected)
+            self.adopt(collected)
             return self.error(path, summary, rel)
         return True
 
@@ -257,7 +352,10 @@ class _Validator:
         scope = _push_defs(scope, accept)
         if isinstance(v, Value) and v.unknown:
             return self.schema_type(v.schema, (), accept, scope, path, None)
+        key = (id(v), id(accept), path, *map(id, scope))
+        return self.memoised(key, self.known, (v, accept, scope, path), _ref_cycle)
 
+    def known(self, v, accept, scope, path) -> bool:
         ok = True
         if "$ref" in accept:
             ok &= self.element(v, _resolve_ref(accept["$ref"], scope), scope, path)
@@ -266,7 +364,7 @@ class _Validator:
                                      path, None, "at least one subschema must match")
         if accept.get("oneOf"):
             ok &= self.one_of(v, accept["oneOf"], scope, path)
-        if "const" in accept and not _equals_const(v, accept["const"]):
+        if "const" in accept and not _equals_const(v, accept["const"], self.steps):
             ok = self.error(path, f"expected {const_json(accept['const'])}")
         if accept.get("enum"):
             ok &= self.enum(v, accept["enum"], path)
@@ -282,13 +380,14 @@ class _Validator:
                     return self.error(path, "exactly one subschema may match")
                 matched = True
             collected.extend(sub.errors)
+            self.steps.take(len(sub.errors))
         if not matched:
-            self.errors.extend(collected)
+            self.adopt(collected)
             return self.error(path, "exactly one subschema must match")
         return True
 
     def enum(self, v, values, path) -> bool:
-        if any(_equals_const(v, c) for c in values):
+        if any(_equals_const(v, c, self.steps) for c in values):
             return True
         if len(values) == 1:
             return self.error(path, f"expected {const_json(values[0])}")
@@ -315,11 +414,7 @@ class _Validator:
         if "multipleOf" in accept:
             # Decimal arithmetic: 0.3 is a multiple of 0.1 (ESC divides 64-bit binary floats and
             # says it is not; the brief asks for numeric comparison of the number texts).
-            m = _decimal(accept["multipleOf"])
-            with localcontext() as ctx:
-                ctx.prec = 200
-                multiple = m != 0 and (n / m) == (n / m).to_integral_value()
-            if not multiple:
+            if not _is_multiple(n, _decimal(accept["multipleOf"])):
                 ok = self.error(path, f"expected a multiple of {number_text(accept['multipleOf'])}")
         bounds = (
             ("minimum", lambda b: n < b, "expected a number greater than or equal to "),
@@ -395,7 +490,11 @@ class _Validator:
         if _is_never(x):
             return False
         scope, xscope = _push_defs(scope, accept), _push_defs(xscope, x)
+        key = ("schema", id(x), id(accept), path, rel, len(xscope), *map(id, xscope), *map(id, scope))
+        # Recursive schemas on both sides meet the same pair again: what holds so far holds.
+        return self.memoised(key, self.schema_pair, (x, xscope, accept, scope, path, rel), _holds)
 
+    def schema_pair(self, x, xscope, accept, scope, path, rel) -> bool:
         def against(sub_x, sub_accept, sub_rel=rel, v=None):
             return (v or self).schema_type(sub_x, xscope, sub_accept, scope, path, sub_rel)
 
@@ -458,6 +557,14 @@ class _Validator:
         return ok
 
 
+def _holds():
+    return True
+
+
+def _ref_cycle():
+    raise InvalidSchema("a $ref cycle returns to the same value without checking it")
+
+
 def _index(rel, i) -> str:
     return f"{rel or ''}[{i}]"
 
@@ -466,14 +573,17 @@ def _prop(rel, name) -> str:
     return join_key(rel or "", name)
 
 
-def validate(value, schema, *, explain_never: bool = False) -> ValidationResult:
+def validate(value, schema, *, explain_never: bool = False, steps: StepAllowance = None) -> ValidationResult:
     """Validate a Value against a schema; returns the errors (see ValidationResult for `.ok`).
 
     explain_never: ESC rejects a value that meets a `false` schema (e.g. `additionalProperties:
     false`, `items: false`) without any message; True adds one (`unexpected property "k"`,
     `unexpected array item at index N`, `no value is allowed here`). Leave it False for ESC
-    conformance. Raises InvalidSchema when the schema is malformed where the value leads."""
-    v = _Validator(explain_never)
+    conformance. Raises InvalidSchema when the schema is malformed where the value leads.
+
+    steps: the allowance this check is paid from (an evaluation passes its own, shared by all its
+    checks); a fresh one of MAX_VALIDATION_STEPS when None. ValidationTooLong when it runs out."""
+    v = _Validator(explain_never, steps)
     ok = v.element(value, schema, (), ())
     return ValidationResult(v.errors, ok)
 

@@ -163,7 +163,7 @@ def test_the_graph_sees_function_level_imports(name):
 
 # --- declared dependencies ---------------------------------------------------------------------------
 
-IMPORT_NAMES = {"pyyaml": "yaml"}  # distribution name -> the module it provides, where they differ
+IMPORT_NAMES = {"pyyaml": "yaml", "google-re2": "re2"}  # distribution name -> the module it provides, where they differ
 
 
 def _declared_runtime_dependencies() -> list:

@@ -104,6 +104,12 @@ DEEP = "values:\n  x: " + "[" * 1000 + "]" * 1000 + "\n"
 ALIAS_BOMB = "values:\n  a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"  {chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(9))
 PROCESS = ("process", "acme/dev")
+SCHEMA_REDOS = ("values:\n  v:\n    fn::validate:\n      schema: {type: string, pattern: \"^([a-z0-9]+-?)+$\"}\n"
+                "      value: \"" + "a" * 40 + "!\"\n" + STATIC.split("values:\n")[1])
+SCHEMA_STEPS = ("values:\n  v:\n    fn::validate:\n      schema: " + json.dumps(
+    {"$defs": {"n": {"anyOf": [{"type": "array", "items": {"$ref": "#/$defs/n"}},
+                               {"type": "array", "items": {"$ref": "#/$defs/n"}}, {"type": "number"}]}},
+     "$ref": "#/$defs/n"}) + "\n      value: " + "[" * 30 + '"x"' + "]" * 30 + "\n" + STATIC.split("values:\n")[1])
 
 
 def case(id, entry, what, args=PROCESS, code=2, line="", match="prefix", **setup):
@@ -191,6 +197,15 @@ CASES = [
          yaml="values:\n  environmentVariables:\n    AWS_ACCESS_KEY_ID: AKIAIOSFODNN7EXAMPLE\n", line='credproc: acme/dev: environmentVariables.AWS_SECRET_ACCESS_KEY is missing (hint: the environment must set it)', match="exact"),
     case("yaml-huge", "environment YAML", "a file over the size limit",
          yaml="values:\n  pad: " + "x" * (4 * 1024 * 1024) + "\n", line='credproc: environment acme/dev is too large (4194320 bytes; the limit is 1048576 bytes)', match="exact"),
+    # an fn::validate pattern that backtracking engines take minutes on (RE2, as Go: linear time)
+    case("yaml-pattern-redos", "environment YAML", "a `pattern` with nested repetition against 41 characters",
+         yaml=SCHEMA_REDOS, line='credproc: acme/dev:5:14: string must match the pattern "^([a-z0-9]+-?)+$"', match="prefix"),
+    case("yaml-pattern-go-refuses", "environment YAML", "a `pattern` Go's regexp refuses (`\\C`)",
+         yaml=SCHEMA_REDOS.replace("^([a-z0-9]+-?)+$", "\\\\C"),
+         line="credproc: acme/dev:4:15: invalid schema: error parsing regexp: invalid escape sequence: `\\C`", match="prefix"),
+    case("yaml-schema-steps", "environment YAML", "a recursive `anyOf` schema whose messages double per level",
+         yaml=SCHEMA_STEPS, line="credproc: acme/dev:3:5: evaluation exceeds credproc's limit of 250000 schema validation steps",
+         match="prefix"),
     case("login-both", "environment YAML", "aws-login with both oidc and static",
          yaml=login().replace("        oidc:\n", "        static: {accessKeyId: AKIAIOSFODNN7EXAMPLE, "
                                                   "secretAccessKey: x}\n        oidc:\n"), line='credproc: acme/dev:5:9: exactly one subschema may match', match="prefix"),
