@@ -339,6 +339,13 @@ def test_missing_command():
         "credproc: resolving command: 'no-such-command-credproc-test' not found on PATH\n"
 
 
+def test_a_forgotten_environment_is_named_not_the_commands_option():
+    result = subprocess.run([CREDPROC, "run", "--", "ls", "-la"], capture_output=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.decode() == ("credproc: 'ls' is not an environment name; the environment comes first "
+                                      "(hint: credproc run ORG/ENV -- COMMAND [ARGS...])\n")
+
+
 def test_no_command():
     result = credproc_run("acme/dev", "--")
     assert result.returncode == 2 and b"no command specified" in result.stderr

@@ -82,9 +82,21 @@ def split_command(args) -> list:
             rest.pop(0)
             continue
         if token.startswith("-") and token != "-":
+            _check_environment_given(args.environment)  # `run -- ls -la`: the environment was forgotten
             raise UsageError(f"unknown option {token!r} for run", hint="put the command after `--`")
         return rest
     return rest
+
+
+def _check_environment_given(name: str) -> None:
+    from credproc.errors import CredprocError
+    from credproc.store.store import parse_ref
+
+    try:
+        parse_ref(name)
+    except CredprocError:
+        raise UsageError(f"{name!r} is not an environment name; the environment comes first",
+                         hint="credproc run ORG/ENV -- COMMAND [ARGS...]") from None
 
 
 def run_command(args) -> int:
