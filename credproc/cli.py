@@ -41,6 +41,10 @@ def _epilog() -> str:
     return "\n".join(lines)
 
 
+# Commands credproc runs itself (google-auth runs `gcp-token`): neither in --help nor in error messages.
+HIDDEN_COMMANDS = ("gcp-token",)
+
+
 def build_parser():
     import argparse
     import importlib
@@ -58,6 +62,8 @@ def build_parser():
         _intermixing = False
 
         def error(self, message):
+            for hidden in HIDDEN_COMMANDS:  # not offered where the choices are listed
+                message = message.replace(f", {hidden!r}", "")
             raise UsageError(message, hint=f"{self.prog} --help")
 
         def parse_known_args(self, args=None, namespace=None):

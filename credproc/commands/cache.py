@@ -14,6 +14,7 @@ import sys
 import time
 
 from credproc import lock
+from credproc.errors import UsageError
 
 # "creds": STS results of the aws-login provider; "env": the per-environment index of `credproc process`;
 # "login": ID/access tokens of interactive logins (credproc.identity.tokens.login); "secrets": values
@@ -44,9 +45,7 @@ def register(subparsers) -> None:
 
 
 def _missing_subcommand(parser) -> int:
-    parser.print_usage(sys.stderr)
-    sys.stderr.write("credproc: cache needs a sub-command: ls or clear\n")
-    return 2
+    raise UsageError("cache needs a sub-command: ls or clear", hint="credproc cache --help")
 
 
 # --- describing entries -------------------------------------------------------------------------

@@ -67,9 +67,7 @@ def register(subparsers) -> None:
 
 
 def _missing_subcommand(parser) -> int:
-    parser.print_usage(sys.stderr)
-    sys.stderr.write("credproc: env needs a sub-command: init, ls, rm, open, get, check, set, edit or rotate\n")
-    return 2
+    raise UsageError("env needs a sub-command: init, ls, rm, open, get, check, set, edit or rotate", hint="credproc env --help")
 
 
 # --- argument parsers ------------------------------------------------------------------------------

@@ -65,8 +65,7 @@ def register(subparsers) -> None:
 
 
 def _usage(parser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
+    raise UsageError("issuer needs a sub-command: init, show or trust-policy", hint="credproc issuer --help")
 
 
 def _print_json(document) -> None:
