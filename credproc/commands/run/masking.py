@@ -356,7 +356,7 @@ class SecretMasker:
         spans = self._spans(buffer)
         cut = self._safe_cut(len(buffer) - self._longest_open_prefix(buffer), spans)
         end = max(cut, base)  # what was written stays written
-        out = self._write(buffer, spans, base, end, clear=True)
+        out = self._write(buffer, spans, base, end)
         if cut < base:  # a possible secret begins in what was written: keep that part of it
             self._shown, self._shown_clear = self._shown[cut:], self._shown_clear[cut:]
         else:
@@ -379,7 +379,7 @@ class SecretMasker:
         clear_before = self._shown_clear[min(start, base):].count(1)
         clear_now = sum(1 for i in range(max(start, base), len(buffer)) if not covered[i])
         clear = clear_before + clear_now <= SHORT_TAIL
-        out = self._write(buffer, spans, base, len(buffer), clear=clear)
+        out = self._write(buffer, spans if clear else [(min(start, base), len(buffer))], base, len(buffer))
         if clear:
             flags = bytes(0 if covered[i] else 1 for i in range(base, len(buffer)))
         else:
@@ -390,13 +390,10 @@ class SecretMasker:
         return out
 
     def finish(self) -> bytes:
-        """The end of the stream: what is held is written, complete secrets masked. A part of a
-        secret that the stream ends with stays as it is (a secret cut short is not recognized)."""
-        self._catch_up()
-        base = len(self._shown)
-        buffer = self._shown + self.pending
-        out = self._write(buffer, self._spans(buffer), base, len(buffer), clear=True)
-        self.pending, self._shown, self._shown_clear = b"", b"", b""
+        """The end of the stream: what is held is written as release() writes it (nothing more can
+        come to decide), and the masker starts afresh."""
+        out = self.release()
+        self.pending, self._shown, self._shown_clear, self._mark_last = b"", b"", b"", False
         return out
 
     def _spans(self, buffer: bytes) -> list:
@@ -429,18 +426,18 @@ class SecretMasker:
                 position = secret.find(last, position + 1, len(secret) - 1)
         return best
 
-    def _write(self, buffer: bytes, spans: list, base: int, end: int, *, clear: bool) -> bytes:
-        """buffer[base:end] as written: spans (and, unless ``clear``, everything) as SECRET_MARK. A
-        mark right after the mark written last (a secret continued after a pause) is not repeated."""
+    def _write(self, buffer: bytes, spans: list, base: int, end: int) -> bytes:
+        """buffer[base:end] as written, spans as SECRET_MARK. A span that began in what was already
+        written, right after the mark written last (a secret continued after a pause), adds no mark."""
         if base >= end:
             return b""
         out, position = [], base
-        for start, stop in (spans if clear else [(base, end)]):
+        for start, stop in spans:
             if stop <= position or start >= end:
                 continue
             if start > position:
                 out.append(buffer[position:start])
-            if out or not self._mark_last:
+            if out or start >= base or not self._mark_last:
                 out.append(SECRET_MARK)
             position = min(stop, end)
         if position < end:
