@@ -8,8 +8,7 @@ import textwrap
 
 import pytest
 
-from runhelp import CREDPROC, default_signals, py, write_env  # tests/run is on sys.path
-from test_run_masking_cli import Terminal
+from runhelp import CREDPROC, Terminal, default_signals, py, write_env  # tests/run is on sys.path
 
 TOKEN = "ya29.a0AfB_byDripPauseCase-9f8e7d6c5b4a"
 SHORT = "drip-S3cr3t!"
