@@ -19,7 +19,8 @@ secret and of the secret plus a newline as `echo "$S" | base64` does, and each l
 definitions is masked too, wherever it was interpolated (definition_secrets).
 Not covered: a secret cut into pieces, re-encoded inside a larger encoding (base64 of "user:pw",
 a JSON escape of a document that holds it), hex, compression, encryption, or any transformation
-the program invents; secrets shorter than MIN_SECRET_LENGTH characters.
+the program invents; secrets shorter than MIN_SECRET_LENGTH characters; when the output pauses in
+the middle of a secret, its first SHORT_TAIL bytes (SecretMasker.release).
 """
 import base64
 import binascii
