@@ -15,6 +15,7 @@ A case runs the real `credproc` entry point in the test's isolated world:
   * ``args``: the command line. Placeholders: {token_file} {env_dir} {cache_dir} {config_file} {tmp} {role}.
 The expected first stderr line (same placeholders, plus {credentials_file}) is matched ``exact``, as a
 ``prefix``, or as a ``contains`` substring. ``may_cache``: a complete, valid STS result may be cached.
+``stdout``: a substring stdout must hold (else stdout must be empty).
 """
 import base64
 import json
@@ -93,6 +94,20 @@ def gcp(oidc_extra: str = "", project: str = "123456789012", pool: str = "credpr
 
 
 GCP_OPEN = ("run", "acme/dev", "--", "true")
+
+
+GCP_TOKEN_FAILED = '{"version": 1, "success": false, "code": "credproc-exit-2"'
+
+
+def gcp_token_spec(**changes) -> str:
+    """A token spec as `credproc run` writes it for `credproc gcp-token`, with ``changes``."""
+    spec = {"audience": "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/"
+                        "credproc-pool/providers/credproc-oidc", "token": None, "service_account":
+            "deploy@acme-prod.iam.gserviceaccount.com", "lifetime": 3600,
+            "context": {"org": "acme", "environment": "dev", "root_environment": "dev", "subject_attributes": [],
+                        "audience": "gcp:acme"}}
+    spec.update(changes)
+    return json.dumps(spec)
 def azure(inputs: str = "        oidc: true\n        token: {file: {token_file}}\n") -> str:
     """An fn::open::azure-login with its three ids and ``inputs`` (default: oidc with the file token)."""
     return ("values:\n  azure:\n    login:\n      fn::open::azure-login:\n"
@@ -460,4 +475,13 @@ CASES = [
          ("run", "acme/dev", "--", "true"), yaml=azure(), code=6,
          entra=(200, '{"access_token": "AZX\\u001b]0;owned\\u0007", "token_type": "Bearer", "expires_in": 3600}'),
          line="acme/dev:4:7: the Entra ID token endpoint {entra}/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token answered an access_token with characters no bearer token holds (control, space or non-ASCII); not used", match="exact"),
+    # --- credproc gcp-token: the feed run's masker watches (kept together) ---------------------------
+    case("gcp-token-feed-type", "gcp-token spec", "a token spec whose `feed` is not a string",
+         ("gcp-token", "{token_file}"), token=gcp_token_spec(feed=5), stdout=GCP_TOKEN_FAILED,
+         line="credproc: '{token_file}' is not a token spec written by `credproc run`: `feed` must be a non-empty string or null",
+         match="exact"),
+    case("gcp-token-feed-gone", "gcp-token spec", "a token spec whose feed file is gone (nothing is minted)",
+         ("gcp-token", "{token_file}"), token=gcp_token_spec(feed="/nonexistent/credproc-feed"), stdout=GCP_TOKEN_FAILED,
+         line="credproc: could not tell `credproc run` the new token ('/nonexistent/credproc-feed'): No such file or directory",
+         match="exact"),
 ]

@@ -254,3 +254,85 @@ def test_gcp_token_refuses_a_symlink(google, tmp_path):
     link = tmp_path / "link.json"
     link.symlink_to(target)
     _assert_failure_answer(run_credproc("gcp-token", str(link)), 2, "is not a private token spec")
+
+
+# --- the tokens `credproc gcp-token` mints are masked in the child's output ------------------------
+# Found by a hostile review: google-auth's HTTP debug log printed `subject_token=eyJ...` (a fresh
+# OIDC token that the STS exchanges for the service account's token) in clear, since gcp-token, not
+# `run`, minted it. gcp-token now appends each token to run's feed before it prints it.
+
+DEBUG_CHILD = textwrap.dedent("""\
+    # Application Default Credentials with HTTP debug logging (as TF_LOG=debug or --log-http do)
+    import http.client, google.auth, google.auth.transport.requests
+    http.client.HTTPConnection.debuglevel = 1
+    creds, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    creds.refresh(google.auth.transport.requests.Request())
+    print("refreshed", flush=True)
+    """)
+
+GCP_TOKEN_CHILD = textwrap.dedent("""\
+    # runs the credential source as google-auth would, then prints the token in the forms logs use
+    import base64, json, os, shlex, subprocess, urllib.parse
+    source = json.load(open(os.environ["GOOGLE_APPLICATION_CREDENTIALS"]))["credential_source"]["executable"]
+    answer = subprocess.run(shlex.split(source["command"]), capture_output=True, text=True).stdout
+    token = json.loads(answer)["id_token"]
+    print(answer.strip(), flush=True)
+    print("form:", urllib.parse.urlencode({"subject_token": token, "x": "y"}), flush=True)
+    print("b64:", base64.b64encode(token.encode()).decode(), flush=True)
+    print("json:", json.dumps({"t": token}), flush=True)
+    print("dots:", token.count("."), "length:", len(token), flush=True)
+    """)
+
+
+def _run_child(google, tmp_path, code: str) -> str:
+    child = tmp_path / "child.py"
+    child.write_text(code)
+    result = subprocess.run([CREDPROC, "run", "acme/dev", "--", PYTHON, str(child)],
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
+
+
+def test_the_subject_token_in_google_auths_debug_log_is_masked(google, tmp_path):
+    google.define(definition())
+    output = _run_child(google, tmp_path, DEBUG_CHILD)
+    minted = [r["form"]["subject_token"] for r in google.standin.requests if r["kind"] == "sts"]
+    assert len(minted) == 2  # credproc's own exchange for the variables, then google-auth's
+    assert "refreshed" in output and "subject_token=[secret]" in output, output
+    for token in minted:
+        for part in token.split("."):
+            assert part not in output  # not the token, nor its header, claims or signature alone
+
+
+def test_every_form_of_the_token_gcp_token_hands_the_child_is_masked(google, tmp_path):
+    google.define(definition())
+    output = _run_child(google, tmp_path, GCP_TOKEN_CHILD)
+    assert '"success": true' in output and '"id_token": "[secret]"' in output, output
+    assert "form: subject_token=[secret]&x=y" in output
+    assert "b64: [secret]\n" in output and 'json: {"t": "[secret]"}' in output
+    assert "dots: 2 length:" in output  # the child did get a JWT
+    assert "eyJ" not in output and "ZXlK" not in output  # no JWT, no base64 of one
+
+
+def test_gcp_token_appends_the_token_to_the_feed_the_spec_names(google, tmp_path):
+    feed = _private(tmp_path / "feed", "earlier-token\n")
+    result = run_credproc("gcp-token", _private(tmp_path / "spec.json", json.dumps(_spec(feed=feed))))
+    assert result.code == 0, result
+    token = json.loads(result.stdout)["id_token"]
+    assert open(feed).read() == f"earlier-token\n{token}\n"
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda path: None, "No such file or directory"),
+    (lambda path: (path.write_text(""), path.chmod(0o644)), "not a private regular file of yours"),
+    (lambda path: os.mkfifo(path, 0o600), "No such device or address"),  # O_NONBLOCK: no reader, no wait
+    (lambda path: (path.with_name("target").write_text(""), path.with_name("target").chmod(0o600),
+                   path.symlink_to(path.with_name("target"))), "Too many levels of symbolic links"),
+])
+def test_gcp_token_refuses_to_hand_out_a_token_it_cannot_tell_run_about(google, tmp_path, make, problem):
+    feed = tmp_path / "feed"
+    make(feed)
+    result = run_credproc("gcp-token", _private(tmp_path / "spec.json", json.dumps(_spec(feed=str(feed)))),
+                          timeout=60)
+    _assert_failure_answer(result, 2, f"could not tell `credproc run` the new token ('{feed}'): {problem}")
+    assert b"eyJ" not in result.stdout and "eyJ" not in result.stderr

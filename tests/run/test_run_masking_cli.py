@@ -6,18 +6,15 @@ split across writes, stderr, a terminal) and checks that no byte of it reaches o
 """
 import base64
 import os
-import pty
-import select
 import signal
 import stat
-import struct
 import subprocess
 import textwrap
 import time
 
 import pytest
 
-from runhelp import CREDPROC, PY, default_signals, py, write_env  # tests/run is on sys.path
+from runhelp import CREDPROC, PY, Terminal, default_signals, py, write_env  # tests/run is on sys.path
 
 PW = "hunter2-very-secret"
 INLINE = "inline-only-secret"
@@ -178,65 +175,6 @@ def test_a_background_grandchild_holding_the_pipe_does_not_hold_the_run():
 
 
 # --- on a terminal --------------------------------------------------------------------------------
-
-class Terminal:
-    """A pseudo-terminal for `credproc run` (its stdin, stdout and stderr), read from our side."""
-
-    def __init__(self, rows=37, columns=101):
-        self.leader, self.follower = pty.openpty()
-        self.resize(rows, columns)
-        self.output = b""
-
-    def resize(self, rows, columns):
-        import fcntl
-        import termios
-
-        fcntl.ioctl(self.follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-
-    def start(self, *args):
-        def child_setup():
-            default_signals()
-            os.setsid()  # the terminal becomes credproc's controlling terminal, as in a shell
-            import fcntl
-            import termios
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        return subprocess.Popen([CREDPROC, "run", *args], stdin=self.follower, stdout=self.follower,
-                                stderr=self.follower, preexec_fn=child_setup)
-
-    def read_until(self, needle: bytes, timeout=20) -> bytes:
-        deadline = time.monotonic() + timeout
-        while needle not in self.output and time.monotonic() < deadline:
-            self._read(0.1)
-        assert needle in self.output, self.output
-        return self.output
-
-    def read_rest(self, proc, timeout=30) -> bytes:
-        proc.wait(timeout=timeout)
-        while self._read(0.2):
-            pass
-        return self.output
-
-    def _read(self, wait) -> bool:
-        ready, _, _ = select.select([self.leader], [], [], wait)
-        if not ready:
-            return False
-        try:
-            chunk = os.read(self.leader, 4096)
-        except OSError:
-            return False
-        self.output += chunk
-        return bool(chunk)
-
-    def settings(self):
-        import termios
-
-        return termios.tcgetattr(self.follower)
-
-    def close(self):
-        os.close(self.follower)
-        os.close(self.leader)
-
 
 @pytest.fixture
 def terminal():

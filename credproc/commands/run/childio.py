@@ -27,8 +27,7 @@ from credproc.commands.run.masking import SecretMasker
 READ_SIZE = 1 << 16
 DRAIN_QUIET = 0.05  # after the child's exit, stop when its pipes stay silent this long (seconds)
 DRAIN_LIMIT = 1.0   # ... or after this long, if a grandchild keeps writing
-SHORT_TAIL = 2        # bytes: a held tail this short is released after TAIL_RELEASE of quiet
-TAIL_RELEASE = 0.25   # seconds
+TAIL_RELEASE = 0.25   # seconds of quiet after which a held tail is released (SecretMasker.release)
 ECHO_RELEASE = 0.05  # held-back terminal output that is only the echo of typed keys: shown after this
 TYPED_MEMORY = 256   # how many recently typed bytes are remembered to recognize their echo
 
@@ -80,18 +79,19 @@ class Output:
 
     def holds_echo(self) -> bool:
         """The masker holds back a possible start of a secret that is just the echo of the last
-        keys typed: without release_echo() a typed "h" (hunter2...) would appear one key late."""
+        keys typed: without release() a typed "h" (hunter2...) would appear one key late."""
         held = self.masker.pending
         return bool(held) and self.keyboard is not None and self.keyboard.typed.endswith(held)
 
-    def holds_short_tail(self) -> bool:
-        """A tail of at most SHORT_TAIL bytes held back only because it might start a secret: a prompt
-        without a newline ("Proceed [Y") must still appear, so it is released after TAIL_RELEASE of
-        quiet. What that can show of a secret split across slow writes is at most those bytes."""
-        return 0 < len(self.masker.pending) <= SHORT_TAIL
+    def holds_tail(self) -> bool:
+        """A tail held back only because it might start a secret: a prompt without a newline
+        ("Proceed [Y") must still appear, so it is released after TAIL_RELEASE of quiet. The masker
+        shows at most masking.SHORT_TAIL bytes of a possible secret that way (more become [secret])
+        and masks the rest of the secret when it comes."""
+        return bool(self.masker.pending)
 
-    def release_echo(self) -> None:
-        self._emit(self.masker.finish())
+    def release(self) -> None:
+        self._emit(self.masker.release())
 
     def pump(self) -> bool:
         """Move what is readable now; False at the end of the stream (or of our destination)."""
@@ -189,12 +189,12 @@ class Pump:
         while True:
             self._watch_keyboard()
             echoes = [output for output in self.outputs if output.open and output.holds_echo()]
-            tails = [output for output in self.outputs if output.open and output.holds_short_tail()]
+            tails = [output for output in self.outputs if output.open and output.holds_tail()]
             timeout = ECHO_RELEASE if echoes else (TAIL_RELEASE if tails else None)
             ready = self.selector.select(timeout)
             if not ready:  # quiet: nothing more is coming to complete a secret in the echo or the tail
                 for output in echoes or tails:
-                    output.release_echo()
+                    output.release()
             for key, events in ready:
                 if key.data == "exited":
                     return

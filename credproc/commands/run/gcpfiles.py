@@ -19,6 +19,15 @@ an access_token) then refresh on their own: each time their token nears its expi
 `credproc gcp-token`, which prints a fresh OIDC token in the executable-response format, and do
 the STS and IAM Credentials calls themselves. Nothing is written when the environment sets
 GOOGLE_APPLICATION_CREDENTIALS itself, or opens no or several OIDC gcp-logins.
+
+Each token `gcp-token` mints is a secret `run` has not seen (another process minted it), yet the
+child prints it readily (google-auth's HTTP debug log shows `subject_token=...`). So the spec also
+names a feed: an empty 0600 file in the same private directory, which `run`'s masker watches
+(masking.LiveSecrets.watch). `gcp-token` appends the token to it, as one line, before it prints the
+token; the masker looks at the feed's size before it masks each chunk of the child's output, so it
+knows the token before any output that can hold it arrives. If the feed cannot be written,
+`gcp-token` fails rather than hand out a token the masker does not know. Outside `run` (a spec
+without a feed) there is nothing to tell.
 """
 import json
 import sys
@@ -37,18 +46,20 @@ def records(registry) -> list:
     return [r for r in getattr(provider, "opened", None) or () if isinstance(r, dict) and not r.get("static")]
 
 
-def external_account(gcp_records, projection, files) -> dict:
-    """Variables for the child (name -> value) after writing the spec and credentials files with
-    ``files`` (runner.TempFiles); {} when there is nothing to write (see the module docstring)."""
+def external_account(gcp_records, projection, files) -> "tuple[dict, str | None]":
+    """(variables for the child (name -> value), the path of the token feed the masker must watch)
+    after writing the feed, spec and credentials files with ``files`` (runner.TempFiles); ({}, None)
+    when there is nothing to write (see the module docstring)."""
     if CREDENTIALS_VARIABLE in projection.variables or CREDENTIALS_VARIABLE in projection.files:
-        return {}
+        return {}, None
     logins = {json.dumps(_spec(r), sort_keys=True): r for r in gcp_records}
     if len(logins) != 1:
-        return {}
+        return {}, None
     record = next(iter(logins.values()))
-    spec_path = files.write("gcp-token-spec", json.dumps(_spec(record), sort_keys=True))
+    feed = files.write("gcp-token-feed", "")
+    spec_path = files.write("gcp-token-spec", json.dumps({**_spec(record), "feed": feed}, sort_keys=True))
     credentials = files.write("gcp-credentials", json.dumps(credentials_file(record, spec_path), indent=2))
-    return {CREDENTIALS_VARIABLE: credentials, ALLOW_EXECUTABLES: "1"}
+    return {CREDENTIALS_VARIABLE: credentials, ALLOW_EXECUTABLES: "1"}, feed
 
 
 def _spec(record: dict) -> dict:
@@ -85,7 +96,8 @@ Print a fresh OIDC token for the gcp-login that SPEC describes, as Google's exec
 credentials expect ({"version": 1, "success": true, "token_type": ..., "id_token": ...,
 "expiration_time": ...}). `credproc run` writes SPEC (0600, in its private run directory) and an
 external_account credentials file naming this command, for GOOGLE_APPLICATION_CREDENTIALS: you do
-not run it yourself. On failure it prints {"success": false, "code", "message"} and exits with
+not run it yourself. When SPEC names a feed (run's masker watches it), the token is appended to it
+before it is printed. On failure it prints {"success": false, "code", "message"} and exits with
 credproc's exit code."""
 
 
@@ -97,11 +109,20 @@ def register(subparsers) -> None:
 
 
 def run_gcp_token(args) -> int:
+    import os
+
     from credproc.providers import gcp
 
     try:
         spec = _read_spec(args.spec)
-        token, claims = _fetch(spec)
+        feed = open_feed(spec["feed"]) if spec.get("feed") else None
+        try:
+            token, claims = _fetch(spec)
+            if feed is not None:  # run's masker knows the token before anyone can print it
+                tell_masker(feed, spec["feed"], token)
+        finally:
+            if feed is not None:
+                os.close(feed)
     except CredprocError as err:
         _failure(int(err.exit_code), str(err))
         raise
@@ -113,6 +134,47 @@ def run_gcp_token(args) -> int:
         answer["expiration_time"] = claims["exp"]
     sys.stdout.write(json.dumps(answer) + "\n")
     return 0
+
+
+def open_feed(feed: str) -> int:
+    """The feed of the `credproc run` that wrote the spec, opened for appending before any token is
+    minted (a feed that is gone or not private fails first): an existing regular 0600 file of ours
+    (O_APPEND, O_NOFOLLOW, O_NONBLOCK: a FIFO put in its place never blocks; checked on the opened
+    descriptor)."""
+    import os
+    import stat
+
+    flags = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(feed, flags)
+    except OSError as err:
+        raise ConfigError(f"{_feed_refusal(feed)}: {err.strerror or type(err).__name__}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077)):
+            raise ConfigError(f"{_feed_refusal(feed)}: not a private regular file of yours")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def tell_masker(fd: int, feed: str, token: str) -> None:
+    """Append ``token`` as one line (one write(2)) to the feed, before the token is printed."""
+    import os
+
+    line = (token + "\n").encode("utf-8", "surrogateescape")
+    try:
+        if os.write(fd, line) != len(line):
+            raise ConfigError(f"{_feed_refusal(feed)}: short write")
+    except OSError as err:
+        raise ConfigError(f"{_feed_refusal(feed)}: {err.strerror or type(err).__name__}") from None
+
+
+def _feed_refusal(feed: str) -> str:
+    from credproc.errors import printable
+
+    return f"could not tell `credproc run` the new token ({printable(repr(feed[:200]))})"
 
 
 def _failure(code: int, message: str) -> None:
@@ -208,6 +270,8 @@ def _spec_problem(spec) -> "str | None":
     for name in ("org", "environment", "root_environment"):
         if not text(context.get(name)):
             return f"`context.{name}` must be a non-empty string"
+    if spec.get("feed") is not None and not text(spec.get("feed")):
+        return "`feed` must be a non-empty string or null"
     if context.get("audience") is not None and not text(context.get("audience")):
         return "`context.audience` must be a non-empty string or null"
     pairs = context.get("subject_attributes")

@@ -19,7 +19,8 @@ secret and of the secret plus a newline as `echo "$S" | base64` does, and each l
 definitions is masked too, wherever it was interpolated (definition_secrets).
 Not covered: a secret cut into pieces, re-encoded inside a larger encoding (base64 of "user:pw",
 a JSON escape of a document that holds it), hex, compression, encryption, or any transformation
-the program invents; secrets shorter than MIN_SECRET_LENGTH characters.
+the program invents; secrets shorter than MIN_SECRET_LENGTH characters; when the output pauses in
+the middle of a secret, its first SHORT_TAIL bytes (SecretMasker.release).
 """
 import base64
 import binascii
@@ -227,7 +228,8 @@ def _literal_secrets(path: str) -> set:
 
 class LiveSecrets(set):
     """A set of secrets that may grow while the command runs (files `run` keeps fresh bring new
-    tokens): every SecretMasker built from it picks up what was added before its next read."""
+    tokens, `credproc gcp-token` appends the tokens it mints to a feed file): every SecretMasker
+    built from it picks up what was added before its next read."""
 
     def __init__(self, secrets=()):
         import threading
@@ -235,6 +237,7 @@ class LiveSecrets(set):
         super().__init__(secrets)
         self.version = 0
         self._lock = threading.Lock()
+        self._feeds = {}  # path -> bytes of it consumed (whole lines)
 
     def grow(self, more) -> None:
         with self._lock:
@@ -247,6 +250,62 @@ class LiveSecrets(set):
         with self._lock:
             return set(self), self.version
 
+    def watch(self, path: str) -> None:
+        """Learn each line appended to the file at ``path`` (a feed) from now on: poll() reads it."""
+        with self._lock:
+            self._feeds.setdefault(path, 0)
+
+    @property
+    def watching(self) -> bool:
+        return bool(self._feeds)
+
+    def poll(self) -> None:
+        """Learn the lines appended to the feeds since the last look. The masker calls it before
+        each chunk of output: one lstat(2) per feed when nothing was added. A writer appends a whole
+        line before it hands the token on, so the line is there before any output that holds it."""
+        for path, offset in list(self._feeds.items()):
+            lines, consumed = _read_feed(path, offset)
+            if consumed:
+                with self._lock:
+                    self._feeds[path] = offset + consumed
+                self.grow(lines)
+
+
+MAX_FEED_LINE = 64 * 1024  # a longer line in a feed is skipped (no token is that long)
+
+
+def _read_feed(path: str, offset: int) -> "tuple[list, int]":
+    """(complete lines after ``offset``, bytes they take); nothing when the feed is unchanged or not
+    a regular file (O_NONBLOCK, O_NOFOLLOW: a FIFO or link put in its place never blocks us)."""
+    import os
+    import stat
+
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size <= offset:
+            return [], 0
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return [], 0
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return [], 0
+        data = os.pread(fd, info.st_size - offset, offset)
+    except OSError:
+        return [], 0
+    finally:
+        os.close(fd)
+    whole = data[:data.rfind(b"\n") + 1]
+    lines = [line.decode("utf-8", "surrogateescape") for line in whole.split(b"\n")[:-1]]
+    return [line for line in lines if len(line) <= MAX_FEED_LINE], len(whole)
+
+
+#: Of a secret the output pauses in (TAIL_RELEASE of quiet in childio), at most this many leading
+#: bytes are ever shown in clear: a held tail that is no longer than this (counting what of the same
+#: possible secret was shown before) is released as it is, so a prompt such as "Proceed [Y" still
+#: appears; a longer one is replaced by SECRET_MARK.
+SHORT_TAIL = 2
+
 
 class SecretMasker:
     """Replaces every occurrence of any masked form of any secret with [secret] in a byte stream.
@@ -254,8 +313,19 @@ class SecretMasker:
     Occurrences are found for every form, overlapping ones included, and overlapping spans are
     merged, so no byte of any secret leaks even when two secrets overlap (the longest match at a
     position always wins). Output is released as soon as it cannot be the start of a secret: a
-    tail that is a proper prefix of some form is held back until more data (or the end) decides,
-    so a secret split across reads is still masked, yet prompts without a newline still appear.
+    tail that is a proper prefix of some form is held back (``pending``) until more data (or the
+    end) decides, so a secret split across reads is still masked, yet prompts without a newline
+    still appear.
+
+    The caller may also release what is held when the output goes quiet (release()): then at most
+    SHORT_TAIL bytes of the possible secret are shown in clear and the rest is replaced by
+    SECRET_MARK. Either way the masker keeps what it released (``_shown``, as long as it may still
+    be the start of a secret) and goes on matching from there, so the remainder of a secret that
+    arrives after a pause, or byte by byte, is masked: of a secret printed whole, pauses or not,
+    at most its first SHORT_TAIL bytes ever show.
+
+    The masker has no clock: feed(), release() and finish() are the events. Each call costs time
+    linear in its data plus what is held (both bounded by the longest form).
     """
 
     def __init__(self, secrets):
@@ -264,29 +334,68 @@ class SecretMasker:
         if self._live is not None:
             secrets, self._version = self._live.snapshot()
         self._learn(secrets)
-        self.pending = b""
+        self.pending = b""          # held back: not written yet
+        self._shown = b""           # written just before ``pending``, still possibly a secret's start
+        self._shown_clear = b""     # per byte of _shown: b"\1" written in clear, b"\0" as SECRET_MARK
+        self._mark_last = False     # what was written last ends with SECRET_MARK
 
     def _learn(self, secrets) -> None:
         variants = {v for s in secrets if isinstance(s, str) for v in mask_variants(s)}
         self.secrets = sorted({as_bytes(v) for v in variants}, key=len, reverse=True)
 
     def _catch_up(self) -> None:
-        if self._live is not None and self._live.version != self._version:
-            secrets, self._version = self._live.snapshot()
-            self._learn(secrets)
+        if self._live is not None:
+            self._live.poll()
+            if self._live.version != self._version:
+                secrets, self._version = self._live.snapshot()
+                self._learn(secrets)
 
     def feed(self, data: bytes) -> bytes:
         self._catch_up()
-        buffer = self.pending + data
+        base = len(self._shown)
+        buffer = self._shown + self.pending + data
         spans = self._spans(buffer)
-        cut = self._safe_cut(buffer, spans)
-        self.pending = buffer[cut:]
-        return self._mask(buffer, [s for s in spans if s[1] <= cut], cut)
+        cut = self._safe_cut(len(buffer) - self._longest_open_prefix(buffer), spans)
+        end = max(cut, base)  # what was written stays written
+        out = self._write(buffer, spans, base, end)
+        if cut < base:  # a possible secret begins in what was written: keep that part of it
+            self._shown, self._shown_clear = self._shown[cut:], self._shown_clear[cut:]
+        else:
+            self._shown, self._shown_clear = b"", b""
+        self.pending = buffer[end:]
+        return out
+
+    def release(self) -> bytes:
+        """The output went quiet: write what is held. In clear while what of the possible secret
+        would then have been shown in clear is at most SHORT_TAIL bytes, else as SECRET_MARK. What
+        is written is remembered, so the rest of the secret is still masked when it comes."""
+        self._catch_up()
+        if not self.pending:
+            return b""
+        base = len(self._shown)
+        buffer = self._shown + self.pending
+        spans = self._spans(buffer)
+        start = len(buffer) - self._longest_open_prefix(buffer)
+        covered = _covered(spans, len(buffer))
+        clear_before = self._shown_clear[min(start, base):].count(1)
+        clear_now = sum(1 for i in range(max(start, base), len(buffer)) if not covered[i])
+        clear = clear_before + clear_now <= SHORT_TAIL
+        out = self._write(buffer, spans if clear else [(min(start, base), len(buffer))], base, len(buffer))
+        if clear:
+            flags = bytes(0 if covered[i] else 1 for i in range(base, len(buffer)))
+        else:
+            flags = bytes(len(buffer) - base)
+        self._shown = buffer[start:]
+        self._shown_clear = (self._shown_clear + flags)[start:]
+        self.pending = b""
+        return out
 
     def finish(self) -> bytes:
-        self._catch_up()
-        buffer, self.pending = self.pending, b""
-        return self._mask(buffer, self._spans(buffer), len(buffer))
+        """The end of the stream: what is held is written as release() writes it (nothing more can
+        come to decide), and the masker starts afresh."""
+        out = self.release()
+        self.pending, self._shown, self._shown_clear, self._mark_last = b"", b"", b"", False
+        return out
 
     def _spans(self, buffer: bytes) -> list:
         spans = []
@@ -297,8 +406,8 @@ class SecretMasker:
                 start = buffer.find(secret, start + 1)
         return _merge(spans)
 
-    def _safe_cut(self, buffer: bytes, spans: list) -> int:
-        cut = len(buffer) - self._longest_open_prefix(buffer)
+    @staticmethod
+    def _safe_cut(cut: int, spans: list) -> int:
         for start, end in spans:  # never cut through a masked span: hold the whole span back
             if start < cut < end:
                 cut = start
@@ -318,15 +427,32 @@ class SecretMasker:
                 position = secret.find(last, position + 1, len(secret) - 1)
         return best
 
-    @staticmethod
-    def _mask(buffer: bytes, spans: list, cut: int) -> bytes:
-        out, position = [], 0
-        for start, end in spans:
-            out.append(buffer[position:start])
-            out.append(SECRET_MARK)
-            position = end
-        out.append(buffer[position:cut])
+    def _write(self, buffer: bytes, spans: list, base: int, end: int) -> bytes:
+        """buffer[base:end] as written, spans as SECRET_MARK. A span that began in what was already
+        written, right after the mark written last (a secret continued after a pause), adds no mark."""
+        if base >= end:
+            return b""
+        out, position = [], base
+        for start, stop in spans:
+            if stop <= position or start >= end:
+                continue
+            if start > position:
+                out.append(buffer[position:start])
+            if out or start >= base or not self._mark_last:
+                out.append(SECRET_MARK)
+            position = min(stop, end)
+        if position < end:
+            out.append(buffer[position:end])
+        self._mark_last = out[-1] is SECRET_MARK if out else self._mark_last
         return b"".join(out)
+
+
+def _covered(spans: list, length: int) -> list:
+    covered = [False] * length
+    for start, end in spans:
+        for i in range(start, min(end, length)):
+            covered[i] = True
+    return covered
 
 
 def _merge(spans: list) -> list:

@@ -383,9 +383,10 @@ def _write_fully(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _gcp_credentials(gcp_records, projection: Projection, files: TempFiles) -> dict:
+def _gcp_credentials(gcp_records, projection: Projection, files: TempFiles) -> "tuple[dict, str | None]":
+    """(variables, the token feed to watch or None): see gcpfiles.external_account."""
     if not gcp_records:
-        return {}
+        return {}, None
     from credproc.commands.run import gcpfiles
 
     return gcpfiles.external_account(gcp_records, projection, files)
@@ -469,7 +470,7 @@ def supervise(argv: list, executable: str, env: dict, *, secrets, mask: bool, fo
 
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    if not (mask and secrets):
+    if not (mask and (secrets or getattr(secrets, "watching", False))):
         returncode = childio.run_direct(argv, executable, env, forwarder)
     elif childio.owns_terminal(0):
         returncode = childio.run_on_terminal(argv, executable, env, secrets, forwarder)
@@ -517,7 +518,13 @@ def run(ref: str, value, command: list, *, interactive: bool = False, nested: bo
     try:
         with TempFiles() as files:
             paths = files.write_all(projection.files)
-            paths.update(_gcp_credentials(gcp_records, projection, files))
+            gcp_variables, feed = _gcp_credentials(gcp_records, projection, files)
+            paths.update(gcp_variables)
+            if feed is not None:  # the tokens `credproc gcp-token` mints for the child are masked too
+                from credproc.commands.run.masking import LiveSecrets
+
+                secrets = secrets if isinstance(secrets, LiveSecrets) else LiveSecrets(secrets)
+                secrets.watch(feed)
             env = child_environment(inherited, projection, paths, ref, aws_records, endpoint_variables)
             executable = resolve_command(command[0], env)
             if forwarder.pending:  # interrupted before the child started: do not start it
