@@ -324,7 +324,7 @@ def test_gcp_token_appends_the_token_to_the_feed_the_spec_names(google, tmp_path
 
 @pytest.mark.parametrize("make, problem", [
     (lambda path: None, "No such file or directory"),
-    (lambda path: (path.write_text(""), path.chmod(0o644)), "not a private regular file of yours"),
+    (lambda path: (path.write_text(""), path.chmod(0o644)), "mode 0644, owner uid"),
     (lambda path: os.mkfifo(path, 0o600), "No such device or address"),  # O_NONBLOCK: no reader, no wait
     (lambda path: (path.with_name("target").write_text(""), path.with_name("target").chmod(0o600),
                    path.symlink_to(path.with_name("target"))), "Too many levels of symbolic links"),

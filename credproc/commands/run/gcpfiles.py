@@ -142,21 +142,8 @@ def open_feed(feed: str) -> int:
     (O_APPEND, O_NOFOLLOW, O_NONBLOCK: a FIFO put in its place never blocks; checked on the opened
     descriptor)."""
     import os
-    import stat
 
-    flags = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(feed, flags)
-    except OSError as err:
-        raise ConfigError(f"{_feed_refusal(feed)}: {err.strerror or type(err).__name__}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077)):
-            raise ConfigError(f"{_feed_refusal(feed)}: not a private regular file of yours")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    return _open_own_regular(feed, os.O_WRONLY | os.O_APPEND, _feed_refusal(feed))
 
 
 def tell_masker(fd: int, feed: str, token: str) -> None:
@@ -169,6 +156,30 @@ def tell_masker(fd: int, feed: str, token: str) -> None:
             raise ConfigError(f"{_feed_refusal(feed)}: short write")
     except OSError as err:
         raise ConfigError(f"{_feed_refusal(feed)}: {err.strerror or type(err).__name__}") from None
+
+
+def _open_own_regular(path: str, flags: int, refusal: str) -> int:
+    """``path`` opened with ``flags`` and O_NONBLOCK (a FIFO put in its place never blocks),
+    O_NOFOLLOW (no symlink), O_CLOEXEC; checked on the opened descriptor, so no check-then-open race:
+    a regular file of ours that group and others cannot use. ConfigError "REFUSAL: why" otherwise."""
+    import os
+    import stat
+
+    flags |= os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        raise ConfigError(f"{refusal}: {err.strerror or type(err).__name__}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{refusal}: not a regular file")
+        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+            raise ConfigError(f"{refusal}: mode {stat.S_IMODE(st.st_mode):04o}, owner uid {st.st_uid}")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _feed_refusal(feed: str) -> str:
@@ -189,24 +200,15 @@ def _read_private_spec(path: str) -> bytes:
     O_NONBLOCK: opening a FIFO does not wait for a writer; O_NOFOLLOW: no symlink; the checks run on
     the opened descriptor (no check-then-open race), and the size before anything is read."""
     import os
-    import stat
 
     from credproc.errors import printable
 
     shown = printable(repr(path[:200]))
     refusal = (f"{shown} is not a private token spec (a regular file of yours, mode 0600, at most "
                f"{MAX_SPEC_BYTES // 1024} KiB, as `credproc run` writes)")
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as err:
-        raise ConfigError(f"{refusal}: {err.strerror or type(err).__name__}") from None
+    fd = _open_own_regular(path, os.O_RDONLY, refusal)
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"{refusal}: not a regular file")
-        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077):
-            raise ConfigError(f"{refusal}: mode {stat.S_IMODE(st.st_mode):04o}, owner uid {st.st_uid}")
         if st.st_size > MAX_SPEC_BYTES:
             raise ConfigError(f"{refusal}: {st.st_size} bytes")
         chunks, size = [], 0
