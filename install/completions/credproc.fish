@@ -22,19 +22,28 @@ function __credproc_profiles
     string match -r -g '^\s*\[profile\s+([^\]]+)\]' <$config
 end
 
-function __credproc_at --description 'the words before the cursor (options left out) are exactly credproc $argv'
-    set -l words
+function __credproc_words --description 'the words before the cursor, without credproc, options and their values'
+    set -l skip 0
     for word in (commandline -opc)[2..-1]
-        string match -q -- '-*' $word; or set -a words $word
+        if test $skip = 1
+            set skip 0
+        else if contains -- $word -f --template --format --file --org --value --url --audience --account \
+                --subject-attribute --partition --project-number --pool --provider --location --service-account \
+                --path --profile --region --output --listen --timeout
+            set skip 1
+        else if not string match -q -- '-*' $word
+            echo $word
+        end
     end
+end
+
+function __credproc_at --description 'the words before the cursor (options left out) are exactly credproc $argv'
+    set -l words (__credproc_words)
     test "$words" = "$argv"
 end
 
 function __credproc_in --description 'the words before the cursor (options left out) start with credproc $argv'
-    set -l words
-    for word in (commandline -opc)[2..-1]
-        string match -q -- '-*' $word; or set -a words $word
-    end
+    set -l words (__credproc_words)
     set -l n (count $argv)
     test (count $words) -ge $n; or return 1
     test $n -eq 0; or test "$words[1..$n]" = "$argv"
