@@ -51,6 +51,19 @@ _credproc() {
     local key=$command
     [ -n "$subs" ] && key="$command $sub"
 
+    # run ORG/ENV -- COMMAND ARGS...: a command name, then files.
+    if [ "$command" = run ]; then
+        for ((i = 2; i < COMP_CWORD; i++)); do
+            [ "${COMP_WORDS[i]}" = -- ] || continue
+            if [ $((i + 1)) -eq "$COMP_CWORD" ]; then
+                COMPREPLY=($(compgen -c -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi
+            return
+        done
+    fi
+
     # The value of an option (the choices argparse accepts; nothing for free-form values).
     local open_formats="json yaml string dotenv shell detailed"
     local out_formats="env env-no-export powershell windows-cmd fish dotenv json"

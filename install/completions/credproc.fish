@@ -133,6 +133,7 @@ complete -c credproc -n '__credproc_in install-profile' -l force -d 'override a 
 complete -c credproc -n '__credproc_at uninstall-profile' -a '(__credproc_profiles)'
 complete -c credproc -n '__credproc_in uninstall-profile' -l all -d 'every profile credproc wrote'
 complete -c credproc -n '__credproc_in run' -s i -l interactive -d 'do not mask output'
+complete -c credproc -n '__credproc_in run; and test (count (__credproc_words)) -ge 2' -x -a '(__fish_complete_subcommand --fcs-skip=3)'
 complete -c credproc -n '__credproc_in run' -l nested -d 'allow running inside another credproc run'
 complete -c credproc -n '__credproc_in run' -l server -d 'a credentials endpoint instead of static keys'
 complete -c credproc -n '__credproc_in serve' -l listen -x -d 'IP:PORT to listen on'

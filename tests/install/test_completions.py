@@ -182,3 +182,17 @@ def test_completions_match_the_parsers(shell, tmp_path, isolated_env):
         elif got != want:
             problems.append(f"{line!r}: missing {sorted(want - got)}, not accepted {sorted(got - want)}")
     assert not problems, f"{SCRIPTS[shell]} drifted from the parsers:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("shell", sorted(SCRIPTS))
+def test_run_completes_the_command_after_the_separator(shell, tmp_path, isolated_env):
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    (isolated_env.env_dir / "acme").mkdir(parents=True)
+    (isolated_env.env_dir / "acme" / "dev.yaml").write_text("values: {}\n")
+    (tmp_path / "cwd").mkdir()
+    (tmp_path / "cwd" / "plan.tf").write_text("")
+    environment, command, argument = ask(shell, ["credproc run acme/d", "credproc run -i acme/dev -- ech",
+                                                 "credproc run acme/dev -- cat pl"], tmp_path)
+    assert environment == {"acme/dev"} and "echo" in command and "echo" not in argument, (environment, command)
+    assert argument == {"plan.tf"}, argument
