@@ -170,9 +170,29 @@ install_with_venv() {
     "$LINK" --version
 }
 
+# pip builds a source directory (the checkout) in place, and setuptools leaves build/ and
+# credproc.egg-info in it: remove those this run created (never ones that were there before), also
+# when the install fails.
+BUILD_LEFTOVERS=()
+
+note_build_leftovers() {  # note_build_leftovers SOURCE
+    local out
+    [ -d "$1" ] || return 0
+    for out in build credproc.egg-info; do
+        [ -e "$1/$out" ] || [ -L "$1/$out" ] || BUILD_LEFTOVERS+=("$1/$out")
+    done
+    trap remove_build_leftovers EXIT
+}
+
+remove_build_leftovers() {
+    local out
+    for out in ${BUILD_LEFTOVERS[@]+"${BUILD_LEFTOVERS[@]}"}; do rm -rf -- "$out"; done
+}
+
 do_install() {
     local src req
     src=${SOURCE:-$(default_source)}
+    note_build_leftovers "$src"
     req=$(with_extras "$src")
     local previous
     previous=$(manifest_get method)
@@ -223,12 +243,20 @@ report_kept() {  # what stays behind, each with the command that removes it
     if [ -d "$cache" ] && [ -z "$(find "$cache" -mindepth 1 ! -path "$cache/locks" ! -path "$cache/locks/*.lock" -print -quit)" ]; then
         rm -rf -- "$cache"
     fi
+    local kept=() line
+    [ -d "$store" ] && kept+=("  your environments:     rm -r '$store'")
+    [ -d "$config/issuer" ] && kept+=("  the local issuer key:  rm -r '$config/issuer'")
+    [ -d "$config/logins" ] && kept+=("  saved logins:          rm -r '$config/logins' (logins kept in the OS keyring: run \`credproc logout --all\` before uninstalling)")
+    [ -d "$cache" ] && kept+=("  cached credentials:    rm -r '$cache'")
+    if [ -d "$config" ]; then
+        line="  everything credproc kept: rm -r '$config'"
+        [ ! -d "$cache" ] || line="$line '$cache'"
+        [ "${store#"$config"/}" != "$store" ] || line="$line '$store'"
+        kept+=("$line")
+    fi
+    [ ${#kept[@]} -gt 0 ] || return 0  # nothing kept: no heading either
     say "kept (remove each with the command shown, if you no longer want it):"
-    [ -d "$store" ] && say "  your environments:     rm -r '$store'"
-    [ -d "$config/issuer" ] && say "  the local issuer key:  rm -r '$config/issuer'"
-    [ -d "$config/logins" ] && say "  saved logins:          rm -r '$config/logins' (logins kept in the OS keyring: run \`credproc logout --all\` before uninstalling)"
-    [ -d "$cache" ] && say "  cached credentials:    rm -r '$cache'"
-    [ -d "$config" ] && say "  everything credproc kept: rm -r '$config'$([ -d "$cache" ] && printf " '%s'" "$cache")$([ "${store#"$config"/}" = "$store" ] && printf " '%s'" "$store")"
+    for line in "${kept[@]}"; do say "$line"; done
     return 0
 }
 

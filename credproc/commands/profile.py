@@ -47,7 +47,8 @@ def register(subparsers) -> None:
         help="remove what install-profile wrote",
         description="Remove the credential_process line credproc wrote for profile NAME, and the whole "
         "section when it holds nothing else. Refuses profiles whose credential_process is not credproc's. "
-        "A config file left with nothing in it is removed (with credproc's backup and lock file), and so is "
+        "A config file left with nothing in it is removed (with credproc's backup of it; the edit lock is in "
+        "credproc's cache, under locks/, where `credproc cache clear` removes it once unused), and so is "
         "the launcher once no profile runs it. --all removes every profile that runs credproc.",
         epilog="exit codes: 0 removed or nothing to remove; 2 the profile's credential_process is not "
         "credproc's, or it is defined twice; 7 another credproc held the config file's lock too long, "

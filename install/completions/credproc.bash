@@ -1,7 +1,8 @@
 # bash completion for credproc.
 # Install: source this file from ~/.bashrc, or copy it to
 #   ~/.local/share/bash-completion/completions/credproc
-# Static lists (keep in step with `credproc --help`; tests/install checks the top-level commands).
+# Static lists, kept in step with credproc's argparse parsers by tests/install/test_completions.py
+# (every sub-command, option and choice, in all three shells).
 
 _credproc_environments() {
     # ORG/ENV and ORG/PROJECT/ENV names from the store (files <store>/ORG[/PROJECT]/ENV.yaml).
@@ -18,7 +19,7 @@ _credproc_profiles() {
 }
 
 _credproc() {
-    local cur prev words cword
+    local cur prev
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
     local commands="env process export issuer install-profile uninstall-profile run serve doctor cache login logout demo"
@@ -35,61 +36,87 @@ _credproc() {
         return
     fi
 
-    case "$prev" in
-        --format)
-            case "$command" in
-                export) COMPREPLY=($(compgen -W "process env env-no-export powershell windows-cmd fish dotenv json" -- "$cur")) ;;
-                *) COMPREPLY=($(compgen -W "json yaml dotenv shell string" -- "$cur")) ;;
-            esac
-            return ;;
-        --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --url|--account|--region|--profile|--path|--audience) return ;;
+    # Commands with sub-commands: the sub-command first.
+    local subs=""
+    case "$command" in
+        env) subs="init ls rm open get check set edit rotate" ;;
+        issuer) subs="init show trust-policy" ;;
+        cache) subs="ls clear" ;;
+    esac
+    if [ -n "$subs" ] && [ -z "$sub" ]; then
+        [[ "$cur" == -* ]] && subs="--help"
+        COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+        return
+    fi
+    local key=$command
+    [ -n "$subs" ] && key="$command $sub"
+
+    # run ORG/ENV -- COMMAND ARGS...: a command name, then files.
+    if [ "$command" = run ]; then
+        for ((i = 2; i < COMP_CWORD; i++)); do
+            [ "${COMP_WORDS[i]}" = -- ] || continue
+            if [ $((i + 1)) -eq "$COMP_CWORD" ]; then
+                COMPREPLY=($(compgen -c -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi
+            return
+        done
+    fi
+
+    # The value of an option (the choices argparse accepts; nothing for free-form values).
+    local open_formats="json yaml string dotenv shell detailed"
+    local out_formats="env env-no-export powershell windows-cmd fish dotenv json"
+    case "$key:$prev" in
+        "env init:--template") COMPREPLY=($(compgen -W "local file env command github-actions login azure gcp" -- "$cur")); return ;;
+        "env open:--format"|"env open:-f"|"env rotate:--format"|"env rotate:-f")
+            COMPREPLY=($(compgen -W "$open_formats" -- "$cur")); return ;;
+        "env get:--value") COMPREPLY=($(compgen -W "dotenv json detailed shell string" -- "$cur")); return ;;
+        "export:--format") COMPREPLY=($(compgen -W "process $out_formats" -- "$cur")); return ;;
+        "serve:--format") COMPREPLY=($(compgen -W "$out_formats" -- "$cur")); return ;;
+        "issuer trust-policy:--cloud") COMPREPLY=($(compgen -W "aws azure gcp" -- "$cur")); return ;;
+        *:--file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        *:--org|*:--path|*:--url|*:--audience|*:--account|*:--subject-attribute|*:--partition|\
+        *:--project-number|*:--pool|*:--provider|*:--location|*:--service-account|*:--profile|*:--region|\
+        *:--output|*:--listen|*:--timeout) return ;;
     esac
 
-    local opts="" want_env=0
-    case "$command" in
-        env)
-            if [ -z "$sub" ]; then
-                COMPREPLY=($(compgen -W "init ls rm open get check set edit" -- "$cur")); return
-            fi
-            want_env=1
-            case "$sub" in
-                init) opts="--template"
-                    [ "$prev" = --template ] && { COMPREPLY=($(compgen -W "local file env command github-actions login azure gcp" -- "$cur")); return; } ;;
-                open) opts="--format --show-secrets --partial --file" ;;
-                get) opts="--show-secrets" ;;
-                set) opts="--secret --string" ;;
-                rm) opts="--yes" ;;
-            esac ;;
-        issuer)
-            if [ -z "$sub" ]; then
-                COMPREPLY=($(compgen -W "init show trust-policy" -- "$cur")); return
-            fi
-            case "$sub" in
-                init) opts="--url --audience --force" ;;
-                trust-policy) opts="--cloud --account --audience --subject-attribute --partition --project-number --pool --provider --location --service-account"; want_env=1
-                    [ "$prev" = --cloud ] && { COMPREPLY=($(compgen -W "aws azure gcp" -- "$cur")); return; } ;;
-            esac ;;
-        cache)
-            if [ -z "$sub" ]; then
-                COMPREPLY=($(compgen -W "ls clear" -- "$cur")); return
-            fi
-            [ "$sub" = clear ] && want_env=1 ;;
-        process) opts="--path"; want_env=1 ;;
-        export) opts="--format --path"; want_env=1 ;;
-        install-profile) opts="--profile --region --dry-run --force"; want_env=1 ;;
-        uninstall-profile) COMPREPLY=($(compgen -W "$(_credproc_profiles)" -- "$cur")); return ;;
-        run) opts="-i --nested --server"; want_env=1 ;;
-        serve) opts="--path --listen --allow-remote-insecure --format"; want_env=1 ;;
-        doctor) opts="--online"; COMPREPLY=($(compgen -W "--online $(_credproc_profiles) $(_credproc_environments)" -- "$cur")); return ;;
-        login|logout) want_env=1 ;;
+    # Options, and what the positional arguments are (environments, profiles or nothing).
+    local opts="" args=""
+    case "$key" in
+        "env init") opts="--template"; args=env ;;
+        "env ls") ;;
+        "env rm") opts="--yes -y"; args=env ;;
+        "env open") opts="--format -f --show-secrets --partial --file --org"; args=env ;;
+        "env get") opts="--value --definition --show-secrets"; args=env ;;
+        "env check") opts="--file --org"; args=env ;;
+        "env set") opts="--secret --string"; args=env ;;
+        "env edit") args=env ;;
+        "env rotate") opts="--format -f --show-secrets --partial"; args=env ;;
+        "issuer init") opts="--url --audience --force" ;;
+        "issuer show") opts="--jwks-only --discovery-only" ;;
+        "issuer trust-policy") opts="--cloud --account --audience --subject-attribute --partition --project-number --pool --provider --location --service-account"; args=env ;;
+        "cache ls") opts="--json" ;;
+        "cache clear") args=env ;;
+        process) opts="--path --auto-login"; args=env ;;
+        export) opts="--path --format"; args=env ;;
+        install-profile) opts="--profile --region --output --dry-run --force"; args=env ;;
+        uninstall-profile) opts="--all --dry-run"; args=profile ;;
+        run) opts="-i --interactive --nested --server"; args=env ;;
+        serve) opts="--path --listen --allow-remote-insecure --format"; args=env ;;
+        doctor) opts="--online"; args="profile env" ;;
+        login) opts="--device --no-browser --timeout"; args=env ;;
+        logout) opts="--all"; args=env ;;
         demo) opts="--keep" ;;
     esac
-    if [ "$want_env" = 1 ] && [[ "$cur" != -* ]]; then
-        COMPREPLY=($(compgen -W "$(_credproc_environments)" -- "$cur"))
-    else
+    if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
+        return
     fi
+    local candidates=""
+    case " $args " in *" profile "*) candidates="$candidates $(_credproc_profiles)" ;; esac
+    case " $args " in *" env "*) candidates="$candidates $(_credproc_environments)" ;; esac
+    COMPREPLY=($(compgen -W "$candidates" -- "$cur"))
 }
 
 complete -F _credproc credproc

@@ -80,6 +80,7 @@ def test_install_twice_then_uninstall_leaves_home_as_it_was(tmp_path, wheel):
 
     gone = install_sh(home, "--uninstall")
     assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert "kept (" not in gone.stdout  # nothing kept: no heading with nothing under it
     assert snapshot(home) == before
     assert (home / "notes" / "keep.txt").read_text() == "the user's own file\n"
 
@@ -190,3 +191,51 @@ def test_uninstall_refuses_when_the_profiles_cannot_be_removed(tmp_path, wheel):
     assert result.returncode != 0
     assert "nothing was uninstalled" in result.stderr and "uninstall-profile NAME" in result.stderr
     assert venv_credproc.exists()
+
+
+# A PEP 517 backend inside the source directory (backend-path), so pip builds it offline with no build
+# requirements. Like setuptools (checked by hand: a plain install.sh run from a checkout left build/ and
+# credproc.egg-info in it), it builds in place and leaves build/ and credproc.egg-info behind; the wheel
+# is the real one, from the checkout (wheel_builder).
+IN_PLACE_BACKEND = """
+import os, sys
+sys.path.insert(0, {helpers!r})
+from wheel_builder import build_wheel as _build
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    os.makedirs(os.path.join("build", "lib", "credproc"), exist_ok=True)
+    os.makedirs("credproc.egg-info", exist_ok=True)
+    return os.path.basename(_build({repo!r}, wheel_directory))
+"""
+
+
+def source_directory(root):
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "inplace"\nbackend-path = ["."]\n'
+        '[project]\nname = "credproc"\nversion = "0.1.0"\n')
+    helpers = os.path.dirname(os.path.abspath(__file__))
+    (root / "inplace.py").write_text(IN_PLACE_BACKEND.format(helpers=helpers, repo=REPO))
+    return root
+
+
+@pytest.mark.timeout(300)
+def test_installing_from_a_source_directory_leaves_no_build_output_in_it(tmp_path):
+    """Review finding: a plain install/install.sh (pip install of the checkout) left build/ in the checkout."""
+    home = tmp_path / "home"
+    source = source_directory(tmp_path / "checkout")
+    before = snapshot(source)
+    result = install_sh(home, "--no-pipx", "--python", BASE_PYTHON, "--pip-args", PIP_OFFLINE, str(source))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (home / ".local" / "bin" / "credproc").exists()
+    after = {path for path in snapshot(source) if "__pycache__" not in path}
+    assert after == set(before), sorted(after ^ set(before))
+
+    # A build/ that was there before is the user's: it stays (only what this run created goes).
+    (source / "build").mkdir()
+    (source / "build" / "mine.txt").write_text("keep\n")
+    again = install_sh(home, "--no-pipx", "--python", BASE_PYTHON, "--pip-args", PIP_OFFLINE, str(source))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (source / "build" / "mine.txt").read_text() == "keep\n"
+    assert not (source / "credproc.egg-info").exists()
