@@ -166,7 +166,8 @@ def check_private(path: str, what: str, mode: int = 0o700, variable: "str | None
                           hint=f"set {variable} to a directory you own, or remove this one" if variable
                           else "remove it, or make it yours")
     if info.st_mode & 0o077:
-        shared = kind == "directory" and info.st_mode & (stat.S_ISVTX | 0o002)
+        # shared: sticky (/tmp) or open to everyone (0777); a stray o+w bit (0707) is a mistake to chmod
+        shared = kind == "directory" and (info.st_mode & stat.S_ISVTX or info.st_mode & 0o077 == 0o077)
         raise ConfigError(f"{what} {path} is accessible by group or others (mode {stat.S_IMODE(info.st_mode):o})",
                           # a shared directory (/tmp): making it private would break every other user of it
                           hint=(f"set {variable} to a new directory below it (credproc creates it 0700)" if variable
