@@ -25,6 +25,18 @@ class InvalidPattern(ValueError):
 
 
 _pattern_cache: dict = {}
+_CACHE_SIZE = 256  # patterns kept compiled; a long-running `serve` sees each definition's anew
+
+#: Go refuses a parse tree higher than this (regexp/syntax maxHeight); RE2 has no such bound, and
+#: parses deep nesting in quadratic time. Counted here as the depth of parentheses.
+MAX_NESTING = 1000
+
+# What compiling costs, in the schema checks' steps (about 4 µs each): RE2 builds about three
+# program instructions per µs; its refusal of a program over max_mem comes after doing that work.
+_STEPS_PER_INSTRUCTION = 1 / 10
+_STEPS_PER_PATTERN_CHAR = 1 / 64
+_STEPS_FOR_TOO_LARGE = 25_000
+_TEXT_CHARS_PER_STEP = 4096  # matching is linear and fast (a DFA over the text)
 _SURROGATE = _stdlib_re.compile("[\ud800-\udfff]")  # a fixed class: linear
 
 # RE2's error text -> Go's (regexp/syntax ErrorCode strings), for the messages ESC prints.
@@ -58,7 +70,7 @@ def _normalise(p: str) -> str:
     if _SURROGATE.search(p):
         raise InvalidPattern(f"error parsing regexp: invalid UTF-8: `{p.encode('utf-8', 'replace').decode()}`")
     out, i, n = [], 0, len(p)
-    in_class = False
+    in_class, depth = False, 0
     while i < n:
         c = p[i]
         if c == "\\" and i + 1 < n:
@@ -92,36 +104,60 @@ def _normalise(p: str) -> str:
             else:
                 out.append("[")
                 i += 1
+        elif c == "(" and depth + 1 >= MAX_NESTING:
+            raise InvalidPattern(f"error parsing regexp: expression nests too deeply: `{p}`")
         elif p.startswith("(?<", i) and not p.startswith(("(?<=", "(?<!"), i):
             out.append("(?P<")
+            depth += 1
             i += 3
         else:
+            depth += c == "("
+            depth -= c == ")" and depth > 0
             out.append(c)
             i += 1
     return "".join(out)
 
 
-def _options():
+def _options(never_capture=False):
     import re2
 
     options = re2.Options()
     options.log_errors = False  # RE2 would print each refused pattern on stderr
+    options.never_capture = never_capture
     return options
 
 
-def compile_pattern(p: str):
+def _no_charge(steps):
+    pass
+
+
+def compile_pattern(p: str, charge=_no_charge):
     """The compiled RE2 pattern ``p`` (memoised): ``.search(text)`` is Go's MatchString, in linear
-    time. InvalidPattern, with Go's message, if Go's regexp would refuse ``p``."""
+    time. InvalidPattern, with Go's message, if Go's regexp would refuse ``p``. ``charge(steps)``
+    is told what a compile cost (and may raise to stop the work)."""
     compiled = _pattern_cache.get(p)
     if compiled is None:
         import re2
 
+        charge(1 + int(len(p) * _STEPS_PER_PATTERN_CHAR))
+        text = _normalise(p)
         try:
-            compiled = _Pattern(re2.compile(_normalise(p), _options()))
+            checked = re2.compile(text, _options())
         except re2.error as err:
-            text = err.args[0] if err.args else ""
-            text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-            raise InvalidPattern(_go_error(text, p)) from None
+            message = err.args[0] if err.args else ""
+            message = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+            message = _go_error(message, p)
+            if message.endswith("expression too large"):
+                charge(_STEPS_FOR_TOO_LARGE)
+            raise InvalidPattern(message) from None
+        charge(int(checked.programsize * _STEPS_PER_INSTRUCTION))
+        if checked.groups:
+            # Searching with capture groups fills every group at every match (10 000 nested groups:
+            # 1.5 GB); only whether it matches counts, so match with the groups parsed as plain ones.
+            checked = re2.compile(text, _options(never_capture=True))
+        compiled = _Pattern(checked)
+        if len(_pattern_cache) >= _CACHE_SIZE:
+            _pattern_cache.clear()
         _pattern_cache[p] = compiled
     return compiled
 
@@ -134,7 +170,8 @@ class _Pattern:
     def __init__(self, compiled):
         self._re = compiled
 
-    def search(self, text: str) -> bool:
+    def search(self, text: str, charge=_no_charge) -> bool:
+        charge(1 + len(text) // _TEXT_CHARS_PER_STEP)
         if not text.isascii():  # lone surrogates stand for invalid bytes (surrogateescape)
             text = _SURROGATE.sub("\ufffd", text)
         return self._re.search(text) is not None

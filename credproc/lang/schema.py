@@ -241,9 +241,9 @@ def _json_plain(v):
     raise TypeError(f"not a JSON value: {type(v).__name__}")
 
 
-def _compile_pattern(p: str):
+def _compile_pattern(p: str, steps: "StepAllowance | None" = None):
     try:
-        return compile_pattern(p)
+        return compile_pattern(p, steps.take) if steps is not None else compile_pattern(p)
     except InvalidPattern as err:
         raise InvalidSchema(str(err)) from None
 
@@ -434,7 +434,7 @@ class _Validator:
         if "maxLength" in accept and size > _count(accept["maxLength"]):
             ok = self.error(path, f"expected a string of at most length {number_text(accept['maxLength'])}")
         pattern = accept.get("pattern")
-        if pattern and not _compile_pattern(pattern).search(x):
+        if pattern and not _compile_pattern(pattern, self.steps).search(x, self.steps.take):
             ok = self.error(path, f"string must match the pattern {go_quote(pattern)}")
         return ok
 

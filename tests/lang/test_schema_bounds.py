@@ -219,3 +219,56 @@ def test_multiple_of_with_extreme_numbers(number, multiple, ok):
 ])
 def test_multiple_of_is_exact(number, multiple, ok):
     assert validate(Value(Number(number)), {"multipleOf": multiple}).ok is ok
+
+
+# --- patterns: what compiling them may cost ---------------------------------------------------------------
+
+def test_go_refuses_patterns_nested_1000_deep_and_so_do_we():
+    from credproc.lang import re2
+
+    assert re2.compile_pattern("(" * 999 + "a" + ")" * 999).search("a")
+    deep = "(" * 1000 + "a" + ")" * 1000
+    with pytest.raises(re2.InvalidPattern) as err:
+        re2.compile_pattern(deep)
+    assert str(err.value) == f"error parsing regexp: expression nests too deeply: `{deep}`"
+
+
+def test_ten_thousand_nested_groups_are_refused_before_parsing():
+    # RE2 parses this in quadratic time and filled 1.5 GB of capture slots while matching
+    from credproc.lang import re2
+
+    with pytest.raises(re2.InvalidPattern, match="nests too deeply"):
+        re2.compile_pattern("(" * 10_000 + "a" + ")" * 10_000)
+
+
+def test_groups_still_match_as_go_does():
+    from credproc.lang import re2
+
+    pattern = re2.compile_pattern("^(a|b(c))+$")
+    assert pattern.search("abcbca") and not pattern.search("abcba")
+
+
+def test_compiling_patterns_is_paid_from_the_allowance():
+    # each distinct pattern compiles anew (a few ms each for a large repetition): a definition of
+    # many such patterns ends in the step limit instead of running on
+    schema = {"anyOf": [{"pattern": f"^[a-z]{{1,1000}}[0-9]{{1,1000}}x{i}$"} for i in range(1000)]}
+    with pytest.raises(ValidationTooLong):
+        validate(Value("abc"), schema)
+
+
+def test_a_pattern_too_large_for_re2_costs_steps_and_reads_as_go():
+    from credproc.lang import re2
+
+    spent = []
+    with pytest.raises(re2.InvalidPattern, match="expression too large"):
+        re2.compile_pattern("\\pL{1,500}", spent.append)  # Go accepts it: a documented difference
+    assert sum(spent) >= 25_000
+
+
+def test_the_pattern_cache_is_bounded(monkeypatch):
+    from credproc.lang import re2
+
+    monkeypatch.setattr(re2, "_pattern_cache", {})
+    for i in range(3 * re2._CACHE_SIZE):
+        re2.compile_pattern(f"^x{i}$")
+    assert len(re2._pattern_cache) <= re2._CACHE_SIZE
