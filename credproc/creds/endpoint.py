@@ -199,7 +199,8 @@ class _Server(ThreadingHTTPServer):
     def process_request(self, request, client_address):
         uid = peer_uid(client_address, self.server_address)
         if uid is not None and uid not in (os.getuid(), 0):  # another local user: not even a slot
-            self.owner.log(f"refused a connection from uid {uid} (only uid {os.getuid()} may ask)")
+            who = "a client whose owner is not listed" if uid == UNKNOWN_OWNER else f"uid {uid}"
+            self.owner.log(f"refused a connection from {who} (only uid {os.getuid()} may ask)")
             self.shutdown_request(request)
             return
         if not self._slots.acquire(blocking=False):  # a flood of connections: no thread for them
@@ -219,21 +220,54 @@ class _Server(ThreadingHTTPServer):
             self._slots.release()
 
 
+#: peer_uid's answer for a loopback client whose socket Linux does not list: refused, never served.
+UNKNOWN_OWNER = -1
+
+
 def peer_uid(client_address, server_address) -> "int | None":
     """The uid owning the client end of a loopback TCP connection to us, from Linux's
-    /proc/net/tcp(6) (its `uid` column); None elsewhere, for a remote client or when not found.
+    /proc/net/tcp and /proc/net/tcp6 (their `uid` column); UNKNOWN_OWNER when Linux lists no such
+    socket; None where there is no such table (not Linux) or for a remote client.
 
     Every local user can connect to a loopback port: without this, another user could hold all
-    MAX_CONNECTIONS slots without a token and starve the SDKs the endpoint is for."""
+    MAX_CONNECTIONS slots without a token and starve the SDKs the endpoint is for. A client may
+    reach an IPv4 listener from an IPv6 socket (``::ffff:127.0.0.1``): its socket is listed in
+    tcp6 under the v4-mapped addresses, so both tables are searched in both spellings."""
     try:
-        client = ipaddress.ip_address(client_address[0].split("%")[0])
-        server = ipaddress.ip_address(server_address[0].split("%")[0])
+        client = _unmapped(ipaddress.ip_address(client_address[0].split("%")[0]))
+        server = _unmapped(ipaddress.ip_address(server_address[0].split("%")[0]))
     except ValueError:
         return None
-    if not client.is_loopback or not server.is_loopback:
+    if not client.is_loopback or not server.is_loopback or not os.path.exists("/proc/net/tcp"):
         return None
-    table = "/proc/net/tcp" if client.version == 4 else "/proc/net/tcp6"
-    wanted = (_proc_address(client, client_address[1]), _proc_address(server, server_address[1]))
+    ends = (client, client_address[1]), (server, server_address[1])
+    for table, spell in _TABLES:
+        wanted = tuple(_proc_address(spell(address), port) for address, port in ends
+                       if spell(address) is not None)
+        if len(wanted) == 2:
+            uid = _owner_in(table, wanted)
+            if uid is not None:
+                return uid
+    return UNKNOWN_OWNER
+
+
+def _unmapped(address):
+    """``::ffff:127.0.0.1`` as 127.0.0.1 (Python 3.11 does not count the mapped form as loopback)."""
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def _v4_only(address):
+    return address if address.version == 4 else None
+
+
+def _as_v6(address):
+    return ipaddress.IPv6Address(f"::ffff:{address}") if address.version == 4 else address
+
+
+_TABLES = (("/proc/net/tcp", _v4_only), ("/proc/net/tcp6", _as_v6))
+
+
+def _owner_in(table: str, wanted: tuple) -> "int | None":
     try:
         with open(table, encoding="ascii", errors="replace") as handle:
             next(handle, None)  # the header

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from credproc.creds.endpoint import CREDENTIALS_PATH, MAX_CONNECTIONS, CredentialsEndpoint, peer_uid
+from credproc.creds.endpoint import (CREDENTIALS_PATH, MAX_CONNECTIONS, UNKNOWN_OWNER, CredentialsEndpoint,
+                                     peer_uid)
 
 PROCESS_ANSWER = (b'{"Version": 1, "AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "secret-part-1234", '
                   b'"SessionToken": "session-part-5678", "Expiration": "2030-01-01T00:00:00Z"}\n')
@@ -29,7 +30,16 @@ def owner_get(endpoint) -> int:
     return status
 
 
-def as_another_user(connections: int, address, hold_seconds: float) -> "tuple[int, int]":
+def connect(address, family):
+    if family == socket.AF_INET6:  # an IPv6 socket reaching the IPv4 listener: ::ffff:127.0.0.1
+        s = socket.socket(socket.AF_INET6)
+        s.settimeout(5)
+        s.connect((f"::ffff:{address[0]}", address[1]))
+        return s
+    return socket.create_connection(address, timeout=5)
+
+
+def as_another_user(connections: int, address, hold_seconds: float, family=socket.AF_INET) -> "tuple[int, int]":
     """In a forked child running as `nobody`: open ``connections`` idle connections that send half a
     request, hold them, then try one full request with the right token's shape. Returns (how many
     connections were closed by the endpoint at once, the status of the full request or 0 if refused)."""
@@ -42,7 +52,7 @@ def as_another_user(connections: int, address, hold_seconds: float) -> "tuple[in
             os.setuid(NOBODY)
             socks = []
             for _ in range(connections):
-                s = socket.create_connection(address, timeout=5)
+                s = connect(address, family)
                 s.sendall(b"GET /credproc/v1/credentials HTTP/1.1\r\n")
                 socks.append(s)
             closed = 0
@@ -56,6 +66,7 @@ def as_another_user(connections: int, address, hold_seconds: float) -> "tuple[in
             status = 0
             try:
                 conn = http.client.HTTPConnection(*address, timeout=5)
+                conn.sock = connect(address, family)
                 conn.request("GET", CREDENTIALS_PATH, headers={"Authorization": "x" * 43})
                 status = conn.getresponse().status
             except (OSError, http.client.HTTPException):
@@ -76,12 +87,12 @@ def as_another_user(connections: int, address, hold_seconds: float) -> "tuple[in
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="becoming another user needs root")
-def test_another_users_connections_are_closed_and_the_owner_is_served():
+@pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6], ids=["ipv4", "ipv6-mapped"])
+def test_another_users_connections_are_closed_and_the_owner_is_served(family):
     log = io.StringIO()
     with CredentialsEndpoint(lambda: PROCESS_ANSWER, log_stream=log) as endpoint:
-        endpoint.start()
         address = endpoint.httpd.server_address[:2]
-        closed, status = as_another_user(MAX_CONNECTIONS + 20, address, hold_seconds=0.2)
+        closed, status = as_another_user(MAX_CONNECTIONS + 20, address, hold_seconds=0.2, family=family)
         assert closed == MAX_CONNECTIONS + 20 and status == 0
         assert owner_get(endpoint) == 200
     assert f"refused a connection from uid {NOBODY}" in log.getvalue()
@@ -97,3 +108,25 @@ def test_the_owner_of_a_loopback_connection_is_found():
         with conn:
             assert peer_uid(address, server.getsockname()) == os.getuid()
     assert peer_uid(("10.0.0.5", 4000), ("0.0.0.0", 80)) is None  # a remote client: not a local user's
+
+
+def test_an_ipv6_socket_reaching_an_ipv4_listener_is_found_in_tcp6():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    with server, connect(server.getsockname(), socket.AF_INET6):
+        conn, address = server.accept()
+        with conn:
+            assert peer_uid(address, server.getsockname()) == os.getuid()
+
+
+def test_a_loopback_client_linux_does_not_list_is_refused():
+    # no socket has these ends: the endpoint fails closed rather than serving an unknown owner
+    log = io.StringIO()
+    with CredentialsEndpoint(lambda: PROCESS_ANSWER, log_stream=log) as endpoint:
+        server_address = endpoint.httpd.server_address
+        assert peer_uid(("127.0.0.1", 1), server_address) == UNKNOWN_OWNER
+        request = socket.socket()
+        endpoint.httpd.process_request(request, ("127.0.0.1", 1))
+        assert request.fileno() == -1  # closed, no thread started
+    assert "refused a connection from a client whose owner is not listed" in log.getvalue()
