@@ -193,17 +193,34 @@ def _create_private_dir(path: str, what: str, variable: "str | None") -> None:
                           hint=f"credproc needs a writable private {what}" + (f"; set {variable} to one" if variable else "")) from None
 
 
+def _anonymous_pipe(fd: int) -> bool:
+    """A shell's `|` (Linux names it `pipe:[N]`), not a FIFO in the file system that anyone the
+    mode lets in may open. Where /proc cannot tell, a pipe counts as anonymous: `sudo credproc
+    process | jq` must go on working."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+    except OSError:
+        return True
+
+
 def keep_stdout_private() -> None:
     """Secrets are about to go to stdout. When stdout is a regular file that other users may read
     (`credproc serve ORG/ENV > endpoint.env` under the usual umask 022 creates it 0644), make it
-    owner-only first, as every file credproc writes itself; refuse when that cannot be done. A pipe,
-    a terminal or /dev/null is left alone."""
+    owner-only first, as every file credproc writes itself; refuse when that cannot be done. A file
+    or named pipe another user owns is refused whatever its mode (even for root, who could chmod
+    it): its owner reads it. An anonymous pipe, a terminal or /dev/null is left alone."""
     try:
         info = os.fstat(1)
     except OSError:
         return
     mode = stat.S_IMODE(info.st_mode)
-    if not stat.S_ISREG(info.st_mode) or not mode & 0o077:
+    named = stat.S_ISREG(info.st_mode) or (stat.S_ISFIFO(info.st_mode) and not _anonymous_pipe(1))
+    if named and info.st_uid != os.getuid():
+        kind = "a file" if stat.S_ISREG(info.st_mode) else "a named pipe"
+        raise ConfigError(f"stdout is {kind} owned by uid {info.st_uid}, not by you (uid {os.getuid()}): "
+                          f"credproc writes no secret there",
+                          hint="redirect to a file of your own (credproc makes it 0600)")
+    if not named or not mode & 0o077:
         return
     try:
         os.fchmod(1, mode & 0o700)

@@ -95,3 +95,78 @@ def test_a_file_credproc_cannot_make_private_gets_no_secret(tmp_path, monkeypatc
         os.close(fd)
     assert "0644" in str(caught.value) and caught.value.exit_code == 2
     assert target.read_bytes() == b""
+
+
+NOBODY = 65534
+as_root = pytest.mark.skipif(os.getuid() != 0, reason="giving a file to another user needs root")
+
+
+@as_root
+def test_a_file_another_user_owns_gets_no_secret_even_from_root(login, tmp_path):
+    # root could chmod it, but its owner reads it whatever the mode
+    target = tmp_path / "theirs.json"
+    target.write_bytes(b"")
+    target.chmod(0o600)
+    os.chown(target, NOBODY, NOBODY)
+    with open(target, "r+b") as out:
+        proc = subprocess.run([CREDPROC, "process", REF], stdout=out, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=python_bytecode_env(dict(os.environ)), timeout=90)
+    assert proc.returncode == 2
+    assert f"stdout is a file owned by uid {NOBODY}, not by you" in proc.stderr.decode()
+    assert target.read_bytes() == b""
+
+
+def fifo_stdout(tmp_path, argv, *, owner=None, mode=0o666):
+    """Run credproc with stdout on a named pipe (opened read-write so that opening never blocks);
+    returns (proc, what the pipe holds, the pipe's mode afterwards)."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    os.chmod(fifo, mode)
+    if owner is not None:
+        os.chown(fifo, owner, owner)
+    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        proc = subprocess.run([CREDPROC, *argv], stdout=fd, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env=python_bytecode_env(dict(os.environ)), timeout=90)
+        try:
+            held = os.read(fd, 1 << 20)
+        except BlockingIOError:
+            held = b""
+    finally:
+        os.close(fd)
+    return proc, held, mode_of(fifo)
+
+
+@as_root
+def test_a_named_pipe_another_user_owns_gets_no_secret(login, tmp_path):
+    proc, held, _ = fifo_stdout(tmp_path, ["process", REF], owner=NOBODY)
+    assert proc.returncode == 2
+    assert f"stdout is a named pipe owned by uid {NOBODY}" in proc.stderr.decode()
+    assert held == b""
+
+
+def test_an_open_named_pipe_of_ours_becomes_private(login, tmp_path):
+    proc, held, mode = fifo_stdout(tmp_path, ["process", REF])
+    assert proc.returncode == 0, proc.stderr
+    assert b"ASIA" in held and mode == 0o600
+
+
+@as_root
+def test_gcp_token_refuses_a_file_another_user_owns(tmp_path):
+    target = tmp_path / "theirs.json"
+    target.write_bytes(b"")
+    os.chown(target, NOBODY, NOBODY)
+    with open(target, "r+b") as out:
+        proc = subprocess.run([CREDPROC, "gcp-token", str(tmp_path / "spec.json")], stdout=out,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env=python_bytecode_env(dict(os.environ)), timeout=90)
+    assert proc.returncode == 2
+    assert f"stdout is a file owned by uid {NOBODY}" in proc.stderr.decode()
+    assert b"id_token" not in target.read_bytes()  # google-auth's failure answer only
+
+
+def test_a_shells_pipe_is_left_alone(login):
+    proc = subprocess.run(f"{CREDPROC} process {REF} | cat", shell=True, capture_output=True,
+                          stdin=subprocess.DEVNULL, env=python_bytecode_env(dict(os.environ)), timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    assert b"ASIA" in proc.stdout

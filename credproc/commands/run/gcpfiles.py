@@ -111,9 +111,11 @@ def register(subparsers) -> None:
 def run_gcp_token(args) -> int:
     import os
 
+    from credproc import fsutil
     from credproc.providers import gcp
 
     try:
+        fsutil.keep_stdout_private()  # a token goes there
         spec = _read_spec(args.spec)
         feed = open_feed(spec["feed"]) if spec.get("feed") else None
         try:
