@@ -9,6 +9,8 @@ import sys
 import textwrap
 import time
 
+from credproc.commands.run.runner import FORWARDED_SIGNALS  # imported here: preexec_fn must not import
+
 CREDPROC = os.path.join(os.path.dirname(sys.executable), "credproc")
 PY = sys.executable
 
@@ -25,8 +27,7 @@ def write_env(isolated_env, name, text):
 def default_signals():
     """For preexec_fn: credproc starts with default signal dispositions even when the tests run
     under nohup (SIGHUP ignored) or in a background job (SIGINT ignored), which it would inherit."""
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
-                   signal.SIGALRM):
+    for signum in FORWARDED_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
 
 

@@ -42,7 +42,11 @@ ENDPOINT_CONFLICTING_VARIABLES = CONFLICTING_AWS_VARIABLES + (
 # the run's secret files, leaving the child running. The child decides what they mean (USR1 and
 # USR2 often ask for a reload or a dump, not an exit).
 FORWARDED_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM",
+                                       # whose default also ends credproc: left alone, `kill -PWR` (a UPS
+                                       # daemon) or `kill -XCPU` (a batch system's notice) would end us and
+                                       # leave the child running without its cleanup
+                                       "SIGPWR", "SIGXCPU", "SIGVTALRM", "SIGPROF", "SIGSTKFLT", "SIGIO", "SIGSYS")
     if hasattr(signal, name)
 )
 # Keys a terminal turns into signals for its whole foreground group (Ctrl-C, Ctrl-\).
