@@ -131,17 +131,59 @@ def test_a_token_appended_to_a_watched_feed_is_masked_from_the_next_chunk(tmp_pa
         == b"[secret] [secret]\n"
 
 
+FIRST_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJmaXJzdCJ9.Zmlyc3Q"
+SECOND_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNvbmQifQ.c2Vjb25k"
+
+
 def test_a_partial_line_in_the_feed_waits_for_its_end(tmp_path):
     feed = tmp_path / "feed"
-    feed.write_bytes(b"first-token-aaaa\nsecond-tok")
+    feed.write_bytes(FIRST_JWT.encode() + b"\n" + SECOND_JWT.encode()[:30])
     secrets = LiveSecrets()
     secrets.watch(str(feed))
     secrets.poll()
-    assert "first-token-aaaa" in secrets and not any(s.startswith("second") for s in secrets)
+    assert set(secrets) == {FIRST_JWT}
     with open(feed, "ab") as handle:
-        handle.write(b"en-bbbb\n")
+        handle.write(SECOND_JWT.encode()[30:] + b"\n")
     secrets.poll()
-    assert "second-token-bbbb" in secrets
+    assert set(secrets) == {FIRST_JWT, SECOND_JWT}
+
+
+def test_only_token_shaped_lines_in_the_feed_are_learnt(tmp_path):
+    # the child can append to the feed too (same uid): "a" or " " as a secret would garble its output
+    feed = tmp_path / "feed"
+    feed.write_bytes(b"a\n \n\nnot a token at all\nx.y.z\n" + FIRST_JWT.encode() + b"\n")
+    secrets = LiveSecrets()
+    secrets.watch(str(feed))
+    secrets.poll()
+    assert set(secrets) == {FIRST_JWT}
+    assert SecretMasker(secrets).feed(b"a b c\n") == b"a b c\n"
+
+
+def test_each_look_at_the_feed_reads_a_bounded_amount(tmp_path, monkeypatch):
+    reads = []
+    real_pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, offset: reads.append(n) or real_pread(fd, n, offset))
+    feed = tmp_path / "feed"
+    lines = [f"{FIRST_JWT}{i:08d}" for i in range(60_000)]  # 3.5 MiB
+    feed.write_bytes("".join(line + "\n" for line in lines).encode())
+    secrets = LiveSecrets()
+    secrets.watch(str(feed))
+    while len(secrets) < len(lines):
+        before = len(secrets)
+        secrets.poll()
+        assert len(secrets) > before
+    assert set(secrets) == set(lines)
+    assert max(reads) <= masking.MAX_FEED_READ and len(reads) >= 4
+
+
+def test_a_line_longer_than_a_read_is_skipped_once(tmp_path):
+    feed = tmp_path / "feed"
+    feed.write_bytes(b"x" * (masking.MAX_FEED_READ + 10) + b"\n" + FIRST_JWT.encode() + b"\n")
+    secrets = LiveSecrets()
+    secrets.watch(str(feed))
+    for _ in range(3):
+        secrets.poll()
+    assert set(secrets) == {FIRST_JWT}
 
 
 def test_a_fifo_or_link_in_place_of_the_feed_is_ignored_without_blocking(tmp_path):

@@ -272,6 +272,10 @@ class LiveSecrets(set):
 
 
 MAX_FEED_LINE = 64 * 1024  # a longer line in a feed is skipped (no token is that long)
+MAX_FEED_READ = 1024 * 1024  # read per look: the child can write to the feed too (same uid)
+#: What gcp-token appends: a JWT (three base64url parts). Anything else in the feed came from
+#: elsewhere (the child can write it): masking "a" would garble every line of output.
+_JWT_LINE = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
 
 def _read_feed(path: str, offset: int) -> "tuple[list, int]":
@@ -290,14 +294,16 @@ def _read_feed(path: str, offset: int) -> "tuple[list, int]":
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return [], 0
-        data = os.pread(fd, info.st_size - offset, offset)
+        data = os.pread(fd, min(info.st_size - offset, MAX_FEED_READ), offset)
     except OSError:
         return [], 0
     finally:
         os.close(fd)
     whole = data[:data.rfind(b"\n") + 1]
-    lines = [line.decode("utf-8", "surrogateescape") for line in whole.split(b"\n")[:-1]]
-    return [line for line in lines if len(line) <= MAX_FEED_LINE], len(whole)
+    if not whole and len(data) == MAX_FEED_READ:
+        return [], len(data)  # a line longer than any read: skipped, not read again and again
+    lines = [line.decode("ascii", "replace") for line in whole.split(b"\n")[:-1]]
+    return [line for line in lines if len(line) <= MAX_FEED_LINE and _JWT_LINE.fullmatch(line)], len(whole)
 
 
 #: Of a secret the output pauses in (TAIL_RELEASE of quiet in childio), at most this many leading
