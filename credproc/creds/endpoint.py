@@ -18,6 +18,7 @@ index hit, else a refresh under the refresh lock), so the cache's identity bindi
 definition-file checks apply to every request. Refused requests are logged to stderr without
 the token. Stdlib only.
 """
+import errno
 import hmac
 import ipaddress
 import json
@@ -197,7 +198,11 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
     def process_request(self, request, client_address):
-        uid = peer_uid(client_address, self.server_address)
+        try:
+            local = request.getsockname()  # the address the client reached (a wildcard listener has many)
+        except OSError:
+            local = self.server_address
+        uid = peer_uid(client_address, local)
         if uid is not None and uid not in (os.getuid(), 0):  # another local user: not even a slot
             who = "a client whose owner is not listed" if uid == UNKNOWN_OWNER else f"uid {uid}"
             self.owner.log(f"refused a connection from {who} (only uid {os.getuid()} may ask)")
@@ -220,35 +225,33 @@ class _Server(ThreadingHTTPServer):
             self._slots.release()
 
 
-#: peer_uid's answer for a loopback client whose socket Linux does not list: refused, never served.
+#: peer_uid's answer for a client whose socket Linux lists without an owner (closed, orphaned) or,
+#: on a loopback listener, does not list at all: refused, never served.
 UNKNOWN_OWNER = -1
 
 
-def peer_uid(client_address, server_address) -> "int | None":
-    """The uid owning the client end of a loopback TCP connection to us, from Linux's
-    /proc/net/tcp and /proc/net/tcp6 (their `uid` column); UNKNOWN_OWNER when Linux lists no such
-    socket; None where there is no such table (not Linux) or for a remote client.
+def peer_uid(client_address, local_address) -> "int | None":
+    """The uid owning the client end of a TCP connection to us (``local_address``: our end, as
+    getsockname gives it) when that end is a socket of this
+    machine (Linux: asked of the kernel by the connection's four addresses through sock_diag,
+    else read from /proc/net/tcp and tcp6); UNKNOWN_OWNER when Linux lists it without an owner, or
+    a loopback listener's client is not listed at all; None off Linux or for a remote client.
 
-    Every local user can connect to a loopback port: without this, another user could hold all
-    MAX_CONNECTIONS slots without a token and starve the SDKs the endpoint is for. A client may
-    reach an IPv4 listener from an IPv6 socket (``::ffff:127.0.0.1``): its socket is listed in
-    tcp6 under the v4-mapped addresses, so both tables are searched in both spellings."""
+    Every local user can connect to a loopback port, from any of the machine's addresses (a client
+    socket bound to 192.0.2.2 reaches 127.0.0.1) and from an IPv6 socket (``::ffff:127.0.0.1``):
+    without this, another user could hold all MAX_CONNECTIONS slots without a token and starve the
+    SDKs the endpoint is for. The kernel's lookup costs the same however many sockets exist."""
     try:
-        client = _unmapped(ipaddress.ip_address(client_address[0].split("%")[0]))
-        server = _unmapped(ipaddress.ip_address(server_address[0].split("%")[0]))
+        client = ipaddress.ip_address(client_address[0].split("%")[0])
+        server = ipaddress.ip_address(local_address[0].split("%")[0])
     except ValueError:
         return None
-    if not client.is_loopback or not server.is_loopback or not os.path.exists("/proc/net/tcp"):
+    if not sys.platform.startswith("linux"):
         return None
-    ends = (client, client_address[1]), (server, server_address[1])
-    for table, spell in _TABLES:
-        wanted = tuple(_proc_address(spell(address), port) for address, port in ends
-                       if spell(address) is not None)
-        if len(wanted) == 2:
-            uid = _owner_in(table, wanted)
-            if uid is not None:
-                return uid
-    return UNKNOWN_OWNER
+    owner = _socket_owner(client, client_address[1], server, local_address[1])
+    if owner is None and _unmapped(server).is_loopback:
+        return UNKNOWN_OWNER
+    return owner
 
 
 def _unmapped(address):
@@ -256,28 +259,85 @@ def _unmapped(address):
     return getattr(address, "ipv4_mapped", None) or address
 
 
+def _socket_owner(client, client_port, server, server_port) -> "int | None":
+    """The owner of the local socket whose ends are (client, server); None when there is none."""
+    try:
+        found = _ask_sock_diag(client, client_port, server, server_port)
+    except OSError:  # no netlink here (a container without it): the tables say the same, slower
+        found = _read_proc_tables(client, client_port, server, server_port)
+    if found is None:
+        return None
+    uid, inode = found
+    return uid if inode else UNKNOWN_OWNER  # inode 0: closed or orphaned, shown as uid 0
+
+
+_SOCK_DIAG_BY_FAMILY = 20
+_NETLINK_SOCK_DIAG = 4
+_NLMSG_ERROR = 2
+
+
+def _ask_sock_diag(client, client_port, server, server_port) -> "tuple[int, int] | None":
+    """(uid, inode) of the TCP socket with these ends, by the kernel's exact lookup (what `ss`
+    uses); None when there is none (ENOENT). The v4 lookup also finds an IPv6 socket's v4-mapped
+    connection. OSError when netlink cannot answer."""
+    family = socket.AF_INET if server.version == 4 else socket.AF_INET6
+
+    def packed(address):
+        raw = address.packed
+        return raw + bytes(16 - len(raw))
+
+    sockid = (struct.pack("!HH", client_port, server_port) + packed(client) + packed(server)
+              + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))  # any interface, no cookie
+    request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
+    message = struct.pack("=IHHII", 16 + len(request), _SOCK_DIAG_BY_FAMILY, 1, 1, 0) + request  # NLM_F_REQUEST
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as netlink:
+        netlink.settimeout(1)
+        netlink.sendto(message, (0, 0))
+        answer = netlink.recv(8192)
+    if len(answer) < 20:
+        raise OSError("short sock_diag answer")
+    kind = struct.unpack_from("=H", answer, 4)[0]
+    if kind == _NLMSG_ERROR:
+        error = -struct.unpack_from("=i", answer, 16)[0]
+        if error == errno.ENOENT:
+            return None
+        raise OSError(error, os.strerror(error))
+    # inet_diag_msg after the 16-byte header: 4 bytes of state, the 48-byte socket id, expires and
+    # the two queue lengths (12 bytes), then idiag_uid and idiag_inode
+    if len(answer) < 16 + 64 + 8 or kind != _SOCK_DIAG_BY_FAMILY:
+        raise OSError("unexpected sock_diag answer")
+    return struct.unpack_from("=II", answer, 16 + 64)
+
+
+def _read_proc_tables(client, client_port, server, server_port) -> "tuple[int, int] | None":
+    """The same from /proc/net/tcp and tcp6 (an IPv6 socket's v4-mapped connection is in tcp6)."""
+    for table, spell in (("/proc/net/tcp", _v4_only), ("/proc/net/tcp6", _as_v6)):
+        ends = [(spell(client), client_port), (spell(server), server_port)]
+        if any(address is None for address, _ in ends):
+            continue
+        wanted = " ".join(_proc_address(address, port) for address, port in ends).encode()
+        try:
+            with open(table, "rb") as handle:
+                data = handle.read(64 * 1024 * 1024)
+        except OSError:
+            continue
+        at = data.find(b" " + wanted + b" ")
+        if at >= 0:
+            fields = data[at:data.find(b"\n", at)].split()
+            try:
+                return int(fields[6]), int(fields[8])  # the ends, st, queues, tr:tm, retrnsmt, uid, timeout, inode
+            except (IndexError, ValueError):
+                return None
+    return None
+
+
 def _v4_only(address):
+    address = _unmapped(address)
     return address if address.version == 4 else None
 
 
 def _as_v6(address):
     return ipaddress.IPv6Address(f"::ffff:{address}") if address.version == 4 else address
-
-
-_TABLES = (("/proc/net/tcp", _v4_only), ("/proc/net/tcp6", _as_v6))
-
-
-def _owner_in(table: str, wanted: tuple) -> "int | None":
-    try:
-        with open(table, encoding="ascii", errors="replace") as handle:
-            next(handle, None)  # the header
-            for line in handle:
-                fields = line.split()
-                if len(fields) > 7 and (fields[1], fields[2]) == wanted:
-                    return int(fields[7])
-    except (OSError, ValueError):
-        return None
-    return None
 
 
 def _proc_address(address, port: int) -> str:

@@ -30,11 +30,28 @@ def owner_get(endpoint) -> int:
     return status
 
 
+def own_address() -> "str | None":
+    """An address of this machine that is not loopback (a route's source address), if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: only the route is looked up
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
 def connect(address, family):
     if family == socket.AF_INET6:  # an IPv6 socket reaching the IPv4 listener: ::ffff:127.0.0.1
         s = socket.socket(socket.AF_INET6)
         s.settimeout(5)
         s.connect((f"::ffff:{address[0]}", address[1]))
+        return s
+    if family == "own-address":  # from the machine's own non-loopback address to 127.0.0.1, over lo
+        s = socket.socket()
+        s.settimeout(5)
+        s.bind((own_address(), 0))
+        s.connect(address)
         return s
     return socket.create_connection(address, timeout=5)
 
@@ -87,8 +104,11 @@ def as_another_user(connections: int, address, hold_seconds: float, family=socke
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="becoming another user needs root")
-@pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6], ids=["ipv4", "ipv6-mapped"])
+@pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6, "own-address"],
+                         ids=["ipv4", "ipv6-mapped", "from-a-non-loopback-address"])
 def test_another_users_connections_are_closed_and_the_owner_is_served(family):
+    if family == "own-address" and own_address() is None:
+        pytest.skip("this machine has no address but loopback")
     log = io.StringIO()
     with CredentialsEndpoint(lambda: PROCESS_ANSWER, log_stream=log) as endpoint:
         address = endpoint.httpd.server_address[:2]
@@ -124,9 +144,46 @@ def test_a_loopback_client_linux_does_not_list_is_refused():
     # no socket has these ends: the endpoint fails closed rather than serving an unknown owner
     log = io.StringIO()
     with CredentialsEndpoint(lambda: PROCESS_ANSWER, log_stream=log) as endpoint:
-        server_address = endpoint.httpd.server_address
-        assert peer_uid(("127.0.0.1", 1), server_address) == UNKNOWN_OWNER
-        request = socket.socket()
-        endpoint.httpd.process_request(request, ("127.0.0.1", 1))
-        assert request.fileno() == -1  # closed, no thread started
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with listener, socket.create_connection(listener.getsockname()):
+            request, _ = listener.accept()
+            assert peer_uid(("127.0.0.1", 1), request.getsockname()) == UNKNOWN_OWNER
+            endpoint.httpd.process_request(request, ("127.0.0.1", 1))
+            assert request.fileno() == -1  # closed, no thread started
     assert "refused a connection from a client whose owner is not listed" in log.getvalue()
+
+
+def test_a_client_that_already_closed_is_not_taken_for_root():
+    # Linux lists a closed client's socket (FIN_WAIT) with uid 0 and no inode
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    with server:
+        client = socket.create_connection(server.getsockname())
+        client.close()
+        conn, address = server.accept()
+        with conn:
+            assert peer_uid(address, conn.getsockname()) == UNKNOWN_OWNER
+
+
+@pytest.mark.parametrize("where", ["sock_diag", "proc"])
+def test_the_kernels_lookup_and_the_tables_agree(monkeypatch, where):
+    from credproc.creds import endpoint
+
+    if where == "proc":
+        monkeypatch.setattr(endpoint, "_ask_sock_diag", lambda *a: (_ for _ in ()).throw(OSError("no netlink")))
+    listeners = [("127.0.0.1", socket.AF_INET, "127.0.0.1"), ("127.0.0.1", socket.AF_INET6, "::ffff:127.0.0.1"),
+                 ("::1", socket.AF_INET6, "::1"), ("::", socket.AF_INET, "127.0.0.1")]
+    for host, family, target in listeners:
+        server = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        server.bind((host, 0))
+        server.listen()
+        with server, socket.socket(family) as client:
+            client.connect((target, server.getsockname()[1]))
+            conn, address = server.accept()
+            with conn:
+                assert peer_uid(address, conn.getsockname()) == os.getuid(), (host, target)
+    assert peer_uid(("127.0.0.1", 1), ("127.0.0.1", 80)) == UNKNOWN_OWNER
+    assert peer_uid(("10.0.0.5", 4000), ("10.0.0.1", 80)) is None  # remote: not a socket of this machine
