@@ -72,12 +72,14 @@ def test_env_open_without_secrets_leaves_the_file_as_the_user_made_it(login, tmp
 
 
 def test_a_file_credproc_cannot_make_private_gets_no_secret(tmp_path, monkeypatch, capsys):
-    """A file of another user's (fchmod refused): nothing written, one line, exit 2."""
+    """A file with content (`>>`: chmod, not replaced) whose fchmod is refused: nothing written, one
+    line, exit 2."""
     from credproc import fsutil
     from credproc.errors import ConfigError
 
     target = tmp_path / "theirs"
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o644)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.write(fd, b"earlier\n")
     os.fchmod(fd, 0o644)
     saved = os.dup(1)
     os.dup2(fd, 1)
@@ -94,7 +96,40 @@ def test_a_file_credproc_cannot_make_private_gets_no_secret(tmp_path, monkeypatc
         os.close(saved)
         os.close(fd)
     assert "0644" in str(caught.value) and caught.value.exit_code == 2
-    assert target.read_bytes() == b""
+    assert target.read_bytes() == b"earlier\n"
+
+
+def test_a_reader_who_opened_the_file_before_credproc_ran_reads_nothing(login, tmp_path):
+    # `credproc process acme/dev > out` under umask 022: the shell makes `out` 0644 before credproc
+    # starts, and another user may open it in that moment. credproc puts a new 0600 file in its place.
+    target = tmp_path / "out"
+    previous = os.umask(0o022)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    finally:
+        os.umask(previous)
+    early_reader = open(target, "rb")
+    try:
+        proc = subprocess.run([CREDPROC, "process", REF], stdout=fd, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=python_bytecode_env(dict(os.environ)), timeout=90)
+        assert proc.returncode == 0, proc.stderr
+        assert early_reader.read() == b""
+    finally:
+        early_reader.close()
+        os.close(fd)
+    assert b"ASIA" in target.read_bytes() and mode_of(target) == 0o600
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".credproc-")]  # no temporary left
+
+
+def test_appending_to_a_file_keeps_what_it_held(login, tmp_path):
+    target = tmp_path / "log"
+    target.write_bytes(b"earlier\n")
+    target.chmod(0o644)
+    with open(target, "ab") as out:
+        proc = subprocess.run([CREDPROC, "process", REF], stdout=out, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=python_bytecode_env(dict(os.environ)), timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_bytes().startswith(b"earlier\n{") and mode_of(target) == 0o600
 
 
 NOBODY = 65534
@@ -145,10 +180,18 @@ def test_a_named_pipe_another_user_owns_gets_no_secret(login, tmp_path):
     assert held == b""
 
 
-def test_an_open_named_pipe_of_ours_becomes_private(login, tmp_path):
-    proc, held, mode = fifo_stdout(tmp_path, ["process", REF])
+def test_a_named_pipe_others_may_open_is_refused(login, tmp_path):
+    # a write waits for a reader: theirs may already be there, so a chmod would come too late
+    proc, held, mode = fifo_stdout(tmp_path, ["process", REF], mode=0o666)
+    assert proc.returncode == 2
+    assert "stdout is a named pipe other users may open (mode 0666)" in proc.stderr.decode()
+    assert held == b"" and mode == 0o666
+
+
+def test_a_private_named_pipe_of_ours_is_written(login, tmp_path):
+    proc, held, mode = fifo_stdout(tmp_path, ["process", REF], mode=0o600)
     assert proc.returncode == 0, proc.stderr
-    assert b"ASIA" in held and mode == 0o600
+    assert b"ASIA" in held
 
 
 @as_root
