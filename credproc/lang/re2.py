@@ -36,7 +36,10 @@ MAX_NESTING = 1000
 _STEPS_PER_INSTRUCTION = 1 / 10
 _STEPS_PER_PATTERN_CHAR = 1 / 64
 _STEPS_FOR_TOO_LARGE = 25_000
-_TEXT_CHARS_PER_STEP = 4096  # matching is linear and fast (a DFA over the text)
+# Matching is linear in the text, times the program's size when RE2 leaves its DFA for the NFA
+# (its DFA cache runs out on patterns such as `(?:.*a.{40}.*b.{20}){20}c`): measured at about
+# 1.3e9 text characters x program instructions per second there, so a step pays for 5000.
+_MATCH_UNITS_PER_STEP = 5000
 _SURROGATE = _stdlib_re.compile("[\ud800-\udfff]")  # a fixed class: linear
 
 # RE2's error text -> Go's (regexp/syntax ErrorCode strings), for the messages ESC prints.
@@ -70,7 +73,7 @@ def _normalise(p: str) -> str:
     if _SURROGATE.search(p):
         raise InvalidPattern(f"error parsing regexp: invalid UTF-8: `{p.encode('utf-8', 'replace').decode()}`")
     out, i, n = [], 0, len(p)
-    in_class, depth = False, 0
+    in_class, depth, posix_end = False, 0, None
     while i < n:
         c = p[i]
         if c == "\\" and i + 1 < n:
@@ -87,11 +90,18 @@ def _normalise(p: str) -> str:
             i += 2
         elif in_class:
             if c == "[" and p.startswith("[:", i):  # a POSIX class inside a class
-                end = p.find(":]", i + 2)
+                if posix_end is not None and 0 <= posix_end < i + 2:
+                    posix_end = None  # found before, and passed: look again from here
+                if posix_end is None:  # -1 stays: no `:]` anywhere later (else this is quadratic)
+                    posix_end = p.find(":]", i + 2)
+                end = posix_end
                 if end > 0:
                     out.append(p[i:end + 2])
                     i = end + 2
                     continue
+                out.append("\\[")  # a plain `[` (as Go reads it), escaped: RE2 would look for `:]` again
+                i += 1
+                continue
             if c == "]" and not (out and out[-1] in ("[", "[^")):
                 in_class = False
             out.append(c)
@@ -107,15 +117,32 @@ def _normalise(p: str) -> str:
         elif c == "(" and depth + 1 >= MAX_NESTING:
             raise InvalidPattern(f"error parsing regexp: expression nests too deeply: `{p}`")
         elif p.startswith("(?<", i) and not p.startswith(("(?<=", "(?<!"), i):
+            _check_group_name(p, i, i + 3)
             out.append("(?P<")
             depth += 1
             i += 3
+        elif p.startswith("(?P<", i):
+            _check_group_name(p, i, i + 4)
+            out.append("(?P<")
+            depth += 1
+            i += 4
         else:
             depth += c == "("
             depth -= c == ")" and depth > 0
             out.append(c)
             i += 1
     return "".join(out)
+
+
+_GROUP_NAME = _stdlib_re.compile(r"[A-Za-z0-9_]+")
+
+
+def _check_group_name(p: str, start: int, name_start: int) -> None:
+    """Go takes only ASCII letters, digits and _ in a group's name (RE2 also takes other word
+    characters); its error quotes `(?P<name>`. An unclosed name is left to RE2's own error."""
+    end = p.find(">", name_start)
+    if end >= 0 and not _GROUP_NAME.fullmatch(p, name_start, end):
+        raise InvalidPattern(f"error parsing regexp: invalid named capture: `{p[start:end + 1]}`")
 
 
 def _options(never_capture=False):
@@ -171,7 +198,7 @@ class _Pattern:
         self._re = compiled
 
     def search(self, text: str, charge=_no_charge) -> bool:
-        charge(1 + len(text) // _TEXT_CHARS_PER_STEP)
+        charge(1 + len(text) * self._re.programsize // _MATCH_UNITS_PER_STEP)
         if not text.isascii():  # lone surrogates stand for invalid bytes (surrogateescape)
             text = _SURROGATE.sub("\ufffd", text)
         return self._re.search(text) is not None

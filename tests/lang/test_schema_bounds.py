@@ -272,3 +272,46 @@ def test_the_pattern_cache_is_bounded(monkeypatch):
     for i in range(3 * re2._CACHE_SIZE):
         re2.compile_pattern(f"^x{i}$")
     assert len(re2._pattern_cache) <= re2._CACHE_SIZE
+
+
+@pytest.mark.timeout(20)
+def test_posix_class_openings_without_an_end_are_scanned_once():
+    # "[" + "[:" * N: each "[:" looked for a ":]" to the end of the pattern (300 KB: 31 s)
+    from credproc.lang import re2
+
+    assert re2.compile_pattern("[" + "[:" * 200_000 + "x]").search("x")
+
+
+def test_matching_is_paid_by_text_length_times_program_size():
+    # RE2 leaves its DFA for the NFA on this pattern: 1 MiB took 6 s, charged as a few hundred steps
+    import random
+
+    from credproc.lang import re2
+
+    rng = random.Random(7)
+    text = "".join(rng.choice("ab") for _ in range(1024)) * 1024
+    steps = StepAllowance()
+    pattern = re2.compile_pattern("(?:.*a.{40}.*b.{20}){20}c", steps.take)
+    with pytest.raises(ValidationTooLong):
+        pattern.search(text, steps.take)
+    # an ordinary pattern over a long value costs little
+    cheap = StepAllowance()
+    assert re2.compile_pattern("^[ab]+$", cheap.take).search(text, cheap.take)
+    assert cheap.limit - cheap.left < 5_000
+
+
+@pytest.mark.parametrize("pattern,capture", [
+    ("(?P<é>x)", "(?P<é>"), ("(?<名>x)", "(?<名>"), ("(?P<٣>x)", "(?P<٣>"), ("(?P<>x)", "(?P<>"),
+])
+def test_group_names_go_refuses(pattern, capture):
+    from credproc.lang import re2
+
+    with pytest.raises(re2.InvalidPattern) as err:
+        re2.compile_pattern(pattern)
+    assert str(err.value) == f"error parsing regexp: invalid named capture: `{capture}`"
+
+
+def test_ascii_group_names_are_taken():
+    from credproc.lang import re2
+
+    assert re2.compile_pattern("(?P<Name_1>x)(?<n2>y)").search("xy")
