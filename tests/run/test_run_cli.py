@@ -237,7 +237,8 @@ TRAP = """
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("signame", [name for name in (
     "SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM",
-    "SIGPWR", "SIGXCPU", "SIGVTALRM", "SIGPROF", "SIGSTKFLT", "SIGIO", "SIGSYS") if hasattr(signal, name)])
+    "SIGPWR", "SIGXCPU", "SIGVTALRM", "SIGPROF", "SIGSTKFLT", "SIGIO", "SIGSYS", "SIGABRT",
+    "SIGRTMIN", "SIGRTMAX") if hasattr(signal, name)])
 def test_signals_reach_the_child(tmp_path, signame):
     marker, ready = tmp_path / "marker", tmp_path / "ready"
     trap = TRAP.replace("signal.SIGTERM", f"signal.{signame}")
@@ -399,3 +400,15 @@ def test_a_terminal_stream_is_masked_too():
     assert proc.returncode == 0
     assert seen.replace(b"\r\n", b"\n") == b"tty False [secret]\n"
     assert proc.stderr == b"pipe [secret]\n"
+
+
+def test_every_signal_that_would_end_credproc_is_forwarded():
+    # signal(7): these do not end a process by default, cannot be caught, are the kernel's fault
+    # signals, or are ignored by Python itself (PIPE, XFSZ); every other one would end credproc and
+    # orphan the command
+    from credproc.commands.run.runner import FORWARDED_SIGNALS
+
+    names = ("SIGCHLD", "SIGCONT", "SIGURG", "SIGWINCH", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGSTOP", "SIGKILL",
+             "SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGTRAP", "SIGPIPE", "SIGXFSZ")
+    exempt = {getattr(signal, name) for name in names if hasattr(signal, name)}
+    assert set(signal.valid_signals()) - exempt - set(FORWARDED_SIGNALS) == set()

@@ -46,9 +46,12 @@ FORWARDED_SIGNALS = tuple(
                                        # whose default also ends credproc: left alone, `kill -PWR` (a UPS
                                        # daemon) or `kill -XCPU` (a batch system's notice) would end us and
                                        # leave the child running without its cleanup
-                                       "SIGPWR", "SIGXCPU", "SIGVTALRM", "SIGPROF", "SIGSTKFLT", "SIGIO", "SIGSYS")
+                                       "SIGPWR", "SIGXCPU", "SIGVTALRM", "SIGPROF", "SIGSTKFLT", "SIGIO", "SIGSYS",
+                                       "SIGABRT")
     if hasattr(signal, name)
-)
+) + tuple(range(signal.SIGRTMIN, signal.SIGRTMAX + 1) if hasattr(signal, "SIGRTMIN") else ())
+# Not forwarded: KILL and STOP (no process can catch them), and the faults SEGV, BUS, ILL, FPE and
+# TRAP, which the kernel sends a process for its own error (a handler that returns would fault again).
 # Keys a terminal turns into signals for its whole foreground group (Ctrl-C, Ctrl-\).
 TERMINAL_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGQUIT") if hasattr(signal, name))
 
