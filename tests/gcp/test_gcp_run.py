@@ -4,6 +4,7 @@ first token's lifetime (the clock of credproc, of the child and of the stand-in 
 tests/faults does: tests/support/fakeclock)."""
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -336,3 +337,36 @@ def test_gcp_token_refuses_to_hand_out_a_token_it_cannot_tell_run_about(google, 
                           timeout=60)
     _assert_failure_answer(result, 2, f"could not tell `credproc run` the new token ('{feed}'): {problem}")
     assert b"eyJ" not in result.stdout and "eyJ" not in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None, reason="gcloud (the Google Cloud SDK) is not on PATH")
+def test_gcloud_calls_an_api_with_the_token_run_hands_it(google, monkeypatch, tmp_path):
+    # the README's recipe: CLOUDSDK_AUTH_ACCESS_TOKEN from the environment; gcloud's resource manager
+    # API pointed at the stand-in, which accepts only the access tokens its IAM endpoint minted
+    google.define(definition())
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+    monkeypatch.setenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", google.standin.url + "/")
+    result = run_credproc("run", "acme/dev", "--", "gcloud", "projects", "describe", PROJECT, "--format", "json")
+    assert result.code == 0, result
+    assert json.loads(result.stdout) == {"serviceAccount": SA}
+    calls = [r for r in google.standin.requests if r["kind"] == "resource"]
+    assert len(calls) == 1 and calls[0]["bearer"] in google.standin.access_tokens
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None, reason="gcloud (the Google Cloud SDK) is not on PATH")
+def test_gcloud_uses_the_refreshing_credentials_file(google, monkeypatch, tmp_path):
+    # the README's recipe for long runs: CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE at run's external_account
+    # file, whose source is `credproc gcp-token`; gcloud does the exchange itself
+    google.define(definition(variables="    GOOGLE_CLOUD_PROJECT: ${gcp.login.project}\n"))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+    monkeypatch.setenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", google.standin.url + "/")
+    script = ('CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE="$GOOGLE_APPLICATION_CREDENTIALS" '
+              f'exec gcloud projects describe {PROJECT} --format json')
+    result = run_credproc("run", "acme/dev", "--", "sh", "-c", script)
+    assert result.code == 0, result
+    assert json.loads(result.stdout) == {"serviceAccount": SA}
+    kinds = [r["kind"] for r in google.standin.requests]
+    assert kinds.count("sts") == 2 and kinds.count("iam") == 2  # credproc's own open, then gcloud's exchange
+    assert kinds[-1] == "resource"
