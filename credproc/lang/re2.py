@@ -25,7 +25,7 @@ class InvalidPattern(ValueError):
 
 
 _pattern_cache: dict = {}
-_CACHE_SIZE = 256  # patterns kept compiled; a long-running `serve` sees each definition's anew
+_CACHE_SIZE = 32  # compiled patterns kept: each may hold a DFA cache of up to RE2's 8 MiB max_mem
 
 #: Go refuses a parse tree higher than this (regexp/syntax maxHeight); RE2 has no such bound, and
 #: parses deep nesting in quadratic time. Counted here as the depth of parentheses.
@@ -37,9 +37,9 @@ _STEPS_PER_INSTRUCTION = 1 / 10
 _STEPS_PER_PATTERN_CHAR = 1 / 64
 _STEPS_FOR_TOO_LARGE = 25_000
 # Matching is linear in the text, times the program's size when RE2 leaves its DFA for the NFA
-# (its DFA cache runs out on patterns such as `(?:.*a.{40}.*b.{20}){20}c`): measured at about
-# 1.3e9 text characters x program instructions per second there, so a step pays for 5000.
-_MATCH_UNITS_PER_STEP = 5000
+# (its DFA cache runs out on patterns such as `(?:[ab]*a[ab]{20}){30}c`): measured at about 0.2e9
+# text characters x program instructions per second there, so a step (4 µs) pays for 1000.
+_MATCH_UNITS_PER_STEP = 1000
 _SURROGATE = _stdlib_re.compile("[\ud800-\udfff]")  # a fixed class: linear
 
 # RE2's error text -> Go's (regexp/syntax ErrorCode strings), for the messages ESC prints.
