@@ -208,11 +208,11 @@ def keep_stdout_private() -> None:
     (`credproc serve ORG/ENV > endpoint.env` under the usual umask 022 creates it 0644), give it the
     owner-only mode every file credproc writes itself has, first; refuse when that cannot be done.
 
-    An empty file (what `>` made) is replaced by a new 0600 file of the same name and stdout moved
-    to it: another user who opened the 0644 file in the moment before credproc ran holds the old,
-    empty one. A file with content (`>>`) is chmod-ed (a reader who already has it open keeps it).
-    A named pipe others may open is refused: writing waits for a reader, so a chmod would come after
-    theirs. A file or named pipe another user owns is refused whatever its mode (even for root, who
+    The file is chmod-ed in place, not replaced: a replacement would cut off the shell's own copy of
+    the descriptor (`2>&1`, `{ ...; } > f`, `exec > log`), whose later output then went to a file
+    without a name. A reader who opened it in the moment between the shell creating it and this
+    chmod keeps it (the README says to create such files under umask 077). A named pipe others may
+    open is refused: writing waits for a reader, so a chmod would come after theirs. A file or named pipe another user owns is refused whatever its mode (even for root, who
     could chmod it): its owner reads it. An anonymous pipe, a terminal or /dev/null is left alone."""
     try:
         info = os.fstat(1)
@@ -232,40 +232,9 @@ def keep_stdout_private() -> None:
     if fifo:
         raise ConfigError(f"stdout is a named pipe other users may open (mode {mode:04o}): credproc writes no "
                           f"secret there", hint="chmod 600 the pipe first, or use a file or a shell pipe")
-    if info.st_size == 0 and _replace_stdout_file(info):
-        return
     try:
         os.fchmod(1, mode & 0o700)
     except OSError:
         raise ConfigError(f"stdout is a file other users can read (mode {mode:04o}) and not yours to make private: "
                           f"credproc writes no secret there",
                           hint="redirect to a file of your own (credproc makes it 0600), or chmod 600 it first") from None
-
-
-def _replace_stdout_file(info) -> bool:
-    """Put a new private file (O_EXCL, 0600) where stdout's empty file is, and point fd 1 at it.
-    False, changing nothing, when stdout's path cannot be known (no /proc) or is not that file."""
-    import tempfile
-
-    try:
-        path = os.readlink("/proc/self/fd/1")
-        if not os.path.isabs(path):
-            return False
-        now = os.lstat(path)
-        if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino) or info.st_nlink != 1:
-            return False  # renamed, replaced or hard-linked since the shell opened it
-        fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".credproc-")
-    except OSError:
-        return False
-    try:
-        os.rename(temporary, path)
-    except OSError:
-        os.close(fd)
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        return False
-    os.dup2(fd, 1)
-    os.close(fd)
-    return True

@@ -99,26 +99,17 @@ def test_a_file_credproc_cannot_make_private_gets_no_secret(tmp_path, monkeypatc
     assert target.read_bytes() == b"earlier\n"
 
 
-def test_a_reader_who_opened_the_file_before_credproc_ran_reads_nothing(login, tmp_path):
-    # `credproc process acme/dev > out` under umask 022: the shell makes `out` 0644 before credproc
-    # starts, and another user may open it in that moment. credproc puts a new 0600 file in its place.
+def test_the_shells_own_descriptor_keeps_writing_to_the_same_file(login, tmp_path):
+    # chmod in place, never a replacement file: `{ credproc process ...; echo AFTER; } > out` and
+    # `2>&1` go on writing to the file the user named (a replacement sent the rest to a nameless one)
     target = tmp_path / "out"
-    previous = os.umask(0o022)
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    finally:
-        os.umask(previous)
-    early_reader = open(target, "rb")
-    try:
-        proc = subprocess.run([CREDPROC, "process", REF], stdout=fd, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, env=python_bytecode_env(dict(os.environ)), timeout=90)
-        assert proc.returncode == 0, proc.stderr
-        assert early_reader.read() == b""
-    finally:
-        early_reader.close()
-        os.close(fd)
-    assert b"ASIA" in target.read_bytes() and mode_of(target) == 0o600
-    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".credproc-")]  # no temporary left
+    script = f"umask 022; {{ {CREDPROC} process {REF}; echo AFTER; {CREDPROC} process acme/nope; }} > {target} 2>&1"
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, stdin=subprocess.DEVNULL,
+                          env=python_bytecode_env(dict(os.environ)), timeout=90)
+    assert proc.returncode != 0  # the last command's missing environment
+    text = target.read_bytes()
+    assert b"ASIA" in text and b"\nAFTER\n" in text and b"acme/nope" in text
+    assert mode_of(target) == 0o600
 
 
 def test_appending_to_a_file_keeps_what_it_held(login, tmp_path):
