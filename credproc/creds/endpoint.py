@@ -195,6 +195,7 @@ class _Server(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._refused, self._refusal_logged = 0, None
         super().__init__(address, _Handler)
 
     def process_request(self, request, client_address):
@@ -204,14 +205,28 @@ class _Server(ThreadingHTTPServer):
             local = self.server_address
         uid = peer_uid(client_address, local)
         if uid is not None and uid not in (os.getuid(), 0):  # another local user: not even a slot
-            who = "a client whose owner is not listed" if uid == UNKNOWN_OWNER else f"uid {uid}"
-            self.owner.log(f"refused a connection from {who} (only uid {os.getuid()} may ask)")
+            self._log_refusal("a client whose owner is not listed" if uid == UNKNOWN_OWNER else f"uid {uid}")
             self.shutdown_request(request)
             return
         if not self._slots.acquire(blocking=False):  # a flood of connections: no thread for them
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
+
+    def _log_refusal(self, who: str) -> None:
+        """One line per REFUSAL_LOG_INTERVAL at most (the accept thread is the only caller): another
+        user connecting in a loop would otherwise fill the log, or the terminal of `run --server`."""
+        now = time.monotonic()
+        self._refused += 1
+        if self._refusal_logged is None or now - self._refusal_logged >= REFUSAL_LOG_INTERVAL:
+            more = f"; {self._refused - 1} more refused since the last such line" if self._refused > 1 else ""
+            self.owner.log(f"refused a connection from {who} (only uid {os.getuid()} may ask{more})")
+            self._refused, self._refusal_logged = 0, now
+
+    def report_refusals(self) -> None:
+        if self._refused:
+            self.owner.log(f"refused {self._refused} more connections from other users since the last such line")
+            self._refused = 0
 
     def handle_error(self, request, client_address):
         """A client that went away mid-answer (BrokenPipe, reset): one line, never a traceback."""
@@ -224,6 +239,8 @@ class _Server(ThreadingHTTPServer):
         finally:
             self._slots.release()
 
+
+REFUSAL_LOG_INTERVAL = 10.0  # seconds between two "refused a connection" lines
 
 #: peer_uid's answer for a client whose socket Linux lists without an owner (closed, orphaned) or,
 #: on a loopback listener, does not list at all: refused, never served.
@@ -249,9 +266,21 @@ def peer_uid(client_address, local_address) -> "int | None":
     if not sys.platform.startswith("linux"):
         return None
     owner = _socket_owner(client, client_address[1], server, local_address[1])
-    if owner is None and _unmapped(server).is_loopback:
-        return UNKNOWN_OWNER
+    if owner is None and (_unmapped(server).is_loopback or _is_ours(client_address)):
+        return UNKNOWN_OWNER  # e.g. a socket bound to a device, which the exact lookup does not find
     return owner
+
+
+def _is_ours(client_address) -> bool:
+    """Whether the client's address is one of this machine's (a wildcard listener's local client)."""
+    family = socket.AF_INET6 if ":" in client_address[0] else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((client_address[0], 0, *client_address[2:4]) if family == socket.AF_INET6
+                       else (client_address[0], 0))
+        return True
+    except OSError:
+        return False
 
 
 def _unmapped(address):
@@ -381,6 +410,7 @@ class CredentialsEndpoint:
             self.httpd.shutdown()
             self._thread.join(timeout=5)
         self.httpd.server_close()
+        self.httpd.report_refusals()
 
     def __enter__(self):
         return self.start()

@@ -187,3 +187,34 @@ def test_the_kernels_lookup_and_the_tables_agree(monkeypatch, where):
                 assert peer_uid(address, conn.getsockname()) == os.getuid(), (host, target)
     assert peer_uid(("127.0.0.1", 1), ("127.0.0.1", 80)) == UNKNOWN_OWNER
     assert peer_uid(("10.0.0.5", 4000), ("10.0.0.1", 80)) is None  # remote: not a socket of this machine
+
+
+def test_refusals_are_logged_once_per_interval_with_a_count(monkeypatch):
+    from credproc.creds import endpoint
+
+    clock = [1000.0]
+    monkeypatch.setattr(endpoint.time, "monotonic", lambda: clock[0])
+    log = io.StringIO()
+    with CredentialsEndpoint(lambda: PROCESS_ANSWER, log_stream=log) as served:
+        for _ in range(500):  # another user connecting in a loop
+            served.httpd._log_refusal(f"uid {NOBODY}")
+        clock[0] += endpoint.REFUSAL_LOG_INTERVAL
+        served.httpd._log_refusal(f"uid {NOBODY}")
+        served.httpd._log_refusal(f"uid {NOBODY}")
+    lines = [line for line in log.getvalue().splitlines() if "refused" in line]
+    assert lines == [
+        f"credproc: refused a connection from uid {NOBODY} (only uid {os.getuid()} may ask)",
+        f"credproc: refused a connection from uid {NOBODY} (only uid {os.getuid()} may ask; "
+        f"499 more refused since the last such line)",
+        "credproc: refused 1 more connections from other users since the last such line",
+    ]
+
+
+def test_on_a_wildcard_listener_a_local_address_without_a_socket_is_refused():
+    # a socket bound to a device is not found by the exact lookup: one of our own addresses that
+    # the kernel does not list is a local client of unknown owner, not a remote one
+    address = own_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback")
+    assert peer_uid((address, 1), (address, 80)) == UNKNOWN_OWNER
+    assert peer_uid(("203.0.113.9", 4000), (address, 80)) is None  # remote: only the token guards
