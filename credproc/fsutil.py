@@ -234,6 +234,8 @@ def keep_stdout_private() -> None:
                           f"secret there", hint="chmod 600 the pipe first, or use a file or a shell pipe")
     try:
         os.fchmod(1, mode & 0o700)
+        if stat.S_IMODE(os.fstat(1).st_mode) & 0o077:  # a file system that ignores chmod (vfat "quiet")
+            raise PermissionError("the mode did not change")
     except OSError:
         raise ConfigError(f"stdout is a file other users can read (mode {mode:04o}) and not yours to make private: "
                           f"credproc writes no secret there",

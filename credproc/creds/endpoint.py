@@ -265,7 +265,8 @@ def peer_uid(client_address, local_address) -> "int | None":
         return None
     if not sys.platform.startswith("linux"):
         return None
-    owner = _socket_owner(client, client_address[1], server, local_address[1])
+    scope = client_address[3] if len(client_address) > 3 else 0  # a link-local peer's interface
+    owner = _socket_owner(client, client_address[1], server, local_address[1], scope)
     if owner is None and (_unmapped(server).is_loopback or _is_ours(client_address)):
         return UNKNOWN_OWNER  # e.g. a socket bound to a device, which the exact lookup does not find
     return owner
@@ -288,10 +289,10 @@ def _unmapped(address):
     return getattr(address, "ipv4_mapped", None) or address
 
 
-def _socket_owner(client, client_port, server, server_port) -> "int | None":
+def _socket_owner(client, client_port, server, server_port, interface=0) -> "int | None":
     """The owner of the local socket whose ends are (client, server); None when there is none."""
     try:
-        found = _ask_sock_diag(client, client_port, server, server_port)
+        found = _ask_sock_diag(client, client_port, server, server_port, interface)
     except OSError:  # no netlink here (a container without it): the tables say the same, slower
         found = _read_proc_tables(client, client_port, server, server_port)
     if found is None:
@@ -305,7 +306,7 @@ _NETLINK_SOCK_DIAG = 4
 _NLMSG_ERROR = 2
 
 
-def _ask_sock_diag(client, client_port, server, server_port) -> "tuple[int, int] | None":
+def _ask_sock_diag(client, client_port, server, server_port, interface=0) -> "tuple[int, int] | None":
     """(uid, inode) of the TCP socket with these ends, by the kernel's exact lookup (what `ss`
     uses); None when there is none (ENOENT). The v4 lookup also finds an IPv6 socket's v4-mapped
     connection. OSError when netlink cannot answer."""
@@ -316,7 +317,7 @@ def _ask_sock_diag(client, client_port, server, server_port) -> "tuple[int, int]
         return raw + bytes(16 - len(raw))
 
     sockid = (struct.pack("!HH", client_port, server_port) + packed(client) + packed(server)
-              + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))  # any interface, no cookie
+              + struct.pack("=III", interface, 0xFFFFFFFF, 0xFFFFFFFF))  # no cookie
     request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
     message = struct.pack("=IHHII", 16 + len(request), _SOCK_DIAG_BY_FAMILY, 1, 1, 0) + request  # NLM_F_REQUEST
     with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as netlink:

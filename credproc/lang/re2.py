@@ -73,7 +73,7 @@ def _normalise(p: str) -> str:
     if _SURROGATE.search(p):
         raise InvalidPattern(f"error parsing regexp: invalid UTF-8: `{p.encode('utf-8', 'replace').decode()}`")
     out, i, n = [], 0, len(p)
-    in_class, depth, posix_end = False, 0, None
+    in_class, depth, posix_end, next_gt = False, 0, None, None
     while i < n:
         c = p[i]
         if c == "\\" and i + 1 < n:
@@ -117,12 +117,12 @@ def _normalise(p: str) -> str:
         elif c == "(" and depth + 1 >= MAX_NESTING:
             raise InvalidPattern(f"error parsing regexp: expression nests too deeply: `{p}`")
         elif p.startswith("(?<", i) and not p.startswith(("(?<=", "(?<!"), i):
-            _check_group_name(p, i, i + 3)
+            next_gt = _check_group_name(p, i, i + 3, next_gt)
             out.append("(?P<")
             depth += 1
             i += 3
         elif p.startswith("(?P<", i):
-            _check_group_name(p, i, i + 4)
+            next_gt = _check_group_name(p, i, i + 4, next_gt)
             out.append("(?P<")
             depth += 1
             i += 4
@@ -137,12 +137,20 @@ def _normalise(p: str) -> str:
 _GROUP_NAME = _stdlib_re.compile(r"[A-Za-z0-9_]+")
 
 
-def _check_group_name(p: str, start: int, name_start: int) -> None:
+def _check_group_name(p: str, start: int, name_start: int, next_gt: "int | None") -> int:
     """Go takes only ASCII letters, digits and _ in a group's name (RE2 also takes other word
-    characters); its error quotes `(?P<name>`. An unclosed name is left to RE2's own error."""
-    end = p.find(">", name_start)
-    if end >= 0 and not _GROUP_NAME.fullmatch(p, name_start, end):
-        raise InvalidPattern(f"error parsing regexp: invalid named capture: `{p[start:end + 1]}`")
+    characters); its error quotes `(?P<name>`. An unclosed name is left to RE2's own error.
+
+    ``next_gt``: where the last look found the next `>` (-1: none is left; None: not looked yet);
+    returned updated. Looking again from every `(?<` made `(?<)` repeated over 4 MiB take 82 s."""
+    if next_gt is None or 0 <= next_gt < name_start:
+        next_gt = p.find(">", name_start)
+    if next_gt < 0:
+        return next_gt
+    name = _GROUP_NAME.match(p, name_start)
+    if not name or name.end() != next_gt:
+        raise InvalidPattern(f"error parsing regexp: invalid named capture: `{p[start:next_gt + 1]}`")
+    return next_gt
 
 
 def _options(never_capture=False):

@@ -321,3 +321,14 @@ def test_ascii_group_names_are_taken():
     from credproc.lang import re2
 
     assert re2.compile_pattern("(?P<Name_1>x)(?<n2>y)").search("xy")
+
+
+@pytest.mark.timeout(20)
+def test_many_unclosed_group_names_are_scanned_once():
+    # "(?<)" repeated with no ">": each group looked for a ">" to the end (4 MiB: 82 s)
+    from credproc.lang import re2
+
+    with pytest.raises(re2.InvalidPattern, match="invalid named capture"):
+        re2.compile_pattern("(?<)" * (1 << 20))
+    with pytest.raises(re2.InvalidPattern, match="invalid named capture: `\\(\\?<\\)\\(\\?<\\)>`"):
+        re2.compile_pattern("(?<)(?<)>")
