@@ -67,12 +67,14 @@ def test_serve_env_format_is_read_back_exactly_by_sh(login):
         pass
     # The default format (env), evaluated by a real sh.
     serve = subprocess.Popen(["sh", "-c", f'{os.path.dirname(PYTHON)}/credproc serve {REF} | head -n 2'],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     lines = []
-    for _ in range(2):
-        lines.append(serve.stdout.readline())
-    serve.kill()
-    serve.wait()
+    try:
+        for _ in range(2):
+            lines.append(serve.stdout.readline())
+    finally:
+        os.killpg(serve.pid, signal.SIGTERM)  # the whole pipeline: killing sh alone left serve running
+        serve.communicate(timeout=30)
     assert all(line.startswith("export AWS_CONTAINER_") for line in lines), lines
     shown = subprocess.run(["sh", "-c", "".join(lines) + 'printf %s "$AWS_CONTAINER_CREDENTIALS_FULL_URI"'],
                            capture_output=True, text=True, check=True).stdout
