@@ -212,8 +212,9 @@ def keep_stdout_private() -> None:
     the descriptor (`2>&1`, `{ ...; } > f`, `exec > log`), whose later output then went to a file
     without a name. A reader who opened it in the moment between the shell creating it and this
     chmod keeps it (the README says to create such files under umask 077). A named pipe others may
-    open is refused: writing waits for a reader, so a chmod would come after theirs. A file or named pipe another user owns is refused whatever its mode (even for root, who
-    could chmod it): its owner reads it. An anonymous pipe, a terminal or /dev/null is left alone."""
+    open is refused: writing waits for a reader, so a chmod would come after theirs. A file or named
+    pipe another user owns is refused whatever its mode (even for root, who could chmod it): its
+    owner reads it. An anonymous pipe, a terminal or /dev/null is left alone."""
     try:
         info = os.fstat(1)
     except OSError:
